@@ -1,0 +1,1 @@
+//! The default chain of sources, in the AWS CLI's order.

@@ -1,0 +1,190 @@
+//! The provider trait and the simple sources: static keys, the environment, anonymous.
+
+use super::{Credentials, CredentialsError, mask};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// What [`ProvideCredentials::provide`] returns: `Ok(Some(..))` to sign with, `Ok(None)` for
+/// anonymous (unsigned) requests.
+pub type ProvideFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Credentials>, CredentialsError>> + Send + 'a>>;
+
+/// A source of credentials.
+///
+/// The method is async so that providers which call a service (STS) and refresh before expiry
+/// have the same shape as static ones. Callers ask again whenever they sign a batch of
+/// requests; caching providers hand out the same [`Credentials`] until they refresh.
+pub trait ProvideCredentials: fmt::Debug + Send + Sync {
+    /// Resolves credentials, or `None` for anonymous requests.
+    fn provide(&self) -> ProvideFuture<'_>;
+
+    /// A short name for messages ("environment", "profile `dev`").
+    fn name(&self) -> String;
+}
+
+impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
+    fn provide(&self) -> ProvideFuture<'_> {
+        (**self).provide()
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}
+
+/// Fixed credentials given in code or on the command line.
+#[derive(Debug, Clone)]
+pub struct StaticProvider {
+    credentials: Credentials,
+}
+
+impl StaticProvider {
+    /// Wraps credentials that never change.
+    pub fn new(credentials: Credentials) -> Self {
+        Self { credentials }
+    }
+}
+
+impl ProvideCredentials for StaticProvider {
+    fn provide(&self) -> ProvideFuture<'_> {
+        let credentials = self.credentials.clone();
+        Box::pin(async move { Ok(Some(credentials)) })
+    }
+    fn name(&self) -> String {
+        "static credentials".into()
+    }
+}
+
+/// No credentials: requests go unsigned (public buckets, `--no-sign-request`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnonymousProvider;
+
+impl ProvideCredentials for AnonymousProvider {
+    fn provide(&self) -> ProvideFuture<'_> {
+        Box::pin(async { Ok(None) })
+    }
+    fn name(&self) -> String {
+        "anonymous".into()
+    }
+}
+
+/// A view of environment variables: the process's own, or a fixed set (for tests and for
+/// callers that must not depend on the process environment).
+#[derive(Clone, Default)]
+pub struct Environment {
+    fixed: Option<Arc<HashMap<String, String>>>,
+}
+
+impl Environment {
+    /// The process environment.
+    pub fn process() -> Self {
+        Self { fixed: None }
+    }
+
+    /// A fixed set of variables; nothing else is visible.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let map = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Self {
+            fixed: Some(Arc::new(map)),
+        }
+    }
+
+    /// The variable's value, treating an empty value as unset.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let value = match &self.fixed {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
+        value.filter(|v| !v.is_empty())
+    }
+}
+
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.fixed {
+            None => f.write_str("Environment(process)"),
+            Some(map) => {
+                let mut names: Vec<&String> = map.keys().collect();
+                names.sort();
+                f.debug_tuple("Environment").field(&names).finish()
+            }
+        }
+    }
+}
+
+/// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentProvider {
+    env: Environment,
+}
+
+impl EnvironmentProvider {
+    /// Reads the given environment.
+    pub fn new(env: Environment) -> Self {
+        Self { env }
+    }
+
+    /// Resolves now, without a runtime (the environment is never slow).
+    pub fn resolve(&self) -> Result<Credentials, CredentialsError> {
+        const NAME: &str = "environment";
+        let key = self.env.get("AWS_ACCESS_KEY_ID");
+        let secret = self.env.get("AWS_SECRET_ACCESS_KEY");
+        let token = self.env.get("AWS_SESSION_TOKEN");
+        let (key, secret) = match (key, secret) {
+            (None, None) => return Err(CredentialsError::NotConfigured { source_name: NAME }),
+            (Some(_), None) => {
+                return Err(CredentialsError::MissingSecret {
+                    source_name: NAME.into(),
+                    fix: "AWS_SECRET_ACCESS_KEY".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(CredentialsError::MissingAccessKeyId {
+                    source_name: NAME.into(),
+                    fix: "AWS_ACCESS_KEY_ID".into(),
+                });
+            }
+            (Some(k), Some(s)) => (k, s),
+        };
+        build_checked(NAME, key, secret, token, "AWS_SESSION_TOKEN")
+    }
+}
+
+/// Builds credentials from a source's raw values, refusing a temporary key without a token.
+pub(crate) fn build_checked(
+    source_name: &str,
+    key: String,
+    secret: String,
+    token: Option<String>,
+    token_fix: &str,
+) -> Result<Credentials, CredentialsError> {
+    if key.starts_with("ASIA") && token.is_none() {
+        return Err(CredentialsError::MissingSessionToken {
+            source_name: source_name.into(),
+            masked_key: mask(&key),
+            fix: token_fix.into(),
+        });
+    }
+    let credentials = Credentials::new(key, secret);
+    Ok(match token {
+        Some(token) => credentials.with_session_token(token),
+        None => credentials,
+    })
+}
+
+impl ProvideCredentials for EnvironmentProvider {
+    fn provide(&self) -> ProvideFuture<'_> {
+        let result = self.resolve().map(Some);
+        Box::pin(async move { result })
+    }
+    fn name(&self) -> String {
+        "environment".into()
+    }
+}

@@ -1,0 +1,21 @@
+//! # ferry engine
+//!
+//! The library behind the `ferry` command: a high-throughput parallel transfer engine for
+//! Amazon S3 and S3-compatible object stores. It never prints; the CLI renders what it reports.
+//!
+//! # Layout
+//!
+//! Data flows top to bottom:
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`credentials`] | where keys come from: static, environment, profile files, anonymous; a chain in the AWS CLI's order |
+//! | [`sign`] | AWS Signature Version 4: header auth, presigned URLs, streaming chunk signatures, the per-thread signing-key cache |
+//! | [`endpoint`] | where a request goes: regions, dual-stack, FIPS, custom endpoints, virtual-hosted vs path-style |
+//! | [`s3`] | the S3 API's XML bodies and its typed errors |
+#![deny(missing_docs)]
+
+pub mod credentials;
+pub mod endpoint;
+pub mod s3;
+pub mod sign;
