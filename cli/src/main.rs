@@ -1,1 +1,17 @@
-fn main() {}
+//! `ferry`: a high-throughput parallel transfer tool for S3 and S3-compatible stores.
+
+mod args;
+mod commands;
+mod exit;
+mod output;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    output::init_logging(cli.global.verbose, cli.global.quiet);
+    match commands::run(cli) {
+        Ok(code) => code.into(),
+        Err(err) => output::report_error(&err).into(),
+    }
+}

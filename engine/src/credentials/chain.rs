@@ -1,1 +1,79 @@
 //! The default chain of sources, in the AWS CLI's order.
+
+use super::profile::ProfileProvider;
+use super::{
+    AnonymousProvider, Credentials, CredentialsError, Environment, EnvironmentProvider,
+    ProvideCredentials, ProvideFuture, StaticProvider,
+};
+use std::sync::Arc;
+
+/// Tries providers in order: a provider with nothing configured passes to the next; any other
+/// error stops the chain (a broken configuration is reported, never silently skipped).
+#[derive(Debug, Clone)]
+pub struct ChainProvider {
+    providers: Vec<Arc<dyn ProvideCredentials>>,
+}
+
+impl ChainProvider {
+    /// A chain of the given providers, tried in order.
+    pub fn new(providers: Vec<Arc<dyn ProvideCredentials>>) -> Self {
+        Self { providers }
+    }
+
+    async fn resolve(&self) -> Result<Option<Credentials>, CredentialsError> {
+        for provider in &self.providers {
+            match provider.provide().await {
+                Err(err) if err.is_not_configured() => {
+                    tracing::debug!(source = %provider.name(), "no credentials there; trying the next source");
+                }
+                Ok(found) => {
+                    tracing::debug!(source = %provider.name(), "using credentials");
+                    return Ok(found);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let tried: Vec<String> = self.providers.iter().map(|p| p.name()).collect();
+        Err(CredentialsError::NoneFound {
+            tried: tried.join(", "),
+        })
+    }
+}
+
+impl ProvideCredentials for ChainProvider {
+    fn provide(&self) -> ProvideFuture<'_> {
+        Box::pin(self.resolve())
+    }
+    fn name(&self) -> String {
+        let names: Vec<String> = self.providers.iter().map(|p| p.name()).collect();
+        format!("chain ({})", names.join(" → "))
+    }
+}
+
+/// What the user chose on the command line, which comes before the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ChainOptions {
+    /// Keys given as flags (`--access-key`/`--secret-key`/`--session-token`).
+    pub static_credentials: Option<Credentials>,
+    /// `--profile NAME`: use that profile, ignoring the environment's keys.
+    pub profile: Option<String>,
+    /// `--no-sign-request`: anonymous requests.
+    pub anonymous: bool,
+}
+
+/// The AWS CLI's order: flags; then, unless a profile was named on the command line, the
+/// environment (`AWS_ACCESS_KEY_ID`, …); then the shared files (`AWS_PROFILE` or `default`).
+pub fn default_chain(env: Environment, options: ChainOptions) -> ChainProvider {
+    if options.anonymous {
+        return ChainProvider::new(vec![Arc::new(AnonymousProvider)]);
+    }
+    if let Some(credentials) = options.static_credentials {
+        return ChainProvider::new(vec![Arc::new(StaticProvider::new(credentials))]);
+    }
+    let mut providers: Vec<Arc<dyn ProvideCredentials>> = Vec::new();
+    if options.profile.is_none() {
+        providers.push(Arc::new(EnvironmentProvider::new(env.clone())));
+    }
+    providers.push(Arc::new(ProfileProvider::new(env, options.profile)));
+    ChainProvider::new(providers)
+}

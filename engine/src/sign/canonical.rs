@@ -17,19 +17,21 @@ const INLINE: usize = 24;
 /// the copy).
 pub(crate) struct HashWriter {
     hasher: Sha256,
-    buf: [u8; 512],
+    buf: [u8; 320],
     len: usize,
 }
 
 impl HashWriter {
+    #[inline]
     pub(crate) fn new() -> Self {
         Self {
             hasher: Sha256::new(),
-            buf: [0; 512],
+            buf: [0; 320],
             len: 0,
         }
     }
 
+    #[inline]
     pub(crate) fn write(&mut self, bytes: &[u8]) {
         if self.len + bytes.len() > self.buf.len() {
             self.flush();
@@ -38,10 +40,19 @@ impl HashWriter {
                 return;
             }
         }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
+        let end = self.len + bytes.len();
+        if bytes.len() <= 16 {
+            // Short pieces (separators, names): a plain loop beats a memmove call.
+            for (slot, byte) in self.buf[self.len..end].iter_mut().zip(bytes) {
+                *slot = *byte;
+            }
+        } else {
+            self.buf[self.len..end].copy_from_slice(bytes);
+        }
+        self.len = end;
     }
 
+    #[inline]
     fn push(&mut self, byte: u8) {
         if self.len == self.buf.len() {
             self.flush();
@@ -55,6 +66,7 @@ impl HashWriter {
         self.len = 0;
     }
 
+    #[inline]
     pub(crate) fn finish(mut self) -> [u8; 32] {
         self.flush();
         self.hasher.finalize().into()
@@ -88,7 +100,8 @@ pub(crate) fn with_sorted<T: Copy + Default, R>(
     }
 }
 
-fn insertion_sort<T: Copy>(items: &mut [T], less: &impl Fn(&T, &T) -> bool) {
+/// Sorts a short slice stably in place (insertion sort: no allocation, fast for a handful).
+pub(crate) fn insertion_sort<T: Copy>(items: &mut [T], less: &impl Fn(&T, &T) -> bool) {
     for i in 1..items.len() {
         let item = items[i];
         let mut j = i;
@@ -133,9 +146,7 @@ pub(crate) fn write_headers(out: &mut HashWriter, sorted: &[HeaderPair<'_>]) {
     let mut i = 0;
     while i < sorted.len() {
         let name = sorted[i].0;
-        for byte in name.bytes() {
-            out.push(byte.to_ascii_lowercase());
-        }
+        write_lowercase(out, name);
         out.push(b':');
         write_trimmed(out, sorted[i].1);
         i += 1;
@@ -158,10 +169,22 @@ pub(crate) fn push_signed_header_names(out: &mut String, sorted: &[HeaderPair<'_
         if previous.is_some() {
             out.push(';');
         }
-        for c in name.chars() {
-            out.push(c.to_ascii_lowercase());
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            out.push_str(&name.to_ascii_lowercase());
+        } else {
+            out.push_str(name);
         }
         previous = Some(name);
+    }
+}
+
+fn write_lowercase(out: &mut HashWriter, name: &str) {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        for byte in name.bytes() {
+            out.push(byte.to_ascii_lowercase());
+        }
+    } else {
+        out.write(name.as_bytes());
     }
 }
 
@@ -171,6 +194,11 @@ fn is_space(byte: u8) -> bool {
 
 /// A header value trimmed, with inner runs of white space collapsed to one space.
 fn write_trimmed(out: &mut HashWriter, value: &str) {
+    // Fast path: most values (hosts, dates, hashes, ranges) hold no white space at all.
+    if !value.bytes().any(|b| b <= b' ') {
+        out.write(value.as_bytes());
+        return;
+    }
     let bytes = value.trim_matches(|c: char| c.is_ascii() && is_space(c as u8));
     let mut in_space = false;
     for byte in bytes.bytes() {

@@ -36,14 +36,13 @@ impl Signer {
         seed: &HeaderSignature,
     ) -> ChunkSigner {
         let scope = Scope::new(&time, self.region(), self.service());
-        let mac = key_cache::with_signing_mac(
+        let key = key_cache::KeyId {
             credentials,
-            time.day(),
-            time.date_stamp(),
-            self.region(),
-            self.service(),
-            HmacSha256::clone,
-        );
+            time: &time,
+            region: self.region(),
+            service: self.service(),
+        };
+        let mac = key_cache::with_signing_mac(&key, HmacSha256::clone);
         let mut previous = [0u8; 64];
         previous.copy_from_slice(seed.signature().as_bytes());
         ChunkSigner {

@@ -7,6 +7,7 @@
 //! generation, which changes whenever credentials are built anew (rotation, refresh), so a
 //! stale secret can never be used.
 
+use super::SigningTime;
 use crate::credentials::Credentials;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -25,6 +26,16 @@ struct Entry {
     region: Box<str>,
     service: Box<str>,
     mac: HmacSha256,
+    /// The state after the string to sign's prefix, for the second it was built in.
+    prefixed: Option<(u64, HmacSha256)>,
+}
+
+/// What identifies a signing key: credentials (by generation), day, region, service.
+pub(crate) struct KeyId<'a> {
+    pub(crate) credentials: &'a Credentials,
+    pub(crate) time: &'a SigningTime,
+    pub(crate) region: &'a str,
+    pub(crate) service: &'a str,
 }
 
 #[derive(Default)]
@@ -44,39 +55,68 @@ pub fn key_derivations() -> u64 {
     DERIVATIONS.with(Cell::get)
 }
 
-/// Runs `f` with the HMAC state keyed by the signing key for these inputs, deriving and
-/// caching it on a miss.
-pub(crate) fn with_signing_mac<R>(
-    credentials: &Credentials,
-    day: u32,
-    date_stamp: &str,
-    region: &str,
-    service: &str,
-    f: impl FnOnce(&HmacSha256) -> R,
-) -> R {
+/// Runs `f` with the HMAC state keyed by the signing key for `key`, deriving and caching it
+/// on a miss.
+pub(crate) fn with_signing_mac<R>(key: &KeyId<'_>, f: impl FnOnce(&HmacSha256) -> R) -> R {
     CACHE.with_borrow_mut(|cache| {
-        let generation = credentials.generation();
-        let found = cache.entries.iter().position(|e| {
-            e.generation == generation
-                && e.day == day
-                && &*e.region == region
-                && &*e.service == service
-        });
-        let index = match found {
-            Some(index) => index,
-            None => cache.insert(Entry {
-                generation,
-                day,
-                region: region.into(),
-                service: service.into(),
-                mac: derive(credentials.secret_access_key(), date_stamp, region, service),
-            }),
-        };
+        let index = cache.find_or_derive(key);
         f(&cache.entries[index].mac)
     })
 }
 
+/// Runs `f` with the HMAC state that has absorbed `AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n`,
+/// the part of a string to sign shared by every request signed in the same second.
+pub(crate) fn with_prefixed_mac<R>(
+    key: &KeyId<'_>,
+    scope: &str,
+    f: impl FnOnce(&HmacSha256) -> R,
+) -> R {
+    CACHE.with_borrow_mut(|cache| {
+        let index = cache.find_or_derive(key);
+        let entry = &mut cache.entries[index];
+        let second = key.time.unix_seconds();
+        match &entry.prefixed {
+            Some((at, mac)) if *at == second => f(mac),
+            _ => {
+                let mut mac = entry.mac.clone();
+                for part in [super::ALGORITHM, "\n", key.time.amz_date(), "\n", scope, "\n"] {
+                    mac.update(part.as_bytes());
+                }
+                let mac = &entry.prefixed.insert((second, mac)).1;
+                f(mac)
+            }
+        }
+    })
+}
+
 impl Cache {
+    fn find_or_derive(&mut self, key: &KeyId<'_>) -> usize {
+        let generation = key.credentials.generation();
+        let day = key.time.day();
+        let found = self.entries.iter().position(|e| {
+            e.generation == generation
+                && e.day == day
+                && *e.region == *key.region
+                && *e.service == *key.service
+        });
+        match found {
+            Some(index) => index,
+            None => self.insert(Entry {
+                generation,
+                day,
+                region: key.region.into(),
+                service: key.service.into(),
+                mac: derive(
+                    key.credentials.secret_access_key(),
+                    key.time.date_stamp(),
+                    key.region,
+                    key.service,
+                ),
+                prefixed: None,
+            }),
+        }
+    }
+
     fn insert(&mut self, entry: Entry) -> usize {
         DERIVATIONS.with(|d| d.set(d.get() + 1));
         if self.entries.len() < ENTRIES {

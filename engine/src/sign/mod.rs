@@ -214,25 +214,24 @@ impl Signer {
         let signed_from = authorization.len();
 
         let mut headers = self.all_headers(credentials, request, &time);
-        let canonical_hash = with_sorted(headers.as_slice(), name_less, |sorted| {
-            canonical::push_signed_header_names(&mut authorization, sorted);
-            let mut w = HashWriter::new();
-            write_request_line(&mut w, request);
-            canonical::write_headers(&mut w, sorted);
-            w.write(b"\n");
-            w.write(&authorization.as_bytes()[signed_from..]);
-            w.write(b"\n");
-            w.write(request.payload.as_str().as_bytes());
-            w.finish()
-        });
-        let signature =
-            self.signature(credentials, &time, &scope, ALGORITHM, &encode::hex32(&canonical_hash));
+        let sorted = headers.sorted();
+        canonical::push_signed_header_names(&mut authorization, sorted);
+        let mut w = HashWriter::new();
+        write_request_line(&mut w, request);
+        canonical::write_headers(&mut w, sorted);
+        w.write(b"\n");
+        w.write(&authorization.as_bytes()[signed_from..]);
+        w.write(b"\n");
+        w.write(request.payload.as_str().as_bytes());
+        let canonical_hash = w.finish();
+        let signature = self.signature(credentials, &time, &scope, &encode::hex32(&canonical_hash));
         authorization.push_str(", Signature=");
         authorization.push_str(std::str::from_utf8(&signature).unwrap_or_default());
         HeaderSignature { authorization }
     }
 
     /// The request's headers plus the ones the signer adds, on the stack.
+    #[inline(always)]
     fn all_headers<'a>(
         &self,
         credentials: &'a Credentials,
@@ -251,33 +250,26 @@ impl Signer {
     }
 
     /// HMAC(signing key, string to sign) in hex, where the string to sign is
-    /// `algorithm \n amz-date \n scope \n hashed`.
+    /// `AWS4-HMAC-SHA256 \n amz-date \n scope \n hashed`. The HMAC state after the prefix
+    /// (which changes once a second) comes from the per-thread cache.
     fn signature(
         &self,
         credentials: &Credentials,
         time: &SigningTime,
         scope: &Scope,
-        algorithm: &str,
         hashed: &[u8],
     ) -> [u8; 64] {
-        key_cache::with_signing_mac(
+        let key = key_cache::KeyId {
             credentials,
-            time.day(),
-            time.date_stamp(),
-            &self.region,
-            &self.service,
-            |keyed| {
-                let mut mac = keyed.clone();
-                mac.update(algorithm.as_bytes());
-                mac.update(b"\n");
-                mac.update(time.amz_date().as_bytes());
-                mac.update(b"\n");
-                mac.update(scope.as_str().as_bytes());
-                mac.update(b"\n");
-                mac.update(hashed);
-                encode::hex32(&mac.finalize().into_bytes())
-            },
-        )
+            time,
+            region: &self.region,
+            service: &self.service,
+        };
+        key_cache::with_prefixed_mac(&key, scope.as_str(), |prefixed| {
+            let mut mac = prefixed.clone();
+            mac.update(hashed);
+            encode::hex32(&mac.finalize().into_bytes())
+        })
     }
 }
 
@@ -317,17 +309,20 @@ impl<'a> HeaderList<'a> {
         self.added_len += 1;
     }
 
-    fn as_slice(&mut self) -> &[HeaderPair<'a>] {
+    /// All headers, sorted stably by lower-case name.
+    fn sorted(&mut self) -> &[HeaderPair<'a>] {
         let total = self.given.len() + self.added_len;
         let added = &self.added[..self.added_len];
-        if total <= self.inline.len() {
+        let all = if total <= self.inline.len() {
             self.inline[..self.given.len()].copy_from_slice(self.given);
             self.inline[self.given.len()..total].copy_from_slice(added);
-            &self.inline[..total]
+            &mut self.inline[..total]
         } else {
             self.joined = self.given.iter().chain(added).copied().collect();
-            &self.joined
-        }
+            &mut self.joined[..]
+        };
+        canonical::insertion_sort(all, &name_less);
+        all
     }
 }
 

@@ -90,7 +90,7 @@ impl Signer {
         w.write(b"\n");
         w.write(request.payload.as_str().as_bytes());
         let hashed = hex32(&w.finish());
-        let signature = self.signature(credentials, &time, &scope, ALGORITHM, &hashed);
+        let signature = self.signature(credentials, &time, &scope, &hashed);
 
         let mut query = String::new();
         for (name, value) in &pairs {
