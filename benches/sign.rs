@@ -216,5 +216,26 @@ fn streaming_chunk(c: &mut Criterion) {
 }
 
 
-criterion_group!(benches, get_object, upload_part, presigned_get, streaming_chunk);
+/// The floor: the hashing one GetObject signature needs (SHA-256 of the canonical request,
+/// HMAC of the string to sign with an already-keyed state), with nothing else.
+fn hashing_floor(c: &mut Criterion) {
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let canonical = format!(
+        "GET\n{KEY_PATH}\n\nhost:{HOST}\nrange:{RANGE}\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:20261122T120000Z\n\nhost;range;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD"
+    );
+    let keyed = Hmac::<Sha256>::new_from_slice(&[7u8; 32]).expect("any key length");
+    c.bench_function("sign/get_object_range/hashing-floor", |b| {
+        b.iter(|| {
+            let hashed = Sha256::digest(black_box(canonical.as_bytes()));
+            let mut mac = keyed.clone();
+            mac.update(b"AWS4-HMAC-SHA256\n20261122T120000Z\n20261122/us-east-1/s3/aws4_request\n");
+            mac.update(&hashed);
+            mac.update(&hashed);
+            mac.finalize().into_bytes()
+        })
+    });
+}
+
+criterion_group!(benches, hashing_floor, get_object, upload_part, presigned_get, streaming_chunk);
 criterion_main!(benches);

@@ -12,10 +12,12 @@
 //! | [`credentials`] | where keys come from: static, environment, profile files, anonymous; a chain in the AWS CLI's order |
 //! | [`sign`] | AWS Signature Version 4: header auth, presigned URLs, streaming chunk signatures, the per-thread signing-key cache |
 //! | [`endpoint`] | where a request goes: regions, dual-stack, FIPS, custom endpoints, virtual-hosted vs path-style |
+//! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy |
 //! | [`s3`] | the S3 API's XML bodies and its typed errors |
 #![deny(missing_docs)]
 
 pub mod credentials;
 pub mod endpoint;
+pub mod http;
 pub mod s3;
 pub mod sign;

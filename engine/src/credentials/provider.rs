@@ -188,3 +188,103 @@ impl ProvideCredentials for EnvironmentProvider {
         "environment".into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    fn env(pairs: &[(&str, &str)]) -> EnvironmentProvider {
+        EnvironmentProvider::new(Environment::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn environment_keys_and_token_are_read() {
+        let creds = env(&[
+            ("AWS_ACCESS_KEY_ID", "ASIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", "token-value"),
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(creds.access_key_id(), "ASIAIOSFODNN7EXAMPLE");
+        assert_eq!(creds.secret_access_key(), SECRET);
+        assert_eq!(creds.session_token(), Some("token-value"));
+    }
+
+    #[test]
+    fn empty_environment_is_not_configured_so_a_chain_moves_on() {
+        let err = env(&[("AWS_ACCESS_KEY_ID", "")]).resolve().unwrap_err();
+        assert!(err.is_not_configured());
+    }
+
+    #[test]
+    fn key_without_secret_names_the_variable_to_set() {
+        let err = env(&[("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")])
+            .resolve()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("set AWS_SECRET_ACCESS_KEY"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_without_key_names_the_variable_to_set() {
+        let err = env(&[("AWS_SECRET_ACCESS_KEY", SECRET)])
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("set AWS_ACCESS_KEY_ID"), "{err}");
+        assert!(!err.to_string().contains(SECRET));
+    }
+
+    #[test]
+    fn temporary_key_without_session_token_is_refused() {
+        let err = env(&[
+            ("AWS_ACCESS_KEY_ID", "ASIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ])
+        .resolve()
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("AWS_SESSION_TOKEN"), "{text}");
+        assert!(text.contains("ASIA"), "{text}");
+        assert!(!text.contains("ASIAIOSFODNN7EXAMPLE"), "key is masked: {text}");
+    }
+
+    #[test]
+    fn debug_and_display_never_show_secret_or_token() {
+        let creds = Credentials::new("AKIAIOSFODNN7EXAMPLE", SECRET).with_session_token("tok-123");
+        for text in [
+            format!("{creds:?}"),
+            format!("{creds}"),
+            format!("{:?}", StaticProvider::new(creds.clone())),
+        ] {
+            assert!(!text.contains(SECRET), "{text}");
+            assert!(!text.contains("tok-123"), "{text}");
+            assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+        }
+    }
+
+    #[test]
+    fn environment_debug_shows_names_not_values() {
+        let env = Environment::from_pairs([("AWS_SECRET_ACCESS_KEY", SECRET)]);
+        let text = format!("{env:?}");
+        assert!(text.contains("AWS_SECRET_ACCESS_KEY"));
+        assert!(!text.contains(SECRET));
+    }
+
+    #[test]
+    fn every_new_credentials_value_gets_a_new_generation_and_clones_keep_it() {
+        let a = Credentials::new("AKIAIOSFODNN7EXAMPLE", SECRET);
+        let b = Credentials::new("AKIAIOSFODNN7EXAMPLE", SECRET);
+        assert_ne!(a.generation(), b.generation());
+        assert_eq!(a.clone().generation(), a.generation());
+    }
+
+    #[tokio::test]
+    async fn anonymous_provider_resolves_to_no_credentials() {
+        assert!(AnonymousProvider.provide().await.unwrap().is_none());
+    }
+}

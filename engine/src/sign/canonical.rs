@@ -115,6 +115,15 @@ pub(crate) fn insertion_sort<T: Copy>(items: &mut [T], less: &impl Fn(&T, &T) ->
 
 /// Header names compared as lower-case ASCII.
 pub(crate) fn name_less(a: &HeaderPair<'_>, b: &HeaderPair<'_>) -> bool {
+    // Fast path: the first differing byte decides when neither is an upper-case letter.
+    let (x, y) = (a.0.as_bytes(), b.0.as_bytes());
+    match x.iter().zip(y).position(|(p, q)| p != q) {
+        None => return x.len() < y.len(),
+        Some(i) if !x[i].is_ascii_uppercase() && !y[i].is_ascii_uppercase() => {
+            return x[i] < y[i];
+        }
+        Some(_) => {}
+    }
     let a = a.0.bytes().map(|c| c.to_ascii_lowercase());
     let b = b.0.bytes().map(|c| c.to_ascii_lowercase());
     a.lt(b)

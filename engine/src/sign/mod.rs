@@ -290,7 +290,7 @@ struct HeaderList<'a> {
     added: [HeaderPair<'a>; 3],
     added_len: usize,
     joined: Vec<HeaderPair<'a>>,
-    inline: [HeaderPair<'a>; 16],
+    inline: [HeaderPair<'a>; 10],
 }
 
 impl<'a> HeaderList<'a> {
@@ -300,7 +300,7 @@ impl<'a> HeaderList<'a> {
             added: [("", ""); 3],
             added_len: 0,
             joined: Vec::new(),
-            inline: [("", ""); 16],
+            inline: [("", ""); 10],
         }
     }
 

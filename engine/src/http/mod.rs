@@ -1,0 +1,211 @@
+//! The pooled HTTP client every transfer shares.
+//!
+//! One hyper client (hyper-util's pooled client) over HTTP/1.1 keep-alive with a pool sized to
+//! the transfer concurrency, `TCP_NODELAY`, connect and idle-read timeouts, and TLS through
+//! rustls. Request bodies are bytes, zero-copy slices of memory-mapped files, or streams
+//! ([`RequestBody`]); response bodies are streamed ([`ResponseBody`]).
+
+mod body;
+pub mod retry;
+mod tls;
+
+pub use body::{RequestBody, ResponseBody};
+pub use retry::{RetryConfig, RetryReason, RetryState};
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the client connects.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Connections kept open per host (set it to the transfer concurrency).
+    pub max_connections: usize,
+    /// How long a TCP (and TLS) connect may take.
+    pub connect_timeout: Duration,
+    /// How long the server may stay silent: before the response headers (plus the time to
+    /// send the body at a crawl), and between frames of the response body.
+    pub read_timeout: Duration,
+    /// Trust only the certificates in this PEM file instead of the system's roots.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 64,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            ca_bundle: None,
+        }
+    }
+}
+
+/// Why a request got no HTTP answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The connection could not be opened.
+    #[error("could not connect: {message}")]
+    Connect {
+        /// The underlying cause.
+        message: String,
+    },
+    /// The peer stayed silent too long.
+    #[error("timed out {what} after {after:?}")]
+    Timeout {
+        /// What was being waited for.
+        what: &'static str,
+        /// The timeout.
+        after: Duration,
+    },
+    /// The connection broke (reset, closed early, truncated body).
+    #[error("the connection broke: {message}")]
+    Connection {
+        /// The underlying cause.
+        message: String,
+    },
+    /// TLS could not be set up.
+    #[error("TLS setup failed: {message}")]
+    Tls {
+        /// The underlying cause.
+        message: String,
+    },
+    /// The CA bundle could not be used.
+    #[error("CA bundle {path}: {message}")]
+    CaBundle {
+        /// The file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A response body was larger than allowed for its kind.
+    #[error("the response body exceeded {limit} bytes")]
+    BodyTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The request could not be built or sent.
+    #[error("invalid request: {message}")]
+    Request {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl HttpError {
+    /// Why this failure may be retried, if it may.
+    pub fn retry_reason(&self) -> Option<RetryReason> {
+        match self {
+            Self::Connect { .. } | Self::Connection { .. } => Some(RetryReason::Transient),
+            Self::Timeout { .. } => Some(RetryReason::Timeout),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_hyper(error: hyper::Error) -> Self {
+        if error.is_timeout() {
+            return Self::Timeout {
+                what: "waiting for the server",
+                after: Duration::ZERO,
+            };
+        }
+        Self::Connection {
+            message: chain(&error),
+        }
+    }
+
+    fn from_client(error: hyper_util::client::legacy::Error) -> Self {
+        let message = chain(&error);
+        if error.is_connect() {
+            Self::Connect { message }
+        } else if message.contains("certificate") || message.contains("tls") {
+            Self::Tls { message }
+        } else {
+            Self::Connection { message }
+        }
+    }
+}
+
+/// An error and its causes, on one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// A response: status, headers, and the body still to be read.
+#[derive(Debug)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: http::StatusCode,
+    /// The response headers.
+    pub headers: http::HeaderMap,
+    /// The body, streamed.
+    pub body: ResponseBody,
+}
+
+/// The shared, pooled client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: Client<HttpsConnector<HttpConnector>, RequestBody>,
+    read_timeout: Duration,
+}
+
+/// The slowest upload rate tolerated before a request counts as stalled (bytes/s).
+const SLOWEST_UPLOAD: u64 = 64 * 1024;
+
+impl HttpClient {
+    /// Builds the client: pool, timeouts, TLS.
+    pub fn new(config: &HttpConfig) -> Result<Self, HttpError> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        http.set_keepalive(Some(Duration::from_secs(60)));
+        let tls = tls::client_config(config.ca_bundle.as_deref())?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let inner = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(config.max_connections.max(1))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build(https);
+        Ok(Self {
+            inner,
+            read_timeout: config.read_timeout,
+        })
+    }
+
+    /// Sends a request and waits for the response headers; the body streams after.
+    pub async fn send(&self, request: http::Request<RequestBody>) -> Result<Response, HttpError> {
+        let body_len = request.body().len();
+        let wait = self.read_timeout + Duration::from_secs(body_len / SLOWEST_UPLOAD);
+        let response = tokio::time::timeout(wait, self.inner.request(request))
+            .await
+            .map_err(|_| HttpError::Timeout {
+                what: "waiting for the response",
+                after: wait,
+            })?
+            .map_err(HttpError::from_client)?;
+        let (parts, incoming) = response.into_parts();
+        Ok(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body: ResponseBody::new(incoming, self.read_timeout),
+        })
+    }
+}
