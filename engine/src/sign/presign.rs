@@ -1,6 +1,6 @@
 //! Presigned URLs (query authentication).
 
-use super::canonical::{self, HashWriter, name_less, query_less, with_sorted};
+use super::canonical::{self, HashWriter, name_less, with_sorted};
 use super::encode::{encode_query_component, hex32};
 use super::{ALGORITHM, Scope, SignableRequest, Signer, SigningTime};
 use crate::credentials::Credentials;
@@ -67,13 +67,7 @@ impl Signer {
             pairs.push(("X-Amz-Security-Token", token));
         }
         pairs.push(("X-Amz-SignedHeaders", &signed_headers_encoded));
-        pairs.sort_by(|a, b| {
-            if query_less(a, b) {
-                std::cmp::Ordering::Less
-            } else {
-                std::cmp::Ordering::Greater
-            }
-        });
+        pairs.sort_unstable_by(|a, b| (a.0.as_bytes(), a.1.as_bytes()).cmp(&(b.0.as_bytes(), b.1.as_bytes())));
 
         let mut w = HashWriter::new();
         w.write(request.method.as_bytes());
