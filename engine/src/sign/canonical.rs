@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 pub type HeaderPair<'a> = (&'a str, &'a str);
 
 /// How many items are sorted on the stack before falling back to the heap.
-const INLINE: usize = 24;
+const INLINE: usize = 12;
 
 /// Feeds SHA-256 in large blocks from a stack buffer (many tiny `update` calls cost more than
 /// the copy).
@@ -79,6 +79,9 @@ pub(crate) fn with_sorted<T: Copy + Default, R>(
     less: impl Fn(&T, &T) -> bool,
     f: impl FnOnce(&[T]) -> R,
 ) -> R {
+    if items.len() <= 1 {
+        return f(items);
+    }
     if items.len() <= INLINE {
         let mut buf = [T::default(); INLINE];
         let sorted = &mut buf[..items.len()];
