@@ -1,0 +1,4 @@
+//! The S3 API: XML bodies and the typed S3 error.
+
+pub mod error;
+pub mod xml;
