@@ -8,14 +8,14 @@
 //! a service (STS) and refresh before expiry fit the same shape as the static ones. The
 //! [`chain::default_chain`] tries the sources in the AWS CLI's order.
 
-// pub mod chain; (enabled once profile::ProfileProvider lands)
+pub mod chain;
 mod error;
 pub mod profile;
 mod provider;
 mod secret;
 pub mod validate;
 
-// pub use chain::{ChainOptions, ChainProvider, default_chain};
+pub use chain::{ChainOptions, ChainProvider, default_chain};
 pub use error::CredentialsError;
 pub use provider::{
     AnonymousProvider, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
