@@ -20,4 +20,5 @@ pub mod credentials;
 pub mod endpoint;
 pub mod http;
 pub mod s3;
+pub mod serve;
 pub mod sign;

@@ -1,3 +1,4 @@
 //! test support
 
 pub mod sigv4_suite;
+pub mod embedded;

@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed flags into engine calls.
 
 mod bench_sign;
+mod serve;
 
 use crate::args::{BenchCommand, Cli, Command};
 use crate::exit::ExitCode;
@@ -10,5 +11,6 @@ use crate::output::CliError;
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Bench(BenchCommand::Sign(args)) => bench_sign::run(&args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -1,0 +1,360 @@
+//! The S3 client: resolves where a request goes, signs it (again on every attempt), sends it
+//! through the shared pooled connector, and retries what is worth retrying.
+
+use super::error::S3Error;
+use super::request::S3Request;
+use crate::credentials::{Credentials, CredentialsError, ProvideCredentials};
+use crate::endpoint::{Endpoint, EndpointError};
+use crate::http::{HttpClient, HttpError, RequestBody, Response, RetryReason, RetryState};
+use crate::sign::{Payload, SignableRequest, Signer, SigningTime, sha256_hex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// The largest error or XML answer read into memory.
+pub(crate) const MAX_XML_BODY: usize = 64 * 1024 * 1024;
+
+/// Why an S3 call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store answered with an error.
+    #[error(transparent)]
+    Service(#[from] Box<S3Error>),
+    /// No HTTP answer (connect, timeout, broken connection), after the retries allowed.
+    #[error("{operation} on {resource}: {source}")]
+    Http {
+        /// What was being done.
+        operation: &'static str,
+        /// `s3://bucket/key`.
+        resource: String,
+        /// The cause.
+        source: HttpError,
+    },
+    /// Credentials could not be had.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The endpoint or bucket name is not usable.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The store answered something that is not what S3 answers.
+    #[error("{operation} on {resource}: unexpected answer: {message}")]
+    Protocol {
+        /// What was being done.
+        operation: &'static str,
+        /// `s3://bucket/key`.
+        resource: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The S3 error, if the store answered with one.
+    pub fn service(&self) -> Option<&S3Error> {
+        match self {
+            Self::Service(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Service(e) => e.hint(),
+            Self::Http { source, .. } => Some(match source {
+                HttpError::Connect { .. } => {
+                    "check --endpoint-url and that the store is running and reachable".into()
+                }
+                HttpError::Timeout { .. } => {
+                    "the store is not answering; check the endpoint, or lower --concurrency".into()
+                }
+                HttpError::CaBundle { .. } | HttpError::Tls { .. } => {
+                    "check --ca-bundle / AWS_CA_BUNDLE: it must hold the PEM certificate of the CA that signed the store's certificate".into()
+                }
+                _ => return None,
+            }),
+            _ => None,
+        }
+    }
+
+    fn retry_reason(&self) -> Option<RetryReason> {
+        match self {
+            Self::Service(e) if e.is_clock_skew() => Some(RetryReason::ClockSkew),
+            Self::Service(e) if e.is_throttling() => Some(RetryReason::Throttled),
+            Self::Service(e) if e.is_retryable() => Some(RetryReason::Transient),
+            Self::Http { source, .. } => source.retry_reason(),
+            _ => None,
+        }
+    }
+}
+
+/// `s3://bucket/key` for messages.
+pub(crate) fn resource(bucket: Option<&str>, key: Option<&str>) -> String {
+    match (bucket, key) {
+        (Some(b), Some(k)) => format!("s3://{b}/{k}"),
+        (Some(b), None) => format!("s3://{b}"),
+        _ => "the endpoint".into(),
+    }
+}
+
+/// A client for one endpoint and one set of credentials. Cheap to clone; all clones share
+/// the connection pool, the retry budget and the clock correction.
+#[derive(Debug, Clone)]
+pub struct S3Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: HttpClient,
+    endpoint: Endpoint,
+    signer: Signer,
+    credentials: Arc<dyn ProvideCredentials>,
+    retry: RetryState,
+    clock_offset_seconds: AtomicI64,
+}
+
+impl S3Client {
+    /// A client sending to `endpoint` with `credentials`, through `http`.
+    pub fn new(
+        http: HttpClient,
+        endpoint: Endpoint,
+        credentials: Arc<dyn ProvideCredentials>,
+        retry: RetryState,
+    ) -> Self {
+        let signer = Signer::s3(endpoint.signing_region());
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                endpoint,
+                signer,
+                credentials,
+                retry,
+                clock_offset_seconds: AtomicI64::new(0),
+            }),
+        }
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// The retry policy and budget shared by this client's requests.
+    pub fn retry_state(&self) -> &RetryState {
+        &self.inner.retry
+    }
+
+    /// Retries made so far by this client and its clones.
+    pub fn retries(&self) -> u64 {
+        self.inner.retry.retries()
+    }
+
+    /// The correction applied to the local clock after a `RequestTimeTooSkewed`, in seconds.
+    pub fn clock_offset(&self) -> i64 {
+        self.inner.clock_offset_seconds.load(Ordering::Relaxed)
+    }
+
+    /// Sends `request`, retrying what may be retried, and returns a successful response
+    /// (2xx) with its body still to be read.
+    /// A streamed body cannot be replayed, so such a request gets one attempt; the caller
+    /// (the transfer layer) retries the part.
+    pub async fn send(
+        &self,
+        operation: &'static str,
+        mut request: S3Request,
+    ) -> Result<Response, Error> {
+        let mut attempt = 1;
+        loop {
+            let body = match request.body.try_clone() {
+                Some(body) => body,
+                None => {
+                    let stream = std::mem::replace(&mut request.body, RequestBody::empty());
+                    return self.send_once(operation, &request, stream).await;
+                }
+            };
+            let error = match self.send_once(operation, &request, body).await {
+                Ok(response) => {
+                    self.inner.retry.on_success();
+                    return Ok(response);
+                }
+                Err(error) => error,
+            };
+            let Some(reason) = error.retry_reason() else {
+                return Err(error);
+            };
+            let Some(delay) = self.inner.retry.next_delay(attempt, reason) else {
+                return Err(error);
+            };
+            tracing::debug!(
+                operation,
+                attempt,
+                ?reason,
+                ?delay,
+                error = %error,
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        operation: &'static str,
+        request: &S3Request,
+        body: crate::http::RequestBody,
+    ) -> Result<Response, Error> {
+        let bucket = request.bucket.as_deref();
+        let key = request.key.as_deref();
+        let credentials = self.inner.credentials.provide().await?;
+        let http_request = self.build(request, body, credentials.as_ref())?;
+        let response = self
+            .inner
+            .http
+            .send(http_request)
+            .await
+            .map_err(|source| Error::Http {
+                operation,
+                resource: resource(bucket, key),
+                source,
+            })?;
+        if response.status.is_success() {
+            return Ok(response);
+        }
+        Err(self.service_error(operation, request, response).await)
+    }
+
+    async fn service_error(
+        &self,
+        operation: &'static str,
+        request: &S3Request,
+        response: Response,
+    ) -> Error {
+        let status = response.status;
+        let headers = response.headers;
+        let body = match response.body.collect(MAX_XML_BODY).await {
+            Ok(body) => body,
+            Err(source) => {
+                return Error::Http {
+                    operation,
+                    resource: resource(request.bucket.as_deref(), request.key.as_deref()),
+                    source,
+                };
+            }
+        };
+        let error = S3Error::from_response(status, &headers, &body)
+            .with_operation(operation)
+            .with_resource(request.bucket.as_deref(), request.key.as_deref());
+        if error.is_clock_skew() {
+            self.correct_clock(&headers);
+        }
+        Error::Service(Box::new(error))
+    }
+
+    /// Sets the clock offset from the server's `Date` header.
+    fn correct_clock(&self, headers: &http::HeaderMap) {
+        let Some(server) = headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+        else {
+            return;
+        };
+        let offset = match server.duration_since(SystemTime::now()) {
+            Ok(ahead) => ahead.as_secs() as i64,
+            Err(behind) => -(behind.duration().as_secs() as i64),
+        };
+        tracing::debug!(offset, "correcting the signing clock to the server's");
+        self.inner
+            .clock_offset_seconds
+            .store(offset, Ordering::Relaxed);
+    }
+
+    fn signing_time(&self) -> SigningTime {
+        let offset = self.clock_offset();
+        let now = SystemTime::now();
+        let adjusted = if offset >= 0 {
+            now + Duration::from_secs(offset as u64)
+        } else {
+            now - Duration::from_secs(offset.unsigned_abs())
+        };
+        SigningTime::from_system_time(adjusted)
+    }
+
+    /// Builds and signs the HTTP request.
+    fn build(
+        &self,
+        request: &S3Request,
+        body: crate::http::RequestBody,
+        credentials: Option<&Credentials>,
+    ) -> Result<http::Request<crate::http::RequestBody>, Error> {
+        let target = self
+            .inner
+            .endpoint
+            .target(request.bucket.as_deref(), request.key.as_deref())?;
+        let mut uri = String::with_capacity(target.base().len() + target.path().len() + 64);
+        uri.push_str(target.base());
+        uri.push_str(target.path());
+        for (i, (name, value)) in request.query.iter().enumerate() {
+            uri.push(if i == 0 { '?' } else { '&' });
+            uri.push_str(name);
+            uri.push('=');
+            uri.push_str(value);
+        }
+        let mut builder = http::Request::builder()
+            .method(request.method.clone())
+            .uri(uri)
+            .header(http::header::HOST, target.host())
+            .header(http::header::CONTENT_LENGTH, body.len());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_ref(), value.as_str());
+        }
+        if let Some(credentials) = credentials {
+            let digest = request.sign_body.then(|| body_sha256(&body));
+            let payload = match &digest {
+                Some(hex) => Payload::Sha256Hex(hex.as_str()),
+                None => Payload::Unsigned,
+            };
+            let time = self.signing_time();
+            let length = body.len().to_string();
+            let mut signed: Vec<(&str, &str)> = Vec::with_capacity(request.headers.len() + 2);
+            signed.push(("host", target.host()));
+            signed.push(("content-length", &length));
+            signed.extend(request.headers.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
+            let query: Vec<(&str, &str)> = request
+                .query
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let signature = self.inner.signer.sign_headers(
+                credentials,
+                &SignableRequest {
+                    method: request.method.as_str(),
+                    path: target.path(),
+                    query: &query,
+                    headers: &signed,
+                    payload,
+                },
+                time,
+            );
+            builder = builder
+                .header("x-amz-date", time.amz_date())
+                .header("x-amz-content-sha256", payload.as_str())
+                .header(http::header::AUTHORIZATION, signature.into_authorization());
+            if let Some(token) = credentials.session_token() {
+                builder = builder.header("x-amz-security-token", token);
+            }
+        }
+        builder.body(body).map_err(|e| Error::Protocol {
+            operation: "building the request",
+            resource: resource(request.bucket.as_deref(), request.key.as_deref()),
+            message: e.to_string(),
+        })
+    }
+}
+
+fn body_sha256(body: &crate::http::RequestBody) -> crate::sign::HexDigest {
+    sha256_hex(body.peek_bytes().unwrap_or_default())
+}

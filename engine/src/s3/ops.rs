@@ -1,0 +1,539 @@
+//! Typed S3 operations on [`S3Client`]: buckets, objects, listings, multipart uploads, copies.
+
+use super::client::{Error, MAX_XML_BODY, S3Client, resource};
+use super::error::S3Error;
+use super::request::S3Request;
+use super::xml::{self, XmlError};
+use crate::http::{RequestBody, Response, ResponseBody};
+use http::Method;
+
+/// What HeadObject (and GetObject) say about an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Size in bytes (of the whole object, not of a range).
+    pub size: u64,
+    /// The ETag, quotes included as sent.
+    pub etag: Option<String>,
+    /// `Last-Modified`, as the store wrote it.
+    pub last_modified: Option<String>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// Stored checksums: (`x-amz-checksum-crc64nvme`-style header name, base64 value).
+    pub checksums: Vec<(String, String)>,
+    /// `x-amz-checksum-type` (`FULL_OBJECT` or `COMPOSITE`).
+    pub checksum_type: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names without the prefix.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl ObjectInfo {
+    fn from_headers(headers: &http::HeaderMap, size: u64) -> Self {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let mut info = Self {
+            size,
+            etag: text("etag"),
+            last_modified: text("last-modified"),
+            content_type: text("content-type"),
+            checksum_type: text("x-amz-checksum-type"),
+            ..Self::default()
+        };
+        for (name, value) in headers {
+            let Ok(value) = value.to_str() else { continue };
+            let name = name.as_str();
+            if let Some(meta) = name.strip_prefix("x-amz-meta-") {
+                info.metadata.push((meta.to_owned(), value.to_owned()));
+            } else if name.starts_with("x-amz-checksum-") && name != "x-amz-checksum-type" {
+                info.checksums.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        info
+    }
+}
+
+/// A GetObject answer: what the object is, which bytes came, and the body to stream.
+#[derive(Debug)]
+pub struct GetObjectOutput {
+    /// The object (its whole size, from `Content-Range` when a range was asked).
+    pub info: ObjectInfo,
+    /// `Content-Range` of a ranged answer, parsed as (first, last, total).
+    pub range: Option<(u64, u64, u64)>,
+    /// `Content-Length` of this answer.
+    pub content_length: u64,
+    /// The bytes, streamed.
+    pub body: ResponseBody,
+}
+
+/// Options of PutObject and CreateMultipartUpload.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// User metadata, names without `x-amz-meta-`.
+    pub metadata: Vec<(String, String)>,
+    /// Extra headers, e.g. (`x-amz-checksum-crc64nvme`, base64) on a PUT or UploadPart,
+    /// (`x-amz-checksum-algorithm`, `CRC64NVME`) on CreateMultipartUpload.
+    pub checksum_headers: Vec<(&'static str, String)>,
+}
+
+impl PutOptions {
+    fn apply(&self, mut request: S3Request) -> S3Request {
+        request = request.header_opt("content-type", self.content_type.clone());
+        for (name, value) in &self.metadata {
+            request = request.header(format!("x-amz-meta-{}", name.to_ascii_lowercase()), value.clone());
+        }
+        for (name, value) in &self.checksum_headers {
+            request = request.header(*name, value.clone());
+        }
+        request
+    }
+}
+
+/// What ListObjectsV2 asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListObjects {
+    /// Only keys starting with this.
+    pub prefix: Option<String>,
+    /// Group keys sharing a prefix up to this (usually `/`).
+    pub delimiter: Option<String>,
+    /// Start listing after this key.
+    pub start_after: Option<String>,
+    /// Keys per page (S3 caps at 1000).
+    pub max_keys: Option<u32>,
+}
+
+/// A lazily paginating ListObjectsV2: each [`ListPages::next_page`] asks for one page.
+#[derive(Debug)]
+pub struct ListPages {
+    client: S3Client,
+    bucket: String,
+    options: ListObjects,
+    token: Option<String>,
+    done: bool,
+}
+
+impl ListPages {
+    /// The next page, or `None` when the listing is complete.
+    pub async fn next_page(&mut self) -> Result<Option<xml::ListBucketResult>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let max_keys = self.options.max_keys.map(|n| n.to_string());
+        let request = S3Request::new(Method::GET, Some(&self.bucket), None)
+            // No `encoding-type=url`: some stores (s3s-fs) echo it without encoding the keys,
+            // and decoding those would turn `+` into a space. Only keys holding characters XML
+            // cannot carry need it.
+            .query("list-type", "2")
+            .query_opt("prefix", self.options.prefix.as_deref())
+            .query_opt("delimiter", self.options.delimiter.as_deref())
+            .query_opt("max-keys", max_keys.as_deref())
+            .query_opt(
+                "start-after",
+                self.options.start_after.as_deref().filter(|_| self.token.is_none()),
+            )
+            .query_opt("continuation-token", self.token.as_deref());
+        let response = self.client.send("ListObjectsV2", request).await?;
+        let page: xml::ListBucketResult =
+            parse(response, "ListObjectsV2", Some(&self.bucket), None, xml::ListBucketResult::parse).await?;
+        self.token = page.next_continuation_token.clone();
+        self.done = !page.is_truncated || self.token.is_none();
+        Ok(Some(page))
+    }
+}
+
+impl S3Client {
+    /// ListBuckets.
+    pub async fn list_buckets(&self) -> Result<Vec<xml::Bucket>, Error> {
+        let response = self.send("ListBuckets", S3Request::new(Method::GET, None, None)).await?;
+        let result = parse(response, "ListBuckets", None, None, xml::ListAllMyBucketsResult::parse).await?;
+        Ok(result.buckets)
+    }
+
+    /// CreateBucket, with a `LocationConstraint` outside us-east-1.
+    pub async fn create_bucket(&self, bucket: &str, region: Option<&str>) -> Result<(), Error> {
+        let mut request = S3Request::new(Method::PUT, Some(bucket), None);
+        if let Some(body) = xml::create_bucket_configuration_xml(region) {
+            request = request.xml_body(body);
+        }
+        self.send("CreateBucket", request).await.map(drop)
+    }
+
+    /// HeadBucket: does it exist, and may we use it? Returns its region when the store says.
+    pub async fn head_bucket(&self, bucket: &str) -> Result<Option<String>, Error> {
+        let response = self.send("HeadBucket", S3Request::new(Method::HEAD, Some(bucket), None)).await?;
+        Ok(header(&response, "x-amz-bucket-region"))
+    }
+
+    /// DeleteBucket (it must be empty).
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<(), Error> {
+        self.send("DeleteBucket", S3Request::new(Method::DELETE, Some(bucket), None))
+            .await
+            .map(drop)
+    }
+
+    /// ListObjectsV2, lazily, one page per call.
+    pub fn list_objects(&self, bucket: &str, options: ListObjects) -> ListPages {
+        ListPages {
+            client: self.clone(),
+            bucket: bucket.to_owned(),
+            options,
+            token: None,
+            done: false,
+        }
+    }
+
+    /// HeadObject.
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, Error> {
+        let request = S3Request::new(Method::HEAD, Some(bucket), Some(key))
+            .header("x-amz-checksum-mode", "ENABLED");
+        let response = self.send("HeadObject", request).await?;
+        let size = content_length(&response).unwrap_or(0);
+        Ok(ObjectInfo::from_headers(&response.headers, size))
+    }
+
+    /// GetObject, optionally a byte range `first..=last` and only if the ETag still matches.
+    pub async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<(u64, u64)>,
+        if_match: Option<&str>,
+    ) -> Result<GetObjectOutput, Error> {
+        let request = S3Request::new(Method::GET, Some(bucket), Some(key))
+            .header("x-amz-checksum-mode", "ENABLED")
+            .header_opt("range", range.map(|(a, b)| format!("bytes={a}-{b}")))
+            .header_opt("if-match", if_match);
+        let response = self.send("GetObject", request).await?;
+        let content_length = content_length(&response).unwrap_or(0);
+        let parsed_range = header(&response, "content-range").and_then(|v| parse_content_range(&v));
+        if range.is_some() && parsed_range.is_none() && response.status != http::StatusCode::OK {
+            return Err(protocol("GetObject", bucket, key, "a ranged answer without Content-Range"));
+        }
+        let total = parsed_range.map_or(content_length, |(_, _, total)| total);
+        Ok(GetObjectOutput {
+            info: ObjectInfo::from_headers(&response.headers, total),
+            range: parsed_range,
+            content_length,
+            body: response.body,
+        })
+    }
+
+    /// PutObject. Returns the ETag.
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: RequestBody,
+        options: &PutOptions,
+    ) -> Result<Option<String>, Error> {
+        let request = options.apply(S3Request::new(Method::PUT, Some(bucket), Some(key)).body(body));
+        let response = self.send("PutObject", request).await?;
+        Ok(header(&response, "etag"))
+    }
+
+    /// DeleteObject.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), Error> {
+        self.send("DeleteObject", S3Request::new(Method::DELETE, Some(bucket), Some(key)))
+            .await
+            .map(drop)
+    }
+
+    /// DeleteObjects: up to 1000 keys in one request (quiet mode: only failures come back).
+    pub async fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<xml::DeleteResult, Error> {
+        let objects: Vec<xml::ObjectIdentifier> = keys.iter().map(xml::ObjectIdentifier::new).collect();
+        let body = xml::delete_objects_xml(&objects, true)
+            .map_err(|e| xml_error("DeleteObjects", Some(bucket), None, e))?;
+        let md5 = content_md5(body.as_bytes());
+        let request = S3Request::new(Method::POST, Some(bucket), None)
+            .query("delete", "")
+            .header("content-md5", md5)
+            .xml_body(body);
+        let response = self.send("DeleteObjects", request).await?;
+        parse(response, "DeleteObjects", Some(bucket), None, xml::DeleteResult::parse).await
+    }
+
+    /// CopyObject (server-side, up to 5 GiB).
+    pub async fn copy_object(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<xml::CopyResult, Error> {
+        let request = S3Request::new(Method::PUT, Some(bucket), Some(key))
+            .header("x-amz-copy-source", copy_source(source_bucket, source_key));
+        let response = self.send("CopyObject", request).await?;
+        parse_checked(response, "CopyObject", Some(bucket), Some(key), xml::CopyResult::parse).await
+    }
+
+    /// CreateMultipartUpload. Returns the upload id.
+    pub async fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &PutOptions,
+    ) -> Result<String, Error> {
+        let request = options.apply(S3Request::new(Method::POST, Some(bucket), Some(key)).query("uploads", ""));
+        let response = self.send("CreateMultipartUpload", request).await?;
+        let result = parse(
+            response,
+            "CreateMultipartUpload",
+            Some(bucket),
+            Some(key),
+            xml::InitiateMultipartUploadResult::parse,
+        )
+        .await?;
+        Ok(result.upload_id)
+    }
+
+    /// UploadPart. Returns the part's ETag.
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: RequestBody,
+        checksum_headers: &[(&'static str, String)],
+    ) -> Result<String, Error> {
+        let mut request = S3Request::new(Method::PUT, Some(bucket), Some(key))
+            .query("partNumber", &part_number.to_string())
+            .query("uploadId", upload_id)
+            .body(body);
+        for (name, value) in checksum_headers {
+            request = request.header(*name, value.clone());
+        }
+        let response = self.send("UploadPart", request).await?;
+        header(&response, "etag").ok_or_else(|| protocol("UploadPart", bucket, key, "no ETag in the answer"))
+    }
+
+    /// UploadPartCopy: a part copied server-side from `source`, optionally a byte range.
+    pub async fn upload_part_copy(
+        &self,
+        source: (&str, &str),
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        range: Option<(u64, u64)>,
+    ) -> Result<xml::CopyResult, Error> {
+        let request = S3Request::new(Method::PUT, Some(bucket), Some(key))
+            .query("partNumber", &part_number.to_string())
+            .query("uploadId", upload_id)
+            .header("x-amz-copy-source", copy_source(source.0, source.1))
+            .header_opt("x-amz-copy-source-range", range.map(|(a, b)| format!("bytes={a}-{b}")));
+        let response = self.send("UploadPartCopy", request).await?;
+        parse_checked(response, "UploadPartCopy", Some(bucket), Some(key), xml::CopyResult::parse).await
+    }
+
+    /// CompleteMultipartUpload with the parts in order (a 200 carrying an error is an error).
+    pub async fn complete_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[xml::CompletedPart],
+        extra_headers: &[(&'static str, String)],
+    ) -> Result<xml::CompleteMultipartUploadResult, Error> {
+        let mut request = S3Request::new(Method::POST, Some(bucket), Some(key))
+            .query("uploadId", upload_id)
+            .xml_body(xml::complete_multipart_upload_xml(parts));
+        for (name, value) in extra_headers {
+            request = request.header(*name, value.clone());
+        }
+        let response = self.send("CompleteMultipartUpload", request).await?;
+        parse_checked(
+            response,
+            "CompleteMultipartUpload",
+            Some(bucket),
+            Some(key),
+            xml::CompleteMultipartUploadResult::parse,
+        )
+        .await
+    }
+
+    /// AbortMultipartUpload: frees the parts so nothing is left to be billed.
+    pub async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), Error> {
+        let request = S3Request::new(Method::DELETE, Some(bucket), Some(key)).query("uploadId", upload_id);
+        self.send("AbortMultipartUpload", request).await.map(drop)
+    }
+
+    /// ListMultipartUploads (one page, from the given markers).
+    pub async fn list_multipart_uploads(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        markers: Option<(&str, &str)>,
+    ) -> Result<xml::ListMultipartUploadsResult, Error> {
+        let request = S3Request::new(Method::GET, Some(bucket), None)
+            .query("uploads", "")
+            .query_opt("prefix", prefix)
+            .query_opt("key-marker", markers.map(|m| m.0))
+            .query_opt("upload-id-marker", markers.map(|m| m.1));
+        let response = self.send("ListMultipartUploads", request).await?;
+        parse(response, "ListMultipartUploads", Some(bucket), None, xml::ListMultipartUploadsResult::parse).await
+    }
+
+    /// ListParts (one page, after `marker`).
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        marker: Option<u32>,
+    ) -> Result<xml::ListPartsResult, Error> {
+        let marker = marker.map(|m| m.to_string());
+        let request = S3Request::new(Method::GET, Some(bucket), Some(key))
+            .query("uploadId", upload_id)
+            .query_opt("part-number-marker", marker.as_deref());
+        let response = self.send("ListParts", request).await?;
+        parse(response, "ListParts", Some(bucket), Some(key), xml::ListPartsResult::parse).await
+    }
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn content_length(response: &Response) -> Option<u64> {
+    header(response, "content-length").and_then(|v| v.parse().ok())
+}
+
+/// `bytes FIRST-LAST/TOTAL` → (first, last, total).
+pub fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
+    let rest = value.strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (first, last) = span.split_once('-')?;
+    Some((first.parse().ok()?, last.parse().ok()?, total.parse().ok()?))
+}
+
+/// `x-amz-copy-source`: `bucket/key`, the key percent-encoded like a path.
+fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = String::with_capacity(bucket.len() + key.len() + 1);
+    out.push_str(bucket);
+    out.push('/');
+    crate::sign::encode::encode_path(key, &mut out);
+    out
+}
+
+/// `Content-MD5` (base64 of the MD5), which DeleteObjects requires.
+fn content_md5(body: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
+}
+
+fn protocol(operation: &'static str, bucket: &str, key: &str, message: &str) -> Error {
+    Error::Protocol {
+        operation,
+        resource: resource(Some(bucket), Some(key)),
+        message: message.into(),
+    }
+}
+
+fn xml_error(operation: &'static str, bucket: Option<&str>, key: Option<&str>, error: XmlError) -> Error {
+    Error::Protocol {
+        operation,
+        resource: resource(bucket, key),
+        message: error.to_string(),
+    }
+}
+
+/// Reads a small XML answer and parses it.
+async fn parse<T>(
+    response: Response,
+    operation: &'static str,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    parser: fn(&[u8]) -> Result<T, XmlError>,
+) -> Result<T, Error> {
+    let body = read_body(response, operation, bucket, key).await?.1;
+    parser(&body).map_err(|e| xml_error(operation, bucket, key, e))
+}
+
+/// Like [`parse`], for operations that may answer 200 OK with an `<Error>` body.
+async fn parse_checked<T>(
+    response: Response,
+    operation: &'static str,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    parser: fn(&[u8]) -> Result<T, XmlError>,
+) -> Result<T, Error> {
+    let (response_headers, body) = read_body(response, operation, bucket, key).await?;
+    if xml::is_error_body(&body) {
+        let error = S3Error::from_response(http::StatusCode::OK, &response_headers, &body)
+            .with_operation(operation)
+            .with_resource(bucket, key);
+        return Err(Error::Service(Box::new(error)));
+    }
+    parser(&body).map_err(|e| xml_error(operation, bucket, key, e))
+}
+
+async fn read_body(
+    response: Response,
+    operation: &'static str,
+    bucket: Option<&str>,
+    key: Option<&str>,
+) -> Result<(http::HeaderMap, bytes::Bytes), Error> {
+    let Response { headers, body, .. } = response;
+    let body = body.collect(MAX_XML_BODY).await.map_err(|source| Error::Http {
+        operation,
+        resource: resource(bucket, key),
+        source,
+    })?;
+    Ok((headers, body))
+}
+
+impl S3Client {
+    /// GetObject read whole into memory (small objects, tests, listings of data). A body
+    /// that breaks mid-way is asked for again from where it broke (`Range` + `If-Match`), so
+    /// the bytes returned are exactly the object's, within the client's retry policy.
+    pub async fn get_object_bytes(&self, bucket: &str, key: &str) -> Result<bytes::Bytes, Error> {
+        let mut received = bytes::BytesMut::new();
+        let mut etag: Option<String> = None;
+        let mut total: Option<u64> = None;
+        let mut attempt = 1;
+        loop {
+            let range = match total {
+                Some(total) if received.len() as u64 >= total => return Ok(received.freeze()),
+                Some(total) => Some((received.len() as u64, total - 1)),
+                None => None,
+            };
+            let mut output = self.get_object(bucket, key, range, etag.as_deref()).await?;
+            etag = etag.or(output.info.etag.clone());
+            total = Some(output.info.size);
+            let failure = loop {
+                match output.body.chunk().await {
+                    Ok(Some(chunk)) => received.extend_from_slice(&chunk),
+                    Ok(None) => break None,
+                    Err(error) => break Some(error),
+                }
+            };
+            let Some(source) = failure else {
+                if received.len() as u64 == output.info.size {
+                    return Ok(received.freeze());
+                }
+                return Err(protocol("GetObject", bucket, key, "the body ended before its Content-Length"));
+            };
+            let reason = source.retry_reason().unwrap_or(crate::http::RetryReason::Transient);
+            let Some(delay) = self.retry_state().next_delay(attempt, reason) else {
+                return Err(Error::Http {
+                    operation: "GetObject",
+                    resource: resource(Some(bucket), Some(key)),
+                    source,
+                });
+            };
+            tracing::debug!(bucket, key, received = received.len(), ?delay, error = %source, "body broke; resuming");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}
