@@ -68,8 +68,8 @@ pub enum HttpError {
         /// The underlying cause.
         message: String,
     },
-    /// TLS could not be set up.
-    #[error("TLS setup failed: {message}")]
+    /// TLS could not be set up, or the server's certificate was not trusted.
+    #[error("TLS failed: {message}")]
     Tls {
         /// The underlying cause.
         message: String,
@@ -120,10 +120,12 @@ impl HttpError {
 
     fn from_client(error: hyper_util::client::legacy::Error) -> Self {
         let message = chain(&error);
-        if error.is_connect() {
-            Self::Connect { message }
-        } else if message.contains("certificate") || message.contains("tls") {
+        let lower = message.to_ascii_lowercase();
+        // TLS handshake failures surface as connect errors: name them for what they are.
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("unknownissuer") {
             Self::Tls { message }
+        } else if error.is_connect() {
+            Self::Connect { message }
         } else {
             Self::Connection { message }
         }
