@@ -2,3 +2,4 @@
 
 pub mod sigv4_suite;
 pub mod embedded;
+pub mod fault_proxy;

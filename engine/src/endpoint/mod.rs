@@ -37,6 +37,26 @@
 //! # Ok::<(), ferry::endpoint::EndpointError>(())
 //! ```
 //!
+//! Filling the settings from their sources, and saying where each came from:
+//!
+//! ```
+//! use ferry::credentials::Environment;
+//! use ferry::endpoint::{EndpointConfig, FlagValues, ProfileValues, Source};
+//!
+//! let env = Environment::from_pairs([("AWS_REGION", "eu-west-1")]);
+//! let profile = ProfileValues {
+//!     endpoint_url: Some("http://127.0.0.1:9000"),
+//!     use_dualstack_endpoint: Some("false"),
+//!     ..ProfileValues::default()
+//! };
+//! let loaded = EndpointConfig::from_sources(&FlagValues::default(), &env, &profile)?;
+//! assert_eq!(loaded.sources.region, Source::Environment("AWS_REGION"));
+//! assert_eq!(loaded.sources.endpoint_url, Source::Profile("endpoint_url"));
+//! let endpoint = loaded.config.resolve()?;
+//! assert_eq!(endpoint.signing_region(), "eu-west-1");
+//! # Ok::<(), ferry::endpoint::EndpointError>(())
+//! ```
+//!
 //! Not supported, and refused with [`EndpointError::Unsupported`] rather than sent to the
 //! wrong place: access point / Outposts / Object Lambda ARNs as bucket names, S3 Express
 //! One Zone directory buckets and Outposts bucket aliases on AWS endpoints.

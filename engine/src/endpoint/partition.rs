@@ -7,7 +7,7 @@ use super::EndpointError;
 pub const AWS_GLOBAL: &str = "aws-global";
 
 /// The region requests to the global endpoint are signed for.
-pub const US_EAST_1: &str = "us-east-1";
+pub(crate) const US_EAST_1: &str = "us-east-1";
 
 /// A group of regions sharing a DNS suffix and a set of endpoint variants.
 ///
@@ -84,7 +84,7 @@ fn matches_family(region: &str, prefix: &str) -> bool {
 
 /// Checks that `region` can be put in a host name: dot-separated labels of 1 to 63 letters,
 /// digits and hyphens, each starting with a letter or digit.
-pub fn validate_region(region: &str) -> Result<(), EndpointError> {
+pub(crate) fn validate_region(region: &str) -> Result<(), EndpointError> {
     if !region.is_empty() && region.split('.').all(is_host_label) {
         Ok(())
     } else {

@@ -52,9 +52,9 @@ impl fmt::Display for Source {
     }
 }
 
-/// Values given on the command line; `None` where a flag was not given.
+/// Values given on the command line; `None` where a flag was not given. Build it with a
+/// struct literal and `..FlagValues::default()`, or with the `with_*` methods.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct FlagValues<'a> {
     /// `--region`.
     pub region: Option<&'a str>,
@@ -109,9 +109,9 @@ impl<'a> FlagValues<'a> {
 }
 
 /// The active profile's values, as written in the shared config file; `None` where a key is
-/// absent. Filled by the caller from its profile parser.
+/// absent. Filled by the caller from its profile parser, with a struct literal and
+/// `..ProfileValues::default()`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ProfileValues<'a> {
     /// `region`.
     pub region: Option<&'a str>,

@@ -113,7 +113,9 @@ fn checked_host(host: &str) -> Result<String, &'static str> {
 
 /// The port, if the URL names one; an out-of-range port is refused.
 fn checked_port(authority: &http::uri::Authority) -> Result<Option<u16>, &'static str> {
-    let after_host = &authority.as_str()[authority.host().len()..];
+    let Some(after_host) = authority.as_str().strip_prefix(authority.host()) else {
+        return Err("the host and port cannot be told apart");
+    };
     match (after_host.strip_prefix(':'), authority.port_u16()) {
         (None, _) => Ok(None),
         (Some(""), _) => Ok(None),

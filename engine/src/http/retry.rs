@@ -96,6 +96,18 @@ impl RetryState {
         Some(full_jitter(&self.config, attempt))
     }
 
+    /// Waits out the backoff before retrying attempt `attempt` that failed for `reason`, and
+    /// says whether to retry at all (see [`RetryState::next_delay`]).
+    pub async fn backoff(&self, attempt: u32, reason: RetryReason) -> bool {
+        match self.next_delay(attempt, reason) {
+            Some(delay) => {
+                tokio::time::sleep(delay).await;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A request succeeded: give a token back, up to the full budget.
     pub fn on_success(&self) {
         let _ = self
@@ -186,6 +198,27 @@ mod tests {
         }
         assert!(state.next_delay(1, RetryReason::Timeout).is_some());
         assert!(state.next_delay(1, RetryReason::Timeout).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_waits_within_the_jittered_ceiling_on_the_paused_clock() {
+        let cfg = RetryConfig {
+            max_attempts: 4,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(3),
+            budget: 500,
+        };
+        let state = RetryState::new(cfg);
+        let start = tokio::time::Instant::now();
+        let mut ceiling = Duration::ZERO;
+        let mut attempt = 1;
+        while state.backoff(attempt, RetryReason::Throttled).await {
+            ceiling += Duration::from_secs(1 << (attempt - 1)).min(Duration::from_secs(3));
+            assert!(start.elapsed() <= ceiling, "waited {:?} > {ceiling:?}", start.elapsed());
+            attempt += 1;
+        }
+        assert_eq!(attempt, 4, "three retries, then give up");
+        assert_eq!(state.retries(), 3);
     }
 
     #[test]

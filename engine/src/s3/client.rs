@@ -184,18 +184,10 @@ impl S3Client {
             let Some(reason) = error.retry_reason() else {
                 return Err(error);
             };
-            let Some(delay) = self.inner.retry.next_delay(attempt, reason) else {
+            tracing::debug!(operation, attempt, ?reason, error = %error, "retrying after backoff");
+            if !self.inner.retry.backoff(attempt, reason).await {
                 return Err(error);
-            };
-            tracing::debug!(
-                operation,
-                attempt,
-                ?reason,
-                ?delay,
-                error = %error,
-                "retrying"
-            );
-            tokio::time::sleep(delay).await;
+            }
             attempt += 1;
         }
     }

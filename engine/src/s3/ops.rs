@@ -524,15 +524,14 @@ impl S3Client {
                 return Err(protocol("GetObject", bucket, key, "the body ended before its Content-Length"));
             };
             let reason = source.retry_reason().unwrap_or(crate::http::RetryReason::Transient);
-            let Some(delay) = self.retry_state().next_delay(attempt, reason) else {
+            tracing::debug!(bucket, key, received = received.len(), error = %source, "body broke; resuming");
+            if !self.retry_state().backoff(attempt, reason).await {
                 return Err(Error::Http {
                     operation: "GetObject",
                     resource: resource(Some(bucket), Some(key)),
                     source,
                 });
-            };
-            tracing::debug!(bucket, key, received = received.len(), ?delay, error = %source, "body broke; resuming");
-            tokio::time::sleep(delay).await;
+            }
             attempt += 1;
         }
     }
