@@ -9,6 +9,7 @@
 //!
 //! | module | job |
 //! | --- | --- |
+//! | [`config`] | flags + environment + profile files → a ready S3 client |
 //! | [`credentials`] | where keys come from: static, environment, profile files, anonymous; a chain in the AWS CLI's order |
 //! | [`sign`] | AWS Signature Version 4: header auth, presigned URLs, streaming chunk signatures, the per-thread signing-key cache |
 //! | [`endpoint`] | where a request goes: regions, dual-stack, FIPS, custom endpoints, virtual-hosted vs path-style |
@@ -16,6 +17,7 @@
 //! | [`s3`] | the S3 API's XML bodies and its typed errors |
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod credentials;
 pub mod endpoint;
 pub mod http;

@@ -1,0 +1,143 @@
+//! One place that turns what the user said (flags), the environment and the profile files
+//! into a ready [`S3Client`]: endpoint, credentials chain, TLS roots, pool size, retries.
+
+use crate::credentials::profile::{self, Profile};
+use crate::credentials::validate::aws_format_warnings;
+use crate::credentials::{
+    ChainOptions, Credentials, CredentialsError, Environment, ProvideCredentials, default_chain,
+};
+use crate::endpoint::{AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues};
+use crate::http::{HttpClient, HttpConfig, HttpError, RetryConfig, RetryState};
+use crate::s3::S3Client;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What the command line says about where and how to connect.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--endpoint-url`.
+    pub endpoint_url: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--no-sign-request`.
+    pub no_sign_request: bool,
+    /// `--path-style`.
+    pub path_style: bool,
+    /// `--dualstack`.
+    pub dualstack: bool,
+    /// `--ca-bundle`.
+    pub ca_bundle: Option<PathBuf>,
+    /// Requests in flight (sizes the connection pool).
+    pub concurrency: usize,
+    /// Keys given explicitly (by a program embedding the engine).
+    pub credentials: Option<Credentials>,
+    /// Retry policy.
+    pub retry: RetryConfig,
+}
+
+/// Why a client could not be set up. Each message says what to change.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The endpoint settings are invalid.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// Credentials could not be had.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The HTTP client (TLS, CA bundle) could not be built.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+}
+
+/// A client, with what was learned while building it.
+#[derive(Debug)]
+pub struct ClientSetup {
+    /// The client.
+    pub client: S3Client,
+    /// Where each endpoint setting came from (for `-v`).
+    pub sources: ConfigSources,
+    /// The credentials resolved at start (`None`: anonymous).
+    pub credentials: Option<Credentials>,
+    /// Things worth a warning (e.g. keys that do not look like AWS keys on an AWS endpoint).
+    pub warnings: Vec<String>,
+}
+
+/// Builds a client from `options`, `env` and the profile files.
+pub async fn build_client(options: &ClientOptions, env: &Environment) -> Result<ClientSetup, ConfigError> {
+    let loaded = profile::load(env)?;
+    let profile_name = profile::profile_name(env, options.profile.as_deref());
+    let profile = loaded.profiles.get(&profile_name);
+    let services = profile
+        .and_then(|p| p.get("services"))
+        .and_then(|name| loaded.profiles.services(name));
+    let endpoint = resolve_endpoint(options, env, profile, services)?;
+    let provider = default_chain(
+        env.clone(),
+        ChainOptions {
+            static_credentials: options.credentials.clone(),
+            profile: options.profile.clone(),
+            anonymous: options.no_sign_request,
+        },
+    );
+    let credentials = provider.provide().await?;
+    let mut warnings = Vec::new();
+    if let Some(creds) = &credentials
+        && !endpoint.0.is_custom()
+    {
+        warnings.extend(aws_format_warnings(creds).iter().map(ToString::to_string));
+    }
+    let http = HttpClient::new(&HttpConfig {
+        max_connections: options.concurrency.max(1),
+        ca_bundle: ca_bundle(options, env, profile),
+        ..HttpConfig::default()
+    })?;
+    let client = S3Client::new(http, endpoint.0, Arc::new(provider), RetryState::new(options.retry.clone()));
+    Ok(ClientSetup {
+        client,
+        sources: endpoint.1,
+        credentials,
+        warnings,
+    })
+}
+
+fn resolve_endpoint(
+    options: &ClientOptions,
+    env: &Environment,
+    profile: Option<&Profile>,
+    services: Option<&Profile>,
+) -> Result<(crate::endpoint::Endpoint, ConfigSources), EndpointError> {
+    let flags = FlagValues {
+        region: options.region.as_deref(),
+        endpoint_url: options.endpoint_url.as_deref(),
+        use_dualstack: options.dualstack.then_some(true),
+        addressing: options.path_style.then_some(AddressingStyle::Path),
+        ..FlagValues::default()
+    };
+    let get = |key: &str| profile.and_then(|p| p.get_non_empty(key));
+    let values = ProfileValues {
+        region: get("region"),
+        endpoint_url: services
+            .and_then(|s| s.sub_property("s3", "endpoint_url"))
+            .or_else(|| get("endpoint_url")),
+        use_dualstack_endpoint: get("use_dualstack_endpoint"),
+        use_fips_endpoint: get("use_fips_endpoint"),
+        s3_us_east_1_regional_endpoint: get("s3_us_east_1_regional_endpoint"),
+        addressing_style: profile.and_then(|p| p.sub_property("s3", "addressing_style")),
+        use_accelerate_endpoint: profile.and_then(|p| p.sub_property("s3", "use_accelerate_endpoint")),
+        ignore_configured_endpoint_urls: get("ignore_configured_endpoint_urls"),
+    };
+    let loaded = EndpointConfig::from_sources(&flags, env, &values)?;
+    Ok((loaded.config.resolve()?, loaded.sources))
+}
+
+/// `--ca-bundle`, else `AWS_CA_BUNDLE`, else the profile's `ca_bundle`.
+fn ca_bundle(options: &ClientOptions, env: &Environment, profile: Option<&Profile>) -> Option<PathBuf> {
+    options
+        .ca_bundle
+        .clone()
+        .or_else(|| env.get("AWS_CA_BUNDLE").map(PathBuf::from))
+        .or_else(|| profile.and_then(|p| p.get_non_empty("ca_bundle")).map(PathBuf::from))
+}
