@@ -219,3 +219,13 @@ async fn the_ipv6_loopback_endpoint_round_trips_an_object() {
     client.put_object(BUCKET, "v6", body(b"over IPv6"), &PutOptions::default()).await.unwrap();
     assert_eq!(&client.get_object_bytes(BUCKET, "v6").await.unwrap()[..], b"over IPv6");
 }
+
+#[tokio::test]
+async fn an_open_multipart_upload_is_listed_until_aborted() {
+    let (_server, client) = ready("127.0.0.1:0").await;
+    let id = client.create_multipart_upload(BUCKET, "open", &PutOptions::default()).await.unwrap();
+    let open = client.list_multipart_uploads(BUCKET, None, None).await.unwrap();
+    assert_eq!(open.uploads.iter().map(|u| u.upload_id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
+    client.abort_multipart_upload(BUCKET, "open", &id).await.unwrap();
+    assert!(client.list_multipart_uploads(BUCKET, None, None).await.unwrap().uploads.is_empty());
+}

@@ -14,6 +14,7 @@
 //! | [`sign`] | AWS Signature Version 4: header auth, presigned URLs, streaming chunk signatures, the per-thread signing-key cache |
 //! | [`endpoint`] | where a request goes: regions, dual-stack, FIPS, custom endpoints, virtual-hosted vs path-style |
 //! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy |
+//! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, directories, progress events |
 //! | [`s3`] | the S3 API's XML bodies and its typed errors |
 #![deny(missing_docs)]
 
@@ -24,3 +25,4 @@ pub mod http;
 pub mod s3;
 pub mod serve;
 pub mod sign;
+pub mod transfer;

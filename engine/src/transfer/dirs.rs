@@ -1,0 +1,221 @@
+//! Directories and prefixes: local walks and S3 listings are streamed (never held whole),
+//! each file or object a task, all of them under the engine's one concurrency limit.
+
+use super::{TransferError, Transfers};
+use crate::s3::ListObjects;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+/// What a directory transfer did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TransferSummary {
+    /// Objects transferred.
+    pub objects: u64,
+    /// Bytes transferred.
+    pub bytes: u64,
+    /// Objects skipped (up to date, or not transferable, with a reason in `failures`).
+    pub skipped: u64,
+    /// Objects that failed.
+    pub failed: u64,
+    /// Requests retried.
+    pub retries: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// (object, error) for each failure.
+    pub failures: Vec<(String, String)>,
+}
+
+impl TransferSummary {
+    fn record(&mut self, name: String, result: Result<u64, TransferError>) {
+        match result {
+            Ok(bytes) => {
+                self.objects += 1;
+                self.bytes += bytes;
+            }
+            Err(error) => {
+                self.failed += 1;
+                self.failures.push((name, error.to_string()));
+            }
+        }
+    }
+}
+
+/// Files walked ahead of the uploads.
+const WALK_AHEAD: usize = 1024;
+
+impl Transfers {
+    /// Uploads every file under `dir` to `bucket`, under `prefix` (a `/` is added when
+    /// missing): `DIR/a/b.txt` becomes `prefix/a/b.txt`, as `aws s3 cp --recursive` does.
+    pub async fn upload_dir(&self, dir: &Path, bucket: &str, prefix: &str) -> TransferSummary {
+        let started = Instant::now();
+        let retries_before = self.client.retries();
+        let (tx, mut rx) = mpsc::channel::<Result<(PathBuf, String), (String, String)>>(WALK_AHEAD);
+        let root = dir.to_owned();
+        let walker = tokio::task::spawn_blocking(move || walk(&root, &tx));
+        let prefix = key_prefix(prefix);
+        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let mut tasks = JoinSet::new();
+        let mut summary = TransferSummary::default();
+        while let Some(entry) = rx.recv().await {
+            let (path, relative) = match entry {
+                Ok(entry) => entry,
+                Err((name, error)) => {
+                    summary.record(name, Err(TransferError::io("walking", PathBuf::new(), std::io::Error::other(error))));
+                    continue;
+                }
+            };
+            let permit = files.clone().acquire_owned().await;
+            let (this, bucket, key) = (self.clone(), bucket.to_owned(), format!("{prefix}{relative}"));
+            tasks.spawn(async move {
+                let _permit = permit;
+                let result = this.upload_file(&path, &bucket, &key).await;
+                (path.display().to_string(), result)
+            });
+            drain_finished(&mut tasks, &mut summary);
+        }
+        let _ = walker.await;
+        while let Some(done) = tasks.join_next().await {
+            let (name, result) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            summary.record(name, result);
+        }
+        summary.retries = self.client.retries() - retries_before;
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary
+    }
+
+    /// Downloads every object under `prefix` in `bucket` into `dir`, recreating the key's
+    /// path below the prefix. Keys that would escape `dir` (`..`, absolute) are refused.
+    pub async fn download_prefix(&self, bucket: &str, prefix: &str, dir: &Path) -> TransferSummary {
+        let started = Instant::now();
+        let retries_before = self.client.retries();
+        let options = ListObjects {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            ..ListObjects::default()
+        };
+        let mut pages = self.client.list_objects(bucket, options);
+        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let mut tasks = JoinSet::new();
+        let mut summary = TransferSummary::default();
+        loop {
+            let page = match pages.next_page().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(error) => {
+                    summary.record(format!("s3://{bucket}/{prefix}"), Err(error.into()));
+                    break;
+                }
+            };
+            for object in page.contents {
+                let name = format!("s3://{bucket}/{}", object.key);
+                if object.key.ends_with('/') {
+                    continue; // a "directory" marker, not a file
+                }
+                let Some(target) = local_target(dir, prefix, &object.key) else {
+                    summary.skipped += 1;
+                    summary.failures.push((name, "the key would escape the target directory; not written".into()));
+                    continue;
+                };
+                let permit = files.clone().acquire_owned().await;
+                let (this, bucket, key) = (self.clone(), bucket.to_owned(), object.key);
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    (name, this.download_file(&bucket, &key, &target).await)
+                });
+                drain_finished(&mut tasks, &mut summary);
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (name, result) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            summary.record(name, result);
+        }
+        summary.retries = self.client.retries() - retries_before;
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary
+    }
+}
+
+fn drain_finished(tasks: &mut JoinSet<(String, Result<u64, TransferError>)>, summary: &mut TransferSummary) {
+    while let Some(done) = tasks.try_join_next() {
+        let (name, result) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        summary.record(name, result);
+    }
+}
+
+/// `p` → `p/`, `` → ``.
+fn key_prefix(prefix: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// Where `key` goes below `dir`, or `None` if it would leave `dir`.
+pub(crate) fn local_target(dir: &Path, prefix: &str, key: &str) -> Option<PathBuf> {
+    let relative = key.strip_prefix(prefix).unwrap_or(key).trim_start_matches('/');
+    if relative.is_empty() {
+        return None;
+    }
+    let path = Path::new(relative);
+    let safe = path.components().all(|c| matches!(c, Component::Normal(_)));
+    safe.then(|| dir.join(path))
+}
+
+/// Walks `root` depth-first, sending (path, key suffix with `/` separators).
+fn walk(root: &Path, tx: &mpsc::Sender<Result<(PathBuf, String), (String, String)>>) {
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let _ = tx.blocking_send(Err((dir.display().to_string(), e.to_string())));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let message = match relative_key(root, &path) {
+                    Some(key) => Ok((path, key)),
+                    None => Err((path.display().to_string(), "the file name is not valid UTF-8; S3 keys must be".into())),
+                };
+                if tx.blocking_send(message).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn relative_key(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_would_escape_the_directory_are_refused() {
+        let dir = Path::new("/data/out");
+        assert_eq!(local_target(dir, "p/", "p/a/b.txt"), Some(dir.join("a/b.txt")));
+        assert_eq!(local_target(dir, "p/", "p/../../etc/passwd"), None);
+        assert_eq!(local_target(dir, "", "/abs"), Some(dir.join("abs")));
+        assert_eq!(local_target(dir, "p/", "p/"), None);
+    }
+
+    #[test]
+    fn a_prefix_gets_one_trailing_slash() {
+        assert_eq!(key_prefix("p"), "p/");
+        assert_eq!(key_prefix("p/"), "p/");
+        assert_eq!(key_prefix(""), "");
+    }
+}

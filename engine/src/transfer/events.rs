@@ -1,0 +1,76 @@
+//! What the engine reports while it works. The engine never prints: the CLI renders these.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// One thing that happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An object started: what and how many bytes.
+    Started {
+        /// `s3://bucket/key` or a local path.
+        name: String,
+        /// Its size.
+        bytes: u64,
+    },
+    /// Bytes moved (sent or received).
+    Bytes(u64),
+    /// A part finished.
+    PartDone {
+        /// The object.
+        name: String,
+        /// The part number (1-based).
+        part: u64,
+    },
+    /// A request was retried.
+    Retried {
+        /// The object.
+        name: String,
+    },
+    /// An object finished.
+    Finished {
+        /// The object.
+        name: String,
+        /// Its size.
+        bytes: u64,
+    },
+    /// An object was skipped (already up to date).
+    Skipped {
+        /// The object.
+        name: String,
+    },
+    /// An object failed.
+    Failed {
+        /// The object.
+        name: String,
+        /// Why, in one line.
+        error: String,
+    },
+}
+
+/// Where events go. Cheap to clone; called from many tasks at once.
+#[derive(Clone)]
+pub struct Progress(Arc<dyn Fn(Event) + Send + Sync>);
+
+impl Progress {
+    /// Events go to `sink`.
+    pub fn new(sink: impl Fn(Event) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(sink))
+    }
+
+    /// Events are dropped.
+    pub fn silent() -> Self {
+        Self::new(|_| {})
+    }
+
+    /// Reports one event.
+    pub fn emit(&self, event: Event) {
+        (self.0)(event);
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Progress")
+    }
+}

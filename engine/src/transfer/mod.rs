@@ -1,0 +1,149 @@
+//! The transfer engine: splits files and objects into parts and moves them in parallel under
+//! one concurrency limit shared by every file, so a million small files and one huge file
+//! both run at full speed within bounded memory.
+//!
+//! * [`Transfers::upload_file`]: one request for small files; otherwise a multipart upload
+//!   whose parts are memory-mapped slices of the file, mapped and released part by part, and
+//!   aborted on any failure so nothing is left to be billed.
+//! * [`Transfers::download_file`]: HEAD, then ranged GETs in parallel, each answer's
+//!   `Content-Range` checked, written at their offsets into a temporary file beside the
+//!   target, renamed into place only when complete.
+//! * [`Transfers::upload_dir`] / [`Transfers::download_prefix`]: directories and prefixes,
+//!   walked and listed as streams, never held whole.
+
+mod content_type;
+mod dirs;
+mod download;
+pub mod events;
+pub mod limits;
+pub mod plan;
+mod upload;
+
+pub use dirs::TransferSummary;
+pub use events::{Event, Progress};
+pub use limits::Limits;
+pub use plan::{PartPlan, PlanError};
+
+use crate::s3::{PutOptions, S3Client};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// How transfers run.
+#[derive(Debug, Clone)]
+pub struct TransferConfig {
+    /// Requests in flight at once, across all files.
+    pub concurrency: usize,
+    /// The preferred part size (grown for very large objects).
+    pub part_size: u64,
+    /// Objects up to this size go in one request.
+    pub multipart_threshold: u64,
+    /// The store's limits.
+    pub limits: Limits,
+    /// Content type, metadata and checksum headers for uploads (`content_type: None` means
+    /// guess from the file's extension).
+    pub put: PutOptions,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            part_size: 8 * limits::MIB,
+            multipart_threshold: 8 * limits::MIB,
+            limits: Limits::AWS,
+            put: PutOptions::default(),
+        }
+    }
+}
+
+/// Why a transfer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// The store refused or could not be reached.
+    #[error(transparent)]
+    S3(#[from] crate::s3::Error),
+    /// A local file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("reading", "writing", …).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The object cannot be split within the store's limits.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// What arrived is not what was asked for (wrong range, wrong size).
+    #[error("{name}: {message}")]
+    Integrity {
+        /// The object.
+        name: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl TransferError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::S3(e) => e.hint(),
+            Self::Io { .. } => Some("check the path exists and that you may read or write it".into()),
+            Self::Plan(_) => Some("use a --part-size between 5 MiB and 5 GiB".into()),
+            Self::Integrity { .. } => Some("the transfer was not kept; run it again".into()),
+        }
+    }
+}
+
+/// The engine: a client, the shared concurrency limit and where progress goes. Cheap to
+/// clone; clones share the limit.
+#[derive(Debug, Clone)]
+pub struct Transfers {
+    client: S3Client,
+    config: Arc<TransferConfig>,
+    permits: Arc<Semaphore>,
+    progress: Progress,
+}
+
+impl Transfers {
+    /// An engine sending through `client`.
+    pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
+        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        Self {
+            client,
+            config: Arc::new(config),
+            permits,
+            progress,
+        }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &S3Client {
+        &self.client
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TransferConfig {
+        &self.config
+    }
+
+    async fn permit(&self) -> tokio::sync::OwnedSemaphorePermit {
+        // The semaphore is never closed, so acquiring cannot fail.
+        match self.permits.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => unreachable!("the transfer semaphore is never closed"),
+        }
+    }
+}
