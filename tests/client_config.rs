@@ -13,15 +13,39 @@ async fn endpoint_and_keys_from_the_environment_reach_the_embedded_endpoint() {
         ("HOME", home.path().display().to_string()),
         ("AWS_ENDPOINT_URL_S3", server.endpoint.url()),
         ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key().to_owned(),
+        ),
         ("AWS_REGION", "eu-west-1".to_owned()),
     ]);
-    let setup = build_client(&ClientOptions { concurrency: 4, ..ClientOptions::default() }, &env)
+    let setup = build_client(
+        &ClientOptions {
+            concurrency: 4,
+            ..ClientOptions::default()
+        },
+        &env,
+    )
+    .await
+    .expect("client");
+    assert!(
+        setup.warnings.is_empty(),
+        "custom endpoints get no AWS key-format warning: {:?}",
+        setup.warnings
+    );
+    setup
+        .client
+        .create_bucket("from-env", None)
         .await
-        .expect("client");
-    assert!(setup.warnings.is_empty(), "custom endpoints get no AWS key-format warning: {:?}", setup.warnings);
-    setup.client.create_bucket("from-env", None).await.expect("create bucket");
-    let names: Vec<String> = setup.client.list_buckets().await.unwrap().into_iter().map(|b| b.name).collect();
+        .expect("create bucket");
+    let names: Vec<String> = setup
+        .client
+        .list_buckets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
     assert_eq!(names, vec!["from-env".to_string()]);
     assert_eq!(setup.client.endpoint().signing_region(), "eu-west-1");
 }
@@ -46,10 +70,18 @@ async fn the_profile_supplies_region_endpoint_and_keys() {
         ("HOME", home.path().display().to_string()),
         ("AWS_CONFIG_FILE", config.display().to_string()),
     ]);
-    let options = ClientOptions { profile: Some("local".into()), concurrency: 2, ..ClientOptions::default() };
+    let options = ClientOptions {
+        profile: Some("local".into()),
+        concurrency: 2,
+        ..ClientOptions::default()
+    };
     let setup = build_client(&options, &env).await.expect("client");
     assert_eq!(setup.client.endpoint().signing_region(), "ap-south-1");
-    setup.client.list_buckets().await.expect("signed with the profile's keys");
+    setup
+        .client
+        .list_buckets()
+        .await
+        .expect("signed with the profile's keys");
 }
 
 #[tokio::test]
@@ -60,9 +92,15 @@ async fn keys_that_do_not_look_like_aws_keys_get_a_warning_on_aws_endpoints() {
         ("AWS_ACCESS_KEY_ID", "minio-user".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "short-secret".to_owned()),
     ]);
-    let setup = build_client(&ClientOptions { region: Some("us-east-1".into()), ..ClientOptions::default() }, &env)
-        .await
-        .expect("a warning, not an error");
+    let setup = build_client(
+        &ClientOptions {
+            region: Some("us-east-1".into()),
+            ..ClientOptions::default()
+        },
+        &env,
+    )
+    .await
+    .expect("a warning, not an error");
     assert_eq!(setup.warnings.len(), 2, "{:?}", setup.warnings);
     assert!(setup.warnings.iter().all(|w| !w.contains("short-secret")));
 }
@@ -74,7 +112,10 @@ async fn a_missing_ca_bundle_is_an_error_naming_the_file() {
         ("HOME", home.path().display().to_string()),
         ("AWS_CA_BUNDLE", "/nonexistent/ca.pem".to_owned()),
     ]);
-    let options = ClientOptions { no_sign_request: true, ..ClientOptions::default() };
+    let options = ClientOptions {
+        no_sign_request: true,
+        ..ClientOptions::default()
+    };
     let err = build_client(&options, &env).await.unwrap_err();
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
 }

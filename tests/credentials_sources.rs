@@ -1,6 +1,8 @@
 //! The default credentials chain, in the AWS CLI's order, over real files in a temporary home.
 
-use ferry::credentials::{ChainOptions, Credentials, Environment, ProvideCredentials, default_chain};
+use ferry::credentials::{
+    ChainOptions, Credentials, Environment, ProvideCredentials, default_chain,
+};
 use std::path::Path;
 
 const SECRET_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -17,13 +19,21 @@ fn env(pairs: Vec<(&str, String)>) -> Environment {
 }
 
 async fn resolve(env: Environment, options: ChainOptions) -> Result<Option<Credentials>, String> {
-    default_chain(env, options).provide().await.map_err(|e| e.to_string())
+    default_chain(env, options)
+        .provide()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::test]
 async fn environment_keys_come_before_the_default_profile() {
     let home = tempfile::tempdir().unwrap();
-    let file = write_credentials(home.path(), &format!("[default]\naws_access_key_id = AKIAFILEFILEFILEFILE\naws_secret_access_key = {SECRET_B}\n"));
+    let file = write_credentials(
+        home.path(),
+        &format!(
+            "[default]\naws_access_key_id = AKIAFILEFILEFILEFILE\naws_secret_access_key = {SECRET_B}\n"
+        ),
+    );
     let e = env(vec![
         ("HOME", home.path().display().to_string()),
         ("AWS_SHARED_CREDENTIALS_FILE", file),
@@ -37,8 +47,16 @@ async fn environment_keys_come_before_the_default_profile() {
 #[tokio::test]
 async fn without_environment_keys_the_default_profile_is_used() {
     let home = tempfile::tempdir().unwrap();
-    let file = write_credentials(home.path(), &format!("[default]\naws_access_key_id = AKIAFILEFILEFILEFILE\naws_secret_access_key = {SECRET_B}\n"));
-    let e = env(vec![("HOME", home.path().display().to_string()), ("AWS_SHARED_CREDENTIALS_FILE", file)]);
+    let file = write_credentials(
+        home.path(),
+        &format!(
+            "[default]\naws_access_key_id = AKIAFILEFILEFILEFILE\naws_secret_access_key = {SECRET_B}\n"
+        ),
+    );
+    let e = env(vec![
+        ("HOME", home.path().display().to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE", file),
+    ]);
     let creds = resolve(e, ChainOptions::default()).await.unwrap().unwrap();
     assert_eq!(creds.access_key_id(), "AKIAFILEFILEFILEFILE");
     assert_eq!(creds.secret_access_key(), SECRET_B);
@@ -47,14 +65,22 @@ async fn without_environment_keys_the_default_profile_is_used() {
 #[tokio::test]
 async fn a_profile_named_on_the_command_line_beats_environment_keys() {
     let home = tempfile::tempdir().unwrap();
-    let file = write_credentials(home.path(), &format!("[dev]\naws_access_key_id = AKIADEVDEVDEVDEVDEVD\naws_secret_access_key = {SECRET_B}\n"));
+    let file = write_credentials(
+        home.path(),
+        &format!(
+            "[dev]\naws_access_key_id = AKIADEVDEVDEVDEVDEVD\naws_secret_access_key = {SECRET_B}\n"
+        ),
+    );
     let e = env(vec![
         ("HOME", home.path().display().to_string()),
         ("AWS_SHARED_CREDENTIALS_FILE", file),
         ("AWS_ACCESS_KEY_ID", "AKIAENVENVENVENVENVE".into()),
         ("AWS_SECRET_ACCESS_KEY", SECRET_A.into()),
     ]);
-    let options = ChainOptions { profile: Some("dev".into()), ..ChainOptions::default() };
+    let options = ChainOptions {
+        profile: Some("dev".into()),
+        ..ChainOptions::default()
+    };
     let creds = resolve(e, options).await.unwrap().unwrap();
     assert_eq!(creds.access_key_id(), "AKIADEVDEVDEVDEVDEVD");
 }
@@ -62,9 +88,20 @@ async fn a_profile_named_on_the_command_line_beats_environment_keys() {
 #[tokio::test]
 async fn a_missing_named_profile_is_an_error_listing_the_profiles_there_are() {
     let home = tempfile::tempdir().unwrap();
-    let file = write_credentials(home.path(), &format!("[prod]\naws_access_key_id = AKIAPRODPRODPRODPROD\naws_secret_access_key = {SECRET_B}\n"));
-    let e = env(vec![("HOME", home.path().display().to_string()), ("AWS_SHARED_CREDENTIALS_FILE", file)]);
-    let options = ChainOptions { profile: Some("staging".into()), ..ChainOptions::default() };
+    let file = write_credentials(
+        home.path(),
+        &format!(
+            "[prod]\naws_access_key_id = AKIAPRODPRODPRODPROD\naws_secret_access_key = {SECRET_B}\n"
+        ),
+    );
+    let e = env(vec![
+        ("HOME", home.path().display().to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE", file),
+    ]);
+    let options = ChainOptions {
+        profile: Some("staging".into()),
+        ..ChainOptions::default()
+    };
     let err = resolve(e, options).await.unwrap_err();
     assert!(err.contains("staging") && err.contains("prod"), "{err}");
     assert!(!err.contains(SECRET_B));
@@ -73,7 +110,12 @@ async fn a_missing_named_profile_is_an_error_listing_the_profiles_there_are() {
 #[tokio::test]
 async fn a_broken_environment_stops_the_chain_instead_of_falling_through() {
     let home = tempfile::tempdir().unwrap();
-    let file = write_credentials(home.path(), &format!("[default]\naws_access_key_id = AKIAFILEFILEFILEFILE\naws_secret_access_key = {SECRET_B}\n"));
+    let file = write_credentials(
+        home.path(),
+        &format!(
+            "[default]\naws_access_key_id = AKIAFILEFILEFILEFILE\naws_secret_access_key = {SECRET_B}\n"
+        ),
+    );
     let e = env(vec![
         ("HOME", home.path().display().to_string()),
         ("AWS_SHARED_CREDENTIALS_FILE", file),
@@ -88,19 +130,31 @@ async fn nothing_configured_anywhere_says_every_way_to_fix_it() {
     let home = tempfile::tempdir().unwrap();
     let e = env(vec![("HOME", home.path().display().to_string())]);
     let err = resolve(e, ChainOptions::default()).await.unwrap_err();
-    assert!(err.contains("AWS_ACCESS_KEY_ID") && err.contains("--no-sign-request"), "{err}");
+    assert!(
+        err.contains("AWS_ACCESS_KEY_ID") && err.contains("--no-sign-request"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn no_sign_request_resolves_to_anonymous_even_with_keys_around() {
-    let e = env(vec![("AWS_ACCESS_KEY_ID", "AKIAENVENVENVENVENVE".into()), ("AWS_SECRET_ACCESS_KEY", SECRET_A.into())]);
-    let options = ChainOptions { anonymous: true, ..ChainOptions::default() };
+    let e = env(vec![
+        ("AWS_ACCESS_KEY_ID", "AKIAENVENVENVENVENVE".into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_A.into()),
+    ]);
+    let options = ChainOptions {
+        anonymous: true,
+        ..ChainOptions::default()
+    };
     assert!(resolve(e, options).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn keys_given_explicitly_beat_every_other_source() {
-    let e = env(vec![("AWS_ACCESS_KEY_ID", "AKIAENVENVENVENVENVE".into()), ("AWS_SECRET_ACCESS_KEY", SECRET_A.into())]);
+    let e = env(vec![
+        ("AWS_ACCESS_KEY_ID", "AKIAENVENVENVENVENVE".into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_A.into()),
+    ]);
     let options = ChainOptions {
         static_credentials: Some(Credentials::new("AKIAFLAGFLAGFLAGFLAG", SECRET_B)),
         ..ChainOptions::default()

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests through scripts/interop.sh, which starts SeaweedFS")
+        panic!(
+            "{name} is not set: run these tests through scripts/interop.sh, which starts SeaweedFS"
+        )
     })
 }
 
@@ -19,22 +21,44 @@ fn client(endpoint_var: &str, key_var: &str, secret_var: &str, ca: Option<String
         ca_bundle: ca.map(Into::into),
         ..HttpConfig::default()
     };
-    client_with(&var(endpoint_var), Credentials::new(var(key_var), var(secret_var)), fast_retries(), http)
+    client_with(
+        &var(endpoint_var),
+        Credentials::new(var(key_var), var(secret_var)),
+        fast_retries(),
+        http,
+    )
 }
 
 fn admin() -> S3Client {
-    client("FERRY_INTEROP_ENDPOINT", "FERRY_INTEROP_ADMIN_KEY", "FERRY_INTEROP_ADMIN_SECRET", None)
+    client(
+        "FERRY_INTEROP_ENDPOINT",
+        "FERRY_INTEROP_ADMIN_KEY",
+        "FERRY_INTEROP_ADMIN_SECRET",
+        None,
+    )
 }
 
 fn reader() -> S3Client {
-    client("FERRY_INTEROP_ENDPOINT", "FERRY_INTEROP_READER_KEY", "FERRY_INTEROP_READER_SECRET", None)
+    client(
+        "FERRY_INTEROP_ENDPOINT",
+        "FERRY_INTEROP_READER_KEY",
+        "FERRY_INTEROP_READER_SECRET",
+        None,
+    )
 }
 
 /// A fresh bucket per test, so tests can run in parallel.
 async fn bucket(client: &S3Client, name: &str) -> String {
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let bucket = format!("ferry-{name}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
-    client.create_bucket(&bucket, None).await.expect("create bucket");
+    let bucket = format!(
+        "ferry-{name}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    client
+        .create_bucket(&bucket, None)
+        .await
+        .expect("create bucket");
     bucket
 }
 
@@ -72,14 +96,32 @@ async fn awkward_keys_round_trip_and_list_back_byte_for_byte() {
         long.as_str(),
     ];
     for key in keys {
-        client.put_object(&bucket, key, body(key.as_bytes()), &PutOptions::default()).await.unwrap_or_else(|e| panic!("put {key:?}: {e}"));
-        let back = client.get_object_bytes(&bucket, key).await.unwrap_or_else(|e| panic!("get {key:?}: {e}"));
+        client
+            .put_object(&bucket, key, body(key.as_bytes()), &PutOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("put {key:?}: {e}"));
+        let back = client
+            .get_object_bytes(&bucket, key)
+            .await
+            .unwrap_or_else(|e| panic!("get {key:?}: {e}"));
         assert_eq!(&back[..], key.as_bytes(), "{key:?}");
     }
     // SeaweedFS refuses `..` segments (S3 itself accepts them). Its refusal proves ferry sent
     // the key literally: a client that normalized it would have stored `still-literal`.
-    let err = client.put_object(&bucket, "dots/../still-literal", body(b"x"), &PutOptions::default()).await.unwrap_err();
-    assert_eq!(err.service().map(|e| e.code()), Some("InvalidRequest"), "{err}");
+    let err = client
+        .put_object(
+            &bucket,
+            "dots/../still-literal",
+            body(b"x"),
+            &PutOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.service().map(|e| e.code()),
+        Some("InvalidRequest"),
+        "{err}"
+    );
     let (mut listed, _) = all_keys(&client, &bucket, ListObjects::default()).await;
     // SeaweedFS's filer collapses `//` in listings (the GET above still round-tripped it); real
     // S3 keeps it. Every other byte must come back exactly.
@@ -93,22 +135,52 @@ async fn awkward_keys_round_trip_and_list_back_byte_for_byte() {
 async fn a_read_only_identity_gets_access_denied_on_a_write_without_retries() {
     let bucket = bucket(&admin(), "ro").await;
     let reader = reader();
-    reader.list_objects(&bucket, ListObjects::default()).next_page().await.expect("reader may list");
-    let err = reader.put_object(&bucket, "nope", body(b"x"), &PutOptions::default()).await.unwrap_err();
+    reader
+        .list_objects(&bucket, ListObjects::default())
+        .next_page()
+        .await
+        .expect("reader may list");
+    let err = reader
+        .put_object(&bucket, "nope", body(b"x"), &PutOptions::default())
+        .await
+        .unwrap_err();
     let service = err.service().expect("an S3 error");
     assert!(service.is_access_denied(), "{err}");
-    assert!(err.to_string().contains(&format!("s3://{bucket}/nope")), "{err}");
-    assert!(err.hint().is_some_and(|h| h.contains("permission")), "{:?}", err.hint());
+    assert!(
+        err.to_string().contains(&format!("s3://{bucket}/nope")),
+        "{err}"
+    );
+    assert!(
+        err.hint().is_some_and(|h| h.contains("permission")),
+        "{:?}",
+        err.hint()
+    );
     assert_eq!(reader.retries(), 0);
 }
 
 #[tokio::test]
 async fn a_wrong_secret_gets_signature_does_not_match_without_retries() {
-    let wrong = Credentials::new(var("FERRY_INTEROP_ADMIN_KEY"), "0000000000000000000000000000000000000000");
-    let client = client_with(&var("FERRY_INTEROP_ENDPOINT"), wrong, fast_retries(), HttpConfig::default());
+    let wrong = Credentials::new(
+        var("FERRY_INTEROP_ADMIN_KEY"),
+        "0000000000000000000000000000000000000000",
+    );
+    let client = client_with(
+        &var("FERRY_INTEROP_ENDPOINT"),
+        wrong,
+        fast_retries(),
+        HttpConfig::default(),
+    );
     let err = client.list_buckets().await.unwrap_err();
-    assert_eq!(err.service().map(|e| e.code()), Some("SignatureDoesNotMatch"), "{err}");
-    assert!(err.hint().is_some_and(|h| h.contains("clock")), "{:?}", err.hint());
+    assert_eq!(
+        err.service().map(|e| e.code()),
+        Some("SignatureDoesNotMatch"),
+        "{err}"
+    );
+    assert!(
+        err.hint().is_some_and(|h| h.contains("clock")),
+        "{:?}",
+        err.hint()
+    );
     assert_eq!(client.retries(), 0);
 }
 
@@ -122,7 +194,10 @@ async fn pagination_over_more_than_a_thousand_keys_returns_every_key_once() {
         let (client, bucket, chunk) = (client.clone(), bucket.clone(), chunk.to_vec());
         tasks.spawn(async move {
             for key in chunk {
-                client.put_object(&bucket, &key, RequestBody::empty(), &PutOptions::default()).await.expect("put");
+                client
+                    .put_object(&bucket, &key, RequestBody::empty(), &PutOptions::default())
+                    .await
+                    .expect("put");
             }
         });
     }
@@ -130,7 +205,10 @@ async fn pagination_over_more_than_a_thousand_keys_returns_every_key_once() {
         done.expect("upload task");
     }
     let (listed, pages) = all_keys(&client, &bucket, ListObjects::default()).await;
-    assert!(pages >= 2, "more than 1000 keys need more than one page, got {pages}");
+    assert!(
+        pages >= 2,
+        "more than 1000 keys need more than one page, got {pages}"
+    );
     assert_eq!(listed, keys);
 }
 
@@ -138,12 +216,23 @@ async fn pagination_over_more_than_a_thousand_keys_returns_every_key_once() {
 async fn a_get_with_a_stale_etag_is_refused_as_a_precondition_failure() {
     let client = admin();
     let bucket = bucket(&client, "ifmatch").await;
-    client.put_object(&bucket, "k", body(b"one"), &PutOptions::default()).await.unwrap();
+    client
+        .put_object(&bucket, "k", body(b"one"), &PutOptions::default())
+        .await
+        .unwrap();
     let err = client
-        .get_object(&bucket, "k", None, Some("\"00000000000000000000000000000000\""))
+        .get_object(
+            &bucket,
+            "k",
+            None,
+            Some("\"00000000000000000000000000000000\""),
+        )
         .await
         .unwrap_err();
-    assert!(err.service().is_some_and(|e| e.is_precondition_failed()), "{err}");
+    assert!(
+        err.service().is_some_and(|e| e.is_precondition_failed()),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -151,15 +240,33 @@ async fn a_multipart_upload_round_trips() {
     let client = admin();
     let bucket = bucket(&client, "mpu").await;
     let part = vec![7u8; 5 * 1024 * 1024];
-    let id = client.create_multipart_upload(&bucket, "big", &PutOptions::default()).await.unwrap();
-    let e1 = client.upload_part(&bucket, "big", &id, 1, body(&part), &[]).await.unwrap();
-    let e2 = client.upload_part(&bucket, "big", &id, 2, body(b"tail"), &[]).await.unwrap();
-    let parts = [ferry::s3::xml::CompletedPart::new(1, e1), ferry::s3::xml::CompletedPart::new(2, e2)];
-    client.complete_multipart_upload(&bucket, "big", &id, &parts, &[]).await.unwrap();
+    let id = client
+        .create_multipart_upload(&bucket, "big", &PutOptions::default())
+        .await
+        .unwrap();
+    let e1 = client
+        .upload_part(&bucket, "big", &id, 1, body(&part), &[])
+        .await
+        .unwrap();
+    let e2 = client
+        .upload_part(&bucket, "big", &id, 2, body(b"tail"), &[])
+        .await
+        .unwrap();
+    let parts = [
+        ferry::s3::xml::CompletedPart::new(1, e1),
+        ferry::s3::xml::CompletedPart::new(2, e2),
+    ];
+    client
+        .complete_multipart_upload(&bucket, "big", &id, &parts, &[])
+        .await
+        .unwrap();
     let data = client.get_object_bytes(&bucket, "big").await.unwrap();
     assert_eq!(data.len(), part.len() + 4);
     assert_eq!(&data[part.len()..], b"tail");
-    let open = client.list_multipart_uploads(&bucket, None, None).await.unwrap();
+    let open = client
+        .list_multipart_uploads(&bucket, None, None)
+        .await
+        .unwrap();
     assert!(open.uploads.is_empty(), "{:?}", open.uploads);
 }
 
@@ -180,6 +287,13 @@ async fn https_verifies_with_the_ca_bundle_and_is_refused_with_the_wrong_ca() {
     );
     let err = bad.list_buckets().await.unwrap_err();
     let text = err.to_string().to_lowercase();
-    assert!(text.contains("certificate") || text.contains("unknownissuer") || text.contains("tls"), "{err}");
-    assert!(err.hint().is_some_and(|h| h.contains("ca-bundle")), "{:?}", err.hint());
+    assert!(
+        text.contains("certificate") || text.contains("unknownissuer") || text.contains("tls"),
+        "{err}"
+    );
+    assert!(
+        err.hint().is_some_and(|h| h.contains("ca-bundle")),
+        "{:?}",
+        err.hint()
+    );
 }

@@ -13,7 +13,10 @@ const BUCKET: &str = "ferry-test";
 async fn ready(address: &str) -> (Embedded, S3Client) {
     let embedded = Embedded::start(address).await;
     let client = embedded.client();
-    client.create_bucket(BUCKET, None).await.expect("create bucket");
+    client
+        .create_bucket(BUCKET, None)
+        .await
+        .expect("create bucket");
     (embedded, client)
 }
 
@@ -36,7 +39,13 @@ async fn all_keys(client: &S3Client, options: ListObjects) -> Vec<String> {
 #[tokio::test]
 async fn buckets_are_created_listed_checked_and_deleted() {
     let (_server, client) = ready("127.0.0.1:0").await;
-    let names: Vec<String> = client.list_buckets().await.unwrap().into_iter().map(|b| b.name).collect();
+    let names: Vec<String> = client
+        .list_buckets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
     assert_eq!(names, vec![BUCKET.to_string()]);
     client.head_bucket(BUCKET).await.expect("bucket exists");
     client.delete_bucket(BUCKET).await.unwrap();
@@ -52,15 +61,28 @@ async fn an_object_round_trips_with_its_content_type_and_metadata() {
         metadata: vec![("origin".into(), "ferry".into())],
         ..PutOptions::default()
     };
-    client.put_object(BUCKET, "dir/hello.txt", body(b"hello, ferry"), &options).await.unwrap();
+    client
+        .put_object(BUCKET, "dir/hello.txt", body(b"hello, ferry"), &options)
+        .await
+        .unwrap();
     let info = client.head_object(BUCKET, "dir/hello.txt").await.unwrap();
     assert_eq!(info.size, 12);
     assert_eq!(info.content_type.as_deref(), Some("text/plain"));
-    assert!(info.metadata.contains(&("origin".into(), "ferry".into())), "{:?}", info.metadata);
-    let data = client.get_object_bytes(BUCKET, "dir/hello.txt").await.unwrap();
+    assert!(
+        info.metadata.contains(&("origin".into(), "ferry".into())),
+        "{:?}",
+        info.metadata
+    );
+    let data = client
+        .get_object_bytes(BUCKET, "dir/hello.txt")
+        .await
+        .unwrap();
     assert_eq!(&data[..], b"hello, ferry");
     client.delete_object(BUCKET, "dir/hello.txt").await.unwrap();
-    let err = client.head_object(BUCKET, "dir/hello.txt").await.unwrap_err();
+    let err = client
+        .head_object(BUCKET, "dir/hello.txt")
+        .await
+        .unwrap_err();
     assert!(err.service().is_some_and(|e| e.is_not_found()), "{err}");
 }
 
@@ -68,8 +90,14 @@ async fn an_object_round_trips_with_its_content_type_and_metadata() {
 async fn a_ranged_get_returns_exactly_the_range_and_its_content_range() {
     let (_server, client) = ready("127.0.0.1:0").await;
     let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-    client.put_object(BUCKET, "r", body(&data), &PutOptions::default()).await.unwrap();
-    let mut out = client.get_object(BUCKET, "r", Some((1000, 1999)), None).await.unwrap();
+    client
+        .put_object(BUCKET, "r", body(&data), &PutOptions::default())
+        .await
+        .unwrap();
+    let mut out = client
+        .get_object(BUCKET, "r", Some((1000, 1999)), None)
+        .await
+        .unwrap();
     assert_eq!(out.range, Some((1000, 1999, 10_000)));
     assert_eq!(out.info.size, 10_000);
     let mut got = Vec::new();
@@ -84,7 +112,10 @@ async fn awkward_keys_round_trip_and_list_back_byte_for_byte() {
     let (_server, client) = ready("127.0.0.1:0").await;
     // s3s-fs names a metadata file after base64(key) in one path component (255 bytes), so
     // keys beyond ~170 bytes fail there; the 1024-byte key is proven against SeaweedFS.
-    let long: String = (0..3).map(|i| format!("{}{}/", i, "x".repeat(45))).collect::<String>() + "end";
+    let long: String = (0..3)
+        .map(|i| format!("{}{}/", i, "x".repeat(45)))
+        .collect::<String>()
+        + "end";
     let keys = [
         "with space.txt",
         "unicode/naïve-日本語-🚀.bin",
@@ -95,8 +126,14 @@ async fn awkward_keys_round_trip_and_list_back_byte_for_byte() {
         long.as_str(),
     ];
     for key in keys {
-        client.put_object(BUCKET, key, body(key.as_bytes()), &PutOptions::default()).await.unwrap_or_else(|e| panic!("put {key:?}: {e}"));
-        let back = client.get_object_bytes(BUCKET, key).await.unwrap_or_else(|e| panic!("get {key:?}: {e}"));
+        client
+            .put_object(BUCKET, key, body(key.as_bytes()), &PutOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("put {key:?}: {e}"));
+        let back = client
+            .get_object_bytes(BUCKET, key)
+            .await
+            .unwrap_or_else(|e| panic!("get {key:?}: {e}"));
         assert_eq!(&back[..], key.as_bytes());
     }
     let mut listed = all_keys(&client, ListObjects::default()).await;
@@ -117,11 +154,21 @@ async fn listing_paginates_over_every_key_exactly_once() {
     let mut expected = Vec::new();
     for i in 0..23 {
         let key = format!("p/{i:03}");
-        client.put_object(BUCKET, &key, body(b"x"), &PutOptions::default()).await.unwrap();
+        client
+            .put_object(BUCKET, &key, body(b"x"), &PutOptions::default())
+            .await
+            .unwrap();
         expected.push(key);
     }
-    client.put_object(BUCKET, "other", body(b"x"), &PutOptions::default()).await.unwrap();
-    let options = ListObjects { prefix: Some("p/".into()), max_keys: Some(5), ..ListObjects::default() };
+    client
+        .put_object(BUCKET, "other", body(b"x"), &PutOptions::default())
+        .await
+        .unwrap();
+    let options = ListObjects {
+        prefix: Some("p/".into()),
+        max_keys: Some(5),
+        ..ListObjects::default()
+    };
     let keys = all_keys(&client, options).await;
     assert_eq!(keys, expected);
 }
@@ -130,12 +177,32 @@ async fn listing_paginates_over_every_key_exactly_once() {
 async fn listing_with_a_delimiter_groups_common_prefixes() {
     let (_server, client) = ready("127.0.0.1:0").await;
     for key in ["a/1", "a/2", "b/1", "top"] {
-        client.put_object(BUCKET, key, body(b"x"), &PutOptions::default()).await.unwrap();
+        client
+            .put_object(BUCKET, key, body(b"x"), &PutOptions::default())
+            .await
+            .unwrap();
     }
-    let options = ListObjects { delimiter: Some("/".into()), ..ListObjects::default() };
-    let page = client.list_objects(BUCKET, options).next_page().await.unwrap().unwrap();
-    assert_eq!(page.common_prefixes, vec!["a/".to_string(), "b/".to_string()]);
-    assert_eq!(page.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["top"]);
+    let options = ListObjects {
+        delimiter: Some("/".into()),
+        ..ListObjects::default()
+    };
+    let page = client
+        .list_objects(BUCKET, options)
+        .next_page()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        page.common_prefixes,
+        vec!["a/".to_string(), "b/".to_string()]
+    );
+    assert_eq!(
+        page.contents
+            .iter()
+            .map(|o| o.key.as_str())
+            .collect::<Vec<_>>(),
+        vec!["top"]
+    );
 }
 
 #[tokio::test]
@@ -143,13 +210,35 @@ async fn a_multipart_upload_completes_from_its_parts_in_order() {
     let (_server, client) = ready("127.0.0.1:0").await;
     let part1 = vec![b'a'; 5 * 1024 * 1024];
     let part2 = b"the tail".to_vec();
-    let id = client.create_multipart_upload(BUCKET, "big", &PutOptions::default()).await.unwrap();
-    let e2 = client.upload_part(BUCKET, "big", &id, 2, body(&part2), &[]).await.unwrap();
-    let e1 = client.upload_part(BUCKET, "big", &id, 1, body(&part1), &[]).await.unwrap();
+    let id = client
+        .create_multipart_upload(BUCKET, "big", &PutOptions::default())
+        .await
+        .unwrap();
+    let e2 = client
+        .upload_part(BUCKET, "big", &id, 2, body(&part2), &[])
+        .await
+        .unwrap();
+    let e1 = client
+        .upload_part(BUCKET, "big", &id, 1, body(&part1), &[])
+        .await
+        .unwrap();
     let listed = client.list_parts(BUCKET, "big", &id, None).await.unwrap();
-    assert_eq!(listed.parts.iter().map(|p| p.part_number).collect::<Vec<_>>(), vec![1, 2]);
-    let parts = [ferry::s3::xml::CompletedPart::new(2, e2), ferry::s3::xml::CompletedPart::new(1, e1)];
-    client.complete_multipart_upload(BUCKET, "big", &id, &parts, &[]).await.unwrap();
+    assert_eq!(
+        listed
+            .parts
+            .iter()
+            .map(|p| p.part_number)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let parts = [
+        ferry::s3::xml::CompletedPart::new(2, e2),
+        ferry::s3::xml::CompletedPart::new(1, e1),
+    ];
+    client
+        .complete_multipart_upload(BUCKET, "big", &id, &parts, &[])
+        .await
+        .unwrap();
     let data = client.get_object_bytes(BUCKET, "big").await.unwrap();
     assert_eq!(data.len(), part1.len() + part2.len());
     assert_eq!(&data[part1.len()..], &part2[..]);
@@ -159,11 +248,27 @@ async fn a_multipart_upload_completes_from_its_parts_in_order() {
 #[tokio::test]
 async fn an_aborted_multipart_upload_leaves_nothing_behind() {
     let (_server, client) = ready("127.0.0.1:0").await;
-    let id = client.create_multipart_upload(BUCKET, "gone", &PutOptions::default()).await.unwrap();
-    client.upload_part(BUCKET, "gone", &id, 1, body(b"data"), &[]).await.unwrap();
-    client.abort_multipart_upload(BUCKET, "gone", &id).await.unwrap();
-    let err = client.list_parts(BUCKET, "gone", &id, None).await.unwrap_err();
-    assert!(err.service().is_some_and(|e| e.is_no_such_upload() || e.is_not_found()), "{err}");
+    let id = client
+        .create_multipart_upload(BUCKET, "gone", &PutOptions::default())
+        .await
+        .unwrap();
+    client
+        .upload_part(BUCKET, "gone", &id, 1, body(b"data"), &[])
+        .await
+        .unwrap();
+    client
+        .abort_multipart_upload(BUCKET, "gone", &id)
+        .await
+        .unwrap();
+    let err = client
+        .list_parts(BUCKET, "gone", &id, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.service()
+            .is_some_and(|e| e.is_no_such_upload() || e.is_not_found()),
+        "{err}"
+    );
     let err = client.head_object(BUCKET, "gone").await.unwrap_err();
     assert!(err.service().is_some_and(|e| e.is_not_found()), "{err}");
 }
@@ -171,9 +276,23 @@ async fn an_aborted_multipart_upload_leaves_nothing_behind() {
 #[tokio::test]
 async fn copy_object_copies_server_side() {
     let (_server, client) = ready("127.0.0.1:0").await;
-    client.put_object(BUCKET, "src key", body(b"copied bytes"), &PutOptions::default()).await.unwrap();
-    client.copy_object(BUCKET, "src key", BUCKET, "dst/key").await.unwrap();
-    assert_eq!(&client.get_object_bytes(BUCKET, "dst/key").await.unwrap()[..], b"copied bytes");
+    client
+        .put_object(
+            BUCKET,
+            "src key",
+            body(b"copied bytes"),
+            &PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    client
+        .copy_object(BUCKET, "src key", BUCKET, "dst/key")
+        .await
+        .unwrap();
+    assert_eq!(
+        &client.get_object_bytes(BUCKET, "dst/key").await.unwrap()[..],
+        b"copied bytes"
+    );
 }
 
 #[tokio::test]
@@ -181,7 +300,10 @@ async fn delete_objects_removes_a_batch_and_reports_no_errors() {
     let (_server, client) = ready("127.0.0.1:0").await;
     let keys: Vec<String> = (0..30).map(|i| format!("batch/{i}")).collect();
     for key in &keys {
-        client.put_object(BUCKET, key, body(b"x"), &PutOptions::default()).await.unwrap();
+        client
+            .put_object(BUCKET, key, body(b"x"), &PutOptions::default())
+            .await
+            .unwrap();
     }
     let result = client.delete_objects(BUCKET, &keys).await.unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
@@ -192,7 +314,10 @@ async fn delete_objects_removes_a_batch_and_reports_no_errors() {
 async fn a_wrong_secret_is_refused_by_the_server_and_not_retried() {
     let (server, _) = ready("127.0.0.1:0").await;
     let real = server.endpoint.credentials();
-    let wrong = Credentials::new(real.access_key_id(), "not-the-secret-at-all-0000000000000000000");
+    let wrong = Credentials::new(
+        real.access_key_id(),
+        "not-the-secret-at-all-0000000000000000000",
+    );
     let client = client_for(&server.endpoint.url(), wrong, fast_retries());
     let err = client.list_buckets().await.unwrap_err();
     let service = err.service().expect("an S3 error");
@@ -205,27 +330,66 @@ async fn a_wrong_secret_is_refused_by_the_server_and_not_retried() {
 #[tokio::test]
 async fn a_missing_key_names_the_object_and_says_what_to_do() {
     let (_server, client) = ready("127.0.0.1:0").await;
-    let err = client.get_object_bytes(BUCKET, "no/such/key").await.unwrap_err();
+    let err = client
+        .get_object_bytes(BUCKET, "no/such/key")
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("s3://ferry-test/no/such/key"), "{text}");
-    assert!(err.hint().is_some_and(|h| h.contains("ferry ls")), "{:?}", err.hint());
+    assert!(
+        err.hint().is_some_and(|h| h.contains("ferry ls")),
+        "{:?}",
+        err.hint()
+    );
     assert_eq!(err.service().map(|e| e.code()), Some("NoSuchKey"));
 }
 
 #[tokio::test]
 async fn the_ipv6_loopback_endpoint_round_trips_an_object() {
     let (server, client) = ready("[::1]:0").await;
-    assert!(server.endpoint.url().starts_with("http://[::1]:"), "{}", server.endpoint.url());
-    client.put_object(BUCKET, "v6", body(b"over IPv6"), &PutOptions::default()).await.unwrap();
-    assert_eq!(&client.get_object_bytes(BUCKET, "v6").await.unwrap()[..], b"over IPv6");
+    assert!(
+        server.endpoint.url().starts_with("http://[::1]:"),
+        "{}",
+        server.endpoint.url()
+    );
+    client
+        .put_object(BUCKET, "v6", body(b"over IPv6"), &PutOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        &client.get_object_bytes(BUCKET, "v6").await.unwrap()[..],
+        b"over IPv6"
+    );
 }
 
 #[tokio::test]
 async fn an_open_multipart_upload_is_listed_until_aborted() {
     let (_server, client) = ready("127.0.0.1:0").await;
-    let id = client.create_multipart_upload(BUCKET, "open", &PutOptions::default()).await.unwrap();
-    let open = client.list_multipart_uploads(BUCKET, None, None).await.unwrap();
-    assert_eq!(open.uploads.iter().map(|u| u.upload_id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
-    client.abort_multipart_upload(BUCKET, "open", &id).await.unwrap();
-    assert!(client.list_multipart_uploads(BUCKET, None, None).await.unwrap().uploads.is_empty());
+    let id = client
+        .create_multipart_upload(BUCKET, "open", &PutOptions::default())
+        .await
+        .unwrap();
+    let open = client
+        .list_multipart_uploads(BUCKET, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        open.uploads
+            .iter()
+            .map(|u| u.upload_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![id.as_str()]
+    );
+    client
+        .abort_multipart_upload(BUCKET, "open", &id)
+        .await
+        .unwrap();
+    assert!(
+        client
+            .list_multipart_uploads(BUCKET, None, None)
+            .await
+            .unwrap()
+            .uploads
+            .is_empty()
+    );
 }

@@ -21,8 +21,17 @@ async fn setup_with(retry: RetryConfig, http: HttpConfig) -> Setup {
     let direct = server.client();
     direct.create_bucket(BUCKET, None).await.expect("bucket");
     let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
-    let client = client_with(&proxy.url(), server.endpoint.credentials().clone(), retry, http);
-    Setup { _server: server, proxy, client }
+    let client = client_with(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        retry,
+        http,
+    );
+    Setup {
+        _server: server,
+        proxy,
+        client,
+    }
 }
 
 async fn setup() -> Setup {
@@ -35,7 +44,10 @@ fn data(len: usize) -> Vec<u8> {
 
 async fn put(client: &S3Client, key: &str, bytes: &[u8]) {
     let body = RequestBody::bytes(Bytes::copy_from_slice(bytes));
-    client.put_object(BUCKET, key, body, &PutOptions::default()).await.expect("put");
+    client
+        .put_object(BUCKET, key, body, &PutOptions::default())
+        .await
+        .expect("put");
 }
 
 #[tokio::test]
@@ -50,7 +62,11 @@ async fn slow_down_twice_then_success_succeeds_after_two_retries() {
 #[tokio::test]
 async fn internal_errors_are_retried_until_success() {
     let s = setup().await;
-    s.proxy.push([Fault::internal_error(), Fault::internal_error(), Fault::internal_error()]);
+    s.proxy.push([
+        Fault::internal_error(),
+        Fault::internal_error(),
+        Fault::internal_error(),
+    ]);
     put(&s.client, "k", b"payload").await;
     assert_eq!(s.client.retries(), 3);
 }
@@ -68,34 +84,77 @@ async fn a_body_truncated_mid_response_is_resumed_and_the_bytes_are_exact() {
     let s = setup().await;
     let expected = data(300_000);
     put(&s.client, "big", &expected).await;
-    s.proxy.set_filter(|parts| parts.method == http::Method::GET);
-    s.proxy.push([Fault::TruncateBody { after_bytes: 100_000 }, Fault::TruncateBody { after_bytes: 50_000 }]);
-    let got = s.client.get_object_bytes(BUCKET, "big").await.expect("get after resumes");
+    s.proxy
+        .set_filter(|parts| parts.method == http::Method::GET);
+    s.proxy.push([
+        Fault::TruncateBody {
+            after_bytes: 100_000,
+        },
+        Fault::TruncateBody {
+            after_bytes: 50_000,
+        },
+    ]);
+    let got = s
+        .client
+        .get_object_bytes(BUCKET, "big")
+        .await
+        .expect("get after resumes");
     assert_eq!(got.len(), expected.len());
     assert!(got[..] == expected[..], "bytes differ");
     assert_eq!(s.client.retries(), 2);
     let log = s.proxy.log();
-    assert!(log.iter().filter(|(m, _, _)| m == "GET").count() >= 3, "{log:?}");
+    assert!(
+        log.iter().filter(|(m, _, _)| m == "GET").count() >= 3,
+        "{log:?}"
+    );
 }
 
 #[tokio::test]
 async fn an_endpoint_that_never_answers_fails_with_a_timeout_within_the_attempts() {
-    let http = HttpConfig { read_timeout: Duration::from_millis(300), ..HttpConfig::default() };
-    let retry = RetryConfig { max_attempts: 3, ..fast_retries() };
+    let http = HttpConfig {
+        read_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    };
+    let retry = RetryConfig {
+        max_attempts: 3,
+        ..fast_retries()
+    };
     let s = setup_with(retry, http).await;
-    s.proxy.push([Fault::Hang, Fault::Hang, Fault::Hang, Fault::Hang]);
+    s.proxy
+        .push([Fault::Hang, Fault::Hang, Fault::Hang, Fault::Hang]);
     let err = s.client.head_object(BUCKET, "k").await.unwrap_err();
-    assert!(matches!(err, Error::Http { source: HttpError::Timeout { .. }, .. }), "{err}");
-    assert!(err.hint().is_some_and(|h| h.contains("not answering")), "{:?}", err.hint());
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                source: HttpError::Timeout { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.hint().is_some_and(|h| h.contains("not answering")),
+        "{:?}",
+        err.hint()
+    );
     assert_eq!(s.proxy.requests_seen(), 3, "one attempt and two retries");
 }
 
 #[tokio::test]
 async fn access_denied_is_never_retried() {
     let s = setup().await;
-    s.proxy.push([Fault::Status { status: 403, code: "AccessDenied", message: "Access Denied" }]);
+    s.proxy.push([Fault::Status {
+        status: 403,
+        code: "AccessDenied",
+        message: "Access Denied",
+    }]);
     let body = RequestBody::bytes(Bytes::from_static(b"x"));
-    let err = s.client.put_object(BUCKET, "k", body, &PutOptions::default()).await.unwrap_err();
+    let err = s
+        .client
+        .put_object(BUCKET, "k", body, &PutOptions::default())
+        .await
+        .unwrap_err();
     assert!(err.service().is_some_and(|e| e.is_access_denied()), "{err}");
     assert_eq!(s.client.retries(), 0);
     assert_eq!(s.proxy.requests_seen(), 1);
@@ -113,9 +172,14 @@ async fn a_skewed_clock_is_corrected_from_the_server_date_and_the_request_retrie
 
 #[tokio::test]
 async fn a_dead_endpoint_exhausts_the_shared_budget_and_fails_fast() {
-    let retry = RetryConfig { max_attempts: 5, budget: 20, ..fast_retries() };
+    let retry = RetryConfig {
+        max_attempts: 5,
+        budget: 20,
+        ..fast_retries()
+    };
     let s = setup_with(retry, HttpConfig::default()).await;
-    s.proxy.push(std::iter::repeat_n(Fault::internal_error(), 40));
+    s.proxy
+        .push(std::iter::repeat_n(Fault::internal_error(), 40));
     for _ in 0..5 {
         assert!(s.client.head_object(BUCKET, "k").await.is_err());
     }

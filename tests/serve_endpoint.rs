@@ -199,6 +199,41 @@ impl Harness {
             .await
     }
 
+    /// A signed GET or HEAD of `path` (already plain: no encoding needed) with `extra`
+    /// headers, for sending on a connection of one's own.
+    fn signed_request(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+    ) -> http::Request<Full<Bytes>> {
+        let host = self.host();
+        let mut headers: Vec<(&str, &str)> = vec![("host", host.as_str())];
+        headers.extend_from_slice(extra);
+        let time = SigningTime::now();
+        let signature = self.signer.sign_headers(
+            &credentials(),
+            &SignableRequest {
+                method,
+                path,
+                query: &[],
+                headers: &headers,
+                payload: Payload::Empty,
+            },
+            time,
+        );
+        let mut builder = http::Request::builder().method(method).uri(path);
+        for (name, value) in &headers {
+            builder = builder.header(*name, *value);
+        }
+        builder
+            .header("x-amz-date", time.amz_date())
+            .header("x-amz-content-sha256", Payload::Empty.as_str())
+            .header("authorization", signature.authorization())
+            .body(Full::new(Bytes::new()))
+            .expect("a request")
+    }
+
     /// Sends a request exactly as given (nothing added but `content-length`).
     async fn raw(
         &self,
@@ -888,27 +923,8 @@ async fn one_keep_alive_connection_carries_several_requests_and_shutdown_closes_
         .expect("an HTTP/1.1 handshake");
     let connection = tokio::spawn(connection);
 
-    let host = h.host();
     for round in 0..3 {
-        let time = SigningTime::now();
-        let signature = h.signer.sign_headers(
-            &credentials(),
-            &SignableRequest {
-                method: "GET",
-                path: "/alive/k",
-                query: &[],
-                headers: &[("host", host.as_str())],
-                payload: Payload::Empty,
-            },
-            time,
-        );
-        let request = http::Request::get("/alive/k")
-            .header("host", &host)
-            .header("x-amz-date", time.amz_date())
-            .header("x-amz-content-sha256", Payload::Empty.as_str())
-            .header("authorization", signature.authorization())
-            .body(Full::new(Bytes::new()))
-            .expect("a request");
+        let request = h.signed_request("GET", "/alive/k", &[]);
         let exchange = async {
             sender.ready().await.expect("the connection stays open");
             let response = sender.send_request(request).await.expect("a response");
@@ -1199,5 +1215,150 @@ async fn deleting_a_bucket_that_holds_objects_is_refused_and_an_emptied_one_is_d
     let dropped = h.signed(&c, Call::new("DELETE", "/full")).await;
     assert_eq!(dropped.status, 204, "{}", dropped.text());
     assert!(!h.root.path().join("full").exists());
+    h.shutdown().await;
+}
+
+/// A conditional request: method, headers, the status expected.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16);
+
+/// Sends `request` on an HTTP/1.1 connection of one's own and reads the whole answer.
+async fn exchange(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    request: http::Request<Full<Bytes>>,
+) -> Reply {
+    let round_trip = async {
+        sender.ready().await.expect("the connection stays open");
+        let response = sender.send_request(request).await.expect("a response");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, round_trip)
+        .await
+        .expect("answered within the timeout")
+}
+
+#[tokio::test]
+async fn conditional_gets_and_heads_answer_412_and_304_as_s3_does() {
+    let h = Harness::start_ipv4().await;
+    h.create_bucket("cond").await;
+    h.put("cond", "obj", b"conditional body").await;
+    let stream = tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        tokio::net::TcpStream::connect(h.endpoint.local_addr()),
+    )
+    .await
+    .expect("connects in time")
+    .expect("connects");
+    // One connection for everything: a 304 that carried a body would break the next answer.
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("an HTTP/1.1 handshake");
+    let connection = tokio::spawn(connection);
+
+    let head = exchange(&mut sender, h.signed_request("HEAD", "/cond/obj", &[])).await;
+    assert_eq!(head.status, 200);
+    let etag = head.header("etag").expect("an ETag").to_owned();
+    let last_modified = head
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_owned();
+    const LONG_AGO: &str = "Mon, 01 Jan 2001 00:00:00 GMT";
+
+    let cases: [Case<'_>; 12] = [
+        ("GET", &[("if-match", &etag)], 200),
+        ("GET", &[("if-match", "\"not-the-etag\"")], 412),
+        (
+            "GET",
+            &[("if-match", "\"not-the-etag\""), ("range", "bytes=0-3")],
+            412,
+        ),
+        ("GET", &[("if-match", "*")], 200),
+        ("GET", &[("if-none-match", &etag)], 304),
+        ("GET", &[("if-none-match", "\"other\"")], 200),
+        ("GET", &[("if-modified-since", &last_modified)], 304),
+        ("GET", &[("if-modified-since", LONG_AGO)], 200),
+        ("GET", &[("if-unmodified-since", LONG_AGO)], 412),
+        // Last-Modified is sent in whole seconds: the object is unmodified since then.
+        ("GET", &[("if-unmodified-since", &last_modified)], 200),
+        // If-Match wins over If-Unmodified-Since.
+        (
+            "GET",
+            &[("if-match", &etag), ("if-unmodified-since", LONG_AGO)],
+            200,
+        ),
+        ("HEAD", &[("if-match", "\"not-the-etag\"")], 412),
+    ];
+    for (method, headers, status) in cases {
+        let reply = exchange(&mut sender, h.signed_request(method, "/cond/obj", headers)).await;
+        assert_eq!(
+            reply.status,
+            status,
+            "{method} {headers:?}: {}",
+            reply.text()
+        );
+        match status {
+            200 if method == "GET" => assert_eq!(&reply.body[..], b"conditional body"),
+            304 => {
+                assert!(reply.body.is_empty(), "a 304 has no body: {}", reply.text());
+                assert_eq!(reply.header("etag"), Some(etag.as_str()));
+            }
+            412 if method == "GET" => {
+                assert_eq!(reply.error_code().as_deref(), Some("PreconditionFailed"));
+            }
+            _ => {}
+        }
+    }
+    let head_304 = exchange(
+        &mut sender,
+        h.signed_request("HEAD", "/cond/obj", &[("if-none-match", &etag)]),
+    )
+    .await;
+    assert_eq!(head_304.status, 304);
+    drop(sender);
+    let _ = tokio::time::timeout(LIFECYCLE_TIMEOUT, connection).await;
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn any_signing_region_is_accepted_since_the_endpoint_has_none() {
+    let h = Harness::start_ipv4().await;
+    let host = h.host();
+    let time = SigningTime::now();
+    let signature = Signer::s3("eu-west-3").sign_headers(
+        &credentials(),
+        &SignableRequest {
+            method: "GET",
+            path: "/",
+            query: &[],
+            headers: &[("host", host.as_str())],
+            payload: Payload::Empty,
+        },
+        time,
+    );
+    let reply = h
+        .raw(
+            "GET",
+            "/",
+            &[
+                ("host", &host),
+                ("x-amz-date", time.amz_date()),
+                ("x-amz-content-sha256", Payload::Empty.as_str()),
+                ("authorization", signature.authorization()),
+            ],
+            b"",
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
     h.shutdown().await;
 }

@@ -24,7 +24,9 @@ fn engine(client: S3Client) -> Transfers {
 }
 
 fn pattern(len: u64, seed: u64) -> Vec<u8> {
-    (0..len).map(|i| ((i * 31 + seed * 7) % 253) as u8).collect()
+    (0..len)
+        .map(|i| ((i * 31 + seed * 7) % 253) as u8)
+        .collect()
 }
 
 async fn ready() -> (Embedded, S3Client) {
@@ -48,15 +50,24 @@ async fn files_of_every_boundary_size_round_trip_byte_for_byte() {
     let (_server, client) = ready().await;
     let engine = engine(client.clone());
     let dir = tempfile::tempdir().unwrap();
-    for (i, size) in [0, 1, PART - 1, PART, PART + 1, 3 * PART + 12_345].into_iter().enumerate() {
+    for (i, size) in [0, 1, PART - 1, PART, PART + 1, 3 * PART + 12_345]
+        .into_iter()
+        .enumerate()
+    {
         let source = dir.path().join(format!("in-{size}.bin"));
         let data = pattern(size, i as u64);
         std::fs::write(&source, &data).unwrap();
         let key = format!("sizes/{size}.bin");
-        assert_eq!(engine.upload_file(&source, BUCKET, &key).await.unwrap(), size);
+        assert_eq!(
+            engine.upload_file(&source, BUCKET, &key).await.unwrap(),
+            size
+        );
         assert_eq!(client.head_object(BUCKET, &key).await.unwrap().size, size);
         let target = dir.path().join(format!("out-{size}.bin"));
-        assert_eq!(engine.download_file(BUCKET, &key, &target).await.unwrap(), size);
+        assert_eq!(
+            engine.download_file(BUCKET, &key, &target).await.unwrap(),
+            size
+        );
         let back = std::fs::read(&target).unwrap();
         assert!(back == data, "size {size}: bytes differ");
     }
@@ -68,25 +79,50 @@ async fn a_directory_with_nested_and_awkward_names_round_trips() {
     let (_server, client) = ready().await;
     let engine = engine(client.clone());
     let source = tempfile::tempdir().unwrap();
-    let files = ["top.txt", "a/b/c.json", "with space/naïve 日本.bin", "x/plus+eq=amp&.dat", "big/large.bin"];
+    let files = [
+        "top.txt",
+        "a/b/c.json",
+        "with space/naïve 日本.bin",
+        "x/plus+eq=amp&.dat",
+        "big/large.bin",
+    ];
     for (i, name) in files.iter().enumerate() {
         let path = source.path().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let size = if name.starts_with("big") { PART * 2 + 7 } else { 1000 + i as u64 };
+        let size = if name.starts_with("big") {
+            PART * 2 + 7
+        } else {
+            1000 + i as u64
+        };
         std::fs::write(&path, pattern(size, i as u64)).unwrap();
     }
     let up = engine.upload_dir(source.path(), BUCKET, "backup").await;
-    assert_eq!((up.objects, up.failed), (files.len() as u64, 0), "{:?}", up.failures);
+    assert_eq!(
+        (up.objects, up.failed),
+        (files.len() as u64, 0),
+        "{:?}",
+        up.failures
+    );
     let target = tempfile::tempdir().unwrap();
-    let down = engine.download_prefix(BUCKET, "backup/", target.path()).await;
-    assert_eq!((down.objects, down.failed), (files.len() as u64, 0), "{:?}", down.failures);
+    let down = engine
+        .download_prefix(BUCKET, "backup/", target.path())
+        .await;
+    assert_eq!(
+        (down.objects, down.failed),
+        (files.len() as u64, 0),
+        "{:?}",
+        down.failures
+    );
     assert_eq!(down.bytes, up.bytes);
     for name in files {
         let a = std::fs::read(source.path().join(name)).unwrap();
         let b = std::fs::read(target.path().join(name)).unwrap();
         assert!(a == b, "{name} differs");
     }
-    let info = client.head_object(BUCKET, "backup/a/b/c.json").await.unwrap();
+    let info = client
+        .head_object(BUCKET, "backup/a/b/c.json")
+        .await
+        .unwrap();
     assert_eq!(info.content_type.as_deref(), Some("application/json"));
 }
 
@@ -96,7 +132,10 @@ async fn a_failed_download_leaves_no_file_under_either_name() {
     let engine = engine(client);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("missing.bin");
-    let err = engine.download_file(BUCKET, "no/such/key", &target).await.unwrap_err();
+    let err = engine
+        .download_file(BUCKET, "no/such/key", &target)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no/such/key"), "{err}");
     assert!(!target.exists());
     assert!(leftovers(dir.path()).is_empty());
@@ -109,13 +148,28 @@ async fn a_download_whose_body_breaks_mid_range_resumes_and_lands_exact() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("src.bin");
     std::fs::write(&source, &data).unwrap();
-    engine(direct).upload_file(&source, BUCKET, "resume.bin").await.unwrap();
+    engine(direct)
+        .upload_file(&source, BUCKET, "resume.bin")
+        .await
+        .unwrap();
     let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
     proxy.set_filter(|p| p.method == http::Method::GET);
-    proxy.push([Fault::TruncateBody { after_bytes: 1_500_000 }, Fault::TruncateBody { after_bytes: 10 }]);
-    let client = client_for(&proxy.url(), server.endpoint.credentials().clone(), fast_retries());
+    proxy.push([
+        Fault::TruncateBody {
+            after_bytes: 1_500_000,
+        },
+        Fault::TruncateBody { after_bytes: 10 },
+    ]);
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
     let target = dir.path().join("out.bin");
-    engine(client.clone()).download_file(BUCKET, "resume.bin", &target).await.unwrap();
+    engine(client.clone())
+        .download_file(BUCKET, "resume.bin", &target)
+        .await
+        .unwrap();
     assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
     assert!(client.retries() >= 2, "retries {}", client.retries());
 }
@@ -124,15 +178,34 @@ async fn a_download_whose_body_breaks_mid_range_resumes_and_lands_exact() {
 async fn a_failed_multipart_upload_is_aborted_and_leaves_no_upload_open() {
     let (server, direct) = ready().await;
     let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
-    proxy.set_filter(|p| p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=2")));
-    proxy.push([Fault::Status { status: 403, code: "AccessDenied", message: "Access Denied" }]);
-    let client = client_for(&proxy.url(), server.endpoint.credentials().clone(), fast_retries());
+    proxy.set_filter(|p| {
+        p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=2"))
+    });
+    proxy.push([Fault::Status {
+        status: 403,
+        code: "AccessDenied",
+        message: "Access Denied",
+    }]);
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("big.bin");
     std::fs::write(&source, pattern(3 * PART, 9)).unwrap();
-    let err = engine(client).upload_file(&source, BUCKET, "big.bin").await.unwrap_err();
+    let err = engine(client)
+        .upload_file(&source, BUCKET, "big.bin")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("AccessDenied"), "{err}");
-    let open = direct.list_multipart_uploads(BUCKET, None, None).await.unwrap();
+    let open = direct
+        .list_multipart_uploads(BUCKET, None, None)
+        .await
+        .unwrap();
     assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
-    assert!(direct.head_object(BUCKET, "big.bin").await.is_err(), "no object was created");
+    assert!(
+        direct.head_object(BUCKET, "big.bin").await.is_err(),
+        "no object was created"
+    );
 }

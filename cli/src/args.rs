@@ -23,6 +23,36 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Machine-readable output: one JSON object per line on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The S3 endpoint (S3-compatible stores: http://127.0.0.1:9000, http://[::1]:9000).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// The profile of ~/.aws/credentials and ~/.aws/config to use.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send anonymous requests (public buckets).
+    #[arg(long, global = true)]
+    pub no_sign_request: bool,
+    /// Address buckets as https://host/BUCKET/KEY.
+    #[arg(long, global = true)]
+    pub path_style: bool,
+    /// Use the dual-stack (IPv6) AWS endpoints.
+    #[arg(long, global = true)]
+    pub dualstack: bool,
+    /// Trust only the certificates in this PEM file (else AWS_CA_BUNDLE, the system's).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// Requests in flight at once, across all files.
+    #[arg(long, global = true, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Part size for multipart transfers (5MiB to 5GiB; grown for huge objects).
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub part_size: Option<String>,
 }
 
 /// The commands.
@@ -31,6 +61,31 @@ pub enum Command {
     /// Measure ferry on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Copy files and directories to, from and between buckets.
+    #[command(after_help = CP_EXAMPLES)]
+    Cp(CpArgs),
+    /// List buckets, or the objects under a prefix.
+    #[command(
+        after_help = "Examples:\n  ferry ls\n  ferry ls s3://bucket/photos/\n  ferry ls -r s3://bucket --json"
+    )]
+    Ls(LsArgs),
+    /// Delete an object, or everything under a prefix with -r.
+    #[command(
+        after_help = "Examples:\n  ferry rm s3://bucket/old.log\n  ferry rm -r s3://bucket/tmp/"
+    )]
+    Rm(RmArgs),
+    /// Make a bucket.
+    #[command(after_help = "Example:\n  ferry mb s3://new-bucket --region eu-west-1")]
+    Mb(BucketArgs),
+    /// Remove an (empty) bucket.
+    #[command(after_help = "Example:\n  ferry rb s3://old-bucket")]
+    Rb(BucketArgs),
+    /// Print a presigned GET URL.
+    #[command(after_help = "Example:\n  ferry presign s3://bucket/report.pdf --expires 3600")]
+    Presign(PresignArgs),
+    /// Upload, list, download and verify a generated data set against the embedded endpoint.
+    #[command(after_help = "Examples:\n  ferry demo\n  ferry demo --size 1GiB --files 5000")]
+    Demo(DemoArgs),
     /// Serve a local directory as an S3 endpoint (for tests, demos and benchmarks).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -40,7 +95,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Signatures per second, per thread and in total (SigV4, a GetObject with a Range).
-    #[command(after_help = "Examples:\n  ferry bench sign\n  ferry bench sign --threads 4 --seconds 5 --json")]
+    #[command(
+        after_help = "Examples:\n  ferry bench sign\n  ferry bench sign --threads 4 --seconds 5 --json"
+    )]
     Sign(BenchSignArgs),
 }
 
@@ -53,9 +110,76 @@ pub struct BenchSignArgs {
     /// How long to sign for, in seconds (0.1 to 600).
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
-    /// One JSON object on stdout instead of a table.
-    #[arg(long)]
-    pub json: bool,
+}
+
+const CP_EXAMPLES: &str = "\
+Examples:
+  ferry cp photo.jpg s3://bucket/photos/
+  ferry cp -r ./backup s3://bucket/2026-11-22/      # DIR's contents under the prefix
+  ferry cp -r s3://bucket/2026-11-22/ ./restore     # recreated under ./restore
+  ferry cp s3://bucket/a.bin s3://other/a.bin       # server-side copy";
+
+/// `ferry cp` options.
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// A local path or s3://BUCKET/KEY.
+    pub source: String,
+    /// A local path or s3://BUCKET/KEY (a trailing / means \"into this directory or prefix\").
+    pub destination: String,
+    /// Copy a directory or a prefix, recursively.
+    #[arg(short, long)]
+    pub recursive: bool,
+}
+
+/// `ferry ls` options.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// s3://BUCKET/PREFIX (none: list buckets).
+    pub target: Option<String>,
+    /// Every key below the prefix, not grouped by `/`.
+    #[arg(short, long)]
+    pub recursive: bool,
+}
+
+/// `ferry rm` options.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// s3://BUCKET/KEY, or a prefix with -r.
+    pub target: String,
+    /// Delete every object under the prefix.
+    #[arg(short, long)]
+    pub recursive: bool,
+}
+
+/// `ferry mb` / `ferry rb` options.
+#[derive(Debug, Args)]
+pub struct BucketArgs {
+    /// s3://BUCKET.
+    pub bucket: String,
+}
+
+/// `ferry presign` options.
+#[derive(Debug, Args)]
+pub struct PresignArgs {
+    /// s3://BUCKET/KEY.
+    pub target: String,
+    /// Seconds the URL stays valid (1 to 604800).
+    #[arg(long, default_value_t = 3600)]
+    pub expires: u64,
+}
+
+/// `ferry demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Size of the large file.
+    #[arg(long, default_value = "256MiB")]
+    pub size: String,
+    /// How many small files.
+    #[arg(long, default_value_t = 2000)]
+    pub files: u64,
+    /// Size of each small file.
+    #[arg(long, default_value = "16KiB")]
+    pub small_size: String,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -82,6 +206,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "KEY", env = "FERRY_SERVE_ACCESS_KEY")]
     pub access_key: Option<String>,
     /// Its secret (prefer the environment variable: flags show up in `ps`).
-    #[arg(long, value_name = "SECRET", env = "FERRY_SERVE_SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "FERRY_SERVE_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
 }

@@ -3,7 +3,9 @@
 mod args;
 mod commands;
 mod exit;
+mod location;
 mod output;
+mod progress;
 
 use clap::Parser;
 

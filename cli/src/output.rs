@@ -34,7 +34,10 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // s3s logs every error answer it serves (404s included) at ERROR; the embedded endpoint
+    // logs requests itself and warns on 5xx.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},s3s::ops=off")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -49,4 +52,39 @@ pub fn report_error(err: &CliError) -> ExitCode {
         eprintln!("hint: {hint}");
     }
     err.code
+}
+
+impl From<ferry::config::ConfigError> for CliError {
+    fn from(error: ferry::config::ConfigError) -> Self {
+        let hint = match &error {
+            ferry::config::ConfigError::Credentials(_) => {
+                "see docs/credentials.md for where ferry looks for keys"
+            }
+            ferry::config::ConfigError::Endpoint(_) => {
+                "see docs/endpoints.md for regions, endpoints and addressing"
+            }
+            _ => "check --ca-bundle / AWS_CA_BUNDLE",
+        };
+        Self::usage(error.to_string(), hint)
+    }
+}
+
+impl From<ferry::s3::Error> for CliError {
+    fn from(error: ferry::s3::Error) -> Self {
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
+            code: ExitCode::Failure,
+        }
+    }
+}
+
+impl From<ferry::transfer::TransferError> for CliError {
+    fn from(error: ferry::transfer::TransferError) -> Self {
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
+            code: ExitCode::Failure,
+        }
+    }
 }

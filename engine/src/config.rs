@@ -6,7 +6,9 @@ use crate::credentials::validate::aws_format_warnings;
 use crate::credentials::{
     ChainOptions, Credentials, CredentialsError, Environment, ProvideCredentials, default_chain,
 };
-use crate::endpoint::{AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues};
+use crate::endpoint::{
+    AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues,
+};
 use crate::http::{HttpClient, HttpConfig, HttpError, RetryConfig, RetryState};
 use crate::s3::S3Client;
 use std::path::PathBuf;
@@ -66,7 +68,10 @@ pub struct ClientSetup {
 }
 
 /// Builds a client from `options`, `env` and the profile files.
-pub async fn build_client(options: &ClientOptions, env: &Environment) -> Result<ClientSetup, ConfigError> {
+pub async fn build_client(
+    options: &ClientOptions,
+    env: &Environment,
+) -> Result<ClientSetup, ConfigError> {
     let loaded = profile::load(env)?;
     let profile_name = profile::profile_name(env, options.profile.as_deref());
     let profile = loaded.profiles.get(&profile_name);
@@ -94,7 +99,12 @@ pub async fn build_client(options: &ClientOptions, env: &Environment) -> Result<
         ca_bundle: ca_bundle(options, env, profile),
         ..HttpConfig::default()
     })?;
-    let client = S3Client::new(http, endpoint.0, Arc::new(provider), RetryState::new(options.retry.clone()));
+    let client = S3Client::new(
+        http,
+        endpoint.0,
+        Arc::new(provider),
+        RetryState::new(options.retry.clone()),
+    );
     Ok(ClientSetup {
         client,
         sources: endpoint.1,
@@ -126,7 +136,8 @@ fn resolve_endpoint(
         use_fips_endpoint: get("use_fips_endpoint"),
         s3_us_east_1_regional_endpoint: get("s3_us_east_1_regional_endpoint"),
         addressing_style: profile.and_then(|p| p.sub_property("s3", "addressing_style")),
-        use_accelerate_endpoint: profile.and_then(|p| p.sub_property("s3", "use_accelerate_endpoint")),
+        use_accelerate_endpoint: profile
+            .and_then(|p| p.sub_property("s3", "use_accelerate_endpoint")),
         ignore_configured_endpoint_urls: get("ignore_configured_endpoint_urls"),
     };
     let loaded = EndpointConfig::from_sources(&flags, env, &values)?;
@@ -134,10 +145,18 @@ fn resolve_endpoint(
 }
 
 /// `--ca-bundle`, else `AWS_CA_BUNDLE`, else the profile's `ca_bundle`.
-fn ca_bundle(options: &ClientOptions, env: &Environment, profile: Option<&Profile>) -> Option<PathBuf> {
+fn ca_bundle(
+    options: &ClientOptions,
+    env: &Environment,
+    profile: Option<&Profile>,
+) -> Option<PathBuf> {
     options
         .ca_bundle
         .clone()
         .or_else(|| env.get("AWS_CA_BUNDLE").map(PathBuf::from))
-        .or_else(|| profile.and_then(|p| p.get_non_empty("ca_bundle")).map(PathBuf::from))
+        .or_else(|| {
+            profile
+                .and_then(|p| p.get_non_empty("ca_bundle"))
+                .map(PathBuf::from)
+        })
 }

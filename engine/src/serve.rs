@@ -9,6 +9,20 @@
 //! literal; a `Host` of `bucket.localhost[:PORT]` is also understood as virtual-hosted style.
 //! Any signing region is accepted (the region in the credential scope is not checked).
 //!
+//! # Operations
+//!
+//! ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, ListObjects(V2),
+//! HeadObject, GetObject (with Range and conditional headers), PutObject (with
+//! `x-amz-checksum-*` verified), CopyObject, DeleteObject, DeleteObjects, and multipart:
+//! Create, UploadPart, UploadPartCopy, ListParts, Complete, Abort, ListMultipartUploads.
+//! `s3s-fs` does most of the work; a thin layer fills its gaps (see `Store`). Request bodies
+//! are verified as declared: the signed SHA-256, `UNSIGNED-PAYLOAD`, or aws-chunked with chunk
+//! signatures. Presigned URLs (SigV4 query) are verified too, with their expiry.
+//!
+//! Not like S3: ListObjects entries carry no ETag; CompleteMultipartUpload needs parts
+//! numbered 1, 2, 3… without gaps and does not check their ETags; a multipart object gets no
+//! checksum and UploadPart ignores `x-amz-checksum-*`; unknown keys are refused as `NotSignedUp` (S3: `InvalidAccessKeyId`).
+//!
 //! The endpoint is what `ferry serve` runs, and what the integration tests and the loopback
 //! benchmarks talk to. It never prints; it logs through `tracing`, and never logs the secret.
 //!
@@ -430,7 +444,7 @@ async fn accept_loop(listener: TcpListener, service: S3Service, mut signal: watc
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let conn = builder
-                        .serve_connection(TokioIo::new(stream), service.clone())
+                        .serve_connection(TokioIo::new(stream), Logged(service.clone()))
                         .into_owned();
                     let mut signal = signal.clone();
                     connections.spawn(async move {
@@ -470,6 +484,38 @@ async fn accept_loop(listener: TcpListener, service: S3Service, mut signal: watc
     }
 }
 
+/// The `s3s` service, with one log line per request: `debug` for answers, `warn` for server
+/// faults (5xx). `s3s` itself logs every error answer, 404s included, at `error` under the
+/// `s3s::ops` target; a subscriber may silence that target and keep these lines. Only the
+/// method and path are logged, never the query (a presigned URL's signature).
+#[derive(Clone)]
+struct Logged(S3Service);
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Logged {
+    type Response = s3s::HttpResponse;
+    type Error = s3s::HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn call(&self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let answer = hyper::service::Service::call(&self.0, request);
+        Box::pin(async move {
+            let result = answer.await;
+            match &result {
+                Ok(response) if response.status().is_server_error() => {
+                    tracing::warn!(%method, %path, status = response.status().as_u16(), "S3 request failed");
+                }
+                Ok(response) => {
+                    tracing::debug!(%method, %path, status = response.status().as_u16(), "S3 request");
+                }
+                Err(e) => tracing::warn!(%method, %path, error = ?e, "S3 request failed"),
+            }
+            result
+        })
+    }
+}
+
 /// Path-style addressing for every host, plus virtual-hosted style under `localhost`:
 /// `Host: bucket.localhost:9000` addresses `bucket`. (IP-literal hosts never reach a host
 /// parser in `s3s`: they are always path-style.)
@@ -502,6 +548,8 @@ impl S3Host for LoopbackHost {
 ///   `part-number-marker` paging, and NoSuchUpload for an unknown upload;
 /// * DeleteBucket refuses a bucket that still holds objects (BucketNotEmpty), where `s3s-fs`
 ///   would delete it with everything in it;
+/// * GET and HEAD honour If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since
+///   (412 PreconditionFailed, 304 Not Modified), which `s3s-fs` ignores;
 /// * a PUT body that fails verification (declared SHA-256, chunk signature, length) is
 ///   answered with a 4xx naming the problem, not `500 InternalError`, so that clients do not
 ///   retry it as a server fault.
@@ -548,8 +596,6 @@ impl s3s::S3 for Store {
         get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
         list_objects(ListObjectsInput) -> ListObjectsOutput;
         list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
-        head_object(HeadObjectInput) -> HeadObjectOutput;
-        get_object(GetObjectInput) -> GetObjectOutput;
         copy_object(CopyObjectInput) -> CopyObjectOutput;
         delete_object(DeleteObjectInput) -> DeleteObjectOutput;
         delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
@@ -557,6 +603,53 @@ impl s3s::S3 for Store {
         upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
         complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
         abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
+    }
+
+    fn get_object<'life0, 'async_trait>(
+        &'life0 self,
+        req: s3s::S3Request<dto::GetObjectInput>,
+    ) -> S3Future<'async_trait, dto::GetObjectOutput>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let input = &req.input;
+            let conditions = Preconditions {
+                if_match: input.if_match.clone(),
+                if_none_match: input.if_none_match.clone(),
+                if_modified_since: input.if_modified_since.clone(),
+                if_unmodified_since: input.if_unmodified_since.clone(),
+            };
+            let response = self.fs.get_object(req).await?;
+            // On a failed condition the body stream (the open file) is dropped unread.
+            let output = &response.output;
+            conditions.check(output.e_tag.as_ref(), output.last_modified.as_ref())?;
+            Ok(response)
+        })
+    }
+
+    fn head_object<'life0, 'async_trait>(
+        &'life0 self,
+        req: s3s::S3Request<dto::HeadObjectInput>,
+    ) -> S3Future<'async_trait, dto::HeadObjectOutput>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let input = &req.input;
+            let conditions = Preconditions {
+                if_match: input.if_match.clone(),
+                if_none_match: input.if_none_match.clone(),
+                if_modified_since: input.if_modified_since.clone(),
+                if_unmodified_since: input.if_unmodified_since.clone(),
+            };
+            let response = self.fs.head_object(req).await?;
+            let output = &response.output;
+            conditions.check(output.e_tag.as_ref(), output.last_modified.as_ref())?;
+            Ok(response)
+        })
     }
 
     fn put_object<'life0, 'async_trait>(
@@ -682,6 +775,81 @@ impl s3s::S3 for Store {
             Ok(s3s::S3Response::new(list_uploads_page(input, uploads)))
         })
     }
+}
+
+/// The conditional headers of a GET or HEAD, which `s3s-fs` ignores.
+#[derive(Debug)]
+struct Preconditions {
+    if_match: Option<dto::ETagCondition>,
+    if_none_match: Option<dto::ETagCondition>,
+    if_modified_since: Option<dto::Timestamp>,
+    if_unmodified_since: Option<dto::Timestamp>,
+}
+
+impl Preconditions {
+    /// Evaluates the conditions against the object's ETag and Last-Modified as S3 does
+    /// (RFC 9110 §13.2.2): If-Match, else If-Unmodified-Since, may fail with 412
+    /// PreconditionFailed; then If-None-Match, else If-Modified-Since, may answer 304 Not
+    /// Modified (with the ETag and Last-Modified headers, no body).
+    fn check(
+        &self,
+        etag: Option<&dto::ETag>,
+        last_modified: Option<&dto::Timestamp>,
+    ) -> s3s::S3Result<()> {
+        // Last-Modified goes out in whole seconds; compare at that precision.
+        let modified = last_modified.and_then(whole_seconds);
+        let failed = match (&self.if_match, &self.if_unmodified_since, &modified) {
+            (Some(dto::ETagCondition::Any), _, _) => false,
+            (Some(dto::ETagCondition::ETag(want)), _, _) => {
+                !etag.is_some_and(|e| e.strong_cmp(want))
+            }
+            (None, Some(since), Some(modified)) => modified > since,
+            _ => false,
+        };
+        if failed {
+            return Err(s3s::S3Error::with_message(
+                s3s::S3ErrorCode::PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold",
+            ));
+        }
+        let not_modified = match (&self.if_none_match, &self.if_modified_since, &modified) {
+            (Some(dto::ETagCondition::Any), _, _) => true,
+            (Some(dto::ETagCondition::ETag(want)), _, _) => etag.is_some_and(|e| e.weak_cmp(want)),
+            (None, Some(since), Some(modified)) => modified <= since,
+            _ => false,
+        };
+        if not_modified {
+            let mut err = s3s::S3Error::new(s3s::S3ErrorCode::NotModified);
+            let mut headers = http::HeaderMap::new();
+            if let Some(value) = etag.and_then(|e| e.to_http_header().ok()) {
+                headers.insert(http::header::ETAG, value);
+            }
+            if let Some(value) = last_modified.and_then(http_date) {
+                headers.insert(http::header::LAST_MODIFIED, value);
+            }
+            err.set_headers(headers);
+            return Err(err);
+        }
+        Ok(())
+    }
+}
+
+/// `time` as an HTTP date (whole seconds).
+fn http_date(time: &dto::Timestamp) -> Option<http::HeaderValue> {
+    let mut buf = Vec::new();
+    time.format(dto::TimestampFormat::HttpDate, &mut buf).ok()?;
+    http::HeaderValue::from_bytes(&buf).ok()
+}
+
+/// `time` without its fraction of a second (through its HTTP date, which truncates).
+fn whole_seconds(time: &dto::Timestamp) -> Option<dto::Timestamp> {
+    let mut buf = Vec::new();
+    time.format(dto::TimestampFormat::HttpDate, &mut buf).ok()?;
+    dto::Timestamp::parse(
+        dto::TimestampFormat::HttpDate,
+        std::str::from_utf8(&buf).ok()?,
+    )
+    .ok()
 }
 
 /// The most entries one listing page holds, as on S3.

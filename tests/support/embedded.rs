@@ -29,7 +29,11 @@ impl Embedded {
 
     /// A client with the endpoint's own keys.
     pub fn client(&self) -> S3Client {
-        client_for(&self.endpoint.url(), self.endpoint.credentials().clone(), fast_retries())
+        client_for(
+            &self.endpoint.url(),
+            self.endpoint.credentials().clone(),
+            fast_retries(),
+        )
     }
 }
 
@@ -49,7 +53,12 @@ pub fn client_for(url: &str, credentials: Credentials, retry: RetryConfig) -> S3
 }
 
 /// A path-style client for a custom endpoint URL, with HTTP settings.
-pub fn client_with(url: &str, credentials: Credentials, retry: RetryConfig, http: HttpConfig) -> S3Client {
+pub fn client_with(
+    url: &str,
+    credentials: Credentials,
+    retry: RetryConfig,
+    http: HttpConfig,
+) -> S3Client {
     let endpoint = ferry::endpoint::EndpointConfig::custom(url, "us-east-1")
         .resolve()
         .expect("endpoint resolves");

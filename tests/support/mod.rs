@@ -1,5 +1,5 @@
 //! test support
 
-pub mod sigv4_suite;
 pub mod embedded;
 pub mod fault_proxy;
+pub mod sigv4_suite;

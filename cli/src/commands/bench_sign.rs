@@ -23,7 +23,7 @@ impl ThreadResult {
     }
 }
 
-pub fn run(args: &BenchSignArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: &BenchSignArgs, json: bool) -> Result<ExitCode, CliError> {
     let threads = args.threads.unwrap_or_else(default_threads);
     validate(threads, args.seconds)?;
     let duration = Duration::from_secs_f64(args.seconds);
@@ -37,7 +37,7 @@ pub fn run(args: &BenchSignArgs) -> Result<ExitCode, CliError> {
             .collect()
     });
     let total: f64 = results.iter().map(ThreadResult::per_second).sum();
-    if args.json {
+    if json {
         print_json(threads, args.seconds, total, &results);
     } else {
         print_table(total, &results);

@@ -1,6 +1,13 @@
 //! One module per command; each turns parsed flags into engine calls.
 
 mod bench_sign;
+mod bucket;
+mod connect;
+mod cp;
+mod demo;
+mod ls;
+mod presign;
+mod rm;
 mod serve;
 
 use crate::args::{BenchCommand, Cli, Command};
@@ -9,8 +16,32 @@ use crate::output::CliError;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let global = cli.global;
     match cli.command {
-        Command::Bench(BenchCommand::Sign(args)) => bench_sign::run(&args),
+        Command::Bench(BenchCommand::Sign(args)) => bench_sign::run(&args, global.json),
         Command::Serve(args) => serve::run(args),
+        command => runtime()?.block_on(async move {
+            match command {
+                Command::Cp(args) => cp::run(&global, &args).await,
+                Command::Ls(args) => ls::run(&global, &args).await,
+                Command::Rm(args) => rm::run(&global, &args).await,
+                Command::Mb(args) => bucket::make(&global, &args).await,
+                Command::Rb(args) => bucket::remove(&global, &args).await,
+                Command::Presign(args) => presign::run(&global, &args).await,
+                Command::Demo(args) => demo::run(&global, &args).await,
+                Command::Bench(_) | Command::Serve(_) => unreachable!("handled above"),
+            }
+        }),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError {
+            message: format!("could not start the async runtime: {e}"),
+            hint: None,
+            code: ExitCode::Failure,
+        })
 }

@@ -24,7 +24,9 @@ pub enum CredentialsError {
         fix: String,
     },
     /// A secret was given without its access key id.
-    #[error("{source_name}: the secret access key is set but the access key id is missing; set {fix}")]
+    #[error(
+        "{source_name}: the secret access key is set but the access key id is missing; set {fix}"
+    )]
     MissingAccessKeyId {
         /// Which source.
         source_name: String,

@@ -250,7 +250,10 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("AWS_SESSION_TOKEN"), "{text}");
         assert!(text.contains("ASIA"), "{text}");
-        assert!(!text.contains("ASIAIOSFODNN7EXAMPLE"), "key is masked: {text}");
+        assert!(
+            !text.contains("ASIAIOSFODNN7EXAMPLE"),
+            "key is masked: {text}"
+        );
     }
 
     #[test]

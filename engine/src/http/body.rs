@@ -47,7 +47,10 @@ impl RequestBody {
     }
 
     /// A stream of `length` bytes in total, fed through the returned sender.
-    pub fn stream(length: u64, buffer: usize) -> (mpsc::Sender<Result<Bytes, std::io::Error>>, Self) {
+    pub fn stream(
+        length: u64,
+        buffer: usize,
+    ) -> (mpsc::Sender<Result<Bytes, std::io::Error>>, Self) {
         let (tx, rx) = mpsc::channel(buffer.max(1));
         let body = Self {
             kind: Kind::Stream { chunks: rx, length },

@@ -122,7 +122,8 @@ impl HttpError {
         let message = chain(&error);
         let lower = message.to_ascii_lowercase();
         // TLS handshake failures surface as connect errors: name them for what they are.
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("unknownissuer") {
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("unknownissuer")
+        {
             Self::Tls { message }
         } else if error.is_connect() {
             Self::Connect { message }

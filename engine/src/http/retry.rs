@@ -119,7 +119,9 @@ impl RetryState {
 
     fn take(&self, cost: u64) -> bool {
         self.tokens
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| t.checked_sub(cost))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                t.checked_sub(cost)
+            })
             .is_ok()
     }
 }
@@ -214,7 +216,11 @@ mod tests {
         let mut attempt = 1;
         while state.backoff(attempt, RetryReason::Throttled).await {
             ceiling += Duration::from_secs(1 << (attempt - 1)).min(Duration::from_secs(3));
-            assert!(start.elapsed() <= ceiling, "waited {:?} > {ceiling:?}", start.elapsed());
+            assert!(
+                start.elapsed() <= ceiling,
+                "waited {:?} > {ceiling:?}",
+                start.elapsed()
+            );
             attempt += 1;
         }
         assert_eq!(attempt, 4, "three retries, then give up");

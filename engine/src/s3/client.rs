@@ -146,6 +146,49 @@ impl S3Client {
         &self.inner.retry
     }
 
+    /// A presigned GET URL for `bucket`/`key`, valid for `expires_in` (1 s to 7 days). Fails
+    /// for anonymous clients: there is nothing to sign with.
+    pub async fn presign_get(
+        &self,
+        bucket: &str,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, Error> {
+        let target = self.inner.endpoint.target(Some(bucket), Some(key))?;
+        let credentials =
+            self.inner
+                .credentials
+                .provide()
+                .await?
+                .ok_or_else(|| Error::Protocol {
+                    operation: "presigning",
+                    resource: resource(Some(bucket), Some(key)),
+                    message: "anonymous requests cannot be presigned; drop --no-sign-request"
+                        .into(),
+                })?;
+        let query = self
+            .inner
+            .signer
+            .presign(
+                &credentials,
+                &SignableRequest {
+                    method: "GET",
+                    path: target.path(),
+                    query: &[],
+                    headers: &[("host", target.host())],
+                    payload: Payload::Unsigned,
+                },
+                self.signing_time(),
+                expires_in,
+            )
+            .map_err(|e| Error::Protocol {
+                operation: "presigning",
+                resource: resource(Some(bucket), Some(key)),
+                message: e.to_string(),
+            })?;
+        Ok(format!("{}?{query}", target.url()))
+    }
+
     /// Retries made so far by this client and its clones.
     pub fn retries(&self) -> u64 {
         self.inner.retry.retries()
@@ -314,7 +357,12 @@ impl S3Client {
             let mut signed: Vec<(&str, &str)> = Vec::with_capacity(request.headers.len() + 2);
             signed.push(("host", target.host()));
             signed.push(("content-length", &length));
-            signed.extend(request.headers.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
+            signed.extend(
+                request
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_ref(), v.as_str())),
+            );
             let query: Vec<(&str, &str)> = request
                 .query
                 .iter()

@@ -84,7 +84,10 @@ impl PutOptions {
     fn apply(&self, mut request: S3Request) -> S3Request {
         request = request.header_opt("content-type", self.content_type.clone());
         for (name, value) in &self.metadata {
-            request = request.header(format!("x-amz-meta-{}", name.to_ascii_lowercase()), value.clone());
+            request = request.header(
+                format!("x-amz-meta-{}", name.to_ascii_lowercase()),
+                value.clone(),
+            );
         }
         for (name, value) in &self.checksum_headers {
             request = request.header(*name, value.clone());
@@ -133,12 +136,21 @@ impl ListPages {
             .query_opt("max-keys", max_keys.as_deref())
             .query_opt(
                 "start-after",
-                self.options.start_after.as_deref().filter(|_| self.token.is_none()),
+                self.options
+                    .start_after
+                    .as_deref()
+                    .filter(|_| self.token.is_none()),
             )
             .query_opt("continuation-token", self.token.as_deref());
         let response = self.client.send("ListObjectsV2", request).await?;
-        let page: xml::ListBucketResult =
-            parse(response, "ListObjectsV2", Some(&self.bucket), None, xml::ListBucketResult::parse).await?;
+        let page: xml::ListBucketResult = parse(
+            response,
+            "ListObjectsV2",
+            Some(&self.bucket),
+            None,
+            xml::ListBucketResult::parse,
+        )
+        .await?;
         self.token = page.next_continuation_token.clone();
         self.done = !page.is_truncated || self.token.is_none();
         Ok(Some(page))
@@ -148,8 +160,17 @@ impl ListPages {
 impl S3Client {
     /// ListBuckets.
     pub async fn list_buckets(&self) -> Result<Vec<xml::Bucket>, Error> {
-        let response = self.send("ListBuckets", S3Request::new(Method::GET, None, None)).await?;
-        let result = parse(response, "ListBuckets", None, None, xml::ListAllMyBucketsResult::parse).await?;
+        let response = self
+            .send("ListBuckets", S3Request::new(Method::GET, None, None))
+            .await?;
+        let result = parse(
+            response,
+            "ListBuckets",
+            None,
+            None,
+            xml::ListAllMyBucketsResult::parse,
+        )
+        .await?;
         Ok(result.buckets)
     }
 
@@ -164,15 +185,23 @@ impl S3Client {
 
     /// HeadBucket: does it exist, and may we use it? Returns its region when the store says.
     pub async fn head_bucket(&self, bucket: &str) -> Result<Option<String>, Error> {
-        let response = self.send("HeadBucket", S3Request::new(Method::HEAD, Some(bucket), None)).await?;
+        let response = self
+            .send(
+                "HeadBucket",
+                S3Request::new(Method::HEAD, Some(bucket), None),
+            )
+            .await?;
         Ok(header(&response, "x-amz-bucket-region"))
     }
 
     /// DeleteBucket (it must be empty).
     pub async fn delete_bucket(&self, bucket: &str) -> Result<(), Error> {
-        self.send("DeleteBucket", S3Request::new(Method::DELETE, Some(bucket), None))
-            .await
-            .map(drop)
+        self.send(
+            "DeleteBucket",
+            S3Request::new(Method::DELETE, Some(bucket), None),
+        )
+        .await
+        .map(drop)
     }
 
     /// ListObjectsV2, lazily, one page per call.
@@ -211,7 +240,12 @@ impl S3Client {
         let content_length = content_length(&response).unwrap_or(0);
         let parsed_range = header(&response, "content-range").and_then(|v| parse_content_range(&v));
         if range.is_some() && parsed_range.is_none() && response.status != http::StatusCode::OK {
-            return Err(protocol("GetObject", bucket, key, "a ranged answer without Content-Range"));
+            return Err(protocol(
+                "GetObject",
+                bucket,
+                key,
+                "a ranged answer without Content-Range",
+            ));
         }
         let total = parsed_range.map_or(content_length, |(_, _, total)| total);
         Ok(GetObjectOutput {
@@ -230,21 +264,30 @@ impl S3Client {
         body: RequestBody,
         options: &PutOptions,
     ) -> Result<Option<String>, Error> {
-        let request = options.apply(S3Request::new(Method::PUT, Some(bucket), Some(key)).body(body));
+        let request =
+            options.apply(S3Request::new(Method::PUT, Some(bucket), Some(key)).body(body));
         let response = self.send("PutObject", request).await?;
         Ok(header(&response, "etag"))
     }
 
     /// DeleteObject.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), Error> {
-        self.send("DeleteObject", S3Request::new(Method::DELETE, Some(bucket), Some(key)))
-            .await
-            .map(drop)
+        self.send(
+            "DeleteObject",
+            S3Request::new(Method::DELETE, Some(bucket), Some(key)),
+        )
+        .await
+        .map(drop)
     }
 
     /// DeleteObjects: up to 1000 keys in one request (quiet mode: only failures come back).
-    pub async fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<xml::DeleteResult, Error> {
-        let objects: Vec<xml::ObjectIdentifier> = keys.iter().map(xml::ObjectIdentifier::new).collect();
+    pub async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<xml::DeleteResult, Error> {
+        let objects: Vec<xml::ObjectIdentifier> =
+            keys.iter().map(xml::ObjectIdentifier::new).collect();
         let body = xml::delete_objects_xml(&objects, true)
             .map_err(|e| xml_error("DeleteObjects", Some(bucket), None, e))?;
         let md5 = content_md5(body.as_bytes());
@@ -253,7 +296,14 @@ impl S3Client {
             .header("content-md5", md5)
             .xml_body(body);
         let response = self.send("DeleteObjects", request).await?;
-        parse(response, "DeleteObjects", Some(bucket), None, xml::DeleteResult::parse).await
+        parse(
+            response,
+            "DeleteObjects",
+            Some(bucket),
+            None,
+            xml::DeleteResult::parse,
+        )
+        .await
     }
 
     /// CopyObject (server-side, up to 5 GiB).
@@ -267,7 +317,14 @@ impl S3Client {
         let request = S3Request::new(Method::PUT, Some(bucket), Some(key))
             .header("x-amz-copy-source", copy_source(source_bucket, source_key));
         let response = self.send("CopyObject", request).await?;
-        parse_checked(response, "CopyObject", Some(bucket), Some(key), xml::CopyResult::parse).await
+        parse_checked(
+            response,
+            "CopyObject",
+            Some(bucket),
+            Some(key),
+            xml::CopyResult::parse,
+        )
+        .await
     }
 
     /// CreateMultipartUpload. Returns the upload id.
@@ -277,7 +334,8 @@ impl S3Client {
         key: &str,
         options: &PutOptions,
     ) -> Result<String, Error> {
-        let request = options.apply(S3Request::new(Method::POST, Some(bucket), Some(key)).query("uploads", ""));
+        let request = options
+            .apply(S3Request::new(Method::POST, Some(bucket), Some(key)).query("uploads", ""));
         let response = self.send("CreateMultipartUpload", request).await?;
         let result = parse(
             response,
@@ -308,7 +366,8 @@ impl S3Client {
             request = request.header(*name, value.clone());
         }
         let response = self.send("UploadPart", request).await?;
-        header(&response, "etag").ok_or_else(|| protocol("UploadPart", bucket, key, "no ETag in the answer"))
+        header(&response, "etag")
+            .ok_or_else(|| protocol("UploadPart", bucket, key, "no ETag in the answer"))
     }
 
     /// UploadPartCopy: a part copied server-side from `source`, optionally a byte range.
@@ -325,9 +384,19 @@ impl S3Client {
             .query("partNumber", &part_number.to_string())
             .query("uploadId", upload_id)
             .header("x-amz-copy-source", copy_source(source.0, source.1))
-            .header_opt("x-amz-copy-source-range", range.map(|(a, b)| format!("bytes={a}-{b}")));
+            .header_opt(
+                "x-amz-copy-source-range",
+                range.map(|(a, b)| format!("bytes={a}-{b}")),
+            );
         let response = self.send("UploadPartCopy", request).await?;
-        parse_checked(response, "UploadPartCopy", Some(bucket), Some(key), xml::CopyResult::parse).await
+        parse_checked(
+            response,
+            "UploadPartCopy",
+            Some(bucket),
+            Some(key),
+            xml::CopyResult::parse,
+        )
+        .await
     }
 
     /// CompleteMultipartUpload with the parts in order (a 200 carrying an error is an error).
@@ -357,8 +426,14 @@ impl S3Client {
     }
 
     /// AbortMultipartUpload: frees the parts so nothing is left to be billed.
-    pub async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), Error> {
-        let request = S3Request::new(Method::DELETE, Some(bucket), Some(key)).query("uploadId", upload_id);
+    pub async fn abort_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), Error> {
+        let request =
+            S3Request::new(Method::DELETE, Some(bucket), Some(key)).query("uploadId", upload_id);
         self.send("AbortMultipartUpload", request).await.map(drop)
     }
 
@@ -375,7 +450,14 @@ impl S3Client {
             .query_opt("key-marker", markers.map(|m| m.0))
             .query_opt("upload-id-marker", markers.map(|m| m.1));
         let response = self.send("ListMultipartUploads", request).await?;
-        parse(response, "ListMultipartUploads", Some(bucket), None, xml::ListMultipartUploadsResult::parse).await
+        parse(
+            response,
+            "ListMultipartUploads",
+            Some(bucket),
+            None,
+            xml::ListMultipartUploadsResult::parse,
+        )
+        .await
     }
 
     /// ListParts (one page, after `marker`).
@@ -391,7 +473,14 @@ impl S3Client {
             .query("uploadId", upload_id)
             .query_opt("part-number-marker", marker.as_deref());
         let response = self.send("ListParts", request).await?;
-        parse(response, "ListParts", Some(bucket), Some(key), xml::ListPartsResult::parse).await
+        parse(
+            response,
+            "ListParts",
+            Some(bucket),
+            Some(key),
+            xml::ListPartsResult::parse,
+        )
+        .await
     }
 }
 
@@ -439,7 +528,12 @@ fn protocol(operation: &'static str, bucket: &str, key: &str, message: &str) -> 
     }
 }
 
-fn xml_error(operation: &'static str, bucket: Option<&str>, key: Option<&str>, error: XmlError) -> Error {
+fn xml_error(
+    operation: &'static str,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    error: XmlError,
+) -> Error {
     Error::Protocol {
         operation,
         resource: resource(bucket, key),
@@ -484,11 +578,14 @@ async fn read_body(
     key: Option<&str>,
 ) -> Result<(http::HeaderMap, bytes::Bytes), Error> {
     let Response { headers, body, .. } = response;
-    let body = body.collect(MAX_XML_BODY).await.map_err(|source| Error::Http {
-        operation,
-        resource: resource(bucket, key),
-        source,
-    })?;
+    let body = body
+        .collect(MAX_XML_BODY)
+        .await
+        .map_err(|source| Error::Http {
+            operation,
+            resource: resource(bucket, key),
+            source,
+        })?;
     Ok((headers, body))
 }
 
@@ -521,9 +618,16 @@ impl S3Client {
                 if received.len() as u64 == output.info.size {
                     return Ok(received.freeze());
                 }
-                return Err(protocol("GetObject", bucket, key, "the body ended before its Content-Length"));
+                return Err(protocol(
+                    "GetObject",
+                    bucket,
+                    key,
+                    "the body ended before its Content-Length",
+                ));
             };
-            let reason = source.retry_reason().unwrap_or(crate::http::RetryReason::Transient);
+            let reason = source
+                .retry_reason()
+                .unwrap_or(crate::http::RetryReason::Transient);
             tracing::debug!(bucket, key, received = received.len(), error = %source, "body broke; resuming");
             if !self.retry_state().backoff(attempt, reason).await {
                 return Err(Error::Http {

@@ -252,16 +252,22 @@ mod tests {
         let expected: [u8; 32] = Sha256::digest(b"x-a:1\nx-b:2,1\n").into();
         assert_eq!(ours, expected);
         let mut names = String::new();
-        with_sorted(&headers, name_less, |s| push_signed_header_names(&mut names, s));
+        with_sorted(&headers, name_less, |s| {
+            push_signed_header_names(&mut names, s)
+        });
         assert_eq!(names, "x-a;x-b");
     }
 
     #[test]
     fn query_sorts_by_name_then_value_not_by_joined_string() {
-        let pairs = [("Param-3", "v3"), ("Param", "v2"), ("%E1%88%B4", "v1"), ("Param", "a")];
+        let pairs = [
+            ("Param-3", "v3"),
+            ("Param", "v2"),
+            ("%E1%88%B4", "v1"),
+            ("Param", "a"),
+        ];
         let ours = with_sorted(&pairs, query_less, |s| hashed(|w| write_query(w, s)));
-        let expected: [u8; 32] =
-            Sha256::digest(b"%E1%88%B4=v1&Param=a&Param=v2&Param-3=v3").into();
+        let expected: [u8; 32] = Sha256::digest(b"%E1%88%B4=v1&Param=a&Param=v2&Param-3=v3").into();
         assert_eq!(ours, expected);
     }
 

@@ -60,7 +60,10 @@ impl ChunkSigner {
     /// `hex(len);chunk-signature=SIG\r\n DATA \r\n`.
     pub fn sign_chunk(&mut self, data: &[u8]) -> &str {
         let data_hash = hex32(&Sha256::digest(data));
-        self.chain("AWS4-HMAC-SHA256-PAYLOAD", &[EMPTY_SHA256.as_bytes(), b"\n", &data_hash])
+        self.chain(
+            "AWS4-HMAC-SHA256-PAYLOAD",
+            &[EMPTY_SHA256.as_bytes(), b"\n", &data_hash],
+        )
     }
 
     /// Signs the trailer after the final chunk; `canonical_trailers` is

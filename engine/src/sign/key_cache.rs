@@ -79,7 +79,14 @@ pub(crate) fn with_prefixed_mac<R>(
             Some((at, mac)) if *at == second => f(mac),
             _ => {
                 let mut mac = entry.mac.clone();
-                for part in [super::ALGORITHM, "\n", key.time.amz_date(), "\n", scope, "\n"] {
+                for part in [
+                    super::ALGORITHM,
+                    "\n",
+                    key.time.amz_date(),
+                    "\n",
+                    scope,
+                    "\n",
+                ] {
                     mac.update(part.as_bytes());
                 }
                 let mac = &entry.prefixed.insert((second, mac)).1;

@@ -277,9 +277,15 @@ impl Signer {
 fn write_request_line(w: &mut HashWriter, request: &SignableRequest<'_>) {
     w.write(request.method.as_bytes());
     w.write(b"\n");
-    w.write(if request.path.is_empty() { b"/" } else { request.path.as_bytes() });
+    w.write(if request.path.is_empty() {
+        b"/"
+    } else {
+        request.path.as_bytes()
+    });
     w.write(b"\n");
-    with_sorted(request.query, query_less, |sorted| canonical::write_query(w, sorted));
+    with_sorted(request.query, query_less, |sorted| {
+        canonical::write_query(w, sorted)
+    });
     w.write(b"\n");
 }
 
@@ -335,7 +341,14 @@ pub(crate) struct Scope {
 
 impl Scope {
     pub(crate) fn new(time: &SigningTime, region: &str, service: &str) -> Self {
-        let parts = [time.date_stamp(), "/", region, "/", service, "/aws4_request"];
+        let parts = [
+            time.date_stamp(),
+            "/",
+            region,
+            "/",
+            service,
+            "/aws4_request",
+        ];
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let mut scope = Self {
             buf: [0; 96],
@@ -379,7 +392,10 @@ mod tests {
             method: "GET",
             path: "/test.txt",
             query: &[],
-            headers: &[("Host", "examplebucket.s3.amazonaws.com"), ("Range", "bytes=0-9")],
+            headers: &[
+                ("Host", "examplebucket.s3.amazonaws.com"),
+                ("Range", "bytes=0-9"),
+            ],
             payload: Payload::Empty,
         }
     }
@@ -458,13 +474,20 @@ mod tests {
         let t = SigningTime::from_unix_seconds(DOC_TIME);
         for secs in [0, 604_801] {
             let err = signer
-                .presign(&doc_credentials(), &req, t, std::time::Duration::from_secs(secs))
+                .presign(
+                    &doc_credentials(),
+                    &req,
+                    t,
+                    std::time::Duration::from_secs(secs),
+                )
                 .unwrap_err();
             assert!(err.to_string().contains("604800"), "{err}");
         }
-        assert!(signer
-            .presign(&doc_credentials(), &req, t, MAX_PRESIGN_EXPIRY)
-            .is_ok());
+        assert!(
+            signer
+                .presign(&doc_credentials(), &req, t, MAX_PRESIGN_EXPIRY)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -67,12 +67,18 @@ impl Signer {
             pairs.push(("X-Amz-Security-Token", token));
         }
         pairs.push(("X-Amz-SignedHeaders", &signed_headers_encoded));
-        pairs.sort_unstable_by(|a, b| (a.0.as_bytes(), a.1.as_bytes()).cmp(&(b.0.as_bytes(), b.1.as_bytes())));
+        pairs.sort_unstable_by(|a, b| {
+            (a.0.as_bytes(), a.1.as_bytes()).cmp(&(b.0.as_bytes(), b.1.as_bytes()))
+        });
 
         let mut w = HashWriter::new();
         w.write(request.method.as_bytes());
         w.write(b"\n");
-        w.write(if request.path.is_empty() { b"/" } else { request.path.as_bytes() });
+        w.write(if request.path.is_empty() {
+            b"/"
+        } else {
+            request.path.as_bytes()
+        });
         w.write(b"\n");
         canonical::write_query(&mut w, &pairs);
         w.write(b"\n");

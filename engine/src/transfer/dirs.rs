@@ -43,6 +43,9 @@ impl TransferSummary {
     }
 }
 
+/// What the walker sends: (path, key suffix), or (path, why it cannot be uploaded).
+type WalkItem = Result<(PathBuf, String), (String, String)>;
+
 /// Files walked ahead of the uploads.
 const WALK_AHEAD: usize = 1024;
 
@@ -52,7 +55,7 @@ impl Transfers {
     pub async fn upload_dir(&self, dir: &Path, bucket: &str, prefix: &str) -> TransferSummary {
         let started = Instant::now();
         let retries_before = self.client.retries();
-        let (tx, mut rx) = mpsc::channel::<Result<(PathBuf, String), (String, String)>>(WALK_AHEAD);
+        let (tx, mut rx) = mpsc::channel::<WalkItem>(WALK_AHEAD);
         let root = dir.to_owned();
         let walker = tokio::task::spawn_blocking(move || walk(&root, &tx));
         let prefix = key_prefix(prefix);
@@ -63,12 +66,23 @@ impl Transfers {
             let (path, relative) = match entry {
                 Ok(entry) => entry,
                 Err((name, error)) => {
-                    summary.record(name, Err(TransferError::io("walking", PathBuf::new(), std::io::Error::other(error))));
+                    summary.record(
+                        name,
+                        Err(TransferError::io(
+                            "walking",
+                            PathBuf::new(),
+                            std::io::Error::other(error),
+                        )),
+                    );
                     continue;
                 }
             };
             let permit = files.clone().acquire_owned().await;
-            let (this, bucket, key) = (self.clone(), bucket.to_owned(), format!("{prefix}{relative}"));
+            let (this, bucket, key) = (
+                self.clone(),
+                bucket.to_owned(),
+                format!("{prefix}{relative}"),
+            );
             tasks.spawn(async move {
                 let _permit = permit;
                 let result = this.upload_file(&path, &bucket, &key).await;
@@ -115,7 +129,10 @@ impl Transfers {
                 }
                 let Some(target) = local_target(dir, prefix, &object.key) else {
                     summary.skipped += 1;
-                    summary.failures.push((name, "the key would escape the target directory; not written".into()));
+                    summary.failures.push((
+                        name,
+                        "the key would escape the target directory; not written".into(),
+                    ));
                     continue;
                 };
                 let permit = files.clone().acquire_owned().await;
@@ -137,7 +154,10 @@ impl Transfers {
     }
 }
 
-fn drain_finished(tasks: &mut JoinSet<(String, Result<u64, TransferError>)>, summary: &mut TransferSummary) {
+fn drain_finished(
+    tasks: &mut JoinSet<(String, Result<u64, TransferError>)>,
+    summary: &mut TransferSummary,
+) {
     while let Some(done) = tasks.try_join_next() {
         let (name, result) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         summary.record(name, result);
@@ -155,7 +175,10 @@ fn key_prefix(prefix: &str) -> String {
 
 /// Where `key` goes below `dir`, or `None` if it would leave `dir`.
 pub(crate) fn local_target(dir: &Path, prefix: &str, key: &str) -> Option<PathBuf> {
-    let relative = key.strip_prefix(prefix).unwrap_or(key).trim_start_matches('/');
+    let relative = key
+        .strip_prefix(prefix)
+        .unwrap_or(key)
+        .trim_start_matches('/');
     if relative.is_empty() {
         return None;
     }
@@ -165,7 +188,7 @@ pub(crate) fn local_target(dir: &Path, prefix: &str, key: &str) -> Option<PathBu
 }
 
 /// Walks `root` depth-first, sending (path, key suffix with `/` separators).
-fn walk(root: &Path, tx: &mpsc::Sender<Result<(PathBuf, String), (String, String)>>) {
+fn walk(root: &Path, tx: &mpsc::Sender<WalkItem>) {
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
         let entries = match std::fs::read_dir(&dir) {
@@ -177,13 +200,18 @@ fn walk(root: &Path, tx: &mpsc::Sender<Result<(PathBuf, String), (String, String
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_file() {
                 let message = match relative_key(root, &path) {
                     Some(key) => Ok((path, key)),
-                    None => Err((path.display().to_string(), "the file name is not valid UTF-8; S3 keys must be".into())),
+                    None => Err((
+                        path.display().to_string(),
+                        "the file name is not valid UTF-8; S3 keys must be".into(),
+                    )),
                 };
                 if tx.blocking_send(message).is_err() {
                     return;
@@ -195,7 +223,10 @@ fn walk(root: &Path, tx: &mpsc::Sender<Result<(PathBuf, String), (String, String
 
 fn relative_key(root: &Path, path: &Path) -> Option<String> {
     let relative = path.strip_prefix(root).ok()?;
-    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
     Some(parts?.join("/"))
 }
 
@@ -206,7 +237,10 @@ mod tests {
     #[test]
     fn keys_that_would_escape_the_directory_are_refused() {
         let dir = Path::new("/data/out");
-        assert_eq!(local_target(dir, "p/", "p/a/b.txt"), Some(dir.join("a/b.txt")));
+        assert_eq!(
+            local_target(dir, "p/", "p/a/b.txt"),
+            Some(dir.join("a/b.txt"))
+        );
         assert_eq!(local_target(dir, "p/", "p/../../etc/passwd"), None);
         assert_eq!(local_target(dir, "", "/abs"), Some(dir.join("abs")));
         assert_eq!(local_target(dir, "p/", "p/"), None);

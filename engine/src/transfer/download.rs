@@ -26,23 +26,40 @@ pub fn temporary_path(target: &Path) -> PathBuf {
 impl Transfers {
     /// Downloads `bucket`/`key` to `target`. Returns the bytes received. A failed download
     /// leaves nothing under `target` (and removes its temporary file).
-    pub async fn download_file(&self, bucket: &str, key: &str, target: &Path) -> Result<u64, TransferError> {
+    pub async fn download_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: &Path,
+    ) -> Result<u64, TransferError> {
         let name = format!("s3://{bucket}/{key}");
         let info = self.client.head_object(bucket, key).await?;
-        self.progress.emit(Event::Started { name: name.clone(), bytes: info.size });
+        self.progress.emit(Event::Started {
+            name: name.clone(),
+            bytes: info.size,
+        });
         let temp = temporary_path(target);
-        let result = self.fetch_into(bucket, key, &temp, info.size, info.etag.as_deref()).await;
+        let result = self
+            .fetch_into(bucket, key, &temp, info.size, info.etag.as_deref())
+            .await;
         let result = result.and_then(|()| {
-            std::fs::rename(&temp, target).map_err(|e| TransferError::io("renaming into place", target, e))
+            std::fs::rename(&temp, target)
+                .map_err(|e| TransferError::io("renaming into place", target, e))
         });
         match result {
             Ok(()) => {
-                self.progress.emit(Event::Finished { name, bytes: info.size });
+                self.progress.emit(Event::Finished {
+                    name,
+                    bytes: info.size,
+                });
                 Ok(info.size)
             }
             Err(error) => {
                 let _ = std::fs::remove_file(&temp);
-                self.progress.emit(Event::Failed { name, error: error.to_string() });
+                self.progress.emit(Event::Failed {
+                    name,
+                    error: error.to_string(),
+                });
                 Err(error)
             }
         }
@@ -57,16 +74,20 @@ impl Transfers {
         etag: Option<&str>,
     ) -> Result<(), TransferError> {
         if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| TransferError::io("creating", parent, e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| TransferError::io("creating", parent, e))?;
         }
         let file = File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
-        file.set_len(size).map_err(|e| TransferError::io("sizing", temp, e))?;
+        file.set_len(size)
+            .map_err(|e| TransferError::io("sizing", temp, e))?;
         let file = Arc::new(file);
         if size > 0 {
             let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
-            self.fetch_ranges(bucket, key, &file, temp, &plan, etag).await?;
+            self.fetch_ranges(bucket, key, &file, temp, &plan, etag)
+                .await?;
         }
-        file.sync_data().map_err(|e| TransferError::io("flushing", temp, e))
+        file.sync_data()
+            .map_err(|e| TransferError::io("flushing", temp, e))
     }
 
     async fn fetch_ranges(
@@ -88,7 +109,8 @@ impl Transfers {
             let (file, temp, etag) = (file.clone(), temp.to_owned(), etag.map(str::to_owned));
             tasks.spawn(async move {
                 let _permit = permit;
-                this.fetch_range(&bucket, &key, &file, &temp, range, etag.as_deref()).await
+                this.fetch_range(&bucket, &key, &file, &temp, range, etag.as_deref())
+                    .await
             });
         }
         while let Some(done) = tasks.join_next().await {
@@ -112,12 +134,18 @@ impl Transfers {
         let mut attempt = 1;
         while next < range.end {
             let asked = (next, range.end - 1);
-            let mut output = self.client.get_object(bucket, key, Some(asked), etag).await?;
+            let mut output = self
+                .client
+                .get_object(bucket, key, Some(asked), etag)
+                .await?;
             let total = output.info.size;
             if output.range != Some((asked.0, asked.1, total)) {
                 return Err(TransferError::Integrity {
                     name,
-                    message: format!("asked for bytes {}-{}, the store answered {:?}", asked.0, asked.1, output.range),
+                    message: format!(
+                        "asked for bytes {}-{}, the store answered {:?}",
+                        asked.0, asked.1, output.range
+                    ),
                 });
             }
             let mut buffer = Vec::with_capacity(WRITE_BUFFER.min((range.end - next) as usize));
@@ -138,15 +166,23 @@ impl Transfers {
             next = write_at(file, temp, next, buffer).await?;
             self.progress.emit(Event::Bytes(tail));
             if next > range.end {
-                return Err(TransferError::Integrity { name, message: "the store sent more bytes than asked for".into() });
+                return Err(TransferError::Integrity {
+                    name,
+                    message: "the store sent more bytes than asked for".into(),
+                });
             }
             let Some(error) = failure else {
                 if next < range.end {
-                    return Err(TransferError::Integrity { name, message: "the answer ended before its Content-Length".into() });
+                    return Err(TransferError::Integrity {
+                        name,
+                        message: "the answer ended before its Content-Length".into(),
+                    });
                 }
                 break;
             };
-            let reason = error.retry_reason().unwrap_or(crate::http::RetryReason::Transient);
+            let reason = error
+                .retry_reason()
+                .unwrap_or(crate::http::RetryReason::Transient);
             self.progress.emit(Event::Retried { name: name.clone() });
             if !self.client.retry_state().backoff(attempt, reason).await {
                 return Err(TransferError::S3(crate::s3::Error::Http {
@@ -161,7 +197,9 @@ impl Transfers {
     }
 }
 
-fn flatten(done: Result<Result<(), TransferError>, tokio::task::JoinError>) -> Result<(), TransferError> {
+fn flatten(
+    done: Result<Result<(), TransferError>, tokio::task::JoinError>,
+) -> Result<(), TransferError> {
     match done {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
@@ -169,7 +207,12 @@ fn flatten(done: Result<Result<(), TransferError>, tokio::task::JoinError>) -> R
 }
 
 /// Writes `data` at `offset` on the blocking pool; returns the offset after it.
-async fn write_at(file: &Arc<File>, path: &Path, offset: u64, data: Vec<u8>) -> Result<u64, TransferError> {
+async fn write_at(
+    file: &Arc<File>,
+    path: &Path,
+    offset: u64,
+    data: Vec<u8>,
+) -> Result<u64, TransferError> {
     if data.is_empty() {
         return Ok(offset);
     }

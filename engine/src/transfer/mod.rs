@@ -88,7 +88,11 @@ pub enum TransferError {
 }
 
 impl TransferError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             action,
             path: path.into(),
@@ -100,7 +104,9 @@ impl TransferError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::S3(e) => e.hint(),
-            Self::Io { .. } => Some("check the path exists and that you may read or write it".into()),
+            Self::Io { .. } => {
+                Some("check the path exists and that you may read or write it".into())
+            }
             Self::Plan(_) => Some("use a --part-size between 5 MiB and 5 GiB".into()),
             Self::Integrity { .. } => Some("the transfer was not kept; run it again".into()),
         }

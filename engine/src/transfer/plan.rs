@@ -16,7 +16,9 @@ pub enum PlanError {
         max: u64,
     },
     /// The part size asked for is outside the limits.
-    #[error("a part size of {asked} bytes is outside {min}..={max}; pick a --part-size within that range")]
+    #[error(
+        "a part size of {asked} bytes is outside {min}..={max}; pick a --part-size within that range"
+    )]
     PartSize {
         /// What was asked.
         asked: u64,
@@ -57,7 +59,9 @@ impl PartPlan {
         }
         let needed = size.div_ceil(limits.max_parts);
         let mib = super::limits::MIB;
-        let part_size = preferred.max(needed.div_ceil(mib) * mib).min(limits.max_part_size);
+        let part_size = preferred
+            .max(needed.div_ceil(mib) * mib)
+            .min(limits.max_part_size);
         let parts = size.div_ceil(part_size).max(1);
         Ok(Self {
             size,
@@ -88,7 +92,10 @@ mod tests {
         let plan = PartPlan::new(20 * MIB + 1, 8 * MIB, &Limits::AWS).unwrap();
         assert_eq!(plan.parts, 3);
         let ranges: Vec<_> = plan.ranges().collect();
-        assert_eq!(ranges, vec![0..8 * MIB, 8 * MIB..16 * MIB, 16 * MIB..20 * MIB + 1]);
+        assert_eq!(
+            ranges,
+            vec![0..8 * MIB, 8 * MIB..16 * MIB, 16 * MIB..20 * MIB + 1]
+        );
     }
 
     #[test]
@@ -109,8 +116,14 @@ mod tests {
 
     #[test]
     fn out_of_range_part_sizes_and_objects_are_refused() {
-        assert!(matches!(PartPlan::new(1, MIB, &Limits::AWS), Err(PlanError::PartSize { .. })));
+        assert!(matches!(
+            PartPlan::new(1, MIB, &Limits::AWS),
+            Err(PlanError::PartSize { .. })
+        ));
         let too_big = Limits::AWS.max_object_size + 1;
-        assert!(matches!(PartPlan::new(too_big, 8 * MIB, &Limits::AWS), Err(PlanError::TooLarge { .. })));
+        assert!(matches!(
+            PartPlan::new(too_big, 8 * MIB, &Limits::AWS),
+            Err(PlanError::TooLarge { .. })
+        ));
     }
 }

@@ -14,23 +14,36 @@ use tokio::task::JoinSet;
 
 impl Transfers {
     /// Uploads the file at `path` to `bucket`/`key`. Returns the bytes sent.
-    pub async fn upload_file(&self, path: &Path, bucket: &str, key: &str) -> Result<u64, TransferError> {
+    pub async fn upload_file(
+        &self,
+        path: &Path,
+        bucket: &str,
+        key: &str,
+    ) -> Result<u64, TransferError> {
         let file = File::open(path).map_err(|e| TransferError::io("opening", path, e))?;
         let size = file
             .metadata()
             .map_err(|e| TransferError::io("reading the size of", path, e))?
             .len();
         let name = format!("s3://{bucket}/{key}");
-        self.progress.emit(Event::Started { name: name.clone(), bytes: size });
+        self.progress.emit(Event::Started {
+            name: name.clone(),
+            bytes: size,
+        });
         let options = self.put_options(path);
         let result = if size <= self.config.multipart_threshold {
-            self.put_whole(Arc::new(file), path, size, bucket, key, &options).await
+            self.put_whole(Arc::new(file), path, size, bucket, key, &options)
+                .await
         } else {
-            self.multipart(Arc::new(file), path, size, bucket, key, &options).await
+            self.multipart(Arc::new(file), path, size, bucket, key, &options)
+                .await
         };
         match &result {
             Ok(_) => self.progress.emit(Event::Finished { name, bytes: size }),
-            Err(e) => self.progress.emit(Event::Failed { name, error: e.to_string() }),
+            Err(e) => self.progress.emit(Event::Failed {
+                name,
+                error: e.to_string(),
+            }),
         }
         result
     }
@@ -73,8 +86,13 @@ impl Transfers {
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
-        let upload_id = self.client.create_multipart_upload(bucket, key, options).await?;
-        let parts = self.upload_parts(&file, path, &plan, bucket, key, &upload_id).await;
+        let upload_id = self
+            .client
+            .create_multipart_upload(bucket, key, options)
+            .await?;
+        let parts = self
+            .upload_parts(&file, path, &plan, bucket, key, &upload_id)
+            .await;
         let completed = match parts {
             Ok(parts) => self
                 .client
@@ -110,13 +128,24 @@ impl Transfers {
             }
             let range = plan.range(index);
             let body = map_part(file, path, range.clone())?;
-            let (this, bucket, key, upload_id) = (self.clone(), bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+            let (this, bucket, key, upload_id) = (
+                self.clone(),
+                bucket.to_owned(),
+                key.to_owned(),
+                upload_id.to_owned(),
+            );
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
-                let etag = this.client.upload_part(&bucket, &key, &upload_id, number, body, &[]).await?;
+                let etag = this
+                    .client
+                    .upload_part(&bucket, &key, &upload_id, number, body, &[])
+                    .await?;
                 this.progress.emit(Event::Bytes(range.end - range.start));
-                this.progress.emit(Event::PartDone { name: format!("s3://{bucket}/{key}"), part: u64::from(number) });
+                this.progress.emit(Event::PartDone {
+                    name: format!("s3://{bucket}/{key}"),
+                    part: u64::from(number),
+                });
                 Ok::<_, TransferError>(CompletedPart::new(number, etag))
             });
         }
@@ -130,13 +159,19 @@ impl Transfers {
     /// AbortMultipartUpload, best effort: a failure is logged (the upload is then visible to
     /// ListMultipartUploads and to bucket lifecycle rules).
     async fn abort(&self, bucket: &str, key: &str, upload_id: &str) {
-        if let Err(error) = self.client.abort_multipart_upload(bucket, key, upload_id).await {
+        if let Err(error) = self
+            .client
+            .abort_multipart_upload(bucket, key, upload_id)
+            .await
+        {
             tracing::warn!(bucket, key, upload_id, %error, "could not abort the multipart upload; it may still hold parts");
         }
     }
 }
 
-fn joined<T>(done: Result<Result<T, TransferError>, tokio::task::JoinError>) -> Result<T, TransferError> {
+fn joined<T>(
+    done: Result<Result<T, TransferError>, tokio::task::JoinError>,
+) -> Result<T, TransferError> {
     match done {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),

@@ -1,0 +1,147 @@
+//! `ferry cp SRC DST`: files and directories to, from and between buckets.
+
+use super::connect::{connect, transfers};
+use crate::args::{CpArgs, GlobalArgs};
+use crate::exit::ExitCode;
+use crate::location::Location;
+use crate::output::CliError;
+use crate::progress::{Mode, Reporter};
+use ferry::transfer::{TransferSummary, Transfers};
+use std::path::{Path, PathBuf};
+
+pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliError> {
+    let source = Location::parse(&args.source)?;
+    let destination = Location::parse(&args.destination)?;
+    if let (Location::Local(_), Location::Local(_)) = (&source, &destination) {
+        return Err(CliError::usage(
+            "both locations are local",
+            "one side of `ferry cp` must be s3://BUCKET/KEY",
+        ));
+    }
+    let setup = connect(global).await?;
+    let reporter = Reporter::start(Mode::choose(global.json, global.quiet));
+    let engine = transfers(global, &setup, reporter.progress())?;
+    let summary = copy(&engine, &source, &destination, args.recursive).await;
+    reporter.finish(&summary);
+    Ok(if summary.failed > 0 {
+        ExitCode::Partial
+    } else {
+        ExitCode::Success
+    })
+}
+
+async fn copy(
+    engine: &Transfers,
+    source: &Location,
+    destination: &Location,
+    recursive: bool,
+) -> TransferSummary {
+    let started = std::time::Instant::now();
+    let mut summary = match (source, destination) {
+        (Location::Local(dir), Location::S3 { bucket, key }) if recursive => {
+            engine.upload_dir(dir, bucket, key).await
+        }
+        (Location::S3 { bucket, key }, Location::Local(dir)) if recursive => {
+            engine.download_prefix(bucket, &prefix(key), dir).await
+        }
+        (Location::Local(path), Location::S3 { bucket, key }) => {
+            let key = object_key(key, path);
+            single(
+                engine.upload_file(path, bucket, &key).await,
+                &format!("s3://{bucket}/{key}"),
+            )
+        }
+        (Location::S3 { bucket, key }, Location::Local(path)) => {
+            let target = local_target(path, key);
+            single(
+                engine.download_file(bucket, key, &target).await,
+                &format!("s3://{bucket}/{key}"),
+            )
+        }
+        (
+            Location::S3 {
+                bucket: sb,
+                key: sk,
+            },
+            Location::S3 {
+                bucket: db,
+                key: dk,
+            },
+        ) => {
+            let dk = if dk.is_empty() || dk.ends_with('/') {
+                format!("{dk}{}", base_name(sk))
+            } else {
+                dk.clone()
+            };
+            let result = engine
+                .client()
+                .copy_object(sb, sk, db, &dk)
+                .await
+                .map(|_| 0)
+                .map_err(Into::into);
+            single(result, &format!("s3://{db}/{dk}"))
+        }
+        (Location::Local(_), Location::Local(_)) => TransferSummary::default(),
+    };
+    if summary.seconds == 0.0 {
+        summary.seconds = started.elapsed().as_secs_f64();
+    }
+    summary.retries = summary.retries.max(engine.client().retries());
+    summary
+}
+
+fn single(result: Result<u64, ferry::transfer::TransferError>, name: &str) -> TransferSummary {
+    let mut summary = TransferSummary::default();
+    match result {
+        Ok(bytes) => {
+            summary.objects = 1;
+            summary.bytes = bytes;
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            if let Some(hint) = error.hint() {
+                eprintln!("hint: {hint}");
+            }
+            summary.failed = 1;
+            summary.failures.push((name.to_owned(), error.to_string()));
+        }
+    }
+    summary
+}
+
+/// `p` → `p/` so a prefix download takes `p/…` and not `pq/…`.
+fn prefix(key: &str) -> String {
+    if key.is_empty() || key.ends_with('/') {
+        key.to_owned()
+    } else {
+        format!("{key}/")
+    }
+}
+
+/// The key for an uploaded file: `s3://b/dir/` gets the file's name appended.
+fn object_key(key: &str, path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if key.is_empty() || key.ends_with('/') {
+        format!("{key}{name}")
+    } else {
+        key.to_owned()
+    }
+}
+
+/// Where a downloaded object goes: into a directory (existing or ending in `/`) under the
+/// key's last segment, else the path itself.
+fn local_target(path: &Path, key: &str) -> PathBuf {
+    let is_dir = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
+    if is_dir {
+        path.join(base_name(key))
+    } else {
+        path.to_owned()
+    }
+}
+
+fn base_name(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}

@@ -1,0 +1,111 @@
+//! `s3://bucket/key` or a local path.
+
+use crate::output::CliError;
+use std::path::PathBuf;
+
+/// Where a transfer reads or writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local file or directory.
+    Local(PathBuf),
+    /// A bucket and a key (or prefix; empty for the whole bucket).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key or prefix.
+        key: String,
+    },
+}
+
+impl Location {
+    /// Parses an argument: `s3://…` is S3, anything else a local path.
+    pub fn parse(text: &str) -> Result<Self, CliError> {
+        let Some(rest) = text.strip_prefix("s3://") else {
+            return Ok(Self::Local(PathBuf::from(text)));
+        };
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(CliError::usage(
+                format!("`{text}` names no bucket"),
+                "write S3 locations as s3://BUCKET/KEY",
+            ));
+        }
+        Ok(Self::S3 {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(path) => write!(f, "{}", path.display()),
+            Self::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
+        }
+    }
+}
+
+/// Parses sizes like `8MiB`, `5MB`, `1048576`, `1.5GiB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 8MiB, 64MB, 1048576)"))?;
+    let multiplier = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ));
+        }
+    };
+    Ok((number * multiplier).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_locations_split_into_bucket_and_key() {
+        assert_eq!(
+            Location::parse("s3://b/a/b c").unwrap(),
+            Location::S3 {
+                bucket: "b".into(),
+                key: "a/b c".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("s3://b").unwrap(),
+            Location::S3 {
+                bucket: "b".into(),
+                key: String::new()
+            }
+        );
+        assert!(Location::parse("s3:///k").is_err());
+        assert_eq!(
+            Location::parse("./x").unwrap(),
+            Location::Local("./x".into())
+        );
+    }
+
+    #[test]
+    fn sizes_accept_binary_and_decimal_units() {
+        assert_eq!(parse_size("8MiB"), Ok(8 * 1024 * 1024));
+        assert_eq!(parse_size("5MB"), Ok(5_000_000));
+        assert_eq!(parse_size("1.5GiB"), Ok(1_610_612_736));
+        assert_eq!(parse_size("42"), Ok(42));
+        assert!(parse_size("8 parsecs").is_err());
+    }
+}
