@@ -14,5 +14,4 @@ pub const KEY_PATH: &str = "/backups/2026/11/22/part-000123.bin";
 /// 2026-11-22T12:00:00Z.
 pub const UNIX_TIME: u64 = 1_795_348_800;
 /// Part upload id, as S3 returns them.
-pub const UPLOAD_ID: &str =
-    "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA";
+pub const UPLOAD_ID: &str = "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA";

@@ -21,10 +21,13 @@ fn head_object(c: &mut Criterion) {
         .expect("runtime");
     let root = tempfile::tempdir().expect("temporary directory");
     let (server, client) = runtime.block_on(async {
-        let config = ServeConfig::with_random_keys(root.path(), "127.0.0.1:0".parse().expect("address"))
-            .expect("keys");
+        let config =
+            ServeConfig::with_random_keys(root.path(), "127.0.0.1:0".parse().expect("address"))
+                .expect("keys");
         let server = LocalEndpoint::start(config).await.expect("endpoint");
-        let endpoint = EndpointConfig::custom(server.url(), "us-east-1").resolve().expect("endpoint");
+        let endpoint = EndpointConfig::custom(server.url(), "us-east-1")
+            .resolve()
+            .expect("endpoint");
         let client = S3Client::new(
             HttpClient::new(&HttpConfig::default()).expect("http"),
             endpoint,
@@ -33,13 +36,15 @@ fn head_object(c: &mut Criterion) {
         );
         client.create_bucket("bench", None).await.expect("bucket");
         let body = RequestBody::bytes(Bytes::from_static(b"x"));
-        client.put_object("bench", "key", body, &PutOptions::default()).await.expect("put");
+        client
+            .put_object("bench", "key", body, &PutOptions::default())
+            .await
+            .expect("put");
         (server, client)
     });
     c.bench_function("request/head_object_warm_connection", |b| {
-        b.to_async(&runtime).iter(|| async {
-            client.head_object("bench", "key").await.expect("head")
-        })
+        b.to_async(&runtime)
+            .iter(|| async { client.head_object("bench", "key").await.expect("head") })
     });
     drop(server);
 }

@@ -54,8 +54,8 @@ fn aws_sign(
         .build()
         .expect("valid params")
         .into();
-    let request = SignableRequest::new(method, uri, headers.iter().copied(), body)
-        .expect("valid request");
+    let request =
+        SignableRequest::new(method, uri, headers.iter().copied(), body).expect("valid request");
     let (instructions, _) = sign(request, &params).expect("signs").into_parts();
     instructions.headers().count() + instructions.params().len()
 }
@@ -215,7 +215,6 @@ fn streaming_chunk(c: &mut Criterion) {
     group.finish();
 }
 
-
 /// The floor: the hashing one GetObject signature needs (SHA-256 of the canonical request,
 /// HMAC of the string to sign with an already-keyed state), with nothing else.
 fn hashing_floor(c: &mut Criterion) {
@@ -237,5 +236,12 @@ fn hashing_floor(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, hashing_floor, get_object, upload_part, presigned_get, streaming_chunk);
+criterion_group!(
+    benches,
+    hashing_floor,
+    get_object,
+    upload_part,
+    presigned_get,
+    streaming_chunk
+);
 criterion_main!(benches);
