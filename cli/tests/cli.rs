@@ -1,0 +1,241 @@
+//! The `ferry` binary itself: the demo, transfers against `ferry serve`, output and exit codes.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+
+/// A `ferry` command isolated from the user's AWS files and variables.
+fn ferry(home: &Path) -> Command {
+    let mut cmd = Command::new(FERRY);
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("ferry runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `ferry serve` on a free port, with known keys; killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const KEY: &str = "FERRYTESTKEY00000000";
+const SECRET: &str = "ferrytestsecret0000000000000000000000000";
+
+fn serve(home: &Path, root: &Path) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = ferry(home)
+        .args(["serve", "--root"])
+        .arg(root)
+        .args([
+            "--address",
+            &format!("127.0.0.1:{port}"),
+            "--access-key",
+            KEY,
+        ])
+        .env("FERRY_SERVE_SECRET_KEY", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ferry serve starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "ferry serve did not listen within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn client(home: &Path, server: &Server) -> Command {
+    let mut cmd = ferry(home);
+    cmd.env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_ENDPOINT_URL", &server.url);
+    cmd
+}
+
+#[test]
+fn the_demo_round_trips_and_verifies_every_byte() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(ferry(home.path()).args(["demo", "--size", "6MiB", "--files", "25", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "demo");
+    assert_eq!(last["ok"], true);
+    assert_eq!(last["verified"], 26);
+    assert_eq!(last["differing"], 0);
+}
+
+#[test]
+fn files_go_up_list_come_back_and_are_removed_through_ferry_serve() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("report one.txt");
+    std::fs::write(&source, b"quarterly numbers").unwrap();
+
+    assert!(
+        run(client(home.path(), &server).args(["mb", "s3://cli-test"]))
+            .status
+            .success()
+    );
+    let up = run(client(home.path(), &server)
+        .arg("--json")
+        .arg("cp")
+        .arg(&source)
+        .arg("s3://cli-test/docs/"));
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(text(&up.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (
+            summary["objects"].as_u64(),
+            summary["bytes"].as_u64(),
+            summary["failed"].as_u64()
+        ),
+        (Some(1), Some(17), Some(0))
+    );
+    for field in ["skipped", "retries", "seconds"] {
+        assert!(
+            summary.get(field).is_some(),
+            "summary lacks {field}: {summary}"
+        );
+    }
+
+    let ls = run(client(home.path(), &server).args(["ls", "-r", "s3://cli-test"]));
+    assert!(
+        text(&ls.stdout).contains("docs/report one.txt"),
+        "{}",
+        text(&ls.stdout)
+    );
+
+    let back = work.path().join("back.txt");
+    let down = run(client(home.path(), &server)
+        .arg("cp")
+        .arg("s3://cli-test/docs/report one.txt")
+        .arg(&back));
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(std::fs::read(&back).unwrap(), b"quarterly numbers");
+
+    let rm = run(client(home.path(), &server).args(["rm", "-r", "s3://cli-test/docs/"]));
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
+    let ls = run(client(home.path(), &server).args(["ls", "-r", "s3://cli-test"]));
+    assert!(text(&ls.stdout).trim().is_empty(), "{}", text(&ls.stdout));
+    assert!(
+        run(client(home.path(), &server).args(["rb", "s3://cli-test"]))
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn a_missing_object_fails_with_exit_one_a_hint_and_no_partial_file() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    assert!(
+        run(client(home.path(), &server).args(["mb", "s3://missing-test"]))
+            .status
+            .success()
+    );
+    let work = tempfile::tempdir().unwrap();
+    let target = work.path().join("x.bin");
+    let out = run(client(home.path(), &server)
+        .arg("cp")
+        .arg("s3://missing-test/nope.bin")
+        .arg(&target));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error:") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(work.path()).unwrap().next().is_none(),
+        "nothing is left behind"
+    );
+}
+
+#[test]
+fn a_wrong_secret_is_reported_with_what_to_check() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let out = run(client(home.path(), &server)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wrong-secret-wrong-secret-wrong-secret-00",
+        )
+        .arg("ls"));
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("SignatureDoesNotMatch") && stderr.contains("clock"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong-secret"),
+        "the secret is never printed: {stderr}"
+    );
+}
+
+#[test]
+fn bad_usage_exits_two_with_a_hint() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(ferry(home.path()).args(["--part-size", "1KiB", "cp", "a", "s3://b/"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("hint:"));
+    let out = run(ferry(home.path()).args(["presign", "s3://b/k", "--expires", "999999"]));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(ferry(home.path()).args(["cp", "a", "b"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_sign_json_reports_the_documented_fields() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(ferry(home.path()).args([
+        "bench",
+        "sign",
+        "--threads",
+        "2",
+        "--seconds",
+        "0.2",
+        "--json",
+    ]));
+    assert!(out.status.success());
+    let value: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(value["threads"], 2);
+    assert_eq!(value["per_thread"].as_array().unwrap().len(), 2);
+    assert!(value["signatures_per_second"].as_f64().unwrap() > 0.0);
+}
