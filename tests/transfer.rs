@@ -209,3 +209,86 @@ async fn a_failed_multipart_upload_is_aborted_and_leaves_no_upload_open() {
         "no object was created"
     );
 }
+
+fn crc64nvme(data: &[u8]) -> String {
+    use ferry::transfer::checksum::{ChecksumAlgorithm, checksum_of};
+    checksum_of(ChecksumAlgorithm::Crc64Nvme, data).base64()
+}
+
+#[tokio::test]
+async fn an_upload_carries_a_full_object_crc64nvme_that_the_store_reports_and_matches_the_data() {
+    let (_server, client) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("sum.bin");
+    let data = pattern(PART - 3, 11);
+    std::fs::write(&source, &data).unwrap();
+    engine(client.clone())
+        .upload_file(&source, BUCKET, "sum.bin")
+        .await
+        .unwrap();
+    let info = client.head_object(BUCKET, "sum.bin").await.unwrap();
+    let stored = info
+        .checksums
+        .iter()
+        .find(|(h, _)| h == "x-amz-checksum-crc64nvme");
+    assert_eq!(
+        stored.map(|(_, v)| v.clone()),
+        Some(crc64nvme(&data)),
+        "{:?}",
+        info.checksums
+    );
+}
+
+async fn flipped_setup(faults: usize) -> (Embedded, FaultProxy, Vec<u8>, tempfile::TempDir) {
+    let (server, direct) = ready().await;
+    let data = pattern(PART - 1, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("src.bin");
+    std::fs::write(&source, &data).unwrap();
+    engine(direct)
+        .upload_file(&source, BUCKET, "flip.bin")
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| p.method == http::Method::GET);
+    proxy.push(std::iter::repeat_n(
+        Fault::FlipByte { offset: 4242 },
+        faults,
+    ));
+    (server, proxy, data, dir)
+}
+
+#[tokio::test]
+async fn a_byte_flipped_in_flight_fails_verification_is_fetched_again_and_lands_exact() {
+    let (server, proxy, data, dir) = flipped_setup(1).await;
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let target = dir.path().join("out.bin");
+    engine(client)
+        .download_file(BUCKET, "flip.bin", &target)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert_eq!(proxy.log().iter().filter(|(m, _, _)| m == "GET").count(), 2);
+}
+
+#[tokio::test]
+async fn bytes_corrupted_on_every_attempt_never_land() {
+    let (server, proxy, _data, dir) = flipped_setup(10).await;
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let target = dir.path().join("out.bin");
+    let err = engine(client)
+        .download_file(BUCKET, "flip.bin", &target)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("mismatch"), "{err}");
+    assert!(!target.exists());
+    assert!(leftovers(dir.path()).is_empty());
+}

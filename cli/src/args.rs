@@ -50,6 +50,10 @@ pub struct GlobalArgs {
     /// Requests in flight at once, across all files.
     #[arg(long, global = true, default_value_t = 16)]
     pub concurrency: usize,
+    /// Checksum sent with uploads and verified on downloads: crc64nvme (default), crc32,
+    /// crc32c, sha256, or none (stores that reject x-amz-checksum-* headers).
+    #[arg(long, global = true, value_name = "ALGORITHM")]
+    pub checksum_algorithm: Option<String>,
     /// Part size for multipart transfers (5MiB to 5GiB; grown for huge objects).
     #[arg(long, global = true, value_name = "SIZE")]
     pub part_size: Option<String>,

@@ -5,6 +5,7 @@ use crate::location::parse_size;
 use crate::output::CliError;
 use ferry::config::{ClientOptions, ClientSetup, build_client};
 use ferry::credentials::Environment;
+use ferry::transfer::checksum::ChecksumAlgorithm;
 use ferry::transfer::{Progress, TransferConfig, Transfers};
 
 /// Builds the client the global flags describe, printing warnings on stderr.
@@ -44,6 +45,7 @@ pub fn transfers(
         config.part_size = bytes;
         config.multipart_threshold = bytes;
     }
+    config.checksum = checksum_algorithm(global)?;
     if config.part_size < config.limits.min_part_size
         || config.part_size > config.limits.max_part_size
     {
@@ -53,4 +55,18 @@ pub fn transfers(
         ));
     }
     Ok(Transfers::new(setup.client.clone(), config, progress))
+}
+
+/// `--checksum-algorithm`, else `none` when `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`
+/// (the SDKs' setting for stores that reject checksum headers), else CRC64NVME.
+fn checksum_algorithm(global: &GlobalArgs) -> Result<Option<ChecksumAlgorithm>, CliError> {
+    if let Some(name) = &global.checksum_algorithm {
+        return ChecksumAlgorithm::parse(name).map_err(|e| {
+            CliError::usage(e.to_string(), "e.g. --checksum-algorithm crc32c, or none")
+        });
+    }
+    let when_required = Environment::process()
+        .get("AWS_REQUEST_CHECKSUM_CALCULATION")
+        .is_some_and(|v| v.eq_ignore_ascii_case("when_required"));
+    Ok((!when_required).then_some(ChecksumAlgorithm::Crc64Nvme))
 }

@@ -1,6 +1,7 @@
 //! S3 → local file: ranged GETs in parallel, written at their offsets into a temporary file
-//! beside the target, renamed into place only when every byte has arrived.
+//! beside the target, verified, renamed into place only when every byte has arrived.
 
+use super::checksum::{self, ChecksumAlgorithm, Hasher, PartChecksum};
 use super::events::Event;
 use super::plan::PartPlan;
 use super::{TransferError, Transfers};
@@ -14,6 +15,9 @@ use tokio::task::JoinSet;
 /// Bytes gathered before one positioned write.
 const WRITE_BUFFER: usize = 1024 * 1024;
 
+/// The store's full-object checksum of an object, to verify a download against.
+type Expected = (ChecksumAlgorithm, String);
+
 /// The temporary name a download is written under: `.NAME.ferry-part` beside the target.
 pub fn temporary_path(target: &Path) -> PathBuf {
     let name = target
@@ -23,9 +27,18 @@ pub fn temporary_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.ferry-part"))
 }
 
+/// Where one download writes, and what it checks.
+struct Sink {
+    file: Arc<File>,
+    temp: PathBuf,
+    algorithm: Option<ChecksumAlgorithm>,
+}
+
 impl Transfers {
     /// Downloads `bucket`/`key` to `target`. Returns the bytes received. A failed download
-    /// leaves nothing under `target` (and removes its temporary file).
+    /// leaves nothing under `target` (and removes its temporary file). When the store holds a
+    /// full-object checksum, the bytes are verified against it (the ranges' CRCs combined in
+    /// order); a mismatch is fetched once more, then refused.
     pub async fn download_file(
         &self,
         bucket: &str,
@@ -39,9 +52,17 @@ impl Transfers {
             bytes: info.size,
         });
         let temp = temporary_path(target);
-        let result = self
-            .fetch_into(bucket, key, &temp, info.size, info.etag.as_deref())
+        let expected = self.expected_checksum(&info);
+        let etag = info.etag.as_deref();
+        let mut result = self
+            .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref())
             .await;
+        if matches!(result, Err(TransferError::Integrity { .. })) {
+            self.progress.emit(Event::Retried { name: name.clone() });
+            result = self
+                .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref())
+                .await;
+        }
         let result = result.and_then(|()| {
             std::fs::rename(&temp, target)
                 .map_err(|e| TransferError::io("renaming into place", target, e))
@@ -65,6 +86,23 @@ impl Transfers {
         }
     }
 
+    /// The full-object checksum the store holds, if it holds one ferry can verify. A
+    /// composite checksum depends on the uploader's part size, so it is not used: the size is
+    /// then the check (a multipart ETag is never taken for an MD5).
+    fn expected_checksum(&self, info: &crate::s3::ObjectInfo) -> Option<Expected> {
+        self.config.checksum?;
+        if info.checksum_type.as_deref() == Some("COMPOSITE") {
+            return None;
+        }
+        info.checksums.iter().find_map(|(header, value)| {
+            let algorithm = ChecksumAlgorithm::ALL
+                .iter()
+                .copied()
+                .find(|a| a.header_name() == header && a.supports_full_object())?;
+            (!value.contains('-')).then(|| (algorithm, value.clone()))
+        })
+    }
+
     async fn fetch_into(
         &self,
         bucket: &str,
@@ -72,6 +110,7 @@ impl Transfers {
         temp: &Path,
         size: u64,
         etag: Option<&str>,
+        expected: Option<&Expected>,
     ) -> Result<(), TransferError> {
         if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -80,56 +119,70 @@ impl Transfers {
         let file = File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
         file.set_len(size)
             .map_err(|e| TransferError::io("sizing", temp, e))?;
-        let file = Arc::new(file);
+        let sink = Arc::new(Sink {
+            file: Arc::new(file),
+            temp: temp.to_owned(),
+            algorithm: expected.map(|(a, _)| *a),
+        });
+        let mut sums = Vec::new();
         if size > 0 {
             let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
-            self.fetch_ranges(bucket, key, &file, temp, &plan, etag)
-                .await?;
+            sums = self.fetch_ranges(bucket, key, &sink, &plan, etag).await?;
         }
-        file.sync_data()
+        if let Some((algorithm, value)) = expected {
+            verify(&format!("s3://{bucket}/{key}"), *algorithm, value, &sums)?;
+        }
+        sink.file
+            .sync_data()
             .map_err(|e| TransferError::io("flushing", temp, e))
     }
 
+    /// Fetches every range, at most `concurrency` requests at a time across all transfers;
+    /// returns the ranges' checksums in order (empty when not verifying).
     async fn fetch_ranges(
         &self,
         bucket: &str,
         key: &str,
-        file: &Arc<File>,
-        temp: &Path,
+        sink: &Arc<Sink>,
         plan: &PartPlan,
         etag: Option<&str>,
-    ) -> Result<(), TransferError> {
+    ) -> Result<Vec<PartChecksum>, TransferError> {
         let mut tasks = JoinSet::new();
-        for range in plan.ranges() {
+        let mut sums = Vec::with_capacity(plan.parts as usize);
+        for (index, range) in plan.ranges().enumerate() {
             let permit = self.permit().await;
             if let Some(done) = tasks.try_join_next() {
-                flatten(done)?;
+                sums.push(flatten(done)?);
             }
             let (this, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
-            let (file, temp, etag) = (file.clone(), temp.to_owned(), etag.map(str::to_owned));
+            let (sink, etag) = (sink.clone(), etag.map(str::to_owned));
             tasks.spawn(async move {
                 let _permit = permit;
-                this.fetch_range(&bucket, &key, &file, &temp, range, etag.as_deref())
-                    .await
+                let sum = this
+                    .fetch_range(&bucket, &key, &sink, range, etag.as_deref())
+                    .await?;
+                Ok((index, sum))
             });
         }
         while let Some(done) = tasks.join_next().await {
-            flatten(done)?;
+            sums.push(flatten(done)?);
         }
-        Ok(())
+        sums.sort_by_key(|(index, _)| *index);
+        Ok(sums.into_iter().filter_map(|(_, sum)| sum).collect())
     }
 
-    /// One range, resumed from where it broke if the body fails mid-way.
+    /// One range, checked against its `Content-Range`, resumed from where it broke if the
+    /// body fails mid-way. Returns the range's checksum when verifying.
     async fn fetch_range(
         &self,
         bucket: &str,
         key: &str,
-        file: &Arc<File>,
-        temp: &Path,
+        sink: &Sink,
         range: Range<u64>,
         etag: Option<&str>,
-    ) -> Result<(), TransferError> {
+    ) -> Result<Option<PartChecksum>, TransferError> {
         let name = format!("s3://{bucket}/{key}");
+        let mut hasher = sink.algorithm.map(Hasher::new);
         let mut next = range.start;
         let mut attempt = 1;
         while next < range.end {
@@ -138,15 +191,12 @@ impl Transfers {
                 .client
                 .get_object(bucket, key, Some(asked), etag)
                 .await?;
-            let total = output.info.size;
-            if output.range != Some((asked.0, asked.1, total)) {
-                return Err(TransferError::Integrity {
-                    name,
-                    message: format!(
-                        "asked for bytes {}-{}, the store answered {:?}",
-                        asked.0, asked.1, output.range
-                    ),
-                });
+            if output.range != Some((asked.0, asked.1, output.info.size)) {
+                let message = format!(
+                    "asked for bytes {}-{}, the store answered {:?}",
+                    asked.0, asked.1, output.range
+                );
+                return Err(TransferError::Integrity { name, message });
             }
             let mut buffer = Vec::with_capacity(WRITE_BUFFER.min((range.end - next) as usize));
             let failure = loop {
@@ -154,7 +204,8 @@ impl Transfers {
                     Ok(Some(chunk)) => {
                         buffer.extend_from_slice(&chunk);
                         if buffer.len() >= WRITE_BUFFER {
-                            next = write_at(file, temp, next, std::mem::take(&mut buffer)).await?;
+                            let data = std::mem::take(&mut buffer);
+                            (next, hasher) = write_at(sink, next, data, hasher).await?;
                             self.progress.emit(Event::Bytes(WRITE_BUFFER as u64));
                         }
                     }
@@ -163,20 +214,16 @@ impl Transfers {
                 }
             };
             let tail = buffer.len() as u64;
-            next = write_at(file, temp, next, buffer).await?;
+            (next, hasher) = write_at(sink, next, buffer, hasher).await?;
             self.progress.emit(Event::Bytes(tail));
             if next > range.end {
-                return Err(TransferError::Integrity {
-                    name,
-                    message: "the store sent more bytes than asked for".into(),
-                });
+                let message = "the store sent more bytes than asked for".into();
+                return Err(TransferError::Integrity { name, message });
             }
             let Some(error) = failure else {
                 if next < range.end {
-                    return Err(TransferError::Integrity {
-                        name,
-                        message: "the answer ended before its Content-Length".into(),
-                    });
+                    let message = "the answer ended before its Content-Length".into();
+                    return Err(TransferError::Integrity { name, message });
                 }
                 break;
             };
@@ -185,42 +232,78 @@ impl Transfers {
                 .unwrap_or(crate::http::RetryReason::Transient);
             self.progress.emit(Event::Retried { name: name.clone() });
             if !self.client.retry_state().backoff(attempt, reason).await {
-                return Err(TransferError::S3(crate::s3::Error::Http {
+                let source = error;
+                return Err(crate::s3::Error::Http {
                     operation: "GetObject",
                     resource: name,
-                    source: error,
-                }));
+                    source,
+                }
+                .into());
             }
             attempt += 1;
         }
-        Ok(())
+        Ok(hasher.map(Hasher::finish))
     }
 }
 
-fn flatten(
-    done: Result<Result<(), TransferError>, tokio::task::JoinError>,
+/// Compares the ranges' combined checksum with the store's.
+fn verify(
+    name: &str,
+    algorithm: ChecksumAlgorithm,
+    expected: &str,
+    sums: &[PartChecksum],
 ) -> Result<(), TransferError> {
+    let actual = if sums.is_empty() {
+        checksum::checksum_of(algorithm, &[])
+    } else {
+        checksum::combine(sums).map_err(|e| TransferError::Integrity {
+            name: name.into(),
+            message: e.to_string(),
+        })?
+    };
+    if actual.base64() == expected {
+        return Ok(());
+    }
+    Err(TransferError::Integrity {
+        name: name.into(),
+        message: format!(
+            "{} mismatch: the store holds {expected}, the bytes received hash to {}; nothing was kept",
+            algorithm.s3_name(),
+            actual.base64()
+        ),
+    })
+}
+
+fn flatten<T>(
+    done: Result<Result<T, TransferError>, tokio::task::JoinError>,
+) -> Result<T, TransferError> {
     match done {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
 }
 
-/// Writes `data` at `offset` on the blocking pool; returns the offset after it.
+/// Writes `data` at `offset` and feeds the checksum, both on the blocking pool; returns the
+/// offset after it and the hasher.
 async fn write_at(
-    file: &Arc<File>,
-    path: &Path,
+    sink: &Sink,
     offset: u64,
     data: Vec<u8>,
-) -> Result<u64, TransferError> {
+    mut hasher: Option<Hasher>,
+) -> Result<(u64, Option<Hasher>), TransferError> {
     if data.is_empty() {
-        return Ok(offset);
+        return Ok((offset, hasher));
     }
-    let file = file.clone();
+    let file = sink.file.clone();
     let len = data.len() as u64;
-    tokio::task::spawn_blocking(move || file.write_all_at(&data, offset))
-        .await
-        .map_err(|e| TransferError::io("writing", path, std::io::Error::other(e)))?
-        .map_err(|e| TransferError::io("writing", path, e))?;
-    Ok(offset + len)
+    let written = tokio::task::spawn_blocking(move || {
+        if let Some(hasher) = &mut hasher {
+            hasher.update(&data);
+        }
+        file.write_all_at(&data, offset).map(|()| hasher)
+    })
+    .await
+    .map_err(|e| TransferError::io("writing", &sink.temp, std::io::Error::other(e)))?
+    .map_err(|e| TransferError::io("writing", &sink.temp, e))?;
+    Ok((offset + len, written))
 }

@@ -11,6 +11,7 @@
 //! * [`Transfers::upload_dir`] / [`Transfers::download_prefix`]: directories and prefixes,
 //!   walked and listed as streams, never held whole.
 
+pub mod checksum;
 mod content_type;
 mod dirs;
 mod download;
@@ -40,9 +41,12 @@ pub struct TransferConfig {
     pub multipart_threshold: u64,
     /// The store's limits.
     pub limits: Limits,
-    /// Content type, metadata and checksum headers for uploads (`content_type: None` means
-    /// guess from the file's extension).
+    /// Content type and metadata for uploads (`content_type: None` means guess from the
+    /// file's extension).
     pub put: PutOptions,
+    /// The checksum sent with every upload and verified on download (`None`: size only,
+    /// for stores that reject `x-amz-checksum-*` headers).
+    pub checksum: Option<checksum::ChecksumAlgorithm>,
 }
 
 impl Default for TransferConfig {
@@ -53,6 +57,7 @@ impl Default for TransferConfig {
             multipart_threshold: 8 * limits::MIB,
             limits: Limits::AWS,
             put: PutOptions::default(),
+            checksum: Some(checksum::ChecksumAlgorithm::Crc64Nvme),
         }
     }
 }
@@ -103,6 +108,9 @@ impl TransferError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Self::S3(e) if e.service().is_some_and(|s| s.is_checksum_unsupported()) => Some(
+                "this store rejects x-amz-checksum-* headers: use --checksum-algorithm none (or AWS_REQUEST_CHECKSUM_CALCULATION=when_required)".into(),
+            ),
             Self::S3(e) => e.hint(),
             Self::Io { .. } => {
                 Some("check the path exists and that you may read or write it".into())

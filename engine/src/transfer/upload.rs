@@ -1,5 +1,6 @@
 //! Local file → S3: one PutObject for small files, a parallel multipart upload otherwise.
 
+use super::checksum::{self, ChecksumAlgorithm, PartChecksum};
 use super::events::Event;
 use super::plan::PartPlan;
 use super::{TransferError, Transfers, content_type};
@@ -65,13 +66,22 @@ impl Transfers {
         key: &str,
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
-        let body = if size == 0 {
-            RequestBody::empty()
+        let bytes = if size == 0 {
+            bytes::Bytes::new()
         } else {
             map_part(&file, path, 0..size)?
         };
+        let mut options = options.clone();
+        if let Some(algorithm) = self.config.checksum {
+            let sum = part_checksum(algorithm, bytes.clone()).await;
+            options
+                .checksum_headers
+                .push((algorithm.header_name(), sum.base64()));
+        }
         let _permit = self.permit().await;
-        self.client.put_object(bucket, key, body, options).await?;
+        self.client
+            .put_object(bucket, key, RequestBody::bytes(bytes), &options)
+            .await?;
         self.progress.emit(Event::Bytes(size));
         Ok(size)
     }
@@ -86,19 +96,33 @@ impl Transfers {
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
+        let mut options = options.clone();
+        if let Some(algorithm) = self.config.checksum {
+            let kind = algorithm.preferred_type().s3_name();
+            options
+                .checksum_headers
+                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
+            options
+                .checksum_headers
+                .push((checksum::ChecksumType::HEADER, kind.into()));
+        }
         let upload_id = self
             .client
-            .create_multipart_upload(bucket, key, options)
+            .create_multipart_upload(bucket, key, &options)
             .await?;
         let parts = self
             .upload_parts(&file, path, &plan, bucket, key, &upload_id)
             .await;
         let completed = match parts {
-            Ok(parts) => self
-                .client
-                .complete_multipart_upload(bucket, key, &upload_id, &parts, &[])
-                .await
-                .map_err(TransferError::from),
+            Ok((parts, sums)) => match self.full_object_headers(&sums) {
+                Ok(headers) => self
+                    .client
+                    .complete_multipart_upload(bucket, key, &upload_id, &parts, &headers)
+                    .await
+                    .map(drop)
+                    .map_err(TransferError::from),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         if let Err(error) = completed {
@@ -118,7 +142,7 @@ impl Transfers {
         bucket: &str,
         key: &str,
         upload_id: &str,
-    ) -> Result<Vec<CompletedPart>, TransferError> {
+    ) -> Result<(Vec<CompletedPart>, Vec<PartChecksum>), TransferError> {
         let mut tasks = JoinSet::new();
         let mut parts = Vec::with_capacity(plan.parts as usize);
         for index in 0..plan.parts {
@@ -127,33 +151,76 @@ impl Transfers {
                 parts.push(joined(done)?);
             }
             let range = plan.range(index);
-            let body = map_part(file, path, range.clone())?;
+            let bytes = map_part(file, path, range.clone())?;
             let (this, bucket, key, upload_id) = (
                 self.clone(),
                 bucket.to_owned(),
                 key.to_owned(),
                 upload_id.to_owned(),
             );
+            let algorithm = self.config.checksum;
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
+                let sum = match algorithm {
+                    Some(algorithm) => Some(part_checksum(algorithm, bytes.clone()).await),
+                    None => None,
+                };
+                let headers: Vec<(&'static str, String)> = sum
+                    .iter()
+                    .map(|s| (s.algorithm().header_name(), s.base64()))
+                    .collect();
                 let etag = this
                     .client
-                    .upload_part(&bucket, &key, &upload_id, number, body, &[])
+                    .upload_part(
+                        &bucket,
+                        &key,
+                        &upload_id,
+                        number,
+                        RequestBody::bytes(bytes),
+                        &headers,
+                    )
                     .await?;
                 this.progress.emit(Event::Bytes(range.end - range.start));
                 this.progress.emit(Event::PartDone {
                     name: format!("s3://{bucket}/{key}"),
                     part: u64::from(number),
                 });
-                Ok::<_, TransferError>(CompletedPart::new(number, etag))
+                let mut part = CompletedPart::new(number, etag);
+                if let Some(sum) = &sum {
+                    set_checksum(&mut part.checksums, sum);
+                }
+                Ok::<_, TransferError>((part, sum))
             });
         }
         while let Some(done) = tasks.join_next().await {
             parts.push(joined(done)?);
         }
-        parts.sort_by_key(|p| p.part_number);
-        Ok(parts)
+        parts.sort_by_key(|(p, _)| p.part_number);
+        let sums = parts.iter().filter_map(|(_, s)| *s).collect();
+        Ok((parts.into_iter().map(|(p, _)| p).collect(), sums))
+    }
+
+    /// The whole object's checksum, combined from the parts' without reading the data again,
+    /// for CompleteMultipartUpload (full-object CRCs; nothing for SHA-256, which is composite).
+    fn full_object_headers(
+        &self,
+        sums: &[PartChecksum],
+    ) -> Result<Vec<(&'static str, String)>, TransferError> {
+        let Some(algorithm) = self.config.checksum.filter(|a| a.supports_full_object()) else {
+            return Ok(Vec::new());
+        };
+        let whole = checksum::combine(sums).map_err(|e| TransferError::Integrity {
+            name: "the upload's checksum".into(),
+            message: e.to_string(),
+        })?;
+        Ok(vec![
+            (algorithm.header_name(), whole.base64()),
+            (
+                checksum::ChecksumType::HEADER,
+                checksum::ChecksumType::FullObject.s3_name().into(),
+            ),
+        ])
     }
 
     /// AbortMultipartUpload, best effort: a failure is logged (the upload is then visible to
@@ -169,6 +236,24 @@ impl Transfers {
     }
 }
 
+/// A part's checksum, computed on the blocking pool (never on the reactor threads).
+async fn part_checksum(algorithm: ChecksumAlgorithm, bytes: bytes::Bytes) -> PartChecksum {
+    match tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, &bytes)).await {
+        Ok(sum) => sum,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+fn set_checksum(target: &mut crate::s3::xml::Checksums, sum: &PartChecksum) {
+    let value = Some(sum.base64());
+    match sum.algorithm() {
+        ChecksumAlgorithm::Crc64Nvme => target.crc64nvme = value,
+        ChecksumAlgorithm::Crc32 => target.crc32 = value,
+        ChecksumAlgorithm::Crc32c => target.crc32c = value,
+        ChecksumAlgorithm::Sha256 => target.sha256 = value,
+    }
+}
+
 fn joined<T>(
     done: Result<Result<T, TransferError>, tokio::task::JoinError>,
 ) -> Result<T, TransferError> {
@@ -180,7 +265,7 @@ fn joined<T>(
 
 /// Maps one part of the file; the mapping is released when the request body is dropped, so
 /// resident memory stays bounded by the parts in flight however large the file.
-fn map_part(file: &File, path: &Path, range: Range<u64>) -> Result<RequestBody, TransferError> {
+fn map_part(file: &File, path: &Path, range: Range<u64>) -> Result<bytes::Bytes, TransferError> {
     let len = (range.end - range.start) as usize;
     // SAFETY: the map is read-only and private to this process. If another process
     // truncates the file while it is mapped, reads may fault (SIGBUS); that is the documented
@@ -192,5 +277,5 @@ fn map_part(file: &File, path: &Path, range: Range<u64>) -> Result<RequestBody, 
             .map(file)
     }
     .map_err(|e| TransferError::io("mapping", path, e))?;
-    Ok(RequestBody::mapped(Arc::new(map), 0..len))
+    Ok(bytes::Bytes::from_owner(map))
 }
