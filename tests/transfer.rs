@@ -292,3 +292,25 @@ async fn bytes_corrupted_on_every_attempt_never_land() {
     assert!(!target.exists());
     assert!(leftovers(dir.path()).is_empty());
 }
+
+#[tokio::test]
+async fn cancelled_uploads_are_aborted_so_no_parts_are_left_open() {
+    let (server, direct) = ready().await;
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=2")));
+    proxy.push([Fault::Hang]);
+    let client = client_for(&proxy.url(), server.endpoint.credentials().clone(), fast_retries());
+    let engine = engine(client);
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("big.bin");
+    std::fs::write(&source, pattern(3 * PART, 2)).unwrap();
+    let cancelled = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        engine.upload_file(&source, BUCKET, "cancelled.bin"),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the upload was still running when cancelled");
+    assert_eq!(direct.list_multipart_uploads(BUCKET, None, None).await.unwrap().uploads.len(), 1);
+    assert_eq!(engine.abort_open_uploads().await, 1);
+    assert!(direct.list_multipart_uploads(BUCKET, None, None).await.unwrap().uploads.is_empty());
+}

@@ -11,6 +11,8 @@ pub enum ExitCode {
     Usage = 2,
     /// A failure while running (network, server, I/O).
     Failure = 3,
+    /// Interrupted (Ctrl-C): open multipart uploads were aborted.
+    Interrupted = 130,
 }
 
 impl From<ExitCode> for std::process::ExitCode {

@@ -21,7 +21,15 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliErro
     let setup = connect(global).await?;
     let reporter = Reporter::start(Mode::choose(global.json, global.quiet));
     let engine = transfers(global, &setup, reporter.progress())?;
-    let summary = copy(&engine, &source, &destination, args.recursive).await;
+    let summary = tokio::select! {
+        summary = copy(&engine, &source, &destination, args.recursive) => summary,
+        _ = tokio::signal::ctrl_c() => {
+            let aborted = engine.abort_open_uploads().await;
+            reporter.finish(&ferry::transfer::TransferSummary::default());
+            eprintln!("interrupted: aborted {aborted} open multipart upload(s); partial downloads stay under their .ferry-part names");
+            return Ok(ExitCode::Interrupted);
+        }
+    };
     reporter.finish(&summary);
     Ok(if summary.failed > 0 {
         ExitCode::Partial

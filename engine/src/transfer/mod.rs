@@ -129,6 +129,15 @@ pub struct Transfers {
     config: Arc<TransferConfig>,
     permits: Arc<Semaphore>,
     progress: Progress,
+    open_uploads: Arc<std::sync::Mutex<Vec<OpenUpload>>>,
+}
+
+/// A multipart upload created and not yet completed or aborted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OpenUpload {
+    bucket: String,
+    key: String,
+    upload_id: String,
 }
 
 impl Transfers {
@@ -140,6 +149,37 @@ impl Transfers {
             config: Arc::new(config),
             permits,
             progress,
+            open_uploads: Arc::default(),
+        }
+    }
+
+    /// Aborts every multipart upload this engine (and its clones) still has open: call it
+    /// after cancelling transfers (Ctrl-C) so no parts are left to be billed. Returns how
+    /// many were aborted.
+    pub async fn abort_open_uploads(&self) -> usize {
+        let open: Vec<OpenUpload> = match self.open_uploads.lock() {
+            Ok(mut open) => std::mem::take(&mut *open),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for upload in &open {
+            let (bucket, key, id) = (&upload.bucket, &upload.key, &upload.upload_id);
+            if let Err(error) = self.client.abort_multipart_upload(bucket, key, id).await {
+                tracing::warn!(bucket, key, %error, "could not abort a cancelled multipart upload");
+            }
+        }
+        open.len()
+    }
+
+    fn track_upload(&self, bucket: &str, key: &str, upload_id: &str, open: bool) {
+        let upload = OpenUpload { bucket: bucket.into(), key: key.into(), upload_id: upload_id.into() };
+        let mut list = match self.open_uploads.lock() {
+            Ok(list) => list,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if open {
+            list.push(upload);
+        } else {
+            list.retain(|u| *u != upload);
         }
     }
 

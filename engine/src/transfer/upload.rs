@@ -110,6 +110,7 @@ impl Transfers {
             .client
             .create_multipart_upload(bucket, key, &options)
             .await?;
+        self.track_upload(bucket, key, &upload_id, true);
         let parts = self
             .upload_parts(&file, path, &plan, bucket, key, &upload_id)
             .await;
@@ -127,8 +128,10 @@ impl Transfers {
         };
         if let Err(error) = completed {
             self.abort(bucket, key, &upload_id).await;
+            self.track_upload(bucket, key, &upload_id, false);
             return Err(error);
         }
+        self.track_upload(bucket, key, &upload_id, false);
         Ok(size)
     }
 
