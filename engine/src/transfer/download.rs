@@ -150,7 +150,7 @@ impl Transfers {
         let mut tasks = JoinSet::new();
         let mut sums = Vec::with_capacity(plan.parts as usize);
         for (index, range) in plan.ranges().enumerate() {
-            let permit = self.permit().await;
+            let permit = self.permit((range.end - range.start).min(1024 * 1024)).await;
             if let Some(done) = tasks.try_join_next() {
                 sums.push(flatten(done)?);
             }

@@ -44,6 +44,9 @@ pub struct TransferConfig {
     /// Content type and metadata for uploads (`content_type: None` means guess from the
     /// file's extension).
     pub put: PutOptions,
+    /// Bytes of part data in flight at once, across all transfers (mapped file pages count in
+    /// resident memory, so this bounds memory however large the files).
+    pub memory_budget: u64,
     /// The checksum sent with every upload and verified on download (`None`: size only,
     /// for stores that reject `x-amz-checksum-*` headers).
     pub checksum: Option<checksum::ChecksumAlgorithm>,
@@ -58,6 +61,7 @@ impl Default for TransferConfig {
             limits: Limits::AWS,
             put: PutOptions::default(),
             checksum: Some(checksum::ChecksumAlgorithm::Crc64Nvme),
+            memory_budget: 64 * limits::MIB,
         }
     }
 }
@@ -128,6 +132,8 @@ pub struct Transfers {
     client: S3Client,
     config: Arc<TransferConfig>,
     permits: Arc<Semaphore>,
+    /// The memory budget, in KiB units.
+    memory: Arc<Semaphore>,
     progress: Progress,
     open_uploads: Arc<std::sync::Mutex<Vec<OpenUpload>>>,
 }
@@ -144,10 +150,12 @@ impl Transfers {
     /// An engine sending through `client`.
     pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
         Self {
             client,
             config: Arc::new(config),
             permits,
+            memory,
             progress,
             open_uploads: Arc::default(),
         }
@@ -193,11 +201,31 @@ impl Transfers {
         &self.config
     }
 
-    async fn permit(&self) -> tokio::sync::OwnedSemaphorePermit {
-        // The semaphore is never closed, so acquiring cannot fail.
-        match self.permits.clone().acquire_owned().await {
+    /// Waits for a request slot and for `bytes` of the memory budget (a part larger than the
+    /// whole budget takes all of it). Both are released when the permit is dropped.
+    async fn permit(&self, bytes: u64) -> Permit {
+        let units = budget_units(bytes).min(budget_units(self.config.memory_budget)) as u32;
+        // The semaphores are never closed, so acquiring cannot fail.
+        let memory = match self.memory.clone().acquire_many_owned(units.max(1)).await {
+            Ok(permit) => permit,
+            Err(_) => unreachable!("the memory semaphore is never closed"),
+        };
+        let request = match self.permits.clone().acquire_owned().await {
             Ok(permit) => permit,
             Err(_) => unreachable!("the transfer semaphore is never closed"),
-        }
+        };
+        Permit { _memory: memory, _request: request }
     }
+}
+
+/// A request slot and a share of the memory budget, released on drop.
+#[derive(Debug)]
+struct Permit {
+    _memory: tokio::sync::OwnedSemaphorePermit,
+    _request: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// The budget in KiB units (what a semaphore counts), at least one.
+fn budget_units(bytes: u64) -> usize {
+    (bytes.div_ceil(1024) as usize).clamp(1, u32::MAX as usize)
 }

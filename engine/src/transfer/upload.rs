@@ -78,7 +78,7 @@ impl Transfers {
                 .checksum_headers
                 .push((algorithm.header_name(), sum.base64()));
         }
-        let _permit = self.permit().await;
+        let _permit = self.permit(size).await;
         self.client
             .put_object(bucket, key, RequestBody::bytes(bytes), &options)
             .await?;
@@ -149,7 +149,7 @@ impl Transfers {
         let mut tasks = JoinSet::new();
         let mut parts = Vec::with_capacity(plan.parts as usize);
         for index in 0..plan.parts {
-            let permit = self.permit().await;
+            let permit = self.permit(plan.range(index).end - plan.range(index).start).await;
             if let Some(done) = tasks.try_join_next() {
                 parts.push(joined(done)?);
             }
