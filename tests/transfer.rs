@@ -15,6 +15,8 @@ fn config() -> TransferConfig {
         concurrency: 4,
         part_size: PART,
         multipart_threshold: PART,
+        // Journals go to a scratch directory, never the real ~/.local/state.
+        state_dir: Some(std::env::temp_dir().join("ferry-tests-state")),
         ..TransferConfig::default()
     }
 }
@@ -297,9 +299,15 @@ async fn bytes_corrupted_on_every_attempt_never_land() {
 async fn cancelled_uploads_are_aborted_so_no_parts_are_left_open() {
     let (server, direct) = ready().await;
     let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
-    proxy.set_filter(|p| p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=2")));
+    proxy.set_filter(|p| {
+        p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=2"))
+    });
     proxy.push([Fault::Hang]);
-    let client = client_for(&proxy.url(), server.endpoint.credentials().clone(), fast_retries());
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
     let engine = engine(client);
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("big.bin");
@@ -309,8 +317,26 @@ async fn cancelled_uploads_are_aborted_so_no_parts_are_left_open() {
         engine.upload_file(&source, BUCKET, "cancelled.bin"),
     )
     .await;
-    assert!(cancelled.is_err(), "the upload was still running when cancelled");
-    assert_eq!(direct.list_multipart_uploads(BUCKET, None, None).await.unwrap().uploads.len(), 1);
+    assert!(
+        cancelled.is_err(),
+        "the upload was still running when cancelled"
+    );
+    assert_eq!(
+        direct
+            .list_multipart_uploads(BUCKET, None, None)
+            .await
+            .unwrap()
+            .uploads
+            .len(),
+        1
+    );
     assert_eq!(engine.abort_open_uploads().await, 1);
-    assert!(direct.list_multipart_uploads(BUCKET, None, None).await.unwrap().uploads.is_empty());
+    assert!(
+        direct
+            .list_multipart_uploads(BUCKET, None, None)
+            .await
+            .unwrap()
+            .uploads
+            .is_empty()
+    );
 }

@@ -50,6 +50,10 @@ pub struct GlobalArgs {
     /// Requests in flight at once, across all files.
     #[arg(long, global = true, default_value_t = 16)]
     pub concurrency: usize,
+    /// Cap on the bytes per second of all transfers together, uploads and downloads
+    /// (e.g. 50MiB/s, 10MB/s, 800KiB/s).
+    #[arg(long, global = true, value_name = "RATE")]
+    pub max_bandwidth: Option<String>,
     /// Checksum sent with uploads and verified on downloads: crc64nvme (default), crc32,
     /// crc32c, sha256, or none (stores that reject x-amz-checksum-* headers).
     #[arg(long, global = true, value_name = "ALGORITHM")]
@@ -57,6 +61,14 @@ pub struct GlobalArgs {
     /// Part size for multipart transfers (5MiB to 5GiB; grown for huge objects).
     #[arg(long, global = true, value_name = "SIZE")]
     pub part_size: Option<String>,
+    /// The source's S3 endpoint for bucket-to-bucket copies across endpoints (the
+    /// destination uses --endpoint-url); the bytes then stream through ferry.
+    #[arg(long, global = true, value_name = "URL")]
+    pub source_endpoint_url: Option<String>,
+    /// The profile to read the source with, for copies across accounts or credentials (the
+    /// destination uses --profile).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub source_profile: Option<String>,
 }
 
 /// The commands.
@@ -93,6 +105,9 @@ pub enum Command {
     /// Serve a local directory as an S3 endpoint (for tests, demos and benchmarks).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Copy what is new or changed (size and time, or --checksum); --delete removes extras.
+    #[command(after_help = SYNC_EXAMPLES)]
+    Sync(SyncArgs),
 }
 
 /// `ferry bench …`.
@@ -121,7 +136,8 @@ Examples:
   ferry cp photo.jpg s3://bucket/photos/
   ferry cp -r ./backup s3://bucket/2026-11-22/      # DIR's contents under the prefix
   ferry cp -r s3://bucket/2026-11-22/ ./restore     # recreated under ./restore
-  ferry cp s3://bucket/a.bin s3://other/a.bin       # server-side copy";
+  ferry cp s3://bucket/a.bin s3://other/a.bin       # server-side copy
+  ferry cp -r s3://old/data/ s3://new/data/ --source-endpoint-url http://10.0.0.5:9000";
 
 /// `ferry cp` options.
 #[derive(Debug, Args)]
@@ -184,6 +200,45 @@ pub struct DemoArgs {
     /// Size of each small file.
     #[arg(long, default_value = "16KiB")]
     pub small_size: String,
+}
+
+const SYNC_EXAMPLES: &str = "\
+A file is copied when the destination lacks it, when the sizes differ, or when the source is
+newer (local mtime against the object's LastModified); with --checksum, same-size files are
+compared by their CRC-64/NVME against the checksum the store holds. Downloads get the object's
+time as their mtime, so a second sync moves nothing. Filters apply in command-line order and the
+last match wins; `*` stays within one path segment, `**` crosses them, `?` is one character,
+and a pattern also matches the end of a path (`*.log` matches logs/a.log).
+
+Examples:
+  ferry sync ./site s3://bucket/site/
+  ferry sync s3://bucket/backup/ ./restore --delete
+  ferry sync ./photos s3://bucket/photos --exclude '*' --include '*.jpg' --dry-run
+  ferry sync ./data s3://bucket/data --checksum --exclude 'tmp/**'
+  ferry sync s3://bucket/live/ s3://backup/live/ --delete   # server-side copies";
+
+/// `ferry sync` options.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// A local directory or s3://BUCKET/PREFIX.
+    pub source: String,
+    /// A local directory or s3://BUCKET/PREFIX (prefix to prefix: on one endpoint).
+    pub destination: String,
+    /// Remove destination files or objects the source lacks (those the filters allow).
+    #[arg(long)]
+    pub delete: bool,
+    /// Print what would be uploaded, downloaded or deleted; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Compare same-size files by checksum (CRC-64/NVME) instead of by modification time.
+    #[arg(long)]
+    pub checksum: bool,
+    /// Take paths matching GLOB again after an --exclude (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out paths matching GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 const SERVE_EXAMPLES: &str = "\

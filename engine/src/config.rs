@@ -37,6 +37,8 @@ pub struct ClientOptions {
     pub credentials: Option<Credentials>,
     /// Retry policy.
     pub retry: RetryConfig,
+    /// `--max-bandwidth`: bytes per second shared by all transfers; `None`: unlimited.
+    pub max_bandwidth: Option<u64>,
 }
 
 /// Why a client could not be set up. Each message says what to change.
@@ -97,6 +99,7 @@ pub async fn build_client(
     let http = HttpClient::new(&HttpConfig {
         max_connections: options.concurrency.max(1),
         ca_bundle: ca_bundle(options, env, profile),
+        max_bandwidth: options.max_bandwidth,
         ..HttpConfig::default()
     })?;
     let client = S3Client::new(

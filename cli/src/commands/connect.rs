@@ -19,6 +19,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         dualstack: global.dualstack,
         ca_bundle: global.ca_bundle.clone(),
         concurrency: global.concurrency,
+        max_bandwidth: max_bandwidth(global)?,
         ..ClientOptions::default()
     };
     let setup = build_client(&options, &Environment::process()).await?;
@@ -27,6 +28,39 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
     }
     tracing::debug!(endpoint = %setup.client.endpoint(), "connected");
     Ok(setup)
+}
+
+/// The client for the source side of a bucket-to-bucket copy, when `--source-endpoint-url` or
+/// `--source-profile` is given (each falls back to `--endpoint-url` / `--profile`); `None`
+/// when neither is, so the copy stays server-side on one client.
+pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, CliError> {
+    if global.source_endpoint_url.is_none() && global.source_profile.is_none() {
+        return Ok(None);
+    }
+    let options = ClientOptions {
+        region: global.region.clone(),
+        endpoint_url: global
+            .source_endpoint_url
+            .clone()
+            .or_else(|| global.endpoint_url.clone()),
+        profile: global
+            .source_profile
+            .clone()
+            .or_else(|| global.profile.clone()),
+        no_sign_request: global.no_sign_request,
+        path_style: global.path_style,
+        dualstack: global.dualstack,
+        ca_bundle: global.ca_bundle.clone(),
+        concurrency: global.concurrency,
+        max_bandwidth: max_bandwidth(global)?,
+        ..ClientOptions::default()
+    };
+    let setup = build_client(&options, &Environment::process()).await?;
+    for warning in &setup.warnings {
+        tracing::warn!("source: {warning}");
+    }
+    tracing::debug!(endpoint = %setup.client.endpoint(), "connected to the source");
+    Ok(Some(setup))
 }
 
 /// The transfer engine for the global flags.
@@ -57,6 +91,29 @@ pub fn transfers(
     Ok(Transfers::new(setup.client.clone(), config, progress))
 }
 
+/// `--max-bandwidth RATE` in bytes per second: a size per second (`50MiB/s`, `10MB/s`; the
+/// `/s` may be left out), never zero.
+fn max_bandwidth(global: &GlobalArgs) -> Result<Option<u64>, CliError> {
+    let Some(text) = &global.max_bandwidth else {
+        return Ok(None);
+    };
+    let hint = "e.g. --max-bandwidth 50MiB/s (or 10MB/s, 800KiB/s)";
+    let trimmed = text.trim();
+    let size = trimmed
+        .strip_suffix("/s")
+        .or_else(|| trimmed.strip_suffix("/S"))
+        .unwrap_or(trimmed);
+    let rate =
+        parse_size(size).map_err(|e| CliError::usage(format!("--max-bandwidth: {e}"), hint))?;
+    if rate == 0 {
+        return Err(CliError::usage(
+            format!("--max-bandwidth {text} is zero: nothing could be transferred"),
+            "give a positive rate, e.g. --max-bandwidth 50MiB/s, or leave the flag out for no cap",
+        ));
+    }
+    Ok(Some(rate))
+}
+
 /// `--checksum-algorithm`, else `none` when `AWS_REQUEST_CHECKSUM_CALCULATION=when_required`
 /// (the SDKs' setting for stores that reject checksum headers), else CRC64NVME.
 fn checksum_algorithm(global: &GlobalArgs) -> Result<Option<ChecksumAlgorithm>, CliError> {
@@ -69,4 +126,48 @@ fn checksum_algorithm(global: &GlobalArgs) -> Result<Option<ChecksumAlgorithm>, 
         .get("AWS_REQUEST_CHECKSUM_CALCULATION")
         .is_some_and(|v| v.eq_ignore_ascii_case("when_required"));
     Ok((!when_required).then_some(ChecksumAlgorithm::Crc64Nvme))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        global: GlobalArgs,
+    }
+
+    fn rate(flag: &[&str]) -> Result<Option<u64>, CliError> {
+        let flags = Flags::try_parse_from(std::iter::once("ferry").chain(flag.iter().copied()))
+            .expect("flags parse");
+        max_bandwidth(&flags.global)
+    }
+
+    #[test]
+    fn max_bandwidth_takes_a_size_per_second() {
+        assert_eq!(rate(&[]).ok(), Some(None));
+        let cases = [
+            ("50MiB/s", 50 * 1024 * 1024),
+            ("10MB/s", 10_000_000),
+            ("800KiB/s", 800 * 1024),
+            ("1.5GiB/s", 1_610_612_736),
+            ("4096", 4096),
+        ];
+        for (text, bytes) in cases {
+            assert_eq!(
+                rate(&["--max-bandwidth", text]).ok(),
+                Some(Some(bytes)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_bandwidth_refuses_zero_and_nonsense() {
+        for text in ["0", "0MiB/s", "fast", "10 parsecs/s"] {
+            assert!(rate(&["--max-bandwidth", text]).is_err(), "{text}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `ferry cp SRC DST`: files and directories to, from and between buckets.
 
-use super::connect::{connect, transfers};
+use super::connect::{connect, connect_source, transfers};
 use crate::args::{CpArgs, GlobalArgs};
 use crate::exit::ExitCode;
 use crate::location::Location;
@@ -18,11 +18,33 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliErro
             "one side of `ferry cp` must be s3://BUCKET/KEY",
         ));
     }
+    let both_s3 = matches!(
+        (&source, &destination),
+        (Location::S3 { .. }, Location::S3 { .. })
+    );
+    if !both_s3 && (global.source_endpoint_url.is_some() || global.source_profile.is_some()) {
+        return Err(CliError::usage(
+            "--source-endpoint-url and --source-profile apply to bucket-to-bucket copies only",
+            "e.g. ferry cp s3://a/k s3://b/k --source-endpoint-url URL",
+        ));
+    }
     let setup = connect(global).await?;
+    let source_setup = connect_source(global).await?;
     let reporter = Reporter::start(Mode::choose(global.json, global.quiet));
     let engine = transfers(global, &setup, reporter.progress())?;
+    let source_engine = match &source_setup {
+        Some(setup) => Some(transfers(global, setup, reporter.progress())?),
+        None => None,
+    };
+    let copying = copy(
+        &engine,
+        source_engine.as_ref(),
+        &source,
+        &destination,
+        args.recursive,
+    );
     let summary = tokio::select! {
-        summary = copy(&engine, &source, &destination, args.recursive) => summary,
+        summary = copying => summary,
         _ = tokio::signal::ctrl_c() => {
             let aborted = engine.abort_open_uploads().await;
             reporter.finish(&ferry::transfer::TransferSummary::default());
@@ -40,6 +62,7 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliErro
 
 async fn copy(
     engine: &Transfers,
+    source_engine: Option<&Transfers>,
     source: &Location,
     destination: &Location,
     recursive: bool,
@@ -52,6 +75,23 @@ async fn copy(
         (Location::S3 { bucket, key }, Location::Local(dir)) if recursive => {
             engine.download_prefix(bucket, &prefix(key), dir).await
         }
+        (
+            Location::S3 {
+                bucket: sb,
+                key: sk,
+            },
+            Location::S3 {
+                bucket: db,
+                key: dk,
+            },
+        ) if recursive => match source_engine {
+            Some(from) => {
+                engine
+                    .copy_prefix_across(from, sb, &prefix(sk), db, dk)
+                    .await
+            }
+            None => engine.copy_prefix(sb, &prefix(sk), db, dk).await,
+        },
         (Location::Local(path), Location::S3 { bucket, key }) => {
             let key = object_key(key, path);
             single(
@@ -81,12 +121,10 @@ async fn copy(
             } else {
                 dk.clone()
             };
-            let result = engine
-                .client()
-                .copy_object(sb, sk, db, &dk)
-                .await
-                .map(|_| 0)
-                .map_err(Into::into);
+            let result = match source_engine {
+                Some(from) => engine.copy_across(from, sb, sk, db, &dk).await,
+                None => engine.copy_object(sb, sk, db, &dk).await,
+            };
             single(result, &format!("s3://{db}/{dk}"))
         }
         (Location::Local(_), Location::Local(_)) => TransferSummary::default(),
@@ -94,7 +132,10 @@ async fn copy(
     if summary.seconds == 0.0 {
         summary.seconds = started.elapsed().as_secs_f64();
     }
-    summary.retries = summary.retries.max(engine.client().retries());
+    let source_retries = source_engine.map_or(0, |e| e.client().retries());
+    summary.retries = summary
+        .retries
+        .max(engine.client().retries() + source_retries);
     summary
 }
 

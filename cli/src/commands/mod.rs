@@ -9,6 +9,7 @@ mod ls;
 mod presign;
 mod rm;
 mod serve;
+mod sync;
 
 use crate::args::{BenchCommand, Cli, Command};
 use crate::exit::ExitCode;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 Command::Rb(args) => bucket::remove(&global, &args).await,
                 Command::Presign(args) => presign::run(&global, &args).await,
                 Command::Demo(args) => demo::run(&global, &args).await,
+                Command::Sync(args) => sync::run(&global, &args).await,
                 Command::Bench(_) | Command::Serve(_) => unreachable!("handled above"),
             }
         }),

@@ -3,18 +3,65 @@
 //! buffered whole unless the caller asks for a bounded collect.
 
 use super::HttpError;
+use super::bandwidth::{FRAME, RateLimiter};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::{Instant, Sleep};
 
 /// A request body.
 #[derive(Debug)]
 pub struct RequestBody {
     kind: Kind,
+    /// Set under a bandwidth cap: the body is sent in frames of at most [`FRAME`] bytes, each
+    /// waiting for its tokens.
+    pace: Option<Pace>,
+}
+
+/// The pacing state of a capped request body.
+struct Pace {
+    limiter: RateLimiter,
+    /// Bytes taken from the source but not yet cut into frames (a large stream chunk).
+    rest: Option<Bytes>,
+    /// A frame whose tokens are reserved, sent once `sleep` is over.
+    held: Option<Bytes>,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl std::fmt::Debug for Pace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pace")
+            .field("rate", &self.limiter.rate())
+            .field("rest", &self.rest.as_ref().map(Bytes::len))
+            .field("held", &self.held.as_ref().map(Bytes::len))
+            .field("waiting", &self.sleep.is_some())
+            .finish()
+    }
+}
+
+impl Pace {
+    fn new(limiter: RateLimiter) -> Self {
+        Self {
+            limiter,
+            rest: None,
+            held: None,
+            sleep: None,
+        }
+    }
+
+    fn started(&self) -> bool {
+        self.rest.is_some() || self.held.is_some()
+    }
+
+    fn pending_len(&self) -> u64 {
+        let len = |b: &Option<Bytes>| b.as_ref().map_or(0, |b| b.len() as u64);
+        len(&self.rest) + len(&self.held)
+    }
 }
 
 #[derive(Debug)]
@@ -31,6 +78,7 @@ impl RequestBody {
     pub fn empty() -> Self {
         Self {
             kind: Kind::Full(None),
+            pace: None,
         }
     }
 
@@ -38,6 +86,7 @@ impl RequestBody {
     pub fn bytes(bytes: Bytes) -> Self {
         Self {
             kind: Kind::Full(Some(bytes)),
+            pace: None,
         }
     }
 
@@ -54,14 +103,25 @@ impl RequestBody {
         let (tx, rx) = mpsc::channel(buffer.max(1));
         let body = Self {
             kind: Kind::Stream { chunks: rx, length },
+            pace: None,
         };
         (tx, body)
     }
 
-    /// The body's length in bytes.
+    /// The same body, sent in frames of at most 64 KiB that each wait for their share of
+    /// `limiter`'s budget. The frames are slices of the original bytes (no copies).
+    pub fn paced(mut self, limiter: RateLimiter) -> Self {
+        self.pace = Some(Pace::new(limiter));
+        self
+    }
+
+    /// The body's length in bytes (for an in-memory body, what is left to send).
     pub fn len(&self) -> u64 {
         match &self.kind {
-            Kind::Full(bytes) => bytes.as_ref().map_or(0, |b| b.len() as u64),
+            Kind::Full(bytes) => {
+                bytes.as_ref().map_or(0, |b| b.len() as u64)
+                    + self.pace.as_ref().map_or(0, Pace::pending_len)
+            }
             Kind::Stream { length, .. } => *length,
         }
     }
@@ -79,14 +139,30 @@ impl RequestBody {
         }
     }
 
-    /// A copy for a retry, when the body can be replayed (bytes and mapped slices can; a
-    /// stream cannot).
+    /// A copy for a retry, when the body can be replayed (bytes and mapped slices can, until
+    /// paced sending has begun; a stream cannot).
     pub fn try_clone(&self) -> Option<Self> {
         match &self.kind {
-            Kind::Full(bytes) => Some(Self {
-                kind: Kind::Full(bytes.clone()),
-            }),
+            Kind::Full(bytes) => {
+                let pace = match &self.pace {
+                    Some(pace) if pace.started() => return None,
+                    Some(pace) => Some(Pace::new(pace.limiter.clone())),
+                    None => None,
+                };
+                Some(Self {
+                    kind: Kind::Full(bytes.clone()),
+                    pace,
+                })
+            }
             Kind::Stream { .. } => None,
+        }
+    }
+
+    /// The next piece of the source, unpaced.
+    fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, std::io::Error>>> {
+        match &mut self.kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(Ok)),
+            Kind::Stream { chunks, .. } => chunks.poll_recv(cx),
         }
     }
 }
@@ -108,47 +184,113 @@ impl Body for RequestBody {
     type Error = std::io::Error;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match &mut self.kind {
-            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Stream { chunks, .. } => chunks
-                .poll_recv(cx)
-                .map(|next| next.map(|chunk| chunk.map(Frame::data))),
-        }
+        let this = self.get_mut();
+        let Some(mut pace) = this.pace.take() else {
+            return this
+                .poll_source(cx)
+                .map(|next| next.map(|chunk| chunk.map(Frame::data)));
+        };
+        let polled = this.poll_paced(&mut pace, cx);
+        this.pace = Some(pace);
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(&self.kind, Kind::Full(None))
+        matches!(&self.kind, Kind::Full(None)) && !self.pace.as_ref().is_some_and(Pace::started)
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(match &self.kind {
-            Kind::Full(bytes) => bytes.as_ref().map_or(0, |b| b.len() as u64),
-            Kind::Stream { length, .. } => *length,
-        })
+        SizeHint::with_exact(self.len())
     }
 }
 
-/// A streamed response body with an idle-read timeout between frames.
+impl RequestBody {
+    /// One paced frame: the held frame once its wait is over, else the next slice of the
+    /// source with its tokens reserved.
+    fn poll_paced(
+        &mut self,
+        pace: &mut Pace,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        loop {
+            if let Some(sleep) = &mut pace.sleep {
+                ready!(sleep.as_mut().poll(cx));
+                pace.sleep = None;
+            }
+            if let Some(frame) = pace.held.take() {
+                return Poll::Ready(Some(Ok(Frame::data(frame))));
+            }
+            let mut piece = match pace.rest.take() {
+                Some(rest) => rest,
+                None => match ready!(self.poll_source(cx)) {
+                    None => return Poll::Ready(None),
+                    Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    Some(Ok(piece)) => piece,
+                },
+            };
+            if piece.len() > FRAME {
+                pace.rest = Some(piece.split_off(FRAME));
+            }
+            let wait = pace.limiter.reserve(piece.len() as u64);
+            if wait.is_zero() {
+                return Poll::Ready(Some(Ok(Frame::data(piece))));
+            }
+            pace.held = Some(piece);
+            pace.sleep = Some(Box::pin(tokio::time::sleep(wait)));
+        }
+    }
+}
+
+/// A streamed response body with an idle-read timeout between frames, paced under a
+/// bandwidth cap.
 #[derive(Debug)]
 pub struct ResponseBody {
     incoming: hyper::body::Incoming,
     idle_timeout: Duration,
+    limiter: Option<RateLimiter>,
+    /// A chunk received under a cap, handed out once its tokens are due (kept here so that a
+    /// cancelled `chunk` loses nothing).
+    held: Option<(Bytes, Instant)>,
 }
 
 impl ResponseBody {
-    pub(crate) fn new(incoming: hyper::body::Incoming, idle_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        incoming: hyper::body::Incoming,
+        idle_timeout: Duration,
+        limiter: Option<RateLimiter>,
+    ) -> Self {
         Self {
             incoming,
             idle_timeout,
+            limiter,
+            held: None,
         }
     }
 
     /// The next chunk of data, `None` at the end. Fails if the connection breaks or stays
-    /// silent longer than the idle timeout.
+    /// silent longer than the idle timeout. Under a bandwidth cap, waits for each chunk's
+    /// share of the budget (that wait does not count as silence).
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, HttpError> {
+        if self.held.is_none() {
+            let Some(data) = self.next_data().await? else {
+                return Ok(None);
+            };
+            let Some(limiter) = &self.limiter else {
+                return Ok(Some(data));
+            };
+            let due = Instant::now() + limiter.reserve(data.len() as u64);
+            self.held = Some((data, due));
+        }
+        if let Some((_, due)) = &self.held {
+            tokio::time::sleep_until(*due).await;
+        }
+        Ok(self.held.take().map(|(data, _)| data))
+    }
+
+    async fn next_data(&mut self) -> Result<Option<Bytes>, HttpError> {
         use http_body_util::BodyExt;
         loop {
             let frame = tokio::time::timeout(self.idle_timeout, self.incoming.frame())

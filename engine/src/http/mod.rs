@@ -5,10 +5,12 @@
 //! rustls. Request bodies are bytes, zero-copy slices of memory-mapped files, or streams
 //! ([`RequestBody`]); response bodies are streamed ([`ResponseBody`]).
 
+mod bandwidth;
 mod body;
 pub mod retry;
 mod tls;
 
+pub use bandwidth::RateLimiter;
 pub use body::{RequestBody, ResponseBody};
 pub use retry::{RetryConfig, RetryReason, RetryState};
 
@@ -31,6 +33,9 @@ pub struct HttpConfig {
     pub read_timeout: Duration,
     /// Trust only the certificates in this PEM file instead of the system's roots.
     pub ca_bundle: Option<PathBuf>,
+    /// `--max-bandwidth`: bytes per second for all request and response bodies of the client
+    /// together (uploads and downloads share it); `None`: unlimited.
+    pub max_bandwidth: Option<u64>,
 }
 
 impl Default for HttpConfig {
@@ -40,6 +45,7 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             ca_bundle: None,
+            max_bandwidth: None,
         }
     }
 }
@@ -164,6 +170,10 @@ pub struct Response {
 pub struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, RequestBody>,
     read_timeout: Duration,
+    /// The shared bandwidth cap, if any.
+    limiter: Option<RateLimiter>,
+    /// The connection pool size (a capped body gets at least its share of the cap).
+    max_connections: u64,
 }
 
 /// The slowest upload rate tolerated before a request counts as stalled (bytes/s).
@@ -190,13 +200,26 @@ impl HttpClient {
         Ok(Self {
             inner,
             read_timeout: config.read_timeout,
+            limiter: config.max_bandwidth.map(RateLimiter::new),
+            max_connections: config.max_connections.max(1) as u64,
         })
     }
 
     /// Sends a request and waits for the response headers; the body streams after.
     pub async fn send(&self, request: http::Request<RequestBody>) -> Result<Response, HttpError> {
         let body_len = request.body().len();
-        let wait = self.read_timeout + Duration::from_secs(body_len / SLOWEST_UPLOAD);
+        // Under a cap, a body shares the rate with every other request in flight: allow for
+        // half its fair share.
+        let slowest = self.limiter.as_ref().map_or(SLOWEST_UPLOAD, |limiter| {
+            SLOWEST_UPLOAD
+                .min(limiter.rate() / self.max_connections / 2)
+                .max(1)
+        });
+        let wait = self.read_timeout + Duration::from_secs(body_len / slowest);
+        let request = match &self.limiter {
+            Some(limiter) => request.map(|body| body.paced(limiter.clone())),
+            None => request,
+        };
         let response = tokio::time::timeout(wait, self.inner.request(request))
             .await
             .map_err(|_| HttpError::Timeout {
@@ -208,7 +231,7 @@ impl HttpClient {
         Ok(Response {
             status: parts.status,
             headers: parts.headers,
-            body: ResponseBody::new(incoming, self.read_timeout),
+            body: ResponseBody::new(incoming, self.read_timeout, self.limiter.clone()),
         })
     }
 }

@@ -3,8 +3,10 @@
 
 use super::checksum::{self, ChecksumAlgorithm, Hasher, PartChecksum};
 use super::events::Event;
+use super::journal::{self, DownloadState, Journal};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -54,15 +56,28 @@ impl Transfers {
         let temp = temporary_path(target);
         let expected = self.expected_checksum(&info);
         let etag = info.etag.as_deref();
+        let journal_path = journal::download_journal_path(&temp);
         let mut result = self
-            .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref())
+            .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref(), true)
             .await;
         if matches!(result, Err(TransferError::Integrity { .. })) {
             self.progress.emit(Event::Retried { name: name.clone() });
+            // Fetched again from scratch: the bytes kept from an earlier run may be the bad ones.
             result = self
-                .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref())
+                .fetch_into(
+                    bucket,
+                    key,
+                    &temp,
+                    info.size,
+                    etag,
+                    expected.as_ref(),
+                    false,
+                )
                 .await;
         }
+        // Done or failed cleanly: either way there is nothing left to resume. (A crash or
+        // kill never gets here, so the journal and the temporary file stay for the next run.)
+        journal::remove(&journal_path);
         let result = result.and_then(|()| {
             std::fs::rename(&temp, target)
                 .map_err(|e| TransferError::io("renaming into place", target, e))
@@ -103,6 +118,10 @@ impl Transfers {
         })
     }
 
+    /// Fetches the object into `temp`. With `resume`, an earlier run's temporary file and
+    /// journal are continued when they are for the same object (same ETag and size) split
+    /// the same way: only the ranges it had not finished are fetched.
+    #[allow(clippy::too_many_arguments)]
     async fn fetch_into(
         &self,
         bucket: &str,
@@ -111,23 +130,82 @@ impl Transfers {
         size: u64,
         etag: Option<&str>,
         expected: Option<&Expected>,
+        resume: bool,
     ) -> Result<(), TransferError> {
         if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| TransferError::io("creating", parent, e))?;
         }
-        let file = File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
-        file.set_len(size)
-            .map_err(|e| TransferError::io("sizing", temp, e))?;
+        let algorithm = expected.map(|(a, _)| *a);
+        let plan = if size > 0 {
+            Some(PartPlan::new(
+                size,
+                self.config.part_size,
+                &self.config.limits,
+            )?)
+        } else {
+            None
+        };
+        let journal_path = journal::download_journal_path(temp);
+        let fresh = etag.filter(|_| plan.is_some()).map(|etag| {
+            let part_size = plan.map_or(0, |p| p.part_size);
+            DownloadState::new(
+                etag,
+                size,
+                part_size,
+                algorithm.map(ChecksumAlgorithm::s3_name),
+            )
+        });
+        let mut done = BTreeMap::new();
+        let mut kept = None;
+        if resume
+            && let Some(fresh) = &fresh
+            && let Some(earlier) = Journal::<DownloadState>::load(&journal_path)
+            && earlier.continues(fresh)
+            && std::fs::metadata(temp).is_ok_and(|m| m.len() == size)
+            && let Ok(file) = std::fs::OpenOptions::new().write(true).open(temp)
+        {
+            tracing::info!(
+                bucket,
+                key,
+                ranges = earlier.ranges.len(),
+                "resuming an interrupted download"
+            );
+            done = earlier.ranges;
+            kept = Some(file);
+        }
+        let file = match kept {
+            Some(file) => file,
+            None => {
+                let file =
+                    File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
+                file.set_len(size)
+                    .map_err(|e| TransferError::io("sizing", temp, e))?;
+                file
+            }
+        };
+        let journal = match fresh {
+            Some(mut state) => {
+                state.ranges = done.clone();
+                let journal = Arc::new(Journal::new(journal_path, state));
+                journal.flush();
+                Some(journal)
+            }
+            None => {
+                journal::remove(&journal_path);
+                None
+            }
+        };
         let sink = Arc::new(Sink {
             file: Arc::new(file),
             temp: temp.to_owned(),
-            algorithm: expected.map(|(a, _)| *a),
+            algorithm,
         });
         let mut sums = Vec::new();
-        if size > 0 {
-            let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
-            sums = self.fetch_ranges(bucket, key, &sink, &plan, etag).await?;
+        if let Some(plan) = &plan {
+            sums = self
+                .fetch_ranges(bucket, key, &sink, plan, etag, &done, journal.as_ref())
+                .await?;
         }
         if let Some((algorithm, value)) = expected {
             verify(&format!("s3://{bucket}/{key}"), *algorithm, value, &sums)?;
@@ -139,6 +217,9 @@ impl Transfers {
 
     /// Fetches every range, at most `concurrency` requests at a time across all transfers;
     /// returns the ranges' checksums in order (empty when not verifying).
+    /// Ranges in `done` (an earlier run's, with their checksums) are not fetched again;
+    /// each range fetched is recorded in the journal.
+    #[allow(clippy::too_many_arguments)]
     async fn fetch_ranges(
         &self,
         bucket: &str,
@@ -146,23 +227,48 @@ impl Transfers {
         sink: &Arc<Sink>,
         plan: &PartPlan,
         etag: Option<&str>,
+        done: &BTreeMap<u64, Option<String>>,
+        journal: Option<&Arc<Journal<DownloadState>>>,
     ) -> Result<Vec<PartChecksum>, TransferError> {
         let mut tasks = JoinSet::new();
         let mut sums = Vec::with_capacity(plan.parts as usize);
+        let mut resumed_bytes = 0;
         for (index, range) in plan.ranges().enumerate() {
-            let permit = self.permit((range.end - range.start).min(1024 * 1024)).await;
+            if let Some(sum) = done.get(&(index as u64))
+                && let Some(sum) = resumed_sum(sink.algorithm, sum.as_deref(), &range)
+            {
+                resumed_bytes += range.end - range.start;
+                sums.push((index, sum));
+                continue;
+            }
+            let permit = self
+                .permit((range.end - range.start).min(1024 * 1024))
+                .await;
             if let Some(done) = tasks.try_join_next() {
                 sums.push(flatten(done)?);
             }
             let (this, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
             let (sink, etag) = (sink.clone(), etag.map(str::to_owned));
+            let journal = journal.cloned();
             tasks.spawn(async move {
                 let _permit = permit;
                 let sum = this
                     .fetch_range(&bucket, &key, &sink, range, etag.as_deref())
                     .await?;
+                if let Some(journal) = &journal {
+                    let value = sum.map(|s| s.base64());
+                    journal.update(
+                        |state| state.ranges.len(),
+                        |state| {
+                            state.ranges.insert(index as u64, value);
+                        },
+                    );
+                }
                 Ok((index, sum))
             });
+        }
+        if resumed_bytes > 0 {
+            self.progress.emit(Event::Bytes(resumed_bytes));
         }
         while let Some(done) = tasks.join_next().await {
             sums.push(flatten(done)?);
@@ -243,6 +349,22 @@ impl Transfers {
             attempt += 1;
         }
         Ok(hasher.map(Hasher::finish))
+    }
+}
+
+/// A range an earlier run finished: `Some(None)` when not verifying, `Some(Some(sum))` with
+/// its journalled checksum; `None` when that checksum is missing or unreadable (the range is
+/// then fetched again).
+fn resumed_sum(
+    algorithm: Option<ChecksumAlgorithm>,
+    kept: Option<&str>,
+    range: &Range<u64>,
+) -> Option<Option<PartChecksum>> {
+    match algorithm {
+        None => Some(None),
+        Some(algorithm) => PartChecksum::from_base64(algorithm, kept?, range.end - range.start)
+            .ok()
+            .map(Some),
     }
 }
 

@@ -13,17 +13,21 @@
 
 pub mod checksum;
 mod content_type;
+mod copy;
 mod dirs;
 mod download;
 pub mod events;
+mod journal;
 pub mod limits;
 pub mod plan;
+mod sync;
 mod upload;
 
 pub use dirs::TransferSummary;
 pub use events::{Event, Progress};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
+pub use sync::{ActionSink, Filters, SyncAction, SyncOptions, SyncSummary, parse_iso8601};
 
 use crate::s3::{PutOptions, S3Client};
 use std::path::PathBuf;
@@ -50,6 +54,9 @@ pub struct TransferConfig {
     /// The checksum sent with every upload and verified on download (`None`: size only,
     /// for stores that reject `x-amz-checksum-*` headers).
     pub checksum: Option<checksum::ChecksumAlgorithm>,
+    /// Where upload resume journals are kept (`None`: `$XDG_STATE_HOME/ferry`, else
+    /// `~/.local/state/ferry`). Downloads keep theirs beside their temporary file.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for TransferConfig {
@@ -62,6 +69,7 @@ impl Default for TransferConfig {
             put: PutOptions::default(),
             checksum: Some(checksum::ChecksumAlgorithm::Crc64Nvme),
             memory_budget: 64 * limits::MIB,
+            state_dir: None,
         }
     }
 }
@@ -179,7 +187,11 @@ impl Transfers {
     }
 
     fn track_upload(&self, bucket: &str, key: &str, upload_id: &str, open: bool) {
-        let upload = OpenUpload { bucket: bucket.into(), key: key.into(), upload_id: upload_id.into() };
+        let upload = OpenUpload {
+            bucket: bucket.into(),
+            key: key.into(),
+            upload_id: upload_id.into(),
+        };
         let mut list = match self.open_uploads.lock() {
             Ok(list) => list,
             Err(poisoned) => poisoned.into_inner(),
@@ -214,7 +226,10 @@ impl Transfers {
             Ok(permit) => permit,
             Err(_) => unreachable!("the transfer semaphore is never closed"),
         };
-        Permit { _memory: memory, _request: request }
+        Permit {
+            _memory: memory,
+            _request: request,
+        }
     }
 }
 

@@ -2,14 +2,16 @@
 
 use super::checksum::{self, ChecksumAlgorithm, PartChecksum};
 use super::events::Event;
+use super::journal::{self, Journal, UploadIdentity, UploadState, UploadedPart};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers, content_type};
 use crate::http::RequestBody;
 use crate::s3::PutOptions;
 use crate::s3::xml::CompletedPart;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -106,13 +108,52 @@ impl Transfers {
                 .checksum_headers
                 .push((checksum::ChecksumType::HEADER, kind.into()));
         }
-        let upload_id = self
-            .client
-            .create_multipart_upload(bucket, key, &options)
-            .await?;
+        let source = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let endpoint = self.client.endpoint().service_url();
+        let identity = UploadIdentity {
+            endpoint: &endpoint,
+            bucket,
+            key,
+            source: &source,
+            size,
+            modified: modified_nanos(&file),
+            part_size: plan.part_size,
+            algorithm: self.config.checksum.map(ChecksumAlgorithm::s3_name),
+        };
+        let journal_path = self.state_dir().map(|dir| identity.journal_path(&dir));
+        let resumed = match &journal_path {
+            Some(journal_path) => self.resume_upload(journal_path, &identity).await,
+            None => None,
+        };
+        let (upload_id, done) = match resumed {
+            Some(resumed) => resumed,
+            None => {
+                let id = self
+                    .client
+                    .create_multipart_upload(bucket, key, &options)
+                    .await?;
+                (id, BTreeMap::new())
+            }
+        };
         self.track_upload(bucket, key, &upload_id, true);
+        let journal = journal_path.map(|journal_path| {
+            let mut state = identity.state(&upload_id);
+            state.parts = done.clone();
+            let journal = Arc::new(Journal::new(journal_path, state));
+            journal.flush();
+            journal
+        });
         let parts = self
-            .upload_parts(&file, path, &plan, bucket, key, &upload_id)
+            .upload_parts(
+                &file,
+                path,
+                &plan,
+                bucket,
+                key,
+                &upload_id,
+                &done,
+                journal.as_ref(),
+            )
             .await;
         let completed = match parts {
             Ok((parts, sums)) => match self.full_object_headers(&sums) {
@@ -126,6 +167,11 @@ impl Transfers {
             },
             Err(e) => Err(e),
         };
+        // A crash or kill never gets here: the upload stays open and the journal stays, so
+        // the same command continues it. A clean failure aborts and forgets it.
+        if let Some(journal) = &journal {
+            journal.remove();
+        }
         if let Err(error) = completed {
             self.abort(bucket, key, &upload_id).await;
             self.track_upload(bucket, key, &upload_id, false);
@@ -135,8 +181,73 @@ impl Transfers {
         Ok(size)
     }
 
-    /// Sends every part, at most `concurrency` at a time across all files; stops at the
-    /// first failure.
+    fn state_dir(&self) -> Option<PathBuf> {
+        self.config
+            .state_dir
+            .clone()
+            .or_else(journal::default_state_dir)
+    }
+
+    /// The upload an earlier run of the same transfer left open, and the parts of it that
+    /// both its journal and ListParts hold (with equal ETags); `None` to start over.
+    async fn resume_upload(
+        &self,
+        journal_path: &Path,
+        identity: &UploadIdentity<'_>,
+    ) -> Option<(String, BTreeMap<u32, UploadedPart>)> {
+        let state = Journal::<UploadState>::load(journal_path)?;
+        if !identity.matches(&state) {
+            journal::remove(journal_path);
+            return None;
+        }
+        let (bucket, key, id) = (identity.bucket, identity.key, state.upload_id.as_str());
+        let mut listed = BTreeMap::new();
+        let mut marker = None;
+        loop {
+            match self.client.list_parts(bucket, key, id, marker).await {
+                Ok(page) => {
+                    for part in page.parts {
+                        listed.insert(part.part_number, part.etag);
+                    }
+                    match page.next_part_number_marker {
+                        Some(next) if page.is_truncated && Some(next) != marker => {
+                            marker = Some(next);
+                        }
+                        _ => break,
+                    }
+                }
+                Err(error) => {
+                    if !error.service().is_some_and(|s| s.is_no_such_upload()) {
+                        tracing::warn!(bucket, key, %error, "could not list the parts of an interrupted upload; starting over");
+                        self.abort(bucket, key, id).await;
+                    }
+                    journal::remove(journal_path);
+                    return None;
+                }
+            }
+        }
+        let done: BTreeMap<u32, UploadedPart> = state
+            .parts
+            .into_iter()
+            .filter(|(number, part)| {
+                listed
+                    .get(number)
+                    .is_some_and(|etag| same_etag(etag, &part.etag))
+                    && (identity.algorithm.is_none() || part.checksum.is_some())
+            })
+            .collect();
+        tracing::info!(
+            bucket,
+            key,
+            parts = done.len(),
+            "resuming an interrupted upload"
+        );
+        Some((state.upload_id, done))
+    }
+
+    /// Sends every part not in `done`, at most `concurrency` at a time across all files,
+    /// recording each in the journal; stops at the first failure.
+    #[allow(clippy::too_many_arguments)]
     async fn upload_parts(
         &self,
         file: &Arc<File>,
@@ -145,15 +256,27 @@ impl Transfers {
         bucket: &str,
         key: &str,
         upload_id: &str,
+        done: &BTreeMap<u32, UploadedPart>,
+        journal: Option<&Arc<Journal<UploadState>>>,
     ) -> Result<(Vec<CompletedPart>, Vec<PartChecksum>), TransferError> {
         let mut tasks = JoinSet::new();
         let mut parts = Vec::with_capacity(plan.parts as usize);
+        let mut resumed_bytes = 0;
         for index in 0..plan.parts {
-            let permit = self.permit(plan.range(index).end - plan.range(index).start).await;
+            let range = plan.range(index);
+            if let Some(part) = done.get(&(index as u32 + 1))
+                && let Some(resumed) = self.resumed_part(index as u32 + 1, part, &range)
+            {
+                resumed_bytes += range.end - range.start;
+                parts.push(resumed);
+                continue;
+            }
+            let permit = self
+                .permit(plan.range(index).end - plan.range(index).start)
+                .await;
             if let Some(done) = tasks.try_join_next() {
                 parts.push(joined(done)?);
             }
-            let range = plan.range(index);
             let bytes = map_part(file, path, range.clone())?;
             let (this, bucket, key, upload_id) = (
                 self.clone(),
@@ -162,6 +285,7 @@ impl Transfers {
                 upload_id.to_owned(),
             );
             let algorithm = self.config.checksum;
+            let journal = journal.cloned();
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
@@ -184,6 +308,18 @@ impl Transfers {
                         &headers,
                     )
                     .await?;
+                if let Some(journal) = &journal {
+                    let part = UploadedPart {
+                        etag: etag.clone(),
+                        checksum: sum.map(|s| s.base64()),
+                    };
+                    journal.update(
+                        |state| state.parts.len(),
+                        |state| {
+                            state.parts.insert(number, part);
+                        },
+                    );
+                }
                 this.progress.emit(Event::Bytes(range.end - range.start));
                 this.progress.emit(Event::PartDone {
                     name: format!("s3://{bucket}/{key}"),
@@ -196,12 +332,41 @@ impl Transfers {
                 Ok::<_, TransferError>((part, sum))
             });
         }
+        if resumed_bytes > 0 {
+            self.progress.emit(Event::Bytes(resumed_bytes));
+        }
         while let Some(done) = tasks.join_next().await {
             parts.push(joined(done)?);
         }
         parts.sort_by_key(|(p, _)| p.part_number);
         let sums = parts.iter().filter_map(|(_, s)| *s).collect();
         Ok((parts.into_iter().map(|(p, _)| p).collect(), sums))
+    }
+
+    /// A part an earlier run finished, as CompleteMultipartUpload wants it; `None` when its
+    /// journalled checksum cannot be read (it is then sent again).
+    fn resumed_part(
+        &self,
+        number: u32,
+        part: &UploadedPart,
+        range: &Range<u64>,
+    ) -> Option<(CompletedPart, Option<PartChecksum>)> {
+        let sum = match self.config.checksum {
+            Some(algorithm) => Some(
+                PartChecksum::from_base64(
+                    algorithm,
+                    part.checksum.as_deref()?,
+                    range.end - range.start,
+                )
+                .ok()?,
+            ),
+            None => None,
+        };
+        let mut completed = CompletedPart::new(number, part.etag.clone());
+        if let Some(sum) = &sum {
+            set_checksum(&mut completed.checksums, sum);
+        }
+        Some((completed, sum))
     }
 
     /// The whole object's checksum, combined from the parts' without reading the data again,
@@ -237,6 +402,20 @@ impl Transfers {
             tracing::warn!(bucket, key, upload_id, %error, "could not abort the multipart upload; it may still hold parts");
         }
     }
+}
+
+/// ETags compared without their quotes (stores differ in whether they send them).
+fn same_etag(a: &str, b: &str) -> bool {
+    a.trim_matches('"') == b.trim_matches('"')
+}
+
+/// The file's modification time in nanoseconds since the epoch (0 when unknown).
+fn modified_nanos(file: &File) -> u128 {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// A part's checksum, computed on the blocking pool (never on the reactor threads).

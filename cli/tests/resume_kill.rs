@@ -1,0 +1,280 @@
+//! `kill -9` in the middle of a transfer, then the same command again: it continues from its
+//! journal (sending or fetching only what was missing) and lands identical bytes, leaving no
+//! journal or temporary file behind.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+const KEY: &str = "FERRYTESTKEY00000000";
+const SECRET: &str = "ferrytestsecret0000000000000000000000000";
+const MIB: u64 = 1024 * 1024;
+const PART: u64 = 5 * MIB;
+const SIZE: u64 = 8 * PART + 12_345;
+/// How long a transfer gets to finish its first parts before the test gives up.
+const PROGRESS_LIMIT: Duration = Duration::from_secs(60);
+
+/// A `ferry` command isolated from the user's AWS files and variables (its state directory
+/// is `HOME/.local/state/ferry`).
+fn ferry(home: &Path) -> Command {
+    let mut cmd = Command::new(FERRY);
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// `ferry serve` on a free port; killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(home: &Path, root: &Path) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = ferry(home)
+        .args(["serve", "--root"])
+        .arg(root)
+        .args([
+            "--address",
+            &format!("127.0.0.1:{port}"),
+            "--access-key",
+            KEY,
+        ])
+        .env("FERRY_SERVE_SECRET_KEY", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ferry serve starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "ferry serve did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+    }
+}
+
+fn client(home: &Path, url: &str) -> Command {
+    let mut cmd = ferry(home);
+    cmd.env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_ENDPOINT_URL", url)
+        .args(["--concurrency", "2", "--part-size", "5MiB"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// A TCP relay that can be slowed down (so a transfer can be killed part-way) and counts the
+/// bytes each way.
+struct Relay {
+    url: String,
+    slow: Arc<AtomicBool>,
+    up: Arc<AtomicU64>,
+    down: Arc<AtomicU64>,
+}
+
+fn relay(upstream: SocketAddr) -> Relay {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let slow = Arc::new(AtomicBool::new(true));
+    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (s, u, d) = (slow.clone(), up.clone(), down.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(near) = conn else { continue };
+            let Ok(far) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (near2, far2) = (near.try_clone().unwrap(), far.try_clone().unwrap());
+            let (s1, s2, u, d) = (s.clone(), s.clone(), u.clone(), d.clone());
+            std::thread::spawn(move || pump(near, far, &u, &s1));
+            std::thread::spawn(move || pump(far2, near2, &d, &s2));
+        }
+    });
+    Relay {
+        url,
+        slow,
+        up,
+        down,
+    }
+}
+
+/// Copies until EOF; while `slow`, about 8 MiB/s per direction and connection.
+fn pump(mut from: TcpStream, mut to: TcpStream, count: &AtomicU64, slow: &AtomicBool) {
+    let mut buffer = vec![0u8; 32 * 1024];
+    loop {
+        match from.read(&mut buffer) {
+            Ok(0) | Err(_) => {
+                let _ = to.shutdown(Shutdown::Write);
+                return;
+            }
+            Ok(n) => {
+                if to.write_all(&buffer[..n]).is_err() {
+                    let _ = from.shutdown(Shutdown::Both);
+                    return;
+                }
+                count.fetch_add(n as u64, Ordering::SeqCst);
+                if slow.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(4));
+                }
+            }
+        }
+    }
+}
+
+fn pattern(len: u64, seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 31 + seed * 7) % 251) as u8)
+        .collect()
+}
+
+/// How many entries the JSON journal at `path` lists under `field`.
+fn journal_entries(path: &Path, field: &str) -> usize {
+    std::fs::read(path)
+        .ok()
+        .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+        .and_then(|v| v.get(field).and_then(|f| f.as_object()).map(|m| m.len()))
+        .unwrap_or(0)
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// Starts `cmd`, waits until `progressed()` holds, then SIGKILLs it (it must still be
+/// running: the kill has to land mid-transfer).
+fn kill_when(cmd: &mut Command, mut progressed: impl FnMut() -> bool) {
+    let mut child = cmd.stderr(Stdio::null()).spawn().expect("ferry runs");
+    let start = Instant::now();
+    while !progressed() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("ferry ended ({status}) before it could be killed");
+        }
+        assert!(start.elapsed() < PROGRESS_LIMIT, "no progress to interrupt");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+}
+
+fn finish(cmd: &mut Command) {
+    let out = cmd.output().expect("ferry runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_upload_killed_mid_way_is_continued_by_the_same_command() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let direct = format!("http://{}", server.addr);
+    finish(client(home.path(), &direct).args(["mb", "s3://kill"]));
+    let relay = relay(server.addr);
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("big.bin");
+    let data = pattern(SIZE, 1);
+    std::fs::write(&source, &data).unwrap();
+    let state = home.path().join(".local/state/ferry");
+
+    let upload = |home: &Path| {
+        let mut cmd = client(home, &relay.url);
+        cmd.arg("cp").arg(&source).arg("s3://kill/big.bin");
+        cmd
+    };
+    kill_when(&mut upload(home.path()), || {
+        files_in(&state)
+            .iter()
+            .any(|j| journal_entries(j, "parts") >= 2)
+    });
+    assert_eq!(files_in(&state).len(), 1, "the journal survives the kill");
+
+    relay.slow.store(false, Ordering::SeqCst);
+    let before = relay.up.load(Ordering::SeqCst);
+    finish(&mut upload(home.path()));
+    let sent = relay.up.load(Ordering::SeqCst) - before;
+    assert!(
+        sent < SIZE - PART,
+        "the rerun sent {sent} bytes of {SIZE}: the finished parts were sent again"
+    );
+    assert!(files_in(&state).is_empty(), "the journal is removed");
+
+    let back = work.path().join("back.bin");
+    finish(
+        client(home.path(), &direct)
+            .arg("cp")
+            .arg("s3://kill/big.bin")
+            .arg(&back),
+    );
+    assert!(std::fs::read(&back).unwrap() == data, "bytes differ");
+}
+
+#[test]
+fn a_download_killed_mid_way_is_continued_by_the_same_command() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let direct = format!("http://{}", server.addr);
+    finish(client(home.path(), &direct).args(["mb", "s3://kill"]));
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("src.bin");
+    let data = pattern(SIZE, 2);
+    std::fs::write(&source, &data).unwrap();
+    finish(
+        client(home.path(), &direct)
+            .arg("cp")
+            .arg(&source)
+            .arg("s3://kill/big.bin"),
+    );
+    let relay = relay(server.addr);
+    let target = work.path().join("down.bin");
+    let temp = work.path().join(".down.bin.ferry-part");
+    let journal = work.path().join(".down.bin.ferry-part.json");
+
+    let download = || {
+        let mut cmd = client(home.path(), &relay.url);
+        cmd.arg("cp").arg("s3://kill/big.bin").arg(&target);
+        cmd
+    };
+    kill_when(&mut download(), || journal_entries(&journal, "ranges") >= 2);
+    assert!(temp.exists() && journal.exists(), "both survive the kill");
+    assert!(!target.exists());
+
+    relay.slow.store(false, Ordering::SeqCst);
+    let before = relay.down.load(Ordering::SeqCst);
+    finish(&mut download());
+    let fetched = relay.down.load(Ordering::SeqCst) - before;
+    assert!(
+        fetched < SIZE - PART,
+        "the rerun fetched {fetched} bytes of {SIZE}: the finished ranges were fetched again"
+    );
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert!(!temp.exists(), "no temporary file is left");
+    assert!(!journal.exists(), "no journal is left");
+}

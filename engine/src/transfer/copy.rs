@@ -1,0 +1,704 @@
+//! S3 → S3. On one endpoint the store copies: CopyObject up to `max_single_put` (5 GiB),
+//! else a multipart upload whose parts are UploadPartCopy ranges sent in parallel. Across
+//! endpoints or credentials the bytes pass through: ranged GETs from the source (each answer's
+//! `Content-Range` checked, pinned to the source's ETag) read into memory and sent as
+//! UploadParts to the destination, at most the memory budget's worth of parts in flight.
+//! Either way a multipart upload that fails is aborted, so nothing is left to be billed.
+
+use super::checksum::{self, ChecksumAlgorithm, PartChecksum};
+use super::events::Event;
+use super::plan::PartPlan;
+use super::{TransferError, TransferSummary, Transfers};
+use crate::http::RequestBody;
+use crate::s3::xml::CompletedPart;
+use crate::s3::{ListObjects, ObjectInfo, PutOptions, S3Client};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// What one part task returns: the part for Complete, and its checksum (when sending one).
+type PartDone = (CompletedPart, Option<PartChecksum>);
+
+impl Transfers {
+    /// Copies `src_bucket`/`src_key` to `dst_bucket`/`dst_key` on this engine's endpoint,
+    /// server-side (no bytes pass through ferry). Returns the object's size.
+    pub async fn copy_object(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+    ) -> Result<u64, TransferError> {
+        let info = self.client.head_object(src_bucket, src_key).await?;
+        let name = format!("s3://{dst_bucket}/{dst_key}");
+        self.progress.emit(Event::Started {
+            name: name.clone(),
+            bytes: info.size,
+        });
+        let result = if info.size <= self.config.limits.max_single_put {
+            let _permit = self.permit(0).await;
+            self.client
+                .copy_object(src_bucket, src_key, dst_bucket, dst_key)
+                .await
+                .map(|_| {
+                    self.progress.emit(Event::Bytes(info.size));
+                    info.size
+                })
+                .map_err(TransferError::from)
+        } else {
+            self.copy_in_parts(&info, (src_bucket, src_key), dst_bucket, dst_key)
+                .await
+        };
+        self.report(name, result)
+    }
+
+    /// Copies `src_bucket`/`src_key`, read through `source` (an engine with another client:
+    /// another endpoint or other credentials), to `dst_bucket`/`dst_key` through this engine.
+    /// Objects up to the part size (and the multipart threshold) are read whole and sent in
+    /// one PutObject; larger ones go part by part, each a ranged GET held in memory until its
+    /// UploadPart is done. Returns the object's size.
+    pub async fn copy_across(
+        &self,
+        source: &Transfers,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+    ) -> Result<u64, TransferError> {
+        let info = source.client.head_object(src_bucket, src_key).await?;
+        let name = format!("s3://{dst_bucket}/{dst_key}");
+        self.progress.emit(Event::Started {
+            name: name.clone(),
+            bytes: info.size,
+        });
+        let small = self.config.multipart_threshold.min(self.config.part_size);
+        let src = (src_bucket, src_key);
+        let result = if info.size <= small {
+            self.put_across(&source.client, &info, src, dst_bucket, dst_key)
+                .await
+        } else {
+            self.stream_in_parts(&source.client, &info, src, dst_bucket, dst_key)
+                .await
+        };
+        self.report(name, result)
+    }
+
+    /// Copies every object under `src_prefix` to below `dst_prefix` (a `/` is added to a
+    /// non-empty destination prefix that lacks one), server-side on this engine's endpoint:
+    /// `src_prefix` + `a/b` becomes `dst_prefix/a/b`. The listing is streamed, never held whole.
+    pub async fn copy_prefix(
+        &self,
+        src_bucket: &str,
+        src_prefix: &str,
+        dst_bucket: &str,
+        dst_prefix: &str,
+    ) -> TransferSummary {
+        self.copy_listed(None, src_bucket, src_prefix, dst_bucket, dst_prefix)
+            .await
+    }
+
+    /// [`copy_prefix`](Self::copy_prefix) with the source read through `source` (another
+    /// endpoint or other credentials), each object as [`copy_across`](Self::copy_across) does.
+    pub async fn copy_prefix_across(
+        &self,
+        source: &Transfers,
+        src_bucket: &str,
+        src_prefix: &str,
+        dst_bucket: &str,
+        dst_prefix: &str,
+    ) -> TransferSummary {
+        self.copy_listed(Some(source), src_bucket, src_prefix, dst_bucket, dst_prefix)
+            .await
+    }
+
+    async fn copy_listed(
+        &self,
+        source: Option<&Transfers>,
+        src_bucket: &str,
+        src_prefix: &str,
+        dst_bucket: &str,
+        dst_prefix: &str,
+    ) -> TransferSummary {
+        let started = Instant::now();
+        let lister = source.map_or(&self.client, |s| &s.client);
+        let retries_before = self.retries_with(source);
+        let options = ListObjects {
+            prefix: (!src_prefix.is_empty()).then(|| src_prefix.to_owned()),
+            ..ListObjects::default()
+        };
+        let mut pages = lister.list_objects(src_bucket, options);
+        let objects = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let mut tasks = JoinSet::new();
+        let mut summary = TransferSummary::default();
+        loop {
+            let page = match pages.next_page().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(error) => {
+                    let name = format!("s3://{src_bucket}/{src_prefix}");
+                    record(&mut summary, name, Err(error.into()));
+                    break;
+                }
+            };
+            for object in page.contents {
+                let Some(dst_key) = destination_key(src_prefix, dst_prefix, &object.key) else {
+                    continue; // the prefix itself (a "directory" marker): nothing below it
+                };
+                let permit = objects.clone().acquire_owned().await;
+                let (this, source) = (self.clone(), source.cloned());
+                let (src_bucket, dst_bucket) = (src_bucket.to_owned(), dst_bucket.to_owned());
+                let src_key = object.key;
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let name = format!("s3://{src_bucket}/{src_key}");
+                    let result = match &source {
+                        Some(source) => {
+                            this.copy_across(source, &src_bucket, &src_key, &dst_bucket, &dst_key)
+                                .await
+                        }
+                        None => {
+                            this.copy_object(&src_bucket, &src_key, &dst_bucket, &dst_key)
+                                .await
+                        }
+                    };
+                    (name, result)
+                });
+                while let Some(done) = tasks.try_join_next() {
+                    let (name, result) = joined(done);
+                    record(&mut summary, name, result);
+                }
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (name, result) = joined(done);
+            record(&mut summary, name, result);
+        }
+        summary.retries = self.retries_with(source) - retries_before;
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary
+    }
+
+    fn retries_with(&self, source: Option<&Transfers>) -> u64 {
+        self.client.retries() + source.map_or(0, |s| s.client.retries())
+    }
+
+    /// Emits `Finished` or `Failed` for `result`, and returns it.
+    fn report(
+        &self,
+        name: String,
+        result: Result<u64, TransferError>,
+    ) -> Result<u64, TransferError> {
+        match &result {
+            Ok(bytes) => self.progress.emit(Event::Finished {
+                name,
+                bytes: *bytes,
+            }),
+            Err(error) => self.progress.emit(Event::Failed {
+                name,
+                error: error.to_string(),
+            }),
+        }
+        result
+    }
+
+    /// A server-side multipart copy: UploadPartCopy ranges in parallel, then Complete; the
+    /// upload is aborted on any failure. Content type and metadata are carried over (a
+    /// multipart copy does not copy them by itself).
+    async fn copy_in_parts(
+        &self,
+        info: &ObjectInfo,
+        src: (&str, &str),
+        dst_bucket: &str,
+        dst_key: &str,
+    ) -> Result<u64, TransferError> {
+        let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
+        let options = PutOptions {
+            content_type: info.content_type.clone(),
+            metadata: info.metadata.clone(),
+            checksum_headers: Vec::new(),
+        };
+        let upload_id = self
+            .client
+            .create_multipart_upload(dst_bucket, dst_key, &options)
+            .await?;
+        self.track_upload(dst_bucket, dst_key, &upload_id, true);
+        let name = format!("s3://{dst_bucket}/{dst_key}");
+        let mut tasks = JoinSet::new();
+        let mut parts = Vec::with_capacity(plan.parts as usize);
+        let mut failure = None;
+        for index in 0..plan.parts {
+            let permit = self.permit(0).await;
+            if let Err(error) = drain(&mut tasks, &mut parts) {
+                failure = Some(error);
+                break;
+            }
+            let range = plan.range(index);
+            let this = self.clone();
+            let (src_bucket, src_key) = (src.0.to_owned(), src.1.to_owned());
+            let (bucket, key, id, name) = (
+                dst_bucket.to_owned(),
+                dst_key.to_owned(),
+                upload_id.clone(),
+                name.clone(),
+            );
+            tasks.spawn(async move {
+                let _permit = permit;
+                let number = index as u32 + 1;
+                let copied = this
+                    .client
+                    .upload_part_copy(
+                        (&src_bucket, &src_key),
+                        &bucket,
+                        &key,
+                        &id,
+                        number,
+                        Some((range.start, range.end - 1)),
+                    )
+                    .await?;
+                let etag = copied.etag.ok_or_else(|| TransferError::Integrity {
+                    name: name.clone(),
+                    message: format!("UploadPartCopy of part {number} answered no ETag"),
+                })?;
+                this.progress.emit(Event::Bytes(range.end - range.start));
+                this.progress.emit(Event::PartDone {
+                    name,
+                    part: u64::from(number),
+                });
+                Ok::<PartDone, TransferError>((CompletedPart::new(number, etag), None))
+            });
+        }
+        let result = match failure {
+            Some(error) => {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                Err(error)
+            }
+            None => finish(&mut tasks, parts).await,
+        };
+        let completed = match result {
+            Ok((parts, _)) => self
+                .client
+                .complete_multipart_upload(dst_bucket, dst_key, &upload_id, &parts, &[])
+                .await
+                .map(drop)
+                .map_err(TransferError::from),
+            Err(error) => Err(error),
+        };
+        self.close_upload(dst_bucket, dst_key, &upload_id, completed)
+            .await?;
+        Ok(info.size)
+    }
+
+    /// Aborts the upload when `completed` failed; either way it is no longer open.
+    async fn close_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        completed: Result<(), TransferError>,
+    ) -> Result<(), TransferError> {
+        if completed.is_err()
+            && let Err(error) = self
+                .client
+                .abort_multipart_upload(bucket, key, upload_id)
+                .await
+        {
+            tracing::warn!(bucket, key, upload_id, %error, "could not abort the multipart upload; it may still hold parts");
+        }
+        self.track_upload(bucket, key, upload_id, false);
+        completed
+    }
+
+    /// A small object across endpoints: read whole (it is no larger than one part), then one
+    /// PutObject with its checksum.
+    async fn put_across(
+        &self,
+        source: &S3Client,
+        info: &ObjectInfo,
+        src: (&str, &str),
+        dst_bucket: &str,
+        dst_key: &str,
+    ) -> Result<u64, TransferError> {
+        let _permit = self.permit(info.size).await;
+        let bytes = if info.size == 0 {
+            bytes::Bytes::new()
+        } else {
+            self.fetch_part(source, src, info, 0..info.size).await?
+        };
+        let mut options = carried_options(info);
+        if let Some(algorithm) = self.config.checksum {
+            let sum = part_checksum(algorithm, bytes.clone()).await;
+            verify_against_source(src, info, std::slice::from_ref(&sum))?;
+            options
+                .checksum_headers
+                .push((algorithm.header_name(), sum.base64()));
+        }
+        self.client
+            .put_object(dst_bucket, dst_key, RequestBody::bytes(bytes), &options)
+            .await?;
+        self.progress.emit(Event::Bytes(info.size));
+        Ok(info.size)
+    }
+
+    /// A large object across endpoints: a multipart upload at the destination whose parts are
+    /// ranged GETs from the source, each held in memory only while it is sent.
+    async fn stream_in_parts(
+        &self,
+        source: &S3Client,
+        info: &ObjectInfo,
+        src: (&str, &str),
+        dst_bucket: &str,
+        dst_key: &str,
+    ) -> Result<u64, TransferError> {
+        let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
+        let mut options = carried_options(info);
+        if let Some(algorithm) = self.config.checksum {
+            let kind = algorithm.preferred_type().s3_name();
+            options
+                .checksum_headers
+                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
+            options
+                .checksum_headers
+                .push((checksum::ChecksumType::HEADER, kind.into()));
+        }
+        let upload_id = self
+            .client
+            .create_multipart_upload(dst_bucket, dst_key, &options)
+            .await?;
+        self.track_upload(dst_bucket, dst_key, &upload_id, true);
+        let result = self
+            .stream_parts(source, info, src, &plan, (dst_bucket, dst_key, &upload_id))
+            .await;
+        let completed = match result {
+            Ok((parts, sums)) => match self.whole_checksum_headers(src, info, &sums) {
+                Ok(headers) => self
+                    .client
+                    .complete_multipart_upload(dst_bucket, dst_key, &upload_id, &parts, &headers)
+                    .await
+                    .map(drop)
+                    .map_err(TransferError::from),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        self.close_upload(dst_bucket, dst_key, &upload_id, completed)
+            .await?;
+        Ok(info.size)
+    }
+
+    /// Fetches and sends every part, as many at once as the request limit and the memory
+    /// budget allow; stops at the first failure.
+    async fn stream_parts(
+        &self,
+        source: &S3Client,
+        info: &ObjectInfo,
+        src: (&str, &str),
+        plan: &PartPlan,
+        dst: (&str, &str, &str),
+    ) -> Result<(Vec<CompletedPart>, Vec<PartChecksum>), TransferError> {
+        let mut tasks = JoinSet::new();
+        let mut parts = Vec::with_capacity(plan.parts as usize);
+        let name = format!("s3://{}/{}", dst.0, dst.1);
+        for index in 0..plan.parts {
+            let range = plan.range(index);
+            let permit = self.permit(range.end - range.start).await;
+            if let Err(error) = drain(&mut tasks, &mut parts) {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                return Err(error);
+            }
+            let (this, source, info) = (self.clone(), source.clone(), info.clone());
+            let (src_bucket, src_key) = (src.0.to_owned(), src.1.to_owned());
+            let (bucket, key, id, name) = (
+                dst.0.to_owned(),
+                dst.1.to_owned(),
+                dst.2.to_owned(),
+                name.clone(),
+            );
+            let algorithm = self.config.checksum;
+            tasks.spawn(async move {
+                let _permit = permit;
+                let number = index as u32 + 1;
+                let len = range.end - range.start;
+                let bytes = this
+                    .fetch_part(&source, (&src_bucket, &src_key), &info, range)
+                    .await?;
+                let sum = match algorithm {
+                    Some(algorithm) => Some(part_checksum(algorithm, bytes.clone()).await),
+                    None => None,
+                };
+                let headers: Vec<(&'static str, String)> = sum
+                    .iter()
+                    .map(|s| (s.algorithm().header_name(), s.base64()))
+                    .collect();
+                let etag = this
+                    .client
+                    .upload_part(
+                        &bucket,
+                        &key,
+                        &id,
+                        number,
+                        RequestBody::bytes(bytes),
+                        &headers,
+                    )
+                    .await?;
+                this.progress.emit(Event::Bytes(len));
+                this.progress.emit(Event::PartDone {
+                    name,
+                    part: u64::from(number),
+                });
+                let mut part = CompletedPart::new(number, etag);
+                if let Some(sum) = &sum {
+                    set_checksum(&mut part.checksums, sum);
+                }
+                Ok::<PartDone, TransferError>((part, sum))
+            });
+        }
+        finish(&mut tasks, parts).await
+    }
+
+    /// The headers that give Complete the whole object's checksum (full-object CRCs, combined
+    /// from the parts'), after checking it against the source's when the source holds one of
+    /// the same algorithm.
+    fn whole_checksum_headers(
+        &self,
+        src: (&str, &str),
+        info: &ObjectInfo,
+        sums: &[PartChecksum],
+    ) -> Result<Vec<(&'static str, String)>, TransferError> {
+        verify_against_source(src, info, sums)?;
+        let Some(algorithm) = self.config.checksum.filter(|a| a.supports_full_object()) else {
+            return Ok(Vec::new());
+        };
+        let whole = checksum::combine(sums).map_err(|e| TransferError::Integrity {
+            name: "the copy's checksum".into(),
+            message: e.to_string(),
+        })?;
+        Ok(vec![
+            (algorithm.header_name(), whole.base64()),
+            (
+                checksum::ChecksumType::HEADER,
+                checksum::ChecksumType::FullObject.s3_name().into(),
+            ),
+        ])
+    }
+
+    /// One range of the source read into memory: the answer's `Content-Range` must be the
+    /// range asked for of an object of the size HEAD reported, and the ETag must still match;
+    /// a body that breaks mid-way is asked for again from where it broke.
+    async fn fetch_part(
+        &self,
+        source: &S3Client,
+        src: (&str, &str),
+        info: &ObjectInfo,
+        range: Range<u64>,
+    ) -> Result<bytes::Bytes, TransferError> {
+        let (bucket, key) = src;
+        let name = format!("s3://{bucket}/{key}");
+        let len = (range.end - range.start) as usize;
+        let mut buffer = bytes::BytesMut::with_capacity(len);
+        let mut attempt = 1;
+        while buffer.len() < len {
+            let asked = (range.start + buffer.len() as u64, range.end - 1);
+            let mut output = source
+                .get_object(bucket, key, Some(asked), info.etag.as_deref())
+                .await?;
+            if output.range != Some((asked.0, asked.1, info.size)) {
+                let message = format!(
+                    "asked for bytes {}-{} of {}, the store answered {:?}",
+                    asked.0, asked.1, info.size, output.range
+                );
+                return Err(TransferError::Integrity { name, message });
+            }
+            let failure = loop {
+                match output.body.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if buffer.len() + chunk.len() > len {
+                            let message = "the store sent more bytes than asked for".into();
+                            return Err(TransferError::Integrity { name, message });
+                        }
+                        buffer.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break None,
+                    Err(error) => break Some(error),
+                }
+            };
+            let Some(error) = failure else {
+                if buffer.len() < len {
+                    let message = "the answer ended before its Content-Length".into();
+                    return Err(TransferError::Integrity { name, message });
+                }
+                break;
+            };
+            let reason = error
+                .retry_reason()
+                .unwrap_or(crate::http::RetryReason::Transient);
+            self.progress.emit(Event::Retried { name: name.clone() });
+            if !source.retry_state().backoff(attempt, reason).await {
+                return Err(crate::s3::Error::Http {
+                    operation: "GetObject",
+                    resource: name,
+                    source: error,
+                }
+                .into());
+            }
+            attempt += 1;
+        }
+        Ok(buffer.freeze())
+    }
+}
+
+/// `dst_prefix` (with a `/` added when missing) + the key below `src_prefix`; `None` for
+/// the prefix itself.
+fn destination_key(src_prefix: &str, dst_prefix: &str, key: &str) -> Option<String> {
+    let relative = key
+        .strip_prefix(src_prefix)
+        .unwrap_or(key)
+        .trim_start_matches('/');
+    if relative.is_empty() {
+        return None;
+    }
+    if dst_prefix.is_empty() || dst_prefix.ends_with('/') {
+        Some(format!("{dst_prefix}{relative}"))
+    } else {
+        Some(format!("{dst_prefix}/{relative}"))
+    }
+}
+
+/// The source's content type and metadata, for the destination's PutObject or
+/// CreateMultipartUpload.
+fn carried_options(info: &ObjectInfo) -> PutOptions {
+    PutOptions {
+        content_type: info.content_type.clone(),
+        metadata: info.metadata.clone(),
+        checksum_headers: Vec::new(),
+    }
+}
+
+/// Compares the parts' combined checksum with the source's full-object checksum of the same
+/// algorithm, when it holds one (a composite checksum depends on the source's part size, so
+/// it is not compared).
+fn verify_against_source(
+    src: (&str, &str),
+    info: &ObjectInfo,
+    sums: &[PartChecksum],
+) -> Result<(), TransferError> {
+    let Some(algorithm) = sums.first().map(PartChecksum::algorithm) else {
+        return Ok(());
+    };
+    if !algorithm.supports_full_object() || info.checksum_type.as_deref() == Some("COMPOSITE") {
+        return Ok(());
+    }
+    let Some(expected) = info
+        .checksums
+        .iter()
+        .find(|(header, value)| header == algorithm.header_name() && !value.contains('-'))
+        .map(|(_, value)| value)
+    else {
+        return Ok(());
+    };
+    let name = format!("s3://{}/{}", src.0, src.1);
+    let actual = checksum::combine(sums).map_err(|e| TransferError::Integrity {
+        name: name.clone(),
+        message: e.to_string(),
+    })?;
+    if actual.base64() == *expected {
+        return Ok(());
+    }
+    Err(TransferError::Integrity {
+        name,
+        message: format!(
+            "{} mismatch: the source holds {expected}, the bytes read hash to {}; nothing was kept",
+            algorithm.s3_name(),
+            actual.base64()
+        ),
+    })
+}
+
+/// A part's checksum, computed on the blocking pool (never on the reactor threads).
+async fn part_checksum(algorithm: ChecksumAlgorithm, bytes: bytes::Bytes) -> PartChecksum {
+    match tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, &bytes)).await {
+        Ok(sum) => sum,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+fn set_checksum(target: &mut crate::s3::xml::Checksums, sum: &PartChecksum) {
+    let value = Some(sum.base64());
+    match sum.algorithm() {
+        ChecksumAlgorithm::Crc64Nvme => target.crc64nvme = value,
+        ChecksumAlgorithm::Crc32 => target.crc32 = value,
+        ChecksumAlgorithm::Crc32c => target.crc32c = value,
+        ChecksumAlgorithm::Sha256 => target.sha256 = value,
+    }
+}
+
+/// Collects the part tasks already finished; the first failure is returned.
+fn drain(
+    tasks: &mut JoinSet<Result<PartDone, TransferError>>,
+    parts: &mut Vec<PartDone>,
+) -> Result<(), TransferError> {
+    while let Some(done) = tasks.try_join_next() {
+        parts.push(joined(done)?);
+    }
+    Ok(())
+}
+
+/// Waits for the remaining part tasks (cancelling the rest at the first failure) and returns
+/// the parts in order with their checksums.
+async fn finish(
+    tasks: &mut JoinSet<Result<PartDone, TransferError>>,
+    mut parts: Vec<PartDone>,
+) -> Result<(Vec<CompletedPart>, Vec<PartChecksum>), TransferError> {
+    while let Some(done) = tasks.join_next().await {
+        match joined(done) {
+            Ok(part) => parts.push(part),
+            Err(error) => {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                return Err(error);
+            }
+        }
+    }
+    parts.sort_by_key(|(p, _)| p.part_number);
+    let sums = parts.iter().filter_map(|(_, s)| *s).collect();
+    Ok((parts.into_iter().map(|(p, _)| p).collect(), sums))
+}
+
+fn joined<T>(done: Result<T, tokio::task::JoinError>) -> T {
+    match done {
+        Ok(value) => value,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+fn record(summary: &mut TransferSummary, name: String, result: Result<u64, TransferError>) {
+    match result {
+        Ok(bytes) => {
+            summary.objects += 1;
+            summary.bytes += bytes;
+        }
+        Err(error) => {
+            summary.failed += 1;
+            summary.failures.push((name, error.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_below_the_source_prefix_land_below_the_destination_prefix() {
+        assert_eq!(
+            destination_key("p/", "q", "p/a/b.txt").as_deref(),
+            Some("q/a/b.txt")
+        );
+        assert_eq!(destination_key("p/", "q/", "p/a").as_deref(), Some("q/a"));
+        assert_eq!(destination_key("", "", "a/b").as_deref(), Some("a/b"));
+        assert_eq!(destination_key("p/", "q/", "p/"), None);
+    }
+}

@@ -1,0 +1,336 @@
+//! Resume journals: what an interrupted transfer had finished, so that running the same
+//! command again after a crash or `kill -9` continues instead of starting over.
+//!
+//! * An upload's journal lives in the state directory ([`super::TransferConfig::state_dir`],
+//!   else `$XDG_STATE_HOME/ferry`, else `~/.local/state/ferry`), never beside the source
+//!   (which may be read-only), named by a hash of everything that makes it the same upload:
+//!   the endpoint, bucket, key, the source's absolute path, size and modification time, the
+//!   part size and the checksum algorithm. It holds the multipart upload's id and each
+//!   finished part's number, ETag and checksum; on resume, ListParts confirms what the store
+//!   still holds.
+//! * A download's journal is `.NAME.ferry-part.json` beside its temporary file
+//!   `.NAME.ferry-part`: the object's ETag and size, the range size and each finished range's
+//!   checksum.
+//!
+//! Journals are written atomically (a temporary file renamed over the old one) after every
+//! finished part, and removed when the transfer succeeds or fails cleanly. A journal that
+//! cannot be read or no longer matches is ignored: the transfer starts over.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The journal format's version; another version is ignored.
+const VERSION: u32 = 1;
+
+/// Journals with more entries than this are rewritten at most once per [`THROTTLE`], so that
+/// a 10,000-part transfer does not rewrite a large file 10,000 times.
+const SMALL: usize = 256;
+const THROTTLE: Duration = Duration::from_millis(500);
+
+/// The default state directory: `$XDG_STATE_HOME/ferry`, else `~/.local/state/ferry`.
+pub fn default_state_dir() -> Option<PathBuf> {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    if let Some(state) = std::env::var_os("XDG_STATE_HOME").and_then(absolute) {
+        return Some(state.join("ferry"));
+    }
+    std::env::var_os("HOME")
+        .and_then(absolute)
+        .map(|home| home.join(".local").join("state").join("ferry"))
+}
+
+/// One finished part of a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedPart {
+    /// Its ETag, quotes included.
+    pub etag: String,
+    /// Its checksum (base64), when the upload has an algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// What an interrupted multipart upload had finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// The format's version.
+    pub version: u32,
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The source file.
+    pub source: PathBuf,
+    /// The source's size.
+    pub size: u64,
+    /// Every part's size but the last's.
+    pub part_size: u64,
+    /// The checksum algorithm (`s3_name`), if any.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// The multipart upload's id.
+    pub upload_id: String,
+    /// Finished parts by number.
+    pub parts: BTreeMap<u32, UploadedPart>,
+}
+
+/// What an interrupted download had finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadState {
+    /// The format's version.
+    pub version: u32,
+    /// The object's ETag when the download started.
+    pub etag: String,
+    /// The object's size.
+    pub size: u64,
+    /// Every range's size but the last's.
+    pub part_size: u64,
+    /// The checksum algorithm the ranges were hashed with (`s3_name`), if any.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// Finished ranges by index, with their checksum (base64) when verifying.
+    pub ranges: BTreeMap<u64, Option<String>>,
+}
+
+/// A journal file and its contents, written as entries are added.
+#[derive(Debug)]
+pub struct Journal<T> {
+    path: PathBuf,
+    state: Mutex<(T, Option<Instant>)>,
+}
+
+impl<T: Serialize + for<'de> Deserialize<'de>> Journal<T> {
+    /// A journal at `path` holding `state` (not written until [`Journal::update`]).
+    pub fn new(path: PathBuf, state: T) -> Self {
+        Self {
+            path,
+            state: Mutex::new((state, None)),
+        }
+    }
+
+    /// Reads the journal at `path`; `None` when absent or unreadable.
+    pub fn load(path: &Path) -> Option<T> {
+        let text = std::fs::read(path).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    /// Changes the state and writes it (throttled when large). A journal that cannot be
+    /// written only costs the ability to resume, so failures are logged, not returned.
+    pub fn update(&self, entries: impl Fn(&T) -> usize, change: impl FnOnce(&mut T)) {
+        let mut guard = match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        change(&mut guard.0);
+        let due = entries(&guard.0) <= SMALL || guard.1.is_none_or(|at| at.elapsed() >= THROTTLE);
+        if due {
+            self.write(&guard.0);
+            guard.1 = Some(Instant::now());
+        }
+    }
+
+    /// Writes the state now.
+    pub fn flush(&self) {
+        let guard = match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.write(&guard.0);
+    }
+
+    fn write(&self, state: &T) {
+        if let Err(error) = write_atomically(&self.path, state) {
+            tracing::warn!(path = %self.path.display(), %error, "could not write the resume journal");
+        }
+    }
+
+    /// Deletes the journal (the transfer is over).
+    pub fn remove(&self) {
+        remove(&self.path);
+    }
+}
+
+/// Deletes a journal file, if there is one.
+pub fn remove(path: &Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "could not remove the resume journal");
+        }
+    }
+}
+
+fn write_atomically(path: &Path, state: &impl Serialize) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(".tmp");
+    let temp = PathBuf::from(temp);
+    std::fs::write(&temp, body)?;
+    std::fs::rename(&temp, path)
+}
+
+/// Everything that makes two runs the same upload.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadIdentity<'a> {
+    /// The endpoint's URL.
+    pub endpoint: &'a str,
+    /// The bucket.
+    pub bucket: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// The source file, absolute.
+    pub source: &'a Path,
+    /// Its size.
+    pub size: u64,
+    /// Its modification time, in nanoseconds since the epoch (0 when unknown).
+    pub modified: u128,
+    /// The part size.
+    pub part_size: u64,
+    /// The checksum algorithm (`s3_name`), if any.
+    pub algorithm: Option<&'a str>,
+}
+
+impl UploadIdentity<'_> {
+    /// The journal's path in `state_dir`: `upload-HASH.json`.
+    pub fn journal_path(&self, state_dir: &Path) -> PathBuf {
+        let mut hash = Sha256::new();
+        for field in [
+            self.endpoint.as_bytes(),
+            self.bucket.as_bytes(),
+            self.key.as_bytes(),
+            self.source.as_os_str().as_encoded_bytes(),
+            self.size.to_string().as_bytes(),
+            self.modified.to_string().as_bytes(),
+            self.part_size.to_string().as_bytes(),
+            self.algorithm.unwrap_or("none").as_bytes(),
+        ] {
+            hash.update((field.len() as u64).to_be_bytes());
+            hash.update(field);
+        }
+        let digest = hash.finalize();
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        state_dir.join(format!("upload-{hex}.json"))
+    }
+
+    /// A fresh journal's state for the upload `upload_id`.
+    pub fn state(&self, upload_id: &str) -> UploadState {
+        UploadState {
+            version: VERSION,
+            bucket: self.bucket.into(),
+            key: self.key.into(),
+            source: self.source.into(),
+            size: self.size,
+            part_size: self.part_size,
+            algorithm: self.algorithm.map(str::to_owned),
+            upload_id: upload_id.into(),
+            parts: BTreeMap::new(),
+        }
+    }
+
+    /// Whether a journal read back belongs to this upload.
+    pub fn matches(&self, state: &UploadState) -> bool {
+        state.version == VERSION
+            && state.bucket == self.bucket
+            && state.key == self.key
+            && state.source == self.source
+            && state.size == self.size
+            && state.part_size == self.part_size
+            && state.algorithm.as_deref() == self.algorithm
+            && !state.upload_id.is_empty()
+    }
+}
+
+/// A download's journal path: `.NAME.ferry-part.json` beside the temporary file.
+pub fn download_journal_path(temp: &Path) -> PathBuf {
+    let mut path = temp.as_os_str().to_owned();
+    path.push(".json");
+    PathBuf::from(path)
+}
+
+impl DownloadState {
+    /// A fresh download's state.
+    pub fn new(etag: &str, size: u64, part_size: u64, algorithm: Option<&str>) -> Self {
+        Self {
+            version: VERSION,
+            etag: etag.into(),
+            size,
+            part_size,
+            algorithm: algorithm.map(str::to_owned),
+            ranges: BTreeMap::new(),
+        }
+    }
+
+    /// Whether a journal read back is for the same object, split the same way.
+    pub fn continues(&self, fresh: &DownloadState) -> bool {
+        self.version == VERSION
+            && self.etag == fresh.etag
+            && self.size == fresh.size
+            && self.part_size == fresh.part_size
+            && self.algorithm == fresh.algorithm
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(path: &Path) -> UploadIdentity<'_> {
+        UploadIdentity {
+            endpoint: "http://127.0.0.1:9000",
+            bucket: "b",
+            key: "k",
+            source: path,
+            size: 10,
+            modified: 42,
+            part_size: 5,
+            algorithm: Some("CRC64NVME"),
+        }
+    }
+
+    #[test]
+    fn a_journal_round_trips_and_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("src");
+        let id = identity(&source);
+        let path = id.journal_path(dir.path());
+        let journal = Journal::new(path.clone(), id.state("up-1"));
+        journal.update(
+            |s| s.parts.len(),
+            |s| {
+                s.parts.insert(
+                    2,
+                    UploadedPart {
+                        etag: "\"e\"".into(),
+                        checksum: Some("AAAAAAAAAAA=".into()),
+                    },
+                );
+            },
+        );
+        let back: UploadState = Journal::<UploadState>::load(&path).unwrap();
+        assert!(id.matches(&back));
+        assert_eq!(back.parts.len(), 1);
+        assert_eq!(back.upload_id, "up-1");
+        journal.remove();
+        assert!(!path.exists());
+        assert!(Journal::<UploadState>::load(&path).is_none());
+    }
+
+    #[test]
+    fn a_different_size_or_part_size_names_a_different_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("src");
+        let a = identity(&source);
+        let b = UploadIdentity { size: 11, ..a };
+        let c = UploadIdentity { part_size: 6, ..a };
+        let paths = [a, b, c].map(|i| i.journal_path(dir.path()));
+        assert_ne!(paths[0], paths[1]);
+        assert_ne!(paths[0], paths[2]);
+        assert!(!a.matches(&b.state("x")));
+    }
+}

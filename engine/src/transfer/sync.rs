@@ -1,0 +1,1110 @@
+//! `sync`: copy what is new or changed, as `aws s3 sync` does.
+//!
+//! A file is copied when the destination lacks it, when the sizes differ, or when the source
+//! is newer (whole seconds: the local mtime against the object's `LastModified`). With
+//! [`SyncOptions::checksum`] a same-size pair is compared by content instead: the local file's
+//! full-object CRC (CRC-64/NVME unless the engine sends another full-object CRC) against the
+//! checksum the store holds (HEAD with checksum mode); objects without one fall back to the
+//! time check. A download sets the file's mtime to the object's `LastModified`, so the next
+//! sync sees it up to date; an upload leaves the object newer than the file.
+//!
+//! Memory: the destination is indexed first (key → size and time, about 100 bytes plus the
+//! key per entry); the source is streamed, walked or listed page by page, and never held.
+//! Entries left in the index once the source is done are the extra ones `--delete` removes
+//! (S3: DeleteObjects in batches of 1000).
+
+use super::checksum::{ChecksumAlgorithm, Hasher};
+use super::events::Event;
+use super::{TransferError, TransferSummary, Transfers};
+use crate::s3::ListObjects;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+/// Keys per DeleteObjects request (S3's maximum).
+const DELETE_BATCH: usize = 1000;
+
+/// Files walked ahead of the transfers.
+const WALK_AHEAD: usize = 1024;
+
+/// Include and exclude globs, applied in order: the last pattern that matches decides; a path
+/// no pattern matches is included.
+///
+/// Patterns match the path relative to the synced directory or prefix, with `/` separators:
+/// `*` matches within one path segment, `**` across segments, `?` one character (not `/`). A
+/// pattern also matches any trailing part of the path that starts after a `/`, so `*.log`
+/// matches `a.log` and `logs/b.log`, and `tmp/**` matches `tmp/x` and `cache/tmp/y/z`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    rules: Vec<(bool, String)>,
+}
+
+impl Filters {
+    /// No patterns: everything is included.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a pattern whose matches are left out.
+    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
+        self.rules.push((false, pattern.into()));
+        self
+    }
+
+    /// Adds a pattern whose matches are taken (again).
+    pub fn include(mut self, pattern: impl Into<String>) -> Self {
+        self.rules.push((true, pattern.into()));
+        self
+    }
+
+    /// Whether `relative` (a `/`-separated path) is synced.
+    pub fn allows(&self, relative: &str) -> bool {
+        self.rules
+            .iter()
+            .rev()
+            .find(|(_, pattern)| glob_matches_suffix(pattern, relative))
+            .is_none_or(|(include, _)| *include)
+    }
+}
+
+/// Whether `pattern` matches `path` or a part of it after a `/`.
+fn glob_matches_suffix(pattern: &str, path: &str) -> bool {
+    let (pattern, path) = (pattern.as_bytes(), path.as_bytes());
+    let pattern = pattern.strip_prefix(b"/").unwrap_or(pattern);
+    if glob(pattern, path) {
+        return true;
+    }
+    path.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'/')
+        .any(|(i, _)| glob(pattern, &path[i + 1..]))
+}
+
+/// Glob matching with `*`, `**` and `?`, iterative with backtracking (bytes; multi-byte
+/// characters match `?` only byte by byte, which only matters for `?`).
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    // The last star: (pattern index after it, text index it resumes at, crosses `/`).
+    let mut star: Option<(usize, usize, bool)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            let double = pattern.get(p + 1) == Some(&b'*');
+            let mut next = p + if double { 2 } else { 1 };
+            // `**/` also matches nothing at all: `a/**/b` matches `a/b`.
+            if double && pattern.get(next) == Some(&b'/') && glob(&pattern[next + 1..], &text[t..])
+            {
+                return true;
+            }
+            while double && pattern.get(next) == Some(&b'*') {
+                next += 1;
+            }
+            star = Some((next, t, double));
+            p = next;
+            continue;
+        }
+        if p < pattern.len() && (pattern[p] == text[t] || (pattern[p] == b'?' && text[t] != b'/')) {
+            p += 1;
+            t += 1;
+            continue;
+        }
+        match star {
+            Some((after, resume, crosses)) if crosses || text[resume] != b'/' => {
+                star = Some((after, resume + 1, crosses));
+                p = after;
+                t = resume + 1;
+            }
+            _ => return false,
+        }
+    }
+    pattern[p..].iter().all(|b| *b == b'*')
+}
+
+/// What a sync does (or, with `dry_run`, would do), one per copied or deleted entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncAction {
+    /// A local file goes to `s3://bucket/key`.
+    Upload {
+        /// The file.
+        path: PathBuf,
+        /// `s3://bucket/key`.
+        url: String,
+    },
+    /// An object comes to a local file.
+    Download {
+        /// `s3://bucket/key`.
+        url: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// An object is copied to `s3://bucket/key` (server-side).
+    Copy {
+        /// `s3://bucket/key` of the source.
+        from: String,
+        /// `s3://bucket/key` of the destination.
+        url: String,
+    },
+    /// A destination entry the source lacks is removed (`s3://bucket/key` or a path).
+    Delete {
+        /// What is removed.
+        name: String,
+    },
+}
+
+impl fmt::Display for SyncAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Upload { path, url } => write!(f, "upload {} -> {url}", path.display()),
+            Self::Download { url, path } => write!(f, "download {url} -> {}", path.display()),
+            Self::Copy { from, url } => write!(f, "copy {from} -> {url}"),
+            Self::Delete { name } => write!(f, "delete {name}"),
+        }
+    }
+}
+
+/// Told of every action, as it is decided (from many tasks at once).
+pub type ActionSink = Arc<dyn Fn(&SyncAction) + Send + Sync>;
+
+/// How a sync runs.
+#[derive(Clone, Default)]
+pub struct SyncOptions {
+    /// Remove destination entries the source lacks (only those the filters allow).
+    pub delete: bool,
+    /// Decide and report, change nothing.
+    pub dry_run: bool,
+    /// Compare same-size entries by content (CRC) instead of by time.
+    pub checksum: bool,
+    /// Which relative paths take part.
+    pub filters: Filters,
+    /// Where actions are reported.
+    pub on_action: Option<ActionSink>,
+}
+
+impl fmt::Debug for SyncOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncOptions")
+            .field("delete", &self.delete)
+            .field("dry_run", &self.dry_run)
+            .field("checksum", &self.checksum)
+            .field("filters", &self.filters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncOptions {
+    fn announce(&self, action: &SyncAction) {
+        if let Some(sink) = &self.on_action {
+            sink(action);
+        }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncSummary {
+    /// Copies: `objects` and `bytes` moved, `skipped` up to date, `failed` (deletions that
+    /// failed included, in `failures` too).
+    pub transfers: TransferSummary,
+    /// Destination entries removed.
+    pub deleted: u64,
+    /// Actions decided: with `dry_run`, what would have been done.
+    pub planned: u64,
+}
+
+/// One destination entry: its size and time (whole seconds since the epoch, when known).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    size: u64,
+    time: Option<i64>,
+}
+
+/// What a task ended with.
+#[derive(Debug)]
+enum Done {
+    /// Copied: the bytes moved.
+    Moved(u64),
+    /// Would be copied (a dry run).
+    Planned,
+    /// Up to date after all (same content).
+    Same,
+}
+
+type Outcome = Result<Done, TransferError>;
+
+/// What the listing alone says about a source entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Up to date.
+    Same,
+    /// Missing or changed: copy it.
+    Copy,
+    /// Same size, `--checksum`: compare contents (`newer`: the time check's answer, used when
+    /// the store holds no comparable checksum).
+    Compare { newer: bool },
+}
+
+/// Compares a source entry with the destination's.
+fn quick_verdict(source: Entry, destination: Option<Entry>, checksum: bool) -> Verdict {
+    let Some(destination) = destination else {
+        return Verdict::Copy;
+    };
+    if source.size != destination.size {
+        return Verdict::Copy;
+    }
+    let newer = matches!((source.time, destination.time), (Some(s), Some(d)) if s > d);
+    match (checksum, newer) {
+        (true, newer) => Verdict::Compare { newer },
+        (false, true) => Verdict::Copy,
+        (false, false) => Verdict::Same,
+    }
+}
+
+impl Verdict {
+    /// Whether to copy, once the contents were compared (`same`: `None` when they could not
+    /// be).
+    fn copy_after(self, same: Option<bool>) -> bool {
+        match (self, same) {
+            (Self::Compare { newer }, None) => newer,
+            (Self::Compare { .. }, Some(same)) => !same,
+            (verdict, _) => verdict == Self::Copy,
+        }
+    }
+}
+
+impl Transfers {
+    /// Makes `s3://bucket/prefix…` match the directory `dir` (a `/` is added to a non-empty
+    /// prefix that lacks one).
+    pub async fn sync_up(
+        &self,
+        dir: &Path,
+        bucket: &str,
+        prefix: &str,
+        options: &SyncOptions,
+    ) -> SyncSummary {
+        let started = Instant::now();
+        let retries_before = self.client.retries();
+        let prefix = key_prefix(prefix);
+        let mut report = SyncSummary::default();
+        let mut index = match self.remote_index(bucket, &prefix).await {
+            Ok(index) => index,
+            Err(error) => {
+                fail(
+                    &mut report.transfers,
+                    format!("s3://{bucket}/{prefix}"),
+                    error,
+                );
+                return self.finish(report, started, retries_before);
+            }
+        };
+        let (tx, mut rx) = mpsc::channel(WALK_AHEAD);
+        let root = dir.to_owned();
+        let walker = tokio::task::spawn_blocking(move || walk(&root, &tx));
+        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let mut tasks = JoinSet::new();
+        let mut walked_whole = true;
+        while let Some(item) = rx.recv().await {
+            let local = match item {
+                Ok(local) => local,
+                Err((name, error)) => {
+                    fail(&mut report.transfers, name, walk_error(error));
+                    walked_whole = false;
+                    continue;
+                }
+            };
+            if !options.filters.allows(&local.relative) {
+                continue;
+            }
+            let key = format!("{prefix}{}", local.relative);
+            let url = format!("s3://{bucket}/{key}");
+            let remote = index.remove(&local.relative);
+            let verdict = quick_verdict(local.entry, remote, options.checksum);
+            if verdict == Verdict::Same {
+                self.skip(&mut report.transfers, url);
+                continue;
+            }
+            let permit = files.clone().acquire_owned().await;
+            let (this, bucket, options) = (self.clone(), bucket.to_owned(), options.clone());
+            tasks.spawn(async move {
+                let _permit = permit;
+                let outcome = async {
+                    if let Verdict::Compare { .. } = verdict {
+                        let same = this.same_content(&local.path, &bucket, &key).await?;
+                        if !verdict.copy_after(same) {
+                            return Ok(Done::Same);
+                        }
+                    }
+                    options.announce(&SyncAction::Upload {
+                        path: local.path.clone(),
+                        url: url.clone(),
+                    });
+                    if options.dry_run {
+                        return Ok(Done::Planned);
+                    }
+                    this.upload_file(&local.path, &bucket, &key)
+                        .await
+                        .map(Done::Moved)
+                }
+                .await;
+                (url, outcome)
+            });
+            self.drain_finished(&mut tasks, &mut report);
+        }
+        let _ = walker.await;
+        self.drain_all(&mut tasks, &mut report).await;
+        // An unreadable directory would make its objects look extra: delete nothing then.
+        if options.delete && walked_whole {
+            let extra: Vec<String> = index
+                .into_keys()
+                .filter(|relative| options.filters.allows(relative))
+                .map(|relative| format!("{prefix}{relative}"))
+                .collect();
+            self.delete_keys(bucket, extra, options, &mut report).await;
+        }
+        self.finish(report, started, retries_before)
+    }
+
+    /// Makes the directory `dir` match `s3://bucket/prefix…` (a `/` is added to a non-empty
+    /// prefix that lacks one). Keys that would escape `dir` are skipped with a failure note.
+    pub async fn sync_down(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        dir: &Path,
+        options: &SyncOptions,
+    ) -> SyncSummary {
+        let started = Instant::now();
+        let retries_before = self.client.retries();
+        let prefix = key_prefix(prefix);
+        let mut report = SyncSummary::default();
+        let root = dir.to_owned();
+        let mut index = match tokio::task::spawn_blocking(move || local_index(&root)).await {
+            Ok(Ok(index)) => index,
+            Ok(Err(error)) => {
+                fail(&mut report.transfers, dir.display().to_string(), error);
+                return self.finish(report, started, retries_before);
+            }
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        let list = ListObjects {
+            prefix: (!prefix.is_empty()).then(|| prefix.clone()),
+            ..ListObjects::default()
+        };
+        let mut pages = self.client.list_objects(bucket, list);
+        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let mut tasks = JoinSet::new();
+        let mut listed_whole = true;
+        loop {
+            let page = match pages.next_page().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(error) => {
+                    fail(
+                        &mut report.transfers,
+                        format!("s3://{bucket}/{prefix}"),
+                        error.into(),
+                    );
+                    listed_whole = false;
+                    break;
+                }
+            };
+            for object in page.contents {
+                let Some(relative) = object.key.strip_prefix(&prefix).map(str::to_owned) else {
+                    continue;
+                };
+                if object.key.ends_with('/') || !options.filters.allows(&relative) {
+                    continue;
+                }
+                let url = format!("s3://{bucket}/{}", object.key);
+                let Some(path) = safe_join(dir, &relative) else {
+                    report.transfers.skipped += 1;
+                    report.transfers.failures.push((
+                        url,
+                        "the key would escape the target directory; not written".into(),
+                    ));
+                    continue;
+                };
+                let time = object.last_modified.as_deref().and_then(parse_iso8601);
+                let remote = Entry {
+                    size: object.size,
+                    time: time.map(|t| t.0),
+                };
+                let verdict = quick_verdict(remote, index.remove(&relative), options.checksum);
+                if verdict == Verdict::Same {
+                    self.skip(&mut report.transfers, url);
+                    continue;
+                }
+                let permit = files.clone().acquire_owned().await;
+                let (this, bucket, key, options) =
+                    (self.clone(), bucket.to_owned(), object.key, options.clone());
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let outcome = async {
+                        if let Verdict::Compare { .. } = verdict {
+                            let same = this.same_content(&path, &bucket, &key).await?;
+                            if !verdict.copy_after(same) {
+                                return Ok(Done::Same);
+                            }
+                        }
+                        options.announce(&SyncAction::Download {
+                            url: url.clone(),
+                            path: path.clone(),
+                        });
+                        if options.dry_run {
+                            return Ok(Done::Planned);
+                        }
+                        let bytes = this.download_file(&bucket, &key, &path).await?;
+                        if let Some((seconds, nanos)) = time {
+                            set_mtime(&path, seconds, nanos)?;
+                        }
+                        Ok(Done::Moved(bytes))
+                    }
+                    .await;
+                    (url, outcome)
+                });
+                self.drain_finished(&mut tasks, &mut report);
+            }
+        }
+        self.drain_all(&mut tasks, &mut report).await;
+        // A listing cut short would make every unlisted file look extra: delete nothing then.
+        if options.delete && listed_whole {
+            let mut extra: Vec<String> = index
+                .into_keys()
+                .filter(|relative| options.filters.allows(relative))
+                .collect();
+            extra.sort();
+            for relative in extra {
+                let path = dir.join(&relative);
+                let name = path.display().to_string();
+                options.announce(&SyncAction::Delete { name: name.clone() });
+                report.planned += 1;
+                if options.dry_run {
+                    continue;
+                }
+                match std::fs::remove_file(&path) {
+                    Ok(()) => report.deleted += 1,
+                    Err(e) => fail(
+                        &mut report.transfers,
+                        name,
+                        TransferError::io("removing", path, e),
+                    ),
+                }
+            }
+        }
+        self.finish(report, started, retries_before)
+    }
+
+    /// Makes `s3://dst_bucket/dst_prefix…` match `s3://src_bucket/src_prefix…` on this
+    /// engine's endpoint, copying server-side (a `/` is added to non-empty prefixes). An
+    /// object is copied when missing, of another size, or newer at the source; with
+    /// `checksum`, same-size objects are compared by their stored full-object checksums.
+    pub async fn sync_between(
+        &self,
+        src_bucket: &str,
+        src_prefix: &str,
+        dst_bucket: &str,
+        dst_prefix: &str,
+        options: &SyncOptions,
+    ) -> SyncSummary {
+        let started = Instant::now();
+        let retries_before = self.client.retries();
+        let (src_prefix, dst_prefix) = (key_prefix(src_prefix), key_prefix(dst_prefix));
+        let mut report = SyncSummary::default();
+        let mut index = match self.remote_index(dst_bucket, &dst_prefix).await {
+            Ok(index) => index,
+            Err(error) => {
+                let name = format!("s3://{dst_bucket}/{dst_prefix}");
+                fail(&mut report.transfers, name, error);
+                return self.finish(report, started, retries_before);
+            }
+        };
+        let list = ListObjects {
+            prefix: (!src_prefix.is_empty()).then(|| src_prefix.clone()),
+            ..ListObjects::default()
+        };
+        let mut pages = self.client.list_objects(src_bucket, list);
+        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let mut tasks = JoinSet::new();
+        let mut listed_whole = true;
+        loop {
+            let page = match pages.next_page().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(error) => {
+                    let name = format!("s3://{src_bucket}/{src_prefix}");
+                    fail(&mut report.transfers, name, error.into());
+                    listed_whole = false;
+                    break;
+                }
+            };
+            for object in page.contents {
+                let Some(relative) = object.key.strip_prefix(&src_prefix) else {
+                    continue;
+                };
+                if object.key.ends_with('/') || !options.filters.allows(relative) {
+                    continue;
+                }
+                let dst_key = format!("{dst_prefix}{relative}");
+                let url = format!("s3://{dst_bucket}/{dst_key}");
+                let source = Entry {
+                    size: object.size,
+                    time: object
+                        .last_modified
+                        .as_deref()
+                        .and_then(parse_iso8601)
+                        .map(|t| t.0),
+                };
+                let verdict = quick_verdict(source, index.remove(relative), options.checksum);
+                if verdict == Verdict::Same {
+                    self.skip(&mut report.transfers, url);
+                    continue;
+                }
+                let permit = files.clone().acquire_owned().await;
+                let (this, options) = (self.clone(), options.clone());
+                let (src_bucket, dst_bucket) = (src_bucket.to_owned(), dst_bucket.to_owned());
+                let src_key = object.key.clone();
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let outcome = async {
+                        if let Verdict::Compare { .. } = verdict {
+                            let same = this
+                                .same_objects((&src_bucket, &src_key), (&dst_bucket, &dst_key))
+                                .await?;
+                            if !verdict.copy_after(same) {
+                                return Ok(Done::Same);
+                            }
+                        }
+                        options.announce(&SyncAction::Copy {
+                            from: format!("s3://{src_bucket}/{src_key}"),
+                            url: url.clone(),
+                        });
+                        if options.dry_run {
+                            return Ok(Done::Planned);
+                        }
+                        this.copy_object(&src_bucket, &src_key, &dst_bucket, &dst_key)
+                            .await
+                            .map(Done::Moved)
+                    }
+                    .await;
+                    (url, outcome)
+                });
+                self.drain_finished(&mut tasks, &mut report);
+            }
+        }
+        self.drain_all(&mut tasks, &mut report).await;
+        if options.delete && listed_whole {
+            let extra: Vec<String> = index
+                .into_keys()
+                .filter(|relative| options.filters.allows(relative))
+                .map(|relative| format!("{dst_prefix}{relative}"))
+                .collect();
+            self.delete_keys(dst_bucket, extra, options, &mut report)
+                .await;
+        }
+        self.finish(report, started, retries_before)
+    }
+
+    /// Whether two objects hold the same bytes, by a full-object checksum both carry; `None`
+    /// when they share none.
+    async fn same_objects(
+        &self,
+        (src_bucket, src_key): (&str, &str),
+        (dst_bucket, dst_key): (&str, &str),
+    ) -> Result<Option<bool>, TransferError> {
+        let source = self.client.head_object(src_bucket, src_key).await?;
+        let destination = self.client.head_object(dst_bucket, dst_key).await?;
+        let full = |info: &crate::s3::ObjectInfo| -> Vec<(String, String)> {
+            if info.checksum_type.as_deref() == Some("COMPOSITE") {
+                return Vec::new();
+            }
+            info.checksums
+                .iter()
+                .filter(|(_, value)| !value.contains('-'))
+                .cloned()
+                .collect()
+        };
+        let theirs = full(&destination);
+        Ok(full(&source).into_iter().find_map(|(header, value)| {
+            theirs
+                .iter()
+                .find(|(h, _)| *h == header)
+                .map(|(_, v)| *v == value)
+        }))
+    }
+
+    /// Every object under `prefix`: key below the prefix → size and time.
+    async fn remote_index(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<HashMap<String, Entry>, TransferError> {
+        let list = ListObjects {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            ..ListObjects::default()
+        };
+        let mut pages = self.client.list_objects(bucket, list);
+        let mut index = HashMap::new();
+        while let Some(page) = pages.next_page().await? {
+            for object in page.contents {
+                if object.key.ends_with('/') {
+                    continue;
+                }
+                let Some(relative) = object.key.strip_prefix(prefix) else {
+                    continue;
+                };
+                let time = object.last_modified.as_deref().and_then(parse_iso8601);
+                index.insert(
+                    relative.to_owned(),
+                    Entry {
+                        size: object.size,
+                        time: time.map(|t| t.0),
+                    },
+                );
+            }
+        }
+        Ok(index)
+    }
+
+    /// Whether the file and the object hold the same bytes, by the store's full-object CRC;
+    /// `None` when the store holds none ferry can compare.
+    async fn same_content(
+        &self,
+        path: &Path,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<bool>, TransferError> {
+        let info = self.client.head_object(bucket, key).await?;
+        if info.checksum_type.as_deref() == Some("COMPOSITE") {
+            return Ok(None);
+        }
+        let preferred = self
+            .config
+            .checksum
+            .filter(|a| a.supports_full_object())
+            .unwrap_or(ChecksumAlgorithm::Crc64Nvme);
+        let stored = |algorithm: ChecksumAlgorithm| {
+            info.checksums
+                .iter()
+                .find(|(header, value)| header == algorithm.header_name() && !value.contains('-'))
+                .map(|(_, value)| (algorithm, value.clone()))
+        };
+        let Some((algorithm, value)) = stored(preferred).or_else(|| {
+            ChecksumAlgorithm::ALL
+                .into_iter()
+                .filter(|a| a.supports_full_object())
+                .find_map(stored)
+        }) else {
+            return Ok(None);
+        };
+        let path = path.to_owned();
+        let local = tokio::task::spawn_blocking(move || hash_file(&path, algorithm))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        Ok(Some(local == value))
+    }
+
+    /// Deletes `keys` in DeleteObjects batches (or announces them, for a dry run).
+    async fn delete_keys(
+        &self,
+        bucket: &str,
+        mut keys: Vec<String>,
+        options: &SyncOptions,
+        report: &mut SyncSummary,
+    ) {
+        keys.sort();
+        for key in &keys {
+            options.announce(&SyncAction::Delete {
+                name: format!("s3://{bucket}/{key}"),
+            });
+        }
+        report.planned += keys.len() as u64;
+        if options.dry_run {
+            return;
+        }
+        for batch in keys.chunks(DELETE_BATCH) {
+            match self.client.delete_objects(bucket, batch).await {
+                Ok(result) => {
+                    for error in &result.errors {
+                        report.transfers.failed += 1;
+                        report.transfers.failures.push((
+                            format!("s3://{bucket}/{}", error.key),
+                            format!("{} {}", error.code, error.message),
+                        ));
+                    }
+                    report.deleted += (batch.len() - result.errors.len()) as u64;
+                }
+                Err(error) => {
+                    for key in batch {
+                        report.transfers.failed += 1;
+                        report
+                            .transfers
+                            .failures
+                            .push((format!("s3://{bucket}/{key}"), error.to_string()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn skip(&self, summary: &mut TransferSummary, name: String) {
+        summary.skipped += 1;
+        self.progress.emit(Event::Skipped { name });
+    }
+
+    /// Records the tasks finished so far.
+    fn drain_finished(&self, tasks: &mut JoinSet<(String, Outcome)>, report: &mut SyncSummary) {
+        while let Some(done) = tasks.try_join_next() {
+            let (name, outcome) =
+                done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            self.record(report, name, outcome);
+        }
+    }
+
+    /// Waits for every task and records it.
+    async fn drain_all(&self, tasks: &mut JoinSet<(String, Outcome)>, report: &mut SyncSummary) {
+        while let Some(done) = tasks.join_next().await {
+            let (name, outcome) =
+                done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            self.record(report, name, outcome);
+        }
+    }
+
+    fn record(&self, report: &mut SyncSummary, name: String, outcome: Outcome) {
+        match outcome {
+            Ok(Done::Moved(bytes)) => {
+                report.planned += 1;
+                report.transfers.objects += 1;
+                report.transfers.bytes += bytes;
+            }
+            Ok(Done::Planned) => report.planned += 1,
+            Ok(Done::Same) => self.skip(&mut report.transfers, name),
+            Err(error) => fail(&mut report.transfers, name, error),
+        }
+    }
+
+    fn finish(
+        &self,
+        mut report: SyncSummary,
+        started: Instant,
+        retries_before: u64,
+    ) -> SyncSummary {
+        report.transfers.retries = self.client.retries() - retries_before;
+        report.transfers.seconds = started.elapsed().as_secs_f64();
+        report
+    }
+}
+
+fn fail(summary: &mut TransferSummary, name: String, error: TransferError) {
+    summary.failed += 1;
+    summary.failures.push((name, error.to_string()));
+}
+
+fn walk_error(message: String) -> TransferError {
+    TransferError::io("walking", PathBuf::new(), std::io::Error::other(message))
+}
+
+/// `p` → `p/`, `` → ``.
+fn key_prefix(prefix: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// `dir/relative`, or `None` when `relative` would leave `dir` (`..`, absolute, empty).
+fn safe_join(dir: &Path, relative: &str) -> Option<PathBuf> {
+    let path = Path::new(relative);
+    let safe = !relative.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
+    safe.then(|| dir.join(path))
+}
+
+/// A local file found by the walk.
+#[derive(Debug)]
+struct LocalFile {
+    path: PathBuf,
+    /// Below the root, `/`-separated.
+    relative: String,
+    entry: Entry,
+}
+
+/// What the walker sends: a file, or (what, why it cannot be synced).
+type WalkItem = Result<LocalFile, (String, String)>;
+
+/// Walks `root` depth-first, sending every regular file (a missing root is empty). Files
+/// named like a download's temporary file or its resume journal are left out.
+fn walk(root: &Path, tx: &mpsc::Sender<WalkItem>) {
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir == root => return,
+            Err(e) => {
+                let _ = tx.blocking_send(Err((dir.display().to_string(), e.to_string())));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !kind.is_file() || is_temporary(&path) {
+                continue;
+            }
+            let item = match (relative_key(root, &path), entry.metadata()) {
+                (Some(relative), Ok(metadata)) => Ok(LocalFile {
+                    path,
+                    relative,
+                    entry: Entry {
+                        size: metadata.len(),
+                        time: metadata.modified().ok().map(unix_seconds),
+                    },
+                }),
+                (None, _) => Err((
+                    path.display().to_string(),
+                    "the file name is not valid UTF-8; S3 keys must be".into(),
+                )),
+                (_, Err(e)) => Err((path.display().to_string(), e.to_string())),
+            };
+            if tx.blocking_send(item).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Every file below `root`: relative path → size and mtime (a missing root is empty).
+fn local_index(root: &Path) -> Result<HashMap<String, Entry>, TransferError> {
+    let (tx, mut rx) = mpsc::channel(WALK_AHEAD);
+    let root = root.to_owned();
+    let walker = std::thread::spawn(move || walk(&root, &tx));
+    let mut index = HashMap::new();
+    let mut first_error = None;
+    while let Some(item) = rx.blocking_recv() {
+        match item {
+            Ok(file) => {
+                index.insert(file.relative, file.entry);
+            }
+            Err((name, error)) => {
+                first_error.get_or_insert_with(|| walk_error(format!("{name}: {error}")));
+            }
+        }
+    }
+    let _ = walker.join();
+    match first_error {
+        // An unreadable directory would make its files look missing; refuse rather than guess.
+        Some(error) => Err(error),
+        None => Ok(index),
+    }
+}
+
+fn is_temporary(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n.starts_with('.') && (n.ends_with(".ferry-part") || n.ends_with(".ferry-part.json"))
+    })
+}
+
+fn relative_key(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
+    Some(parts?.join("/"))
+}
+
+/// Whole seconds since the epoch (negative before it), rounded down.
+fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => {
+            let d = before.duration();
+            -i64::try_from(d.as_secs()).unwrap_or(i64::MAX) - i64::from(d.subsec_nanos() > 0)
+        }
+    }
+}
+
+/// Sets the file's mtime to `seconds`.`nanos` after the epoch.
+fn set_mtime(path: &Path, seconds: i64, nanos: u32) -> Result<(), TransferError> {
+    let offset = Duration::new(seconds.unsigned_abs(), 0);
+    let whole = if seconds >= 0 {
+        UNIX_EPOCH.checked_add(offset)
+    } else {
+        UNIX_EPOCH.checked_sub(offset)
+    };
+    let Some(time) = whole.and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
+    else {
+        return Ok(());
+    };
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(time))
+        .map_err(|e| TransferError::io("setting the modification time of", path, e))
+}
+
+/// The file's full-object checksum, base64 as S3 writes it.
+fn hash_file(path: &Path, algorithm: ChecksumAlgorithm) -> Result<String, TransferError> {
+    let mut file = std::fs::File::open(path).map_err(|e| TransferError::io("opening", path, e))?;
+    let mut hasher = Hasher::new(algorithm);
+    let mut buffer = vec![0u8; 1024 * 1024];
+    loop {
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| TransferError::io("reading", path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher.finish().base64())
+}
+
+/// An ISO-8601 UTC time as S3 lists it (`2026-11-22T22:13:00.123Z`; a `+00:00` zone, no
+/// fraction or a lowercase `t`/`z` also do) → (seconds since the epoch, nanoseconds).
+pub fn parse_iso8601(text: &str) -> Option<(i64, u32)> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(['T', 't', ' '])?;
+    let mut date = date.splitn(3, '-');
+    let year: i64 = date.next()?.parse().ok()?;
+    let month: u32 = date.next()?.parse().ok()?;
+    let day: u32 = date.next()?.parse().ok()?;
+    let (time, zone_offset) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, 0)
+    } else if let Some(index) = rest.rfind(['+', '-']) {
+        let (t, zone) = rest.split_at(index);
+        let sign = if zone.starts_with('-') { -1 } else { 1 };
+        let (h, m) = zone[1..].split_once(':').unwrap_or((&zone[1..], "0"));
+        let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+        (t, sign * (h * 3600 + m * 60))
+    } else {
+        (rest, 0)
+    };
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut hms = hms.splitn(3, ':');
+    let hour: i64 = hms.next()?.parse().ok()?;
+    let minute: i64 = hms.next()?.parse().ok()?;
+    let second: i64 = hms.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let nanos = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - zone_offset;
+    Some((seconds, nanos))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_listing_times_parse_to_unix_seconds() {
+        assert_eq!(parse_iso8601("1970-01-01T00:00:00.000Z"), Some((0, 0)));
+        assert_eq!(
+            parse_iso8601("2026-11-22T22:13:00.123Z"),
+            Some((1_795_385_580, 123_000_000))
+        );
+        assert_eq!(
+            parse_iso8601("2000-02-29T12:00:00Z"),
+            Some((951_825_600, 0))
+        );
+        assert_eq!(
+            parse_iso8601("2000-02-29T14:00:00+02:00"),
+            Some((951_825_600, 0))
+        );
+        assert_eq!(parse_iso8601("1969-12-31T23:59:59Z"), Some((-1, 0)));
+        assert_eq!(parse_iso8601("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_iso8601("yesterday"), None);
+    }
+
+    #[test]
+    fn globs_match_within_and_across_segments() {
+        assert!(glob(b"*.txt", b"a.txt"));
+        assert!(!glob(b"*.txt", b"d/a.txt"));
+        assert!(glob(b"**.txt", b"d/a.txt"));
+        assert!(glob(b"d/**", b"d/e/f"));
+        assert!(glob(b"a/**/b", b"a/b"));
+        assert!(glob(b"a/**/b", b"a/x/y/b"));
+        assert!(glob(b"?.bin", b"x.bin"));
+        assert!(!glob(b"?.bin", b"xy.bin"));
+        assert!(!glob(b"a?b", b"a/b"));
+        assert!(glob(b"*", b""));
+        assert!(!glob(b"a*c", b"a/c"));
+    }
+
+    #[test]
+    fn a_pattern_matches_a_trailing_part_of_the_path() {
+        assert!(glob_matches_suffix("*.log", "logs/a.log"));
+        assert!(glob_matches_suffix("tmp/*", "cache/tmp/x"));
+        assert!(!glob_matches_suffix("tmp/*", "cache/tmp/x/y"));
+        assert!(!glob_matches_suffix("*.log", "a.log.gz"));
+    }
+
+    #[test]
+    fn the_last_matching_filter_wins() {
+        let filters = Filters::new().exclude("*").include("*.txt");
+        assert!(filters.allows("a.txt"));
+        assert!(filters.allows("d/b.txt"));
+        assert!(!filters.allows("c.bin"));
+        let filters = Filters::new().include("*.txt").exclude("secret/*");
+        assert!(!filters.allows("secret/a.txt"));
+        assert!(filters.allows("b.bin"));
+        assert!(Filters::new().allows("anything"));
+    }
+
+    #[test]
+    fn the_source_is_copied_when_missing_resized_or_newer() {
+        let entry = |size, time| Entry {
+            size,
+            time: Some(time),
+        };
+        assert_eq!(quick_verdict(entry(1, 5), None, false), Verdict::Copy);
+        assert_eq!(
+            quick_verdict(entry(1, 5), Some(entry(2, 9)), false),
+            Verdict::Copy
+        );
+        assert_eq!(
+            quick_verdict(entry(1, 9), Some(entry(1, 5)), false),
+            Verdict::Copy
+        );
+        assert_eq!(
+            quick_verdict(entry(1, 5), Some(entry(1, 5)), false),
+            Verdict::Same
+        );
+        assert_eq!(
+            quick_verdict(entry(1, 5), Some(entry(1, 9)), false),
+            Verdict::Same
+        );
+        assert_eq!(
+            quick_verdict(entry(1, 5), Some(entry(1, 5)), true),
+            Verdict::Compare { newer: false }
+        );
+    }
+}
