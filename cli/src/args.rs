@@ -58,6 +58,12 @@ pub struct GlobalArgs {
     /// crc32c, sha256, or none (stores that reject x-amz-checksum-* headers).
     #[arg(long, global = true, value_name = "ALGORITHM")]
     pub checksum_algorithm: Option<String>,
+    /// Content-Type of uploaded objects (default: guessed from each file's extension).
+    #[arg(long, global = true, value_name = "TYPE")]
+    pub content_type: Option<String>,
+    /// User metadata for uploaded objects, KEY=VALUE (repeatable): x-amz-meta-KEY.
+    #[arg(long, global = true, value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
     /// Part size for multipart transfers (5MiB to 5GiB; grown for huge objects).
     #[arg(long, global = true, value_name = "SIZE")]
     pub part_size: Option<String>,
@@ -137,6 +143,8 @@ Examples:
   ferry cp -r ./backup s3://bucket/2026-11-22/      # DIR's contents under the prefix
   ferry cp -r s3://bucket/2026-11-22/ ./restore     # recreated under ./restore
   ferry cp s3://bucket/a.bin s3://other/a.bin       # server-side copy
+  ferry cp 'logs/**/*.gz' s3://bucket/logs/         # globs: * within a segment, ** across
+  ferry cp 's3://bucket/logs/2026-*' ./logs/
   ferry cp -r s3://old/data/ s3://new/data/ --source-endpoint-url http://10.0.0.5:9000";
 
 /// `ferry cp` options.

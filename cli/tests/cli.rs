@@ -239,3 +239,64 @@ fn bench_sign_json_reports_the_documented_fields() {
     assert_eq!(value["per_thread"].as_array().unwrap().len(), 2);
     assert!(value["signatures_per_second"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn globs_select_files_up_and_objects_down() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let work = tempfile::tempdir().unwrap();
+    let logs = work.path().join("logs");
+    std::fs::create_dir_all(logs.join("sub")).unwrap();
+    for name in ["a.log", "b.log", "c.txt", "sub/d.log"] {
+        std::fs::write(logs.join(name), name).unwrap();
+    }
+    assert!(
+        run(client(home.path(), &server).args(["mb", "s3://glob-test"]))
+            .status
+            .success()
+    );
+    let pattern = format!("{}/*.log", logs.display());
+    let up = run(client(home.path(), &server).args(["cp", &pattern, "s3://glob-test/up/"]));
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let listed =
+        text(&run(client(home.path(), &server).args(["ls", "-r", "s3://glob-test/"])).stdout);
+    assert!(
+        listed.contains("up/a.log") && listed.contains("up/b.log"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("c.txt") && !listed.contains("d.log"),
+        "`*` stays within one segment: {listed}"
+    );
+
+    let everything = format!("{}/**/*.log", logs.display());
+    assert!(
+        run(client(home.path(), &server).args(["cp", &everything, "s3://glob-test/all/"]))
+            .status
+            .success()
+    );
+    let listed =
+        text(&run(client(home.path(), &server).args(["ls", "-r", "s3://glob-test/all/"])).stdout);
+    assert!(
+        listed.contains("all/sub/d.log"),
+        "`**` crosses segments: {listed}"
+    );
+
+    let out = work.path().join("out");
+    let down = run(client(home.path(), &server)
+        .arg("cp")
+        .arg("s3://glob-test/up/a*")
+        .arg(&out));
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(std::fs::read(out.join("a.log")).unwrap(), b"a.log");
+    assert!(!out.join("b.log").exists());
+}
+
+#[test]
+fn metadata_that_is_not_key_value_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(ferry(home.path()).args(["--metadata", "novalue", "cp", "a", "s3://bucket-x/"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("KEY=VALUE"));
+}

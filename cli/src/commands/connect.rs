@@ -10,6 +10,7 @@ use ferry::transfer::{Progress, TransferConfig, Transfers};
 
 /// Builds the client the global flags describe, printing warnings on stderr.
 pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
+    transfer_config(global)?;
     let options = ClientOptions {
         region: global.region.clone(),
         endpoint_url: global.endpoint_url.clone(),
@@ -69,6 +70,13 @@ pub fn transfers(
     setup: &ClientSetup,
     progress: Progress,
 ) -> Result<Transfers, CliError> {
+    let config = transfer_config(global)?;
+    Ok(Transfers::new(setup.client.clone(), config, progress))
+}
+
+/// The transfer settings the global flags ask for, validated (so that a bad flag is reported
+/// before anything else, credentials included).
+pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> {
     let mut config = TransferConfig {
         concurrency: global.concurrency.max(1),
         ..TransferConfig::default()
@@ -80,6 +88,16 @@ pub fn transfers(
         config.multipart_threshold = bytes;
     }
     config.checksum = checksum_algorithm(global)?;
+    config.put.content_type = global.content_type.clone();
+    for pair in &global.metadata {
+        let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(CliError::usage(
+                format!("--metadata `{pair}` is not KEY=VALUE"),
+                "e.g. --metadata origin=laptop",
+            ));
+        };
+        config.put.metadata.push((key.to_owned(), value.to_owned()));
+    }
     if config.part_size < config.limits.min_part_size
         || config.part_size > config.limits.max_part_size
     {
@@ -88,7 +106,7 @@ pub fn transfers(
             "S3 parts are 5 MiB to 5 GiB; e.g. --part-size 16MiB",
         ));
     }
-    Ok(Transfers::new(setup.client.clone(), config, progress))
+    Ok(config)
 }
 
 /// `--max-bandwidth RATE` in bytes per second: a size per second (`50MiB/s`, `10MB/s`; the

@@ -6,7 +6,7 @@ use crate::exit::ExitCode;
 use crate::location::Location;
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter};
-use ferry::transfer::{TransferSummary, Transfers};
+use ferry::transfer::{TransferSummary, Transfers, glob_matches, has_wildcard};
 use std::path::{Path, PathBuf};
 
 pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliError> {
@@ -69,6 +69,28 @@ async fn copy(
 ) -> TransferSummary {
     let started = std::time::Instant::now();
     let mut summary = match (source, destination) {
+        (Location::Local(path), Location::S3 { bucket, key })
+            if has_wildcard(&path.to_string_lossy()) =>
+        {
+            let (base, pattern) = split_glob(&path.to_string_lossy());
+            let base = if base.is_empty() {
+                ".".to_owned()
+            } else {
+                base
+            };
+            engine
+                .upload_dir_where(Path::new(&base), bucket, key, |rel| {
+                    glob_matches(&pattern, rel)
+                })
+                .await
+        }
+        (Location::S3 { bucket, key }, Location::Local(dir)) if has_wildcard(key) => {
+            let (base, pattern) = split_glob(key);
+            let base = prefix(&base);
+            engine
+                .download_prefix_where(bucket, &base, dir, |rel| glob_matches(&pattern, rel))
+                .await
+        }
         (Location::Local(dir), Location::S3 { bucket, key }) if recursive => {
             engine.upload_dir(dir, bucket, key).await
         }
@@ -137,6 +159,17 @@ async fn copy(
         .retries
         .max(engine.client().retries() + source_retries);
     summary
+}
+
+/// `logs/2026/*.gz` → (`logs/2026`, `*.gz`): the segments before the first wildcard, and
+/// the pattern for what lies below them.
+fn split_glob(text: &str) -> (String, String) {
+    let segments: Vec<&str> = text.split('/').collect();
+    let first = segments
+        .iter()
+        .position(|s| has_wildcard(s))
+        .unwrap_or(segments.len());
+    (segments[..first].join("/"), segments[first..].join("/"))
 }
 
 fn single(result: Result<u64, ferry::transfer::TransferError>, name: &str) -> TransferSummary {

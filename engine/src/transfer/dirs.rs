@@ -53,6 +53,18 @@ impl Transfers {
     /// Uploads every file under `dir` to `bucket`, under `prefix` (a `/` is added when
     /// missing): `DIR/a/b.txt` becomes `prefix/a/b.txt`, as `aws s3 cp --recursive` does.
     pub async fn upload_dir(&self, dir: &Path, bucket: &str, prefix: &str) -> TransferSummary {
+        self.upload_dir_where(dir, bucket, prefix, |_| true).await
+    }
+
+    /// Like [`Transfers::upload_dir`], for the files whose path below `dir` (with `/`
+    /// separators) `select` accepts, e.g. a glob.
+    pub async fn upload_dir_where(
+        &self,
+        dir: &Path,
+        bucket: &str,
+        prefix: &str,
+        select: impl Fn(&str) -> bool,
+    ) -> TransferSummary {
         let started = Instant::now();
         let retries_before = self.client.retries();
         let (tx, mut rx) = mpsc::channel::<WalkItem>(WALK_AHEAD);
@@ -64,6 +76,7 @@ impl Transfers {
         let mut summary = TransferSummary::default();
         while let Some(entry) = rx.recv().await {
             let (path, relative) = match entry {
+                Ok(entry) if !select(&entry.1) => continue,
                 Ok(entry) => entry,
                 Err((name, error)) => {
                     summary.record(
@@ -103,6 +116,19 @@ impl Transfers {
     /// Downloads every object under `prefix` in `bucket` into `dir`, recreating the key's
     /// path below the prefix. Keys that would escape `dir` (`..`, absolute) are refused.
     pub async fn download_prefix(&self, bucket: &str, prefix: &str, dir: &Path) -> TransferSummary {
+        self.download_prefix_where(bucket, prefix, dir, |_| true)
+            .await
+    }
+
+    /// Like [`Transfers::download_prefix`], for the objects whose key below `prefix`
+    /// `select` accepts, e.g. a glob.
+    pub async fn download_prefix_where(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        dir: &Path,
+        select: impl Fn(&str) -> bool,
+    ) -> TransferSummary {
         let started = Instant::now();
         let retries_before = self.client.retries();
         let options = ListObjects {
@@ -126,6 +152,9 @@ impl Transfers {
                 let name = format!("s3://{bucket}/{}", object.key);
                 if object.key.ends_with('/') {
                     continue; // a "directory" marker, not a file
+                }
+                if !select(object.key.strip_prefix(prefix).unwrap_or(&object.key)) {
+                    continue;
                 }
                 let Some(target) = local_target(dir, prefix, &object.key) else {
                     summary.skipped += 1;

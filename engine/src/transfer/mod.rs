@@ -27,7 +27,10 @@ pub use dirs::TransferSummary;
 pub use events::{Event, Progress};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
-pub use sync::{ActionSink, Filters, SyncAction, SyncOptions, SyncSummary, parse_iso8601};
+pub use sync::{
+    ActionSink, Filters, SyncAction, SyncOptions, SyncSummary, glob_matches, has_wildcard,
+    parse_iso8601,
+};
 
 use crate::s3::{PutOptions, S3Client};
 use std::path::PathBuf;

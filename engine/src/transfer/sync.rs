@@ -72,6 +72,17 @@ impl Filters {
     }
 }
 
+/// Whether `pattern` matches the whole of `path`: `*` and `?` stay within one `/`-separated
+/// segment, `**` crosses segments (`logs/**/*.gz`).
+pub fn glob_matches(pattern: &str, path: &str) -> bool {
+    glob(pattern.as_bytes(), path.as_bytes())
+}
+
+/// Whether `text` holds a glob wildcard (`*` or `?`).
+pub fn has_wildcard(text: &str) -> bool {
+    text.contains(['*', '?'])
+}
+
 /// Whether `pattern` matches `path` or a part of it after a `/`.
 fn glob_matches_suffix(pattern: &str, path: &str) -> bool {
     let (pattern, path) = (pattern.as_bytes(), path.as_bytes());
