@@ -335,3 +335,105 @@ async fn the_transfer_engine_round_trips_with_checksums_against_seaweedfs() {
         .unwrap();
     assert!(open.uploads.is_empty(), "{:?}", open.uploads);
 }
+
+fn engine(client: &S3Client, state: &std::path::Path) -> ferry::transfer::Transfers {
+    use ferry::transfer::{Progress, TransferConfig, Transfers, limits::MIB};
+    let config = TransferConfig {
+        concurrency: 4,
+        part_size: 5 * MIB,
+        multipart_threshold: 5 * MIB,
+        state_dir: Some(state.to_owned()),
+        ..TransferConfig::default()
+    };
+    Transfers::new(client.clone(), config, Progress::silent())
+}
+
+#[tokio::test]
+async fn files_of_every_boundary_size_round_trip_through_seaweedfs() {
+    const PART: u64 = 5 * 1024 * 1024;
+    let client = admin();
+    let bucket = bucket(&client, "sizes").await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&client, dir.path());
+    for size in [0, 1, PART - 1, PART, PART + 1, 2 * PART + 4321] {
+        let data: Vec<u8> = (0..size).map(|i| (i * 13 % 251) as u8).collect();
+        let source = dir.path().join(format!("{size}.bin"));
+        std::fs::write(&source, &data).unwrap();
+        let key = format!("sizes/{size}.bin");
+        engine
+            .upload_file(&source, &bucket, &key)
+            .await
+            .unwrap_or_else(|e| panic!("{size}: {e}"));
+        let target = dir.path().join(format!("{size}.back"));
+        engine
+            .download_file(&bucket, &key, &target)
+            .await
+            .unwrap_or_else(|e| panic!("{size}: {e}"));
+        assert!(std::fs::read(&target).unwrap() == data, "{size} differs");
+    }
+    assert!(
+        client
+            .list_multipart_uploads(&bucket, None, None)
+            .await
+            .unwrap()
+            .uploads
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_directory_with_awkward_names_round_trips_and_syncs_twice_moving_nothing() {
+    use ferry::transfer::SyncOptions;
+    let client = admin();
+    let bucket = bucket(&client, "dirs").await;
+    let state = tempfile::tempdir().unwrap();
+    let engine = engine(&client, state.path());
+    let source = tempfile::tempdir().unwrap();
+    let names = [
+        "top.txt",
+        "a/b/c.json",
+        "with space/naïve 日本.bin",
+        "x/plus+eq=amp&~.dat",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let path = source.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, name.repeat(i + 1)).unwrap();
+    }
+    let up = engine.upload_dir(source.path(), &bucket, "tree").await;
+    assert_eq!(
+        (up.objects, up.failed),
+        (names.len() as u64, 0),
+        "{:?}",
+        up.failures
+    );
+    let target = tempfile::tempdir().unwrap();
+    let down = engine
+        .download_prefix(&bucket, "tree/", target.path())
+        .await;
+    assert_eq!(
+        (down.objects, down.failed),
+        (names.len() as u64, 0),
+        "{:?}",
+        down.failures
+    );
+    for name in names {
+        assert_eq!(
+            std::fs::read(source.path().join(name)).unwrap(),
+            std::fs::read(target.path().join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let options = SyncOptions::default();
+    let first = engine
+        .sync_up(source.path(), &bucket, "synced", &options)
+        .await;
+    assert_eq!(first.transfers.objects, names.len() as u64);
+    let second = engine
+        .sync_up(source.path(), &bucket, "synced", &options)
+        .await;
+    assert_eq!(
+        (second.transfers.objects, second.transfers.skipped),
+        (0, names.len() as u64)
+    );
+}
