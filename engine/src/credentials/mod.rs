@@ -13,6 +13,7 @@ mod error;
 pub mod profile;
 mod provider;
 mod secret;
+pub mod sts;
 pub mod validate;
 
 pub use chain::{ChainOptions, ChainProvider, default_chain};

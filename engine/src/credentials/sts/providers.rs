@@ -1,0 +1,176 @@
+//! Providers that trade a source's credentials for temporary ones from STS.
+
+use super::ops::{AssumeRole, GetSessionToken, StsOperation};
+use super::{StsClient, StsError};
+use crate::credentials::{Credentials, ProvideCredentials, ProvideFuture};
+use std::fmt;
+use std::sync::Arc;
+
+/// Asks for the current MFA code when a provider (re)fetches credentials (the CLI prompts).
+/// MFA codes are single-use, so a refresh needs a new one.
+pub type TokenCodeSource = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
+/// The source's credentials, refusing anonymous.
+async fn source_credentials(source: &dyn ProvideCredentials) -> Result<Credentials, StsError> {
+    source
+        .provide()
+        .await?
+        .ok_or_else(|| StsError::Anonymous(source.name()))
+}
+
+/// Fills in the MFA code from `codes`, if a device is configured and a source given.
+fn with_code<T: Clone>(
+    request: &T,
+    mfa: impl FnOnce(&mut T) -> Option<&mut super::Mfa>,
+    codes: Option<&TokenCodeSource>,
+) -> Result<T, StsError> {
+    let mut request = request.clone();
+    if let (Some(device), Some(codes)) = (mfa(&mut request), codes) {
+        device.token_code = codes().map_err(|e| StsError::Invalid(format!("MFA code: {e}")))?;
+    }
+    Ok(request)
+}
+
+/// Temporary credentials of an IAM role, assumed with a source's credentials. Every call
+/// assumes the role again: wrap it in a [`super::CachingProvider`].
+#[derive(Clone)]
+pub struct AssumeRoleProvider {
+    client: StsClient,
+    source: Arc<dyn ProvideCredentials>,
+    request: AssumeRole,
+    token_codes: Option<TokenCodeSource>,
+}
+
+impl AssumeRoleProvider {
+    /// Assumes `request.role_arn` through `client`, signing with `source`'s credentials.
+    /// The request is validated now (a code from [`Self::with_token_codes`] is checked when
+    /// it is asked for).
+    pub fn new(
+        client: StsClient,
+        source: Arc<dyn ProvideCredentials>,
+        request: AssumeRole,
+    ) -> Result<Self, StsError> {
+        let mut check = request.clone();
+        if let Some(mfa) = &mut check.mfa
+            && mfa.token_code.is_empty()
+        {
+            mfa.token_code = "000000".into();
+        }
+        check.validate()?;
+        Ok(Self {
+            client,
+            source,
+            request,
+            token_codes: None,
+        })
+    }
+
+    /// Asks `codes` for the MFA code each time the role is assumed.
+    pub fn with_token_codes(mut self, codes: TokenCodeSource) -> Self {
+        self.token_codes = Some(codes);
+        self
+    }
+
+    /// The request sent.
+    pub fn request(&self) -> &AssumeRole {
+        &self.request
+    }
+
+    async fn fetch(&self) -> Result<Credentials, StsError> {
+        let source = source_credentials(self.source.as_ref()).await?;
+        let request = with_code(&self.request, |r| r.mfa.as_mut(), self.token_codes.as_ref())?;
+        let assumed = self.client.assume_role(&source, &request).await?;
+        tracing::debug!(
+            role = %self.request.role_arn,
+            arn = assumed.arn.as_deref().unwrap_or("?"),
+            "assumed role"
+        );
+        Ok(assumed.credentials)
+    }
+}
+
+impl fmt::Debug for AssumeRoleProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRoleProvider")
+            .field("endpoint", &self.client.endpoint().url())
+            .field("source", &self.source)
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl ProvideCredentials for AssumeRoleProvider {
+    fn provide(&self) -> ProvideFuture<'_> {
+        Box::pin(async move { Ok(Some(self.fetch().await?)) })
+    }
+
+    fn name(&self) -> String {
+        format!("assume role {}", self.request.role_arn)
+    }
+}
+
+/// Temporary credentials for a source's own identity (GetSessionToken), optionally with MFA.
+/// Every call asks STS again: wrap it in a [`super::CachingProvider`].
+#[derive(Clone)]
+pub struct SessionTokenProvider {
+    client: StsClient,
+    source: Arc<dyn ProvideCredentials>,
+    request: GetSessionToken,
+    token_codes: Option<TokenCodeSource>,
+}
+
+impl SessionTokenProvider {
+    /// Calls GetSessionToken through `client`, signing with `source`'s credentials. The
+    /// request is validated now.
+    pub fn new(
+        client: StsClient,
+        source: Arc<dyn ProvideCredentials>,
+        request: GetSessionToken,
+    ) -> Result<Self, StsError> {
+        let mut check = request.clone();
+        if let Some(mfa) = &mut check.mfa
+            && mfa.token_code.is_empty()
+        {
+            mfa.token_code = "000000".into();
+        }
+        check.validate()?;
+        Ok(Self {
+            client,
+            source,
+            request,
+            token_codes: None,
+        })
+    }
+
+    /// Asks `codes` for the MFA code each time a session token is fetched.
+    pub fn with_token_codes(mut self, codes: TokenCodeSource) -> Self {
+        self.token_codes = Some(codes);
+        self
+    }
+
+    async fn fetch(&self) -> Result<Credentials, StsError> {
+        let source = source_credentials(self.source.as_ref()).await?;
+        let request = with_code(&self.request, |r| r.mfa.as_mut(), self.token_codes.as_ref())?;
+        self.client.get_session_token(&source, &request).await
+    }
+}
+
+impl fmt::Debug for SessionTokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionTokenProvider")
+            .field("endpoint", &self.client.endpoint().url())
+            .field("source", &self.source)
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl ProvideCredentials for SessionTokenProvider {
+    fn provide(&self) -> ProvideFuture<'_> {
+        Box::pin(async move { Ok(Some(self.fetch().await?)) })
+    }
+
+    fn name(&self) -> String {
+        "STS session token".into()
+    }
+}
