@@ -340,3 +340,56 @@ async fn cancelled_uploads_are_aborted_so_no_parts_are_left_open() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn small_listed_objects_take_one_get_each_and_fall_back_when_an_answer_breaks() {
+    let (server, direct) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("src");
+    std::fs::create_dir_all(&source).unwrap();
+    for i in 0..4u64 {
+        std::fs::write(source.join(format!("f{i}.bin")), pattern(20_000 + i, i)).unwrap();
+    }
+    let summary = engine(direct).upload_dir(&source, BUCKET, "small/").await;
+    assert_eq!(summary.objects, 4, "{:?}", summary.failures);
+
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let clean = dir.path().join("clean");
+    let summary = engine(client.clone())
+        .download_prefix(BUCKET, "small/", &clean)
+        .await;
+    assert_eq!(summary.objects, 4, "{:?}", summary.failures);
+    let heads = proxy
+        .log()
+        .iter()
+        .filter(|(method, _, _)| method == "HEAD")
+        .count();
+    assert_eq!(heads, 0, "the listing gave the sizes: no HEAD");
+    let gets = proxy.log().iter().filter(|(m, _, _)| m == "GET").count();
+    assert_eq!(gets, 1 + 4, "one listing, then one GET per object");
+
+    // A cut body and a flipped byte: both objects still arrive whole, through the full path.
+    proxy.set_filter(|p| p.method == http::Method::GET && p.uri.query().is_none());
+    proxy.push([
+        Fault::TruncateBody { after_bytes: 100 },
+        Fault::FlipByte { offset: 7 },
+    ]);
+    let faulty = dir.path().join("faulty");
+    let summary = engine(client)
+        .download_prefix(BUCKET, "small/", &faulty)
+        .await;
+    assert_eq!(summary.objects, 4, "{:?}", summary.failures);
+    for i in 0..4u64 {
+        let name = format!("f{i}.bin");
+        assert!(
+            std::fs::read(faulty.join(&name)).unwrap() == pattern(20_000 + i, i),
+            "{name}: bytes differ"
+        );
+    }
+    assert!(leftovers(&faulty).is_empty());
+}

@@ -166,9 +166,11 @@ impl Transfers {
                 };
                 let permit = files.clone().acquire_owned().await;
                 let (this, bucket, key) = (self.clone(), bucket.to_owned(), object.key);
+                let size = object.size;
                 tasks.spawn(async move {
                     let _permit = permit;
-                    (name, this.download_file(&bucket, &key, &target).await)
+                    let result = this.download_listed(&bucket, &key, &target, size).await;
+                    (name, result)
                 });
                 drain_finished(&mut tasks, &mut summary);
             }

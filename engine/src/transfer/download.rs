@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 const WRITE_BUFFER: usize = 1024 * 1024;
 
 /// The store's full-object checksum of an object, to verify a download against.
-type Expected = (ChecksumAlgorithm, String);
+pub(super) type Expected = (ChecksumAlgorithm, String);
 
 /// The temporary name a download is written under: `.NAME.ferry-part` beside the target.
 pub fn temporary_path(target: &Path) -> PathBuf {
@@ -30,10 +30,10 @@ pub fn temporary_path(target: &Path) -> PathBuf {
 }
 
 /// Where one download writes, and what it checks.
-struct Sink {
-    file: Arc<File>,
-    temp: PathBuf,
-    algorithm: Option<ChecksumAlgorithm>,
+pub(super) struct Sink {
+    pub(super) file: Arc<File>,
+    pub(super) temp: PathBuf,
+    pub(super) algorithm: Option<ChecksumAlgorithm>,
 }
 
 impl Transfers {
@@ -104,7 +104,7 @@ impl Transfers {
     /// The full-object checksum the store holds, if it holds one ferry can verify. A
     /// composite checksum depends on the uploader's part size, so it is not used: the size is
     /// then the check (a multipart ETag is never taken for an MD5).
-    fn expected_checksum(&self, info: &crate::s3::ObjectInfo) -> Option<Expected> {
+    pub(super) fn expected_checksum(&self, info: &crate::s3::ObjectInfo) -> Option<Expected> {
         self.config.checksum?;
         if info.checksum_type.as_deref() == Some("COMPOSITE") {
             return None;
@@ -147,15 +147,17 @@ impl Transfers {
             None
         };
         let journal_path = journal::download_journal_path(temp);
-        let fresh = etag.filter(|_| plan.is_some()).map(|etag| {
-            let part_size = plan.map_or(0, |p| p.part_size);
-            DownloadState::new(
-                etag,
-                size,
-                part_size,
-                algorithm.map(ChecksumAlgorithm::s3_name),
-            )
-        });
+        let fresh = etag
+            .filter(|_| plan.is_some_and(|p| p.parts > 1))
+            .map(|etag| {
+                let part_size = plan.map_or(0, |p| p.part_size);
+                DownloadState::new(
+                    etag,
+                    size,
+                    part_size,
+                    algorithm.map(ChecksumAlgorithm::s3_name),
+                )
+            });
         let mut done = BTreeMap::new();
         let mut kept = None;
         if resume
@@ -369,7 +371,7 @@ fn resumed_sum(
 }
 
 /// Compares the ranges' combined checksum with the store's.
-fn verify(
+pub(super) fn verify(
     name: &str,
     algorithm: ChecksumAlgorithm,
     expected: &str,
@@ -407,7 +409,7 @@ fn flatten<T>(
 
 /// Writes `data` at `offset` and feeds the checksum, both on the blocking pool; returns the
 /// offset after it and the hasher.
-async fn write_at(
+pub(super) async fn write_at(
     sink: &Sink,
     offset: u64,
     data: Vec<u8>,

@@ -20,6 +20,7 @@ pub mod events;
 mod journal;
 pub mod limits;
 pub mod plan;
+mod small_download;
 mod sync;
 mod upload;
 

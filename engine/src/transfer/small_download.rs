@@ -1,0 +1,122 @@
+//! Listed objects no larger than one part: one GET and nothing else. The listing already gave
+//! the size, so there is no HEAD; a single request has nothing to resume, so there is no
+//! journal; the answer carries the object's checksum, which is verified before the rename.
+//! Anything other than an answer from the store (a broken body, a checksum mismatch) falls
+//! back to the full path ([`Transfers::download_file`]: HEAD, ranges, resume, refetch).
+
+use super::checksum::Hasher;
+use super::download::{Sink, temporary_path, verify, write_at};
+use super::events::Event;
+use super::{TransferError, Transfers};
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Bytes gathered before one write.
+const WRITE_BUFFER: usize = 1024 * 1024;
+
+impl Transfers {
+    /// Downloads `bucket`/`key`, which a listing said is `listed_size` bytes, to `target`.
+    /// Objects that fit one part take one GET; larger ones take [`Transfers::download_file`].
+    pub async fn download_listed(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: &Path,
+        listed_size: u64,
+    ) -> Result<u64, TransferError> {
+        if listed_size > self.config.part_size {
+            return self.download_file(bucket, key, target).await;
+        }
+        let name = format!("s3://{bucket}/{key}");
+        self.progress.emit(Event::Started {
+            name: name.clone(),
+            bytes: listed_size,
+        });
+        let temp = temporary_path(target);
+        let result = self.fetch_whole(bucket, key, &temp, listed_size).await;
+        let result = result.and_then(|size| {
+            std::fs::rename(&temp, target)
+                .map(|()| size)
+                .map_err(|e| TransferError::io("renaming into place", target, e))
+        });
+        match result {
+            Ok(size) => {
+                self.progress.emit(Event::Finished { name, bytes: size });
+                Ok(size)
+            }
+            Err(TransferError::S3(error)) if error.service().is_some() => {
+                let _ = std::fs::remove_file(&temp);
+                let error = TransferError::S3(error);
+                self.progress.emit(Event::Failed {
+                    name,
+                    error: error.to_string(),
+                });
+                Err(error)
+            }
+            Err(error) => {
+                let _ = std::fs::remove_file(&temp);
+                tracing::debug!(%name, %error, "single-request download failed; taking the full path");
+                self.progress.emit(Event::Retried { name });
+                self.download_file(bucket, key, target).await
+            }
+        }
+    }
+
+    /// One GET of the whole object into `temp`, verified against the answer's checksum when
+    /// it carries one, else against its length. Returns the size.
+    async fn fetch_whole(
+        &self,
+        bucket: &str,
+        key: &str,
+        temp: &Path,
+        listed_size: u64,
+    ) -> Result<u64, TransferError> {
+        let name = format!("s3://{bucket}/{key}");
+        let _permit = self.permit(listed_size.min(WRITE_BUFFER as u64)).await;
+        let mut output = self.client.get_object(bucket, key, None, None).await?;
+        let size = output.content_length;
+        let expected = self.expected_checksum(&output.info);
+        if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| TransferError::io("creating", parent, e))?;
+        }
+        let file = File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
+        let sink = Sink {
+            file: Arc::new(file),
+            temp: temp.to_owned(),
+            algorithm: expected.as_ref().map(|(a, _)| *a),
+        };
+        let mut hasher = sink.algorithm.map(Hasher::new);
+        let mut next = 0;
+        let mut buffer = Vec::with_capacity(WRITE_BUFFER.min(size as usize));
+        while let Some(chunk) = output.body.chunk().await.map_err(|source| {
+            TransferError::from(crate::s3::Error::Http {
+                operation: "GetObject",
+                resource: name.clone(),
+                source,
+            })
+        })? {
+            buffer.extend_from_slice(&chunk);
+            if buffer.len() >= WRITE_BUFFER {
+                let data = std::mem::take(&mut buffer);
+                let len = data.len() as u64;
+                (next, hasher) = write_at(&sink, next, data, hasher).await?;
+                self.progress.emit(Event::Bytes(len));
+            }
+        }
+        let tail = buffer.len() as u64;
+        (next, hasher) = write_at(&sink, next, buffer, hasher).await?;
+        self.progress.emit(Event::Bytes(tail));
+        if next != size {
+            let message = format!("received {next} bytes of an answer of {size}");
+            return Err(TransferError::Integrity { name, message });
+        }
+        if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
+            verify(&name, *algorithm, value, &[hasher.finish()])?;
+        }
+        Ok(size)
+    }
+}
