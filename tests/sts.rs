@@ -542,7 +542,7 @@ async fn session_token_provider_asks_for_a_new_mfa_code_each_time() {
         },
     )
     .unwrap()
-    .with_token_codes(Arc::new(move || {
+    .with_token_codes(Arc::new(move |_serial: &str| {
         Ok(next
             .fetch_add(111_111, std::sync::atomic::Ordering::SeqCst)
             .to_string())

@@ -75,6 +75,42 @@ pub struct GlobalArgs {
     /// destination uses --profile).
     #[arg(long, global = true, value_name = "NAME")]
     pub source_profile: Option<String>,
+    /// Temporary credentials from STS.
+    #[command(flatten)]
+    pub sts: StsArgs,
+}
+
+/// Options for temporary credentials (STS AssumeRole and GetSessionToken).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Temporary credentials")]
+pub struct StsArgs {
+    /// Assume this IAM role (arn:aws:iam::ACCOUNT:role/NAME) with the credentials found
+    /// otherwise; refreshed before they expire.
+    #[arg(long, global = true, value_name = "ARN")]
+    pub assume_role: Option<String>,
+    /// The role session's name (default ferry-TIMESTAMP), shown in CloudTrail.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub role_session_name: Option<String>,
+    /// How long temporary credentials last, in seconds (AssumeRole 900-43200,
+    /// GetSessionToken 900-129600).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub session_duration: Option<u32>,
+    /// The external id the role's trust policy asks for.
+    #[arg(long, global = true, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// The MFA device (serial number or ARN); without --assume-role, ferry asks STS
+    /// GetSessionToken for an MFA-authenticated session.
+    #[arg(long, global = true, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+    /// The MFA device's current code (else ferry asks on the terminal).
+    #[arg(long, global = true, value_name = "CODE")]
+    pub mfa_code: Option<String>,
+    /// The session token of temporary keys given in the environment or the profile.
+    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    pub session_token: Option<String>,
+    /// The STS endpoint (else AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the region's).
+    #[arg(long, global = true, value_name = "URL")]
+    pub sts_endpoint_url: Option<String>,
 }
 
 /// The commands.
@@ -83,6 +119,11 @@ pub enum Command {
     /// Measure ferry on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Show which identity and credentials ferry would use (STS GetCallerIdentity).
+    #[command(
+        after_help = "Examples:\n  ferry whoami\n  ferry whoami --profile prod --json\n  ferry whoami --assume-role arn:aws:iam::123456789012:role/reader"
+    )]
+    Whoami,
     /// Copy files and directories to, from and between buckets.
     #[command(after_help = CP_EXAMPLES)]
     Cp(CpArgs),
@@ -124,6 +165,9 @@ pub enum BenchCommand {
         after_help = "Examples:\n  ferry bench sign\n  ferry bench sign --threads 4 --seconds 5 --json"
     )]
     Sign(BenchSignArgs),
+    /// Upload, download and delete generated objects; throughput, requests/s, latencies.
+    #[command(after_help = BENCH_TRANSFER_EXAMPLES)]
+    Transfer(BenchTransferArgs),
 }
 
 /// `ferry bench sign` options.
@@ -280,4 +324,35 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
+}
+
+const BENCH_TRANSFER_EXAMPLES: &str = "\
+Objects are generated in memory (no local files) and each is one request: PutObject, then
+GetObject, then DeleteObject. --concurrency requests are in flight; the bucket is made if
+missing (and removed again if the bench made it and nothing failed).
+
+Examples:
+  ferry bench transfer --endpoint-url http://127.0.0.1:9000
+  ferry bench transfer --endpoint-url http://10.0.0.5:9000 --size 16MiB --files 200 --concurrency 32
+  ferry bench transfer --size 64KiB --files 1000 --duration 30 --json";
+
+/// `ferry bench transfer` options.
+#[derive(Debug, Args)]
+pub struct BenchTransferArgs {
+    /// The bucket to use (made if missing).
+    #[arg(long, default_value = "ferry-bench")]
+    pub bucket: String,
+    /// Size of each object (1 B to 5 GiB; held in memory once, shared by all requests).
+    #[arg(long, default_value = "1MiB")]
+    pub size: String,
+    /// How many objects.
+    #[arg(long, visible_alias = "objects", default_value_t = 100)]
+    pub files: u64,
+    /// Keep uploading (overwriting) and downloading for this long, in seconds, after one
+    /// pass over the objects (default: one pass).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Leave the objects in the bucket (no delete phase).
+    #[arg(long)]
+    pub keep: bool,
 }

@@ -1,6 +1,6 @@
 //! The embedded S3 endpoint (s3s-fs, which verifies SigV4 itself) and clients for it.
 
-use ferry::credentials::{Credentials, StaticProvider};
+use ferry::credentials::{Credentials, ProvideCredentials, StaticProvider};
 use ferry::http::{HttpClient, HttpConfig, RetryConfig, RetryState};
 use ferry::s3::S3Client;
 use ferry::serve::{LocalEndpoint, ServeConfig};
@@ -59,13 +59,23 @@ pub fn client_with(
     retry: RetryConfig,
     http: HttpConfig,
 ) -> S3Client {
+    client_with_provider(url, Arc::new(StaticProvider::new(credentials)), retry, http)
+}
+
+/// A path-style client for a custom endpoint URL whose credentials come from `provider`.
+pub fn client_with_provider(
+    url: &str,
+    provider: Arc<dyn ProvideCredentials>,
+    retry: RetryConfig,
+    http: HttpConfig,
+) -> S3Client {
     let endpoint = ferry::endpoint::EndpointConfig::custom(url, "us-east-1")
         .resolve()
         .expect("endpoint resolves");
     S3Client::new(
         HttpClient::new(&http).expect("http client"),
         endpoint,
-        Arc::new(StaticProvider::new(credentials)),
+        provider,
         RetryState::new(retry),
     )
 }

@@ -3,10 +3,13 @@
 use crate::args::GlobalArgs;
 use crate::location::parse_size;
 use crate::output::CliError;
-use ferry::config::{ClientOptions, ClientSetup, build_client};
-use ferry::credentials::Environment;
+use ferry::config::{ClientOptions, ClientSetup, TemporaryOptions, build_client};
+use ferry::credentials::sts::TokenCodeSource;
+use ferry::credentials::{Environment, Secret};
 use ferry::transfer::checksum::ChecksumAlgorithm;
 use ferry::transfer::{Progress, TransferConfig, Transfers};
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 
 /// Builds the client the global flags describe, printing warnings on stderr.
 pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
@@ -21,6 +24,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         ca_bundle: global.ca_bundle.clone(),
         concurrency: global.concurrency,
         max_bandwidth: max_bandwidth(global)?,
+        temporary: temporary_options(global),
         ..ClientOptions::default()
     };
     let setup = build_client(&options, &Environment::process()).await?;
@@ -54,6 +58,10 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
         ca_bundle: global.ca_bundle.clone(),
         concurrency: global.concurrency,
         max_bandwidth: max_bandwidth(global)?,
+        temporary: TemporaryOptions {
+            token_codes: token_codes(global),
+            ..TemporaryOptions::default()
+        },
         ..ClientOptions::default()
     };
     let setup = build_client(&options, &Environment::process()).await?;
@@ -62,6 +70,54 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
     }
     tracing::debug!(endpoint = %setup.client.endpoint(), "connected to the source");
     Ok(Some(setup))
+}
+
+/// The temporary-credential flags (`--assume-role`, `--mfa-serial`, …).
+fn temporary_options(global: &GlobalArgs) -> TemporaryOptions {
+    let sts = &global.sts;
+    TemporaryOptions {
+        assume_role: sts.assume_role.clone(),
+        role_session_name: sts.role_session_name.clone(),
+        session_duration: sts.session_duration,
+        external_id: sts.external_id.clone(),
+        mfa_serial: sts.mfa_serial.clone(),
+        session_token: sts.session_token.clone().map(Secret::new),
+        sts_endpoint_url: sts.sts_endpoint_url.clone(),
+        token_codes: token_codes(global),
+    }
+}
+
+/// Where MFA codes come from: `--mfa-code` (used once: codes are single-use, so a later
+/// refresh asks the terminal), else a prompt on the terminal, else nowhere.
+fn token_codes(global: &GlobalArgs) -> Option<TokenCodeSource> {
+    let given = std::sync::Mutex::new(global.sts.mfa_code.clone());
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive && global.sts.mfa_code.is_none() {
+        return None;
+    }
+    Some(Arc::new(move |serial: &str| {
+        let code = given.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match code {
+            Some(code) => Ok(code),
+            None if interactive => prompt_code(serial),
+            None => Err(format!(
+                "the code given with --mfa-code was used already and there is no terminal to ask for a new one for {serial}"
+            )),
+        }
+    }))
+}
+
+/// Asks for the code of MFA device `serial` on the terminal.
+fn prompt_code(serial: &str) -> Result<String, String> {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "MFA code for {serial}: ");
+    let _ = stderr.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("could not read the code from the terminal: {e}"))?;
+    Ok(line.trim().to_owned())
 }
 
 /// The transfer engine for the global flags.

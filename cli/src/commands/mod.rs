@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed flags into engine calls.
 
 mod bench_sign;
+mod bench_transfer;
 mod bucket;
 mod connect;
 mod cp;
@@ -10,6 +11,7 @@ mod presign;
 mod rm;
 mod serve;
 mod sync;
+mod whoami;
 
 use crate::args::{BenchCommand, Cli, Command};
 use crate::exit::ExitCode;
@@ -31,6 +33,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 Command::Presign(args) => presign::run(&global, &args).await,
                 Command::Demo(args) => demo::run(&global, &args).await,
                 Command::Sync(args) => sync::run(&global, &args).await,
+                Command::Whoami => whoami::run(&global).await,
+                Command::Bench(BenchCommand::Transfer(args)) => {
+                    bench_transfer::run(&global, &args).await
+                }
                 Command::Bench(_) | Command::Serve(_) => unreachable!("handled above"),
             }
         }),

@@ -1,18 +1,19 @@
 //! One place that turns what the user said (flags), the environment and the profile files
 //! into a ready [`S3Client`]: endpoint, credentials chain, TLS roots, pool size, retries.
 
+mod credentials;
+
+pub use credentials::{CredentialSetup, TemporaryOptions, credentials_provider};
+
 use crate::credentials::profile::{self, Profile};
 use crate::credentials::validate::aws_format_warnings;
-use crate::credentials::{
-    ChainOptions, Credentials, CredentialsError, Environment, ProvideCredentials, default_chain,
-};
+use crate::credentials::{ChainOptions, Credentials, CredentialsError, Environment};
 use crate::endpoint::{
     AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues,
 };
 use crate::http::{HttpClient, HttpConfig, HttpError, RetryConfig, RetryState};
 use crate::s3::S3Client;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// What the command line says about where and how to connect.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +40,8 @@ pub struct ClientOptions {
     pub retry: RetryConfig,
     /// `--max-bandwidth`: bytes per second shared by all transfers; `None`: unlimited.
     pub max_bandwidth: Option<u64>,
+    /// Temporary credentials: `--assume-role`, `--mfa-serial`, `--session-token`, ….
+    pub temporary: TemporaryOptions,
 }
 
 /// Why a client could not be set up. Each message says what to change.
@@ -54,6 +57,9 @@ pub enum ConfigError {
     /// The HTTP client (TLS, CA bundle) could not be built.
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// The options contradict each other or are out of range.
+    #[error("{0}")]
+    Options(String),
 }
 
 /// A client, with what was learned while building it.
@@ -65,6 +71,8 @@ pub struct ClientSetup {
     pub sources: ConfigSources,
     /// The credentials resolved at start (`None`: anonymous).
     pub credentials: Option<Credentials>,
+    /// Where they come from, and the STS client (for `whoami`).
+    pub credential_setup: CredentialSetup,
     /// Things worth a warning (e.g. keys that do not look like AWS keys on an AWS endpoint).
     pub warnings: Vec<String>,
 }
@@ -81,37 +89,49 @@ pub async fn build_client(
         .and_then(|p| p.get("services"))
         .and_then(|name| loaded.profiles.services(name));
     let endpoint = resolve_endpoint(options, env, profile, services)?;
-    let provider = default_chain(
-        env.clone(),
-        ChainOptions {
-            static_credentials: options.credentials.clone(),
-            profile: options.profile.clone(),
-            anonymous: options.no_sign_request,
-        },
-    );
-    let credentials = provider.provide().await?;
-    let mut warnings = Vec::new();
-    if let Some(creds) = &credentials
-        && !endpoint.0.is_custom()
-    {
-        warnings.extend(aws_format_warnings(creds).iter().map(ToString::to_string));
-    }
     let http = HttpClient::new(&HttpConfig {
         max_connections: options.concurrency.max(1),
         ca_bundle: ca_bundle(options, env, profile),
         max_bandwidth: options.max_bandwidth,
         ..HttpConfig::default()
     })?;
+    let credential_setup = credentials_provider(
+        ChainOptions {
+            static_credentials: options.credentials.clone(),
+            profile: options.profile.clone(),
+            anonymous: options.no_sign_request,
+            ..ChainOptions::default()
+        },
+        &options.temporary,
+        env,
+        &http,
+        credentials::sts_region(options.region.as_deref(), profile),
+    )?;
+    let credentials = credential_setup.provider.provide().await?;
+    if let Some(creds) = &credentials {
+        tracing::debug!(
+            source = %credential_setup.source(),
+            credentials = %creds,
+            "credentials resolved"
+        );
+    }
+    let mut warnings = Vec::new();
+    if let Some(creds) = &credentials
+        && !endpoint.0.is_custom()
+    {
+        warnings.extend(aws_format_warnings(creds).iter().map(ToString::to_string));
+    }
     let client = S3Client::new(
         http,
         endpoint.0,
-        Arc::new(provider),
+        credential_setup.provider.clone(),
         RetryState::new(options.retry.clone()),
     );
     Ok(ClientSetup {
         client,
         sources: endpoint.1,
         credentials,
+        credential_setup,
         warnings,
     })
 }

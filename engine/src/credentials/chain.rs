@@ -1,23 +1,35 @@
 //! The default chain of sources, in the AWS CLI's order.
 
-use super::profile::ProfileProvider;
+use super::profile::{ProfileProvider, RoleContext};
 use super::{
     AnonymousProvider, Credentials, CredentialsError, Environment, EnvironmentProvider,
-    ProvideCredentials, ProvideFuture, StaticProvider,
+    ProvideCredentials, ProvideFuture, Secret, StaticProvider,
 };
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// Tries providers in order: a provider with nothing configured passes to the next; any other
 /// error stops the chain (a broken configuration is reported, never silently skipped).
 #[derive(Debug, Clone)]
 pub struct ChainProvider {
     providers: Vec<Arc<dyn ProvideCredentials>>,
+    answered_by: Arc<RwLock<Option<String>>>,
 }
 
 impl ChainProvider {
     /// A chain of the given providers, tried in order.
     pub fn new(providers: Vec<Arc<dyn ProvideCredentials>>) -> Self {
-        Self { providers }
+        Self {
+            providers,
+            answered_by: Arc::default(),
+        }
+    }
+
+    /// The name of the provider that gave the last answer (`None` before the first).
+    pub fn answered_by(&self) -> Option<String> {
+        self.answered_by
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     async fn resolve(&self) -> Result<Option<Credentials>, CredentialsError> {
@@ -27,7 +39,9 @@ impl ChainProvider {
                     tracing::debug!(source = %provider.name(), "no credentials there; trying the next source");
                 }
                 Ok(found) => {
-                    tracing::debug!(source = %provider.name(), "using credentials");
+                    let name = provider.name();
+                    tracing::trace!(source = %name, "using credentials");
+                    *self.answered_by.write().unwrap_or_else(|e| e.into_inner()) = Some(name);
                     return Ok(found);
                 }
                 Err(err) => return Err(err),
@@ -48,6 +62,15 @@ impl ProvideCredentials for ChainProvider {
         let names: Vec<String> = self.providers.iter().map(|p| p.name()).collect();
         format!("chain ({})", names.join(" → "))
     }
+
+    fn invalidate(&self, generation: u64) -> bool {
+        // Every provider is told (not just the first that can refresh).
+        let mut refreshes = false;
+        for provider in &self.providers {
+            refreshes |= provider.invalidate(generation);
+        }
+        refreshes
+    }
 }
 
 /// What the user chose on the command line, which comes before the environment.
@@ -59,6 +82,10 @@ pub struct ChainOptions {
     pub profile: Option<String>,
     /// `--no-sign-request`: anonymous requests.
     pub anonymous: bool,
+    /// How role profiles assume their roles; without it they are refused.
+    pub roles: Option<RoleContext>,
+    /// `--session-token`: the token of the temporary keys the environment or profile gives.
+    pub session_token: Option<Secret>,
 }
 
 /// The AWS CLI's order: flags; then, unless a profile was named on the command line, the
@@ -72,8 +99,15 @@ pub fn default_chain(env: Environment, options: ChainOptions) -> ChainProvider {
     }
     let mut providers: Vec<Arc<dyn ProvideCredentials>> = Vec::new();
     if options.profile.is_none() {
-        providers.push(Arc::new(EnvironmentProvider::new(env.clone())));
+        providers.push(Arc::new(
+            EnvironmentProvider::new(env.clone()).with_session_token(options.session_token.clone()),
+        ));
     }
-    providers.push(Arc::new(ProfileProvider::new(env, options.profile)));
+    let profile =
+        ProfileProvider::new(env, options.profile).with_session_token(options.session_token);
+    providers.push(Arc::new(match options.roles {
+        Some(roles) => profile.with_roles(roles),
+        None => profile,
+    }));
     ChainProvider::new(providers)
 }

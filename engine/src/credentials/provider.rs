@@ -1,6 +1,6 @@
 //! The provider trait and the simple sources: static keys, the environment, anonymous.
 
-use super::{Credentials, CredentialsError, mask};
+use super::{Credentials, CredentialsError, Secret, mask};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -23,6 +23,14 @@ pub trait ProvideCredentials: fmt::Debug + Send + Sync {
 
     /// A short name for messages ("environment", "profile `dev`").
     fn name(&self) -> String;
+
+    /// A service rejected the credentials of `generation` as expired: forget them. Returns
+    /// true when the provider can fetch new ones (so the request is worth one more try), false
+    /// for fixed credentials (the default).
+    fn invalidate(&self, generation: u64) -> bool {
+        let _ = generation;
+        false
+    }
 }
 
 impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
@@ -31,6 +39,9 @@ impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
     }
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn invalidate(&self, generation: u64) -> bool {
+        (**self).invalidate(generation)
     }
 }
 
@@ -119,16 +130,27 @@ impl fmt::Debug for Environment {
     }
 }
 
-/// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+/// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, with
+/// the expiry from `AWS_CREDENTIAL_EXPIRATION` when it is set.
 #[derive(Debug, Clone, Default)]
 pub struct EnvironmentProvider {
     env: Environment,
+    session_token: Option<Secret>,
 }
 
 impl EnvironmentProvider {
     /// Reads the given environment.
     pub fn new(env: Environment) -> Self {
-        Self { env }
+        Self {
+            env,
+            session_token: None,
+        }
+    }
+
+    /// Uses `token` (`--session-token`) instead of `AWS_SESSION_TOKEN`.
+    pub fn with_session_token(mut self, token: Option<Secret>) -> Self {
+        self.session_token = token;
+        self
     }
 
     /// Resolves now, without a runtime (the environment is never slow).
@@ -136,7 +158,10 @@ impl EnvironmentProvider {
         const NAME: &str = "environment";
         let key = self.env.get("AWS_ACCESS_KEY_ID");
         let secret = self.env.get("AWS_SECRET_ACCESS_KEY");
-        let token = self.env.get("AWS_SESSION_TOKEN");
+        let token = match &self.session_token {
+            Some(token) => Some(token.expose().to_owned()),
+            None => self.env.get("AWS_SESSION_TOKEN"),
+        };
         let (key, secret) = match (key, secret) {
             (None, None) => return Err(CredentialsError::NotConfigured { source_name: NAME }),
             (Some(_), None) => {
@@ -153,8 +178,30 @@ impl EnvironmentProvider {
             }
             (Some(k), Some(s)) => (k, s),
         };
-        build_checked(NAME, key, secret, token, "AWS_SESSION_TOKEN")
+        let credentials = build_checked(NAME, key, secret, token, "AWS_SESSION_TOKEN")?;
+        match self.env.get(EXPIRATION_ENV) {
+            None => Ok(credentials),
+            Some(text) => Ok(credentials.with_expiry(parse_expiry(&text).ok_or_else(|| {
+                CredentialsError::Provider {
+                    source_name: NAME.into(),
+                    message: format!(
+                        "{EXPIRATION_ENV} `{text}` is not an ISO-8601 time; use e.g. 2026-11-29T12:00:00Z, or unset it"
+                    ),
+                }
+            })?)),
+        }
     }
+}
+
+/// When the environment's temporary keys expire (as `aws configure export-credentials`
+/// writes it).
+pub const EXPIRATION_ENV: &str = "AWS_CREDENTIAL_EXPIRATION";
+
+/// An ISO-8601 time such as `2026-11-29T12:00:00Z`.
+fn parse_expiry(text: &str) -> Option<std::time::SystemTime> {
+    let (seconds, nanos) = crate::transfer::parse_iso8601(text.trim())?;
+    let seconds = u64::try_from(seconds).ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(seconds, nanos))
 }
 
 /// Builds credentials from a source's raw values, refusing a temporary key without a token.
@@ -211,6 +258,50 @@ mod tests {
         assert_eq!(creds.access_key_id(), "ASIAIOSFODNN7EXAMPLE");
         assert_eq!(creds.secret_access_key(), SECRET);
         assert_eq!(creds.session_token(), Some("token-value"));
+    }
+
+    #[test]
+    fn a_session_token_option_completes_temporary_environment_keys() {
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "ASIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ];
+        assert!(env(&keys).resolve().is_err());
+        let creds = env(&keys)
+            .with_session_token(Some(Secret::new("from-the-flag".into())))
+            .resolve()
+            .unwrap();
+        assert_eq!(creds.session_token(), Some("from-the-flag"));
+    }
+
+    #[test]
+    fn environment_expiry_is_read_and_a_malformed_one_is_named() {
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "ASIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", "token-value"),
+        ];
+        let mut with = keys.to_vec();
+        with.push((EXPIRATION_ENV, "2026-11-29T12:00:00Z"));
+        let creds = env(&with).resolve().unwrap();
+        assert_eq!(
+            creds
+                .expiry()
+                .map(crate::credentials::format_utc)
+                .as_deref(),
+            Some("2026-11-29T12:00:00Z")
+        );
+        let mut bad = keys.to_vec();
+        bad.push((EXPIRATION_ENV, "tomorrow"));
+        let err = env(&bad).resolve().unwrap_err().to_string();
+        assert!(
+            err.contains(EXPIRATION_ENV) && err.contains("tomorrow"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("token-value") && !err.contains(SECRET),
+            "{err}"
+        );
     }
 
     #[test]

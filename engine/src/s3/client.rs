@@ -37,6 +37,21 @@ pub enum Error {
     /// The endpoint or bucket name is not usable.
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
+    /// Temporary credentials have expired and their source cannot refresh them.
+    #[error(
+        "{operation} on {resource}: the temporary credentials {masked_key} {}; get new ones (e.g. `aws sts get-session-token`), or let ferry fetch and refresh them itself with --assume-role or a role profile",
+        match expired_at { Some(at) => format!("expired at {at}"), None => "have expired (the store answered ExpiredToken)".to_owned() }
+    )]
+    CredentialsExpired {
+        /// What was being done.
+        operation: &'static str,
+        /// `s3://bucket/key`.
+        resource: String,
+        /// The access key id, masked.
+        masked_key: String,
+        /// When they expired (ISO 8601), when known.
+        expired_at: Option<String>,
+    },
     /// The store answered something that is not what S3 answers.
     #[error("{operation} on {resource}: unexpected answer: {message}")]
     Protocol {
@@ -86,6 +101,16 @@ impl Error {
             Self::Http { source, .. } => source.retry_reason(),
             _ => None,
         }
+    }
+}
+
+/// The error for credentials that expired and cannot be refreshed.
+fn expired(operation: &'static str, request: &S3Request, credentials: &Credentials) -> Error {
+    Error::CredentialsExpired {
+        operation,
+        resource: resource(request.bucket.as_deref(), request.key.as_deref()),
+        masked_key: credentials.masked_access_key_id(),
+        expired_at: credentials.expiry().map(crate::credentials::format_utc),
     }
 }
 
@@ -209,21 +234,41 @@ impl S3Client {
         mut request: S3Request,
     ) -> Result<Response, Error> {
         let mut attempt = 1;
+        let mut refreshed = false;
         loop {
+            let credentials = self.credentials(operation, &request).await?;
             let body = match request.body.try_clone() {
                 Some(body) => body,
                 None => {
                     let stream = std::mem::replace(&mut request.body, RequestBody::empty());
-                    return self.send_once(operation, &request, stream).await;
+                    return self
+                        .send_once(operation, &request, stream, credentials.as_ref())
+                        .await;
                 }
             };
-            let error = match self.send_once(operation, &request, body).await {
+            let error = match self
+                .send_once(operation, &request, body, credentials.as_ref())
+                .await
+            {
                 Ok(response) => {
                     self.inner.retry.on_success();
                     return Ok(response);
                 }
                 Err(error) => error,
             };
+            if let Some(credentials) = &credentials
+                && error.service().is_some_and(S3Error::is_expired_token)
+            {
+                if !refreshed && self.inner.credentials.invalidate(credentials.generation()) {
+                    tracing::debug!(
+                        operation,
+                        "credentials expired; refreshing them and trying once more"
+                    );
+                    refreshed = true;
+                    continue;
+                }
+                return Err(expired(operation, &request, credentials));
+            }
             let Some(reason) = error.retry_reason() else {
                 return Err(error);
             };
@@ -235,16 +280,37 @@ impl S3Client {
         }
     }
 
+    /// The credentials to sign with. Credentials past their expiry are refreshed when their
+    /// source can; otherwise the request fails here, without being sent.
+    async fn credentials(
+        &self,
+        operation: &'static str,
+        request: &S3Request,
+    ) -> Result<Option<Credentials>, Error> {
+        let provider = &self.inner.credentials;
+        let credentials = provider.provide().await?;
+        let Some(current) = &credentials else {
+            return Ok(None);
+        };
+        if current.expiry().is_none_or(|at| at > SystemTime::now()) {
+            return Ok(credentials);
+        }
+        if provider.invalidate(current.generation()) {
+            return Ok(provider.provide().await?);
+        }
+        Err(expired(operation, request, current))
+    }
+
     async fn send_once(
         &self,
         operation: &'static str,
         request: &S3Request,
         body: crate::http::RequestBody,
+        credentials: Option<&Credentials>,
     ) -> Result<Response, Error> {
         let bucket = request.bucket.as_deref();
         let key = request.key.as_deref();
-        let credentials = self.inner.credentials.provide().await?;
-        let http_request = self.build(request, body, credentials.as_ref())?;
+        let http_request = self.build(request, body, credentials)?;
         let response = self
             .inner
             .http

@@ -7,18 +7,23 @@
 //!   selected (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `AWS_PROFILE`, `~`);
 //! * [`load`] reads both files, and [`load_profile`] gives one profile, e.g. for its `region`
 //!   or `endpoint_url`;
-//! * [`ProfileProvider`] resolves the static keys of the selected profile.
+//! * [`ProfileProvider`] resolves the static keys of the selected profile, or follows a role
+//!   profile's `source_profile` links ([`resolve_chain`]) and assumes its roles.
 
 mod location;
 mod parser;
 mod provider;
+pub mod role_chain;
+mod role_provider;
 
 pub use location::{
     CONFIG_FILE_ENV, CREDENTIALS_FILE_ENV, DEFAULT_PROFILE, FileLocations, PROFILE_ENV, Platform,
     expand_home, home_dir, profile_name, selected_profile,
 };
 pub use parser::{FileKind, Profile, ProfileSet, is_valid_identifier, parse};
-pub use provider::ProfileProvider;
+pub use provider::{ProfileProvider, static_keys};
+pub use role_chain::{BaseSource, ProfileChain, RoleHop, resolve_chain};
+pub use role_provider::{RoleContext, role_chain_provider};
 
 use super::{CredentialsError, Environment};
 use std::io;

@@ -1,10 +1,13 @@
-//! [`ProfileProvider`]: the static keys of the selected profile.
+//! [`ProfileProvider`]: the static keys of the selected profile, or the role it names.
 
+use super::role_chain::resolve_chain;
+use super::role_provider::{RoleContext, role_chain_provider};
 use super::{FileKind, LoadedProfiles, Profile, load, profile_name, selected_profile};
 use crate::credentials::provider::build_checked;
 use crate::credentials::{
-    Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture,
+    Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture, Secret,
 };
+use std::sync::{Arc, OnceLock};
 
 /// The name used when the shared files simply are not there.
 const NOT_CONFIGURED: &str = "shared config files";
@@ -26,18 +29,77 @@ const SESSION_TOKEN: &str = "aws_session_token";
 /// [`CredentialsError::NotConfigured`] so that a chain moves on, as the AWS CLI does. A
 /// profile that was chosen must exist and hold keys.
 ///
-/// The files are read on every call (they are small), so edits take effect at once.
+/// A role profile (`role_arn` with `source_profile` or `credential_source`) is followed to its
+/// keys and its roles are assumed through STS, given a [`RoleContext`]
+/// ([`ProfileProvider::with_roles`]); the role's credentials are cached and refreshed before
+/// they expire.
+///
+/// The files are read on every call (they are small), so edits take effect at once; a role
+/// chain is built once.
 #[derive(Debug, Clone)]
 pub struct ProfileProvider {
     env: Environment,
     profile: Option<String>,
+    roles: Option<RoleContext>,
+    assumed: Arc<OnceLock<Arc<dyn ProvideCredentials>>>,
+    session_token: Option<Secret>,
 }
 
 impl ProfileProvider {
     /// A provider for `profile`, or when `None` for `AWS_PROFILE` or `default`; file
-    /// locations and `AWS_PROFILE` come from `env`.
+    /// locations and `AWS_PROFILE` come from `env`. Role profiles are refused unless
+    /// [`Self::with_roles`] is given.
     pub fn new(env: Environment, profile: Option<String>) -> Self {
-        Self { env, profile }
+        Self {
+            env,
+            profile,
+            roles: None,
+            assumed: Arc::new(OnceLock::new()),
+            session_token: None,
+        }
+    }
+
+    /// Uses `token` (`--session-token`) as the session token of the profile's keys.
+    pub fn with_session_token(mut self, token: Option<Secret>) -> Self {
+        self.session_token = token;
+        self
+    }
+
+    /// Assumes the roles of role profiles through `context`.
+    pub fn with_roles(mut self, context: RoleContext) -> Self {
+        self.roles = Some(context);
+        self
+    }
+
+    /// The role chain's provider when the selected profile is a role profile (built on first
+    /// use), `None` for a profile of static keys.
+    fn role_provider(&self) -> Result<Option<Arc<dyn ProvideCredentials>>, CredentialsError> {
+        if let Some(provider) = self.assumed.get() {
+            return Ok(Some(provider.clone()));
+        }
+        let loaded = load(&self.env)?;
+        let name = self.profile_name();
+        let Some(profile) = loaded.profiles.get(&name) else {
+            return Ok(None);
+        };
+        if profile.get_non_empty("role_arn").is_none() {
+            return Ok(None);
+        }
+        let Some(context) = &self.roles else {
+            return Err(unsupported(
+                profile,
+                "it is a role profile (role_arn), and roles cannot be assumed here",
+            ));
+        };
+        let chain = resolve_chain(&loaded, &name)?;
+        tracing::debug!(
+            profile = %name,
+            hops = chain.roles.len(),
+            base = ?chain.base,
+            "role profile"
+        );
+        let provider = role_chain_provider(&chain, &loaded, &self.env, context)?;
+        Ok(Some(self.assumed.get_or_init(|| provider).clone()))
     }
 
     /// The profile this provider reads.
@@ -66,19 +128,43 @@ impl ProfileProvider {
             });
         };
         refuse_role_profile(profile)?;
-        StaticKeys::read(profile, loaded).build(explicit)
+        let mut keys = StaticKeys::read(profile, loaded);
+        if let Some(token) = &self.session_token {
+            keys.token = Some(token.expose());
+        }
+        keys.build(explicit)
     }
 }
 
 impl ProvideCredentials for ProfileProvider {
     fn provide(&self) -> ProvideFuture<'_> {
-        let result = self.resolve().map(Some);
-        Box::pin(async move { result })
+        Box::pin(async move {
+            match self.role_provider()? {
+                Some(role) => role.provide().await,
+                None => self.resolve().map(Some),
+            }
+        })
     }
 
     fn name(&self) -> String {
         source_name(&self.profile_name())
     }
+
+    fn invalidate(&self, generation: u64) -> bool {
+        self.assumed
+            .get()
+            .is_some_and(|role| role.invalidate(generation))
+    }
+}
+
+/// The static keys of `profile` (a role chain's base), with the same messages as a profile
+/// of keys: a key without its secret, a secret without its key, an `ASIA…` key without a
+/// session token.
+pub fn static_keys(
+    profile: &Profile,
+    loaded: &LoadedProfiles,
+) -> Result<Credentials, CredentialsError> {
+    StaticKeys::read(profile, loaded).build(true)
 }
 
 /// "profile `dev`", as messages name the source.
@@ -110,14 +196,14 @@ fn not_found(name: &str, loaded: &LoadedProfiles) -> CredentialsError {
     }
 }
 
-/// Refuses profiles whose credentials come from a source ferry cannot use yet. `role_arn`
-/// wins over keys in the same profile (they belong to the role's `source_profile` chain), so
-/// it is checked first.
+/// Refuses role profiles on the synchronous path (which cannot call STS). `role_arn` wins
+/// over keys in the same profile (they belong to the role's `source_profile` chain), so it
+/// is checked first.
 fn refuse_role_profile(profile: &Profile) -> Result<(), CredentialsError> {
     if profile.get_non_empty("role_arn").is_some() {
         return Err(unsupported(
             profile,
-            "it is a role profile (role_arn), which needs STS AssumeRole support that ferry does not have yet",
+            "it is a role profile (role_arn), whose roles are assumed through STS only when credentials are provided asynchronously",
         ));
     }
     Ok(())
@@ -477,7 +563,7 @@ mod tests {
     }
 
     #[test]
-    fn role_profile_is_refused_until_sts_support_lands() {
+    fn role_profile_on_the_synchronous_path_is_refused_with_the_reason() {
         let text = format!(
             "{}role_arn = arn:aws:iam::123456789012:role/r\nsource_profile = base",
             keys("[profile dev]")

@@ -63,7 +63,7 @@ impl CachingProvider {
     /// Forgets the credentials of `generation` (for example after STS or S3 answered
     /// `ExpiredToken`), so the next call refreshes. Does nothing if they were already
     /// replaced, so many workers reporting the same expired credentials cause one refresh.
-    pub fn invalidate(&self, generation: u64) {
+    fn forget(&self, generation: u64) {
         let mut cached = self.cached.write().unwrap_or_else(|e| e.into_inner());
         let held = cached
             .as_ref()
@@ -150,6 +150,11 @@ impl ProvideCredentials for CachingProvider {
 
     fn name(&self) -> String {
         self.inner.name()
+    }
+
+    fn invalidate(&self, generation: u64) -> bool {
+        self.forget(generation);
+        true
     }
 }
 

@@ -195,9 +195,11 @@ impl StsError {
     /// The error an STS error answer (`<ErrorResponse><Error><Code>…`) describes.
     pub fn from_error_body(status: u16, body: &[u8]) -> Self {
         let parsed = xml::parse(body).ok();
+        // AWS answers <ErrorResponse><Error>; some stores (moto) <ErrorResponse><Errors><Error>.
         let error = parsed.as_ref().and_then(|root| {
             if root.name == "ErrorResponse" {
                 root.child("Error")
+                    .or_else(|| root.child("Errors").and_then(|e| e.child("Error")))
             } else if root.name == "Error" {
                 Some(root)
             } else {
@@ -347,6 +349,18 @@ mod tests {
         let err = StsError::from_error_body(502, b"<html>bad gateway</html>");
         assert!(err.is_retryable());
         assert!(err.to_string().contains("bad gateway"));
+    }
+
+    #[test]
+    fn error_answers_nested_in_an_errors_element_are_read_too() {
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
+<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User is not authorized to perform sts:AssumeRole</Message></Error></Errors>
+<RequestId>r-2</RequestId></ErrorResponse>"#;
+        let err = StsError::from_error_body(403, body);
+        assert_eq!(err.code(), Some("AccessDenied"));
+        let text = err.to_string();
+        assert!(text.contains("not authorized"), "{text}");
+        assert!(!text.contains("<Code>"), "{text}");
     }
 
     #[test]

@@ -2,13 +2,27 @@
 
 use super::ops::{AssumeRole, GetSessionToken, StsOperation};
 use super::{StsClient, StsError};
-use crate::credentials::{Credentials, ProvideCredentials, ProvideFuture};
+use crate::credentials::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
 use std::fmt;
 use std::sync::Arc;
 
-/// Asks for the current MFA code when a provider (re)fetches credentials (the CLI prompts).
-/// MFA codes are single-use, so a refresh needs a new one.
-pub type TokenCodeSource = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+/// Asks for the current code of the MFA device whose serial number (or ARN) it is given, when
+/// a provider (re)fetches credentials (the CLI prompts on the terminal). MFA codes are
+/// single-use, so a refresh needs a new one.
+pub type TokenCodeSource = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
+/// An STS failure as a credentials error naming what was being done. A failure of the
+/// source's own credentials (an inner hop of a role chain) passes through unchanged, so a
+/// chain's message names the hop that failed, once.
+fn named(error: StsError, doing: &str) -> CredentialsError {
+    match error {
+        StsError::Source(inner) => inner,
+        other => CredentialsError::Provider {
+            source_name: doing.to_owned(),
+            message: other.to_string(),
+        },
+    }
+}
 
 /// The source's credentials, refusing anonymous.
 async fn source_credentials(source: &dyn ProvideCredentials) -> Result<Credentials, StsError> {
@@ -26,7 +40,8 @@ fn with_code<T: Clone>(
 ) -> Result<T, StsError> {
     let mut request = request.clone();
     if let (Some(device), Some(codes)) = (mfa(&mut request), codes) {
-        device.token_code = codes().map_err(|e| StsError::Invalid(format!("MFA code: {e}")))?;
+        device.token_code = codes(&device.serial_number)
+            .map_err(|e| StsError::Invalid(format!("MFA code: {e}")))?;
     }
     Ok(request)
 }
@@ -101,7 +116,12 @@ impl fmt::Debug for AssumeRoleProvider {
 
 impl ProvideCredentials for AssumeRoleProvider {
     fn provide(&self) -> ProvideFuture<'_> {
-        Box::pin(async move { Ok(Some(self.fetch().await?)) })
+        Box::pin(async move {
+            self.fetch()
+                .await
+                .map(Some)
+                .map_err(|e| named(e, &format!("assuming role {}", self.request.role_arn)))
+        })
     }
 
     fn name(&self) -> String {
@@ -167,7 +187,12 @@ impl fmt::Debug for SessionTokenProvider {
 
 impl ProvideCredentials for SessionTokenProvider {
     fn provide(&self) -> ProvideFuture<'_> {
-        Box::pin(async move { Ok(Some(self.fetch().await?)) })
+        Box::pin(async move {
+            self.fetch()
+                .await
+                .map(Some)
+                .map_err(|e| named(e, "STS GetSessionToken"))
+        })
     }
 
     fn name(&self) -> String {
