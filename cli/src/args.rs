@@ -75,6 +75,10 @@ pub struct GlobalArgs {
     /// destination uses --profile).
     #[arg(long, global = true, value_name = "NAME")]
     pub source_profile: Option<String>,
+    /// Flush every downloaded file to disk (fdatasync) before it takes its final name, so it
+    /// survives a power loss; slower (about 0.4 s per GiB).
+    #[arg(long, global = true)]
+    pub fsync: bool,
     /// Temporary credentials from STS.
     #[command(flatten)]
     pub sts: StsArgs,

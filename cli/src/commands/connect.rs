@@ -135,6 +135,7 @@ pub fn transfers(
 pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> {
     let mut config = TransferConfig {
         concurrency: global.concurrency.max(1),
+        sync_downloads: global.fsync,
         ..TransferConfig::default()
     };
     if let Some(size) = &global.part_size {

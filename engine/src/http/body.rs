@@ -67,6 +67,11 @@ impl Pace {
 #[derive(Debug)]
 enum Kind {
     Full(Option<Bytes>),
+    /// A memory-mapped file part, sent in frames whose pages are released once sent.
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        sent: usize,
+    },
     Stream {
         chunks: mpsc::Receiver<Result<Bytes, std::io::Error>>,
         length: u64,
@@ -93,6 +98,17 @@ impl RequestBody {
     /// A slice of a memory-mapped file, sent without copying it.
     pub fn mapped(map: Arc<memmap2::Mmap>, range: std::ops::Range<usize>) -> Self {
         Self::bytes(Bytes::from_owner(MappedSlice { map, range }))
+    }
+
+    /// A whole memory-mapped file part, sent in frames of [`RELEASE_FRAME`] bytes; once hyper
+    /// has written a frame its pages are handed back to the kernel (`MADV_DONTNEED`), so the
+    /// part stops counting in resident memory as it goes out instead of when it is done. A
+    /// retry re-reads released pages from the page cache (the file is unchanged).
+    pub fn mapped_part(map: Arc<memmap2::Mmap>) -> Self {
+        Self {
+            kind: Kind::Mapped { map, sent: 0 },
+            pace: None,
+        }
     }
 
     /// A stream of `length` bytes in total, fed through the returned sender.
@@ -122,6 +138,9 @@ impl RequestBody {
                 bytes.as_ref().map_or(0, |b| b.len() as u64)
                     + self.pace.as_ref().map_or(0, Pace::pending_len)
             }
+            Kind::Mapped { map, sent } => {
+                (map.len() - sent) as u64 + self.pace.as_ref().map_or(0, Pace::pending_len)
+            }
             Kind::Stream { length, .. } => *length,
         }
     }
@@ -135,6 +154,7 @@ impl RequestBody {
     pub fn peek_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
+            Kind::Mapped { map, sent } => Some(&map[*sent..]),
             Kind::Stream { .. } => None,
         }
     }
@@ -142,28 +162,74 @@ impl RequestBody {
     /// A copy for a retry, when the body can be replayed (bytes and mapped slices can, until
     /// paced sending has begun; a stream cannot).
     pub fn try_clone(&self) -> Option<Self> {
-        match &self.kind {
-            Kind::Full(bytes) => {
-                let pace = match &self.pace {
-                    Some(pace) if pace.started() => return None,
-                    Some(pace) => Some(Pace::new(pace.limiter.clone())),
-                    None => None,
-                };
-                Some(Self {
-                    kind: Kind::Full(bytes.clone()),
-                    pace,
-                })
-            }
-            Kind::Stream { .. } => None,
-        }
+        let kind = match &self.kind {
+            Kind::Full(bytes) => Kind::Full(bytes.clone()),
+            Kind::Mapped { map, sent } => Kind::Mapped {
+                map: map.clone(),
+                sent: *sent,
+            },
+            Kind::Stream { .. } => return None,
+        };
+        let pace = match &self.pace {
+            Some(pace) if pace.started() => return None,
+            Some(pace) => Some(Pace::new(pace.limiter.clone())),
+            None => None,
+        };
+        Some(Self { kind, pace })
     }
 
     /// The next piece of the source, unpaced.
     fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, std::io::Error>>> {
         match &mut self.kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(Ok)),
+            Kind::Mapped { map, sent } => {
+                let start = *sent;
+                let end = map.len().min(start + RELEASE_FRAME);
+                if start == end {
+                    return Poll::Ready(None);
+                }
+                *sent = end;
+                let frame = ReleasedAfterUse {
+                    map: map.clone(),
+                    range: start..end,
+                };
+                Poll::Ready(Some(Ok(Bytes::from_owner(frame))))
+            }
             Kind::Stream { chunks, .. } => chunks.poll_recv(cx),
         }
+    }
+}
+
+/// The frame size of [`RequestBody::mapped_part`] (a multiple of every page size).
+pub const RELEASE_FRAME: usize = 1024 * 1024;
+
+/// A frame of a mapped part whose pages are released when hyper drops it after sending.
+struct ReleasedAfterUse {
+    map: Arc<memmap2::Mmap>,
+    range: std::ops::Range<usize>,
+}
+
+impl AsRef<[u8]> for ReleasedAfterUse {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.range.clone()]
+    }
+}
+
+impl Drop for ReleasedAfterUse {
+    fn drop(&mut self) {
+        // SAFETY: the map is a private, read-only mapping of a file. MADV_DONTNEED drops this
+        // process's copies of the pages; a later read of them (a retry, a clone still being
+        // sent) faults them in again from the file, with the same bytes. No reference into
+        // the range outlives this frame except through the map, which stays valid. Frames
+        // start at multiples of RELEASE_FRAME, so the range is page-aligned; a failure only
+        // means the pages stay resident.
+        let _ = unsafe {
+            self.map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                self.range.start,
+                self.range.len(),
+            )
+        };
     }
 }
 
@@ -199,7 +265,12 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(&self.kind, Kind::Full(None)) && !self.pace.as_ref().is_some_and(Pace::started)
+        let drained = match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Mapped { map, sent } => *sent == map.len(),
+            Kind::Stream { .. } => false,
+        };
+        drained && !self.pace.as_ref().is_some_and(Pace::started)
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 /// Bytes gathered before one positioned write.
-const WRITE_BUFFER: usize = 1024 * 1024;
+pub(super) const WRITE_BUFFER: usize = 1024 * 1024;
 
 /// The store's full-object checksum of an object, to verify a download against.
 pub(super) type Expected = (ChecksumAlgorithm, String);
@@ -212,9 +212,17 @@ impl Transfers {
         if let Some((algorithm, value)) = expected {
             verify(&format!("s3://{bucket}/{key}"), *algorithm, value, &sums)?;
         }
+        self.sync_if_asked(&sink)
+    }
+
+    /// `fdatasync`s a finished download when [`super::TransferConfig::sync_downloads`] asks.
+    pub(super) fn sync_if_asked(&self, sink: &Sink) -> Result<(), TransferError> {
+        if !self.config.sync_downloads {
+            return Ok(());
+        }
         sink.file
             .sync_data()
-            .map_err(|e| TransferError::io("flushing", temp, e))
+            .map_err(|e| TransferError::io("flushing", &sink.temp, e))
     }
 
     /// Fetches every range, at most `concurrency` requests at a time across all transfers;
@@ -306,23 +314,22 @@ impl Transfers {
                 );
                 return Err(TransferError::Integrity { name, message });
             }
-            let mut buffer = Vec::with_capacity(WRITE_BUFFER.min((range.end - next) as usize));
+            let mut batch = Batch::default();
             let failure = loop {
                 match output.body.chunk().await {
                     Ok(Some(chunk)) => {
-                        buffer.extend_from_slice(&chunk);
-                        if buffer.len() >= WRITE_BUFFER {
-                            let data = std::mem::take(&mut buffer);
-                            (next, hasher) = write_at(sink, next, data, hasher).await?;
-                            self.progress.emit(Event::Bytes(WRITE_BUFFER as u64));
+                        if batch.push(chunk) {
+                            let len = batch.len as u64;
+                            (next, hasher) = write_at(sink, next, batch.take(), hasher).await?;
+                            self.progress.emit(Event::Bytes(len));
                         }
                     }
                     Ok(None) => break None,
                     Err(error) => break Some(error),
                 }
             };
-            let tail = buffer.len() as u64;
-            (next, hasher) = write_at(sink, next, buffer, hasher).await?;
+            let tail = batch.len as u64;
+            (next, hasher) = write_at(sink, next, batch.take(), hasher).await?;
             self.progress.emit(Event::Bytes(tail));
             if next > range.end {
                 let message = "the store sent more bytes than asked for".into();
@@ -407,24 +414,52 @@ fn flatten<T>(
     }
 }
 
-/// Writes `data` at `offset` and feeds the checksum, both on the blocking pool; returns the
-/// offset after it and the hasher.
+/// Received chunks held until there are [`WRITE_BUFFER`] bytes to write in one blocking task
+/// (the chunks are the response's own buffers: nothing is copied in user space).
+#[derive(Default)]
+pub(super) struct Batch {
+    chunks: Vec<bytes::Bytes>,
+    pub(super) len: usize,
+}
+
+impl Batch {
+    /// Adds `chunk`; true when the batch is full enough to write.
+    pub(super) fn push(&mut self, chunk: bytes::Bytes) -> bool {
+        self.len += chunk.len();
+        self.chunks.push(chunk);
+        self.len >= WRITE_BUFFER
+    }
+
+    /// The chunks, leaving the batch empty.
+    pub(super) fn take(&mut self) -> Vec<bytes::Bytes> {
+        self.len = 0;
+        std::mem::take(&mut self.chunks)
+    }
+}
+
+/// Writes `chunks` one after another from `offset` and feeds the checksum, both on the
+/// blocking pool; returns the offset after them and the hasher.
 pub(super) async fn write_at(
     sink: &Sink,
     offset: u64,
-    data: Vec<u8>,
+    chunks: Vec<bytes::Bytes>,
     mut hasher: Option<Hasher>,
 ) -> Result<(u64, Option<Hasher>), TransferError> {
-    if data.is_empty() {
+    let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
+    if len == 0 {
         return Ok((offset, hasher));
     }
     let file = sink.file.clone();
-    let len = data.len() as u64;
     let written = tokio::task::spawn_blocking(move || {
-        if let Some(hasher) = &mut hasher {
-            hasher.update(&data);
+        let mut at = offset;
+        for chunk in &chunks {
+            if let Some(hasher) = &mut hasher {
+                hasher.update(chunk);
+            }
+            file.write_all_at(chunk, at)?;
+            at += chunk.len() as u64;
         }
-        file.write_all_at(&data, offset).map(|()| hasher)
+        Ok::<_, std::io::Error>(hasher)
     })
     .await
     .map_err(|e| TransferError::io("writing", &sink.temp, std::io::Error::other(e)))?

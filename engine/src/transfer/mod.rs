@@ -61,6 +61,10 @@ pub struct TransferConfig {
     /// Where upload resume journals are kept (`None`: `$XDG_STATE_HOME/ferry`, else
     /// `~/.local/state/ferry`). Downloads keep theirs beside their temporary file.
     pub state_dir: Option<PathBuf>,
+    /// Flush each downloaded file to stable storage (`fdatasync`) before renaming it into
+    /// place, so that it survives a power loss or an OS crash, not only a crash of ferry.
+    /// Off by default, as in the AWS CLI, s5cmd and rclone: it costs about 0.4 s per GiB.
+    pub sync_downloads: bool,
 }
 
 impl Default for TransferConfig {
@@ -74,6 +78,7 @@ impl Default for TransferConfig {
             checksum: Some(checksum::ChecksumAlgorithm::Crc64Nvme),
             memory_budget: 64 * limits::MIB,
             state_dir: None,
+            sync_downloads: false,
         }
     }
 }

@@ -5,15 +5,12 @@
 //! back to the full path ([`Transfers::download_file`]: HEAD, ranges, resume, refetch).
 
 use super::checksum::Hasher;
-use super::download::{Sink, temporary_path, verify, write_at};
+use super::download::{Batch, Sink, WRITE_BUFFER, temporary_path, verify, write_at};
 use super::events::Event;
 use super::{TransferError, Transfers};
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
-
-/// Bytes gathered before one write.
-const WRITE_BUFFER: usize = 1024 * 1024;
 
 impl Transfers {
     /// Downloads `bucket`/`key`, which a listing said is `listed_size` bytes, to `target`.
@@ -91,7 +88,7 @@ impl Transfers {
         };
         let mut hasher = sink.algorithm.map(Hasher::new);
         let mut next = 0;
-        let mut buffer = Vec::with_capacity(WRITE_BUFFER.min(size as usize));
+        let mut batch = Batch::default();
         while let Some(chunk) = output.body.chunk().await.map_err(|source| {
             TransferError::from(crate::s3::Error::Http {
                 operation: "GetObject",
@@ -99,16 +96,14 @@ impl Transfers {
                 source,
             })
         })? {
-            buffer.extend_from_slice(&chunk);
-            if buffer.len() >= WRITE_BUFFER {
-                let data = std::mem::take(&mut buffer);
-                let len = data.len() as u64;
-                (next, hasher) = write_at(&sink, next, data, hasher).await?;
+            if batch.push(chunk) {
+                let len = batch.len as u64;
+                (next, hasher) = write_at(&sink, next, batch.take(), hasher).await?;
                 self.progress.emit(Event::Bytes(len));
             }
         }
-        let tail = buffer.len() as u64;
-        (next, hasher) = write_at(&sink, next, buffer, hasher).await?;
+        let tail = batch.len as u64;
+        (next, hasher) = write_at(&sink, next, batch.take(), hasher).await?;
         self.progress.emit(Event::Bytes(tail));
         if next != size {
             let message = format!("received {next} bytes of an answer of {size}");
@@ -117,6 +112,7 @@ impl Transfers {
         if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
             verify(&name, *algorithm, value, &[hasher.finish()])?;
         }
+        self.sync_if_asked(&sink)?;
         Ok(size)
     }
 }

@@ -68,22 +68,24 @@ impl Transfers {
         key: &str,
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
-        let bytes = if size == 0 {
-            bytes::Bytes::new()
+        let map = if size == 0 {
+            None
         } else {
-            map_part(&file, path, 0..size)?
+            Some(map_part(&file, path, 0..size)?)
         };
         let mut options = options.clone();
         if let Some(algorithm) = self.config.checksum {
-            let sum = part_checksum(algorithm, bytes.clone()).await;
+            let sum = match &map {
+                Some(map) => part_checksum(algorithm, map.clone()).await,
+                None => checksum::checksum_of(algorithm, &[]),
+            };
             options
                 .checksum_headers
                 .push((algorithm.header_name(), sum.base64()));
         }
         let _permit = self.permit(size).await;
-        self.client
-            .put_object(bucket, key, RequestBody::bytes(bytes), &options)
-            .await?;
+        let body = map.map_or_else(RequestBody::empty, RequestBody::mapped_part);
+        self.client.put_object(bucket, key, body, &options).await?;
         self.progress.emit(Event::Bytes(size));
         Ok(size)
     }
@@ -277,7 +279,7 @@ impl Transfers {
             if let Some(done) = tasks.try_join_next() {
                 parts.push(joined(done)?);
             }
-            let bytes = map_part(file, path, range.clone())?;
+            let map = map_part(file, path, range.clone())?;
             let (this, bucket, key, upload_id) = (
                 self.clone(),
                 bucket.to_owned(),
@@ -290,7 +292,7 @@ impl Transfers {
                 let _permit = permit;
                 let number = index as u32 + 1;
                 let sum = match algorithm {
-                    Some(algorithm) => Some(part_checksum(algorithm, bytes.clone()).await),
+                    Some(algorithm) => Some(part_checksum(algorithm, map.clone()).await),
                     None => None,
                 };
                 let headers: Vec<(&'static str, String)> = sum
@@ -304,7 +306,7 @@ impl Transfers {
                         &key,
                         &upload_id,
                         number,
-                        RequestBody::bytes(bytes),
+                        RequestBody::mapped_part(map),
                         &headers,
                     )
                     .await?;
@@ -419,8 +421,8 @@ fn modified_nanos(file: &File) -> u128 {
 }
 
 /// A part's checksum, computed on the blocking pool (never on the reactor threads).
-async fn part_checksum(algorithm: ChecksumAlgorithm, bytes: bytes::Bytes) -> PartChecksum {
-    match tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, &bytes)).await {
+async fn part_checksum(algorithm: ChecksumAlgorithm, data: Arc<memmap2::Mmap>) -> PartChecksum {
+    match tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, &data)).await {
         Ok(sum) => sum,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
@@ -445,9 +447,14 @@ fn joined<T>(
     }
 }
 
-/// Maps one part of the file; the mapping is released when the request body is dropped, so
-/// resident memory stays bounded by the parts in flight however large the file.
-fn map_part(file: &File, path: &Path, range: Range<u64>) -> Result<bytes::Bytes, TransferError> {
+/// Maps one part of the file. The request body hands each frame's pages back once it is
+/// sent and the mapping goes when the part is done, so resident memory stays bounded by what
+/// is in flight however large the file.
+fn map_part(
+    file: &File,
+    path: &Path,
+    range: Range<u64>,
+) -> Result<Arc<memmap2::Mmap>, TransferError> {
     let len = (range.end - range.start) as usize;
     // SAFETY: the map is read-only and private to this process. If another process
     // truncates the file while it is mapped, reads may fault (SIGBUS); that is the documented
@@ -459,5 +466,5 @@ fn map_part(file: &File, path: &Path, range: Range<u64>) -> Result<bytes::Bytes,
             .map(file)
     }
     .map_err(|e| TransferError::io("mapping", path, e))?;
-    Ok(bytes::Bytes::from_owner(map))
+    Ok(Arc::new(map))
 }
