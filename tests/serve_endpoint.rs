@@ -1362,3 +1362,190 @@ async fn any_signing_region_is_accepted_since_the_endpoint_has_none() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     h.shutdown().await;
 }
+
+/// The `<Key>`s of an S3 XML answer (ListObjects contents or DeleteObjects results).
+fn xml_keys(xml: &str) -> Vec<String> {
+    xml.split("<Key>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_naming_a_directory_of_objects_is_not_found_for_head_get_and_copy() {
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket("bench").await;
+    h.put("bench", "small/a.bin", b"object below").await;
+
+    for path in ["/bench/small", "/bench/small/", "/bench/small/a.bin/"] {
+        let head = h.signed(&c, Call::new("HEAD", path)).await;
+        assert_eq!(head.status, 404, "HEAD {path}: {}", head.text());
+        let get = h.signed(&c, Call::new("GET", path)).await;
+        assert_eq!(get.status, 404, "GET {path}: {}", get.text());
+        assert_eq!(get.error_code().as_deref(), Some("NoSuchKey"), "GET {path}");
+    }
+
+    let copy = h
+        .signed(
+            &c,
+            Call::new("PUT", "/bench/copied").headers(&[("x-amz-copy-source", "/bench/small")]),
+        )
+        .await;
+    assert_eq!(copy.status, 404, "{}", copy.text());
+    assert_eq!(copy.error_code().as_deref(), Some("NoSuchKey"));
+    assert_eq!(h.get("bench", "copied").await.status, 404);
+
+    let upload_id = create_upload(&h, "bench", "parts.bin").await;
+    let part_copy = h
+        .signed(
+            &c,
+            Call::new("PUT", "/bench/parts.bin")
+                .query(&[("partNumber", "1"), ("uploadId", &upload_id)])
+                .headers(&[("x-amz-copy-source", "/bench/small")]),
+        )
+        .await;
+    assert_eq!(part_copy.status, 404, "{}", part_copy.text());
+    assert_eq!(part_copy.error_code().as_deref(), Some("NoSuchKey"));
+
+    // The object below is untouched and still served.
+    assert_eq!(
+        &h.get("bench", "small/a.bin").await.body[..],
+        b"object below"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn deleting_a_key_that_names_a_directory_answers_204_and_keeps_the_objects_below() {
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket("bench").await;
+    h.put("bench", "small/a.bin", b"keep me").await;
+    h.put("bench", "gone.bin", b"delete me").await;
+
+    for path in ["/bench/small", "/bench/small/a.bin/"] {
+        let delete = h.signed(&c, Call::new("DELETE", path)).await;
+        assert_eq!(delete.status, 204, "DELETE {path}: {}", delete.text());
+    }
+
+    let batch = b"<Delete><Object><Key>small</Key></Object>\
+        <Object><Key>small/a.bin/</Key></Object><Object><Key>gone.bin</Key></Object></Delete>";
+    let deleted = h
+        .signed(
+            &c,
+            Call::new("POST", "/bench")
+                .query(&[("delete", "")])
+                .body(batch),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert!(!deleted.text().contains("<Error>"), "{}", deleted.text());
+    assert_eq!(
+        xml_keys(&deleted.text()),
+        ["small", "small/a.bin/", "gone.bin"],
+        "{}",
+        deleted.text()
+    );
+
+    assert_eq!(&h.get("bench", "small/a.bin").await.body[..], b"keep me");
+    assert_eq!(h.get("bench", "gone.bin").await.status, 404);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_never_fails_while_objects_under_the_prefix_are_deleted() {
+    const OBJECTS: usize = 2000;
+    const DELETERS: usize = 4;
+    const BATCH: usize = 50;
+    /// The most listings sent, however long the deletions take.
+    const MAX_LISTINGS: usize = 400;
+    const WHOLE_TEST: Duration = Duration::from_secs(120);
+
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket("churn").await;
+    // Written straight into the served directory: quicker than 2,000 PUTs, and the same
+    // objects to the endpoint.
+    let dir = h.root.path().join("churn").join("small");
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = pattern(16 * 1024);
+    let keys: Vec<String> = (0..OBJECTS).map(|i| format!("small/{i:05}.bin")).collect();
+    for i in 0..OBJECTS {
+        std::fs::write(dir.join(format!("{i:05}.bin")), &body).unwrap();
+    }
+
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let delete_share = |share: usize| {
+        let (h, c, keys) = (&h, &c, &keys);
+        async move {
+            let mine: Vec<&String> = keys.iter().skip(share).step_by(DELETERS).collect();
+            for batch in mine.chunks(BATCH) {
+                let mut xml = String::from("<Delete><Quiet>true</Quiet>");
+                for key in batch {
+                    xml.push_str(&format!("<Object><Key>{key}</Key></Object>"));
+                }
+                xml.push_str("</Delete>");
+                let reply = h
+                    .signed(
+                        c,
+                        Call::new("POST", "/churn")
+                            .query(&[("delete", "")])
+                            .body(xml.as_bytes()),
+                    )
+                    .await;
+                assert_eq!(reply.status, 200, "DeleteObjects: {}", reply.text());
+            }
+        }
+    };
+    let deleters = async {
+        tokio::join!(
+            delete_share(0),
+            delete_share(1),
+            delete_share(2),
+            delete_share(3)
+        );
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let lister = async {
+        let queries: [&[(&str, &str)]; 3] = [
+            &[("list-type", "2"), ("prefix", "small%2F")],
+            &[
+                ("delimiter", "%2F"),
+                ("list-type", "2"),
+                ("prefix", "small%2F"),
+            ],
+            &[("prefix", "small%2F")],
+        ];
+        let mut failures = Vec::new();
+        let mut listings = 0;
+        while listings < MAX_LISTINGS && !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let query = queries[listings % queries.len()];
+            let reply = h.signed(&c, Call::new("GET", "/churn").query(query)).await;
+            if reply.status != 200 {
+                failures.push(format!("{query:?}: {} {}", reply.status, reply.text()));
+            }
+            listings += 1;
+        }
+        (listings, failures)
+    };
+    let ((), (listings, failures)) =
+        tokio::time::timeout(WHOLE_TEST, async { tokio::join!(deleters, lister) })
+            .await
+            .expect("the deletions and listings finish in time");
+    assert!(listings > 0);
+    assert!(
+        failures.is_empty(),
+        "{listings} listings, failed: {failures:#?}"
+    );
+
+    let after = h
+        .signed(
+            &c,
+            Call::new("GET", "/churn").query(&[("list-type", "2"), ("prefix", "small%2F")]),
+        )
+        .await;
+    assert_eq!(after.status, 200, "{}", after.text());
+    assert_eq!(xml_value(&after.text(), "KeyCount").as_deref(), Some("0"));
+    h.shutdown().await;
+}
