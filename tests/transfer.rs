@@ -393,3 +393,50 @@ async fn small_listed_objects_take_one_get_each_and_fall_back_when_an_answer_bre
     }
     assert!(leftovers(&faulty).is_empty());
 }
+
+#[tokio::test]
+async fn a_part_upload_that_hangs_is_hedged_and_the_upload_finishes() {
+    let (server, direct) = ready().await;
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| {
+        p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=6&"))
+    });
+    proxy.push([Fault::Hang]);
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let hedging = Transfers::new(
+        client,
+        TransferConfig {
+            concurrency: 2,
+            hedge: Some(ferry::transfer::hedge::HedgeConfig {
+                quantile: 0.95,
+                min_samples: 3,
+                min_delay: std::time::Duration::from_millis(50),
+            }),
+            ..config()
+        },
+        Progress::silent(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("big.bin");
+    let data = pattern(8 * PART, 6);
+    std::fs::write(&source, &data).unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        hedging.upload_file(&source, BUCKET, "hedged.bin"),
+    )
+    .await
+    .expect("the hedge answers long before the hung request would time out")
+    .expect("the upload succeeds");
+    assert!(hedging.hedged_parts() >= 1, "part 6 was sent again");
+    assert_eq!(proxy.pending(), 0, "the hang was served to part 6");
+    let target = dir.path().join("back.bin");
+    engine(direct)
+        .download_file(BUCKET, "hedged.bin", &target)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+}

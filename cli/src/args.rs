@@ -47,9 +47,14 @@ pub struct GlobalArgs {
     /// Trust only the certificates in this PEM file (else AWS_CA_BUNDLE, the system's).
     #[arg(long, global = true, value_name = "PEM")]
     pub ca_bundle: Option<std::path::PathBuf>,
-    /// Requests in flight at once, across all files.
-    #[arg(long, global = true, default_value_t = 16)]
-    pub concurrency: usize,
+    /// Requests in flight at once, across all files (default 16, or what --target-gbps
+    /// asks for).
+    #[arg(long = "concurrency", global = true, value_name = "N")]
+    pub concurrency_flag: Option<usize>,
+    /// Size concurrency and the memory budget for this throughput, in gigabits per second
+    /// (one request per 0.4 Gbps; e.g. --target-gbps 10 keeps 25 requests in flight).
+    #[arg(long, global = true, value_name = "GBPS")]
+    pub target_gbps: Option<f64>,
     /// Cap on the bytes per second of all transfers together, uploads and downloads
     /// (e.g. 50MiB/s, 10MB/s, 800KiB/s).
     #[arg(long, global = true, value_name = "RATE")]
@@ -82,6 +87,21 @@ pub struct GlobalArgs {
     /// Temporary credentials from STS.
     #[command(flatten)]
     pub sts: StsArgs,
+}
+
+/// Requests in flight when neither --concurrency nor --target-gbps is given (about 6 Gbps).
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+impl GlobalArgs {
+    /// `--concurrency`, else what `--target-gbps` asks for, else [`DEFAULT_CONCURRENCY`].
+    pub fn concurrency(&self) -> usize {
+        if let Some(n) = self.concurrency_flag {
+            return n.max(1);
+        }
+        self.target_gbps
+            .and_then(|gbps| ferry::transfer::sizing::for_target(gbps, 8 * 1024 * 1024).ok())
+            .map_or(DEFAULT_CONCURRENCY, |s| s.concurrency)
+    }
 }
 
 /// Options for temporary credentials (STS AssumeRole and GetSessionToken).

@@ -133,7 +133,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchTransferArgs) -> Result<ExitCo
     let plan = Plan {
         objects: args.files,
         duration: args.duration.map(Duration::from_secs_f64),
-        concurrency: global.concurrency.max(1),
+        concurrency: global.concurrency(),
     };
     let client = connect(global).await?.client;
     let created = ensure_bucket(&client, &bucket).await?;

@@ -22,7 +22,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         path_style: global.path_style,
         dualstack: global.dualstack,
         ca_bundle: global.ca_bundle.clone(),
-        concurrency: global.concurrency,
+        concurrency: global.concurrency(),
         max_bandwidth: max_bandwidth(global)?,
         temporary: temporary_options(global),
         ..ClientOptions::default()
@@ -56,7 +56,7 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
         path_style: global.path_style,
         dualstack: global.dualstack,
         ca_bundle: global.ca_bundle.clone(),
-        concurrency: global.concurrency,
+        concurrency: global.concurrency(),
         max_bandwidth: max_bandwidth(global)?,
         temporary: TemporaryOptions {
             token_codes: token_codes(global),
@@ -134,7 +134,7 @@ pub fn transfers(
 /// before anything else, credentials included).
 pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> {
     let mut config = TransferConfig {
-        concurrency: global.concurrency.max(1),
+        concurrency: global.concurrency(),
         sync_downloads: global.fsync,
         ..TransferConfig::default()
     };
@@ -143,6 +143,14 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
             .map_err(|e| CliError::usage(format!("--part-size: {e}"), "e.g. --part-size 16MiB"))?;
         config.part_size = bytes;
         config.multipart_threshold = bytes;
+    }
+    if let Some(gbps) = global.target_gbps {
+        let sizing = ferry::transfer::sizing::for_target(gbps, config.part_size)
+            .map_err(|e| CliError::usage(format!("--target-gbps: {e}"), "e.g. --target-gbps 10"))?;
+        config.memory_budget = sizing.memory_budget;
+        if global.concurrency_flag.is_none() {
+            config.concurrency = sizing.concurrency;
+        }
     }
     config.checksum = checksum_algorithm(global)?;
     config.put.content_type = global.content_type.clone();
@@ -236,6 +244,28 @@ mod tests {
                 Some(Some(bytes)),
                 "{text}"
             );
+        }
+    }
+
+    fn transfer(flag: &[&str]) -> Result<TransferConfig, CliError> {
+        let flags = Flags::try_parse_from(std::iter::once("ferry").chain(flag.iter().copied()))
+            .expect("flags parse");
+        transfer_config(&flags.global)
+    }
+
+    #[test]
+    fn target_gbps_sizes_concurrency_and_memory_unless_concurrency_is_given() {
+        let sized = transfer(&["--target-gbps", "10"]).ok().unwrap();
+        assert_eq!(sized.concurrency, 25);
+        assert_eq!(sized.memory_budget, 25 * 8 * 1024 * 1024);
+        let pinned = transfer(&["--target-gbps", "10", "--concurrency", "8"])
+            .ok()
+            .unwrap();
+        assert_eq!(pinned.concurrency, 8);
+        assert_eq!(transfer(&[]).ok().unwrap().concurrency, 16);
+        for bad in ["0", "-0.5", "NaN", "inf"] {
+            let err = transfer(&[&format!("--target-gbps={bad}")]).unwrap_err();
+            assert!(err.message.contains("--target-gbps"), "{}", err.message);
         }
     }
 

@@ -17,9 +17,11 @@ mod copy;
 mod dirs;
 mod download;
 pub mod events;
+pub mod hedge;
 mod journal;
 pub mod limits;
 pub mod plan;
+pub mod sizing;
 mod small_download;
 mod sync;
 mod upload;
@@ -65,6 +67,8 @@ pub struct TransferConfig {
     /// place, so that it survives a power loss or an OS crash, not only a crash of ferry.
     /// Off by default, as in the AWS CLI, s5cmd and rclone: it costs about 0.4 s per GiB.
     pub sync_downloads: bool,
+    /// Hedging of slow part uploads (`None`: never send a part twice).
+    pub hedge: Option<hedge::HedgeConfig>,
 }
 
 impl Default for TransferConfig {
@@ -79,6 +83,7 @@ impl Default for TransferConfig {
             memory_budget: 64 * limits::MIB,
             state_dir: None,
             sync_downloads: false,
+            hedge: Some(hedge::HedgeConfig::default()),
         }
     }
 }
@@ -153,6 +158,8 @@ pub struct Transfers {
     memory: Arc<Semaphore>,
     progress: Progress,
     open_uploads: Arc<std::sync::Mutex<Vec<OpenUpload>>>,
+    /// Latencies of part uploads, and the hedges sent for stragglers.
+    part_hedger: Option<Arc<hedge::Hedger>>,
 }
 
 /// A multipart upload created and not yet completed or aborted.
@@ -168,6 +175,7 @@ impl Transfers {
     pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
+        let part_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
         Self {
             client,
             config: Arc::new(config),
@@ -175,7 +183,13 @@ impl Transfers {
             memory,
             progress,
             open_uploads: Arc::default(),
+            part_hedger,
         }
+    }
+
+    /// Part uploads sent a second time because the first was a straggler.
+    pub fn hedged_parts(&self) -> u64 {
+        self.part_hedger.as_ref().map_or(0, |h| h.hedged())
     }
 
     /// Aborts every multipart upload this engine (and its clones) still has open: call it

@@ -299,17 +299,20 @@ impl Transfers {
                     .iter()
                     .map(|s| (s.algorithm().header_name(), s.base64()))
                     .collect();
-                let etag = this
-                    .client
-                    .upload_part(
+                let send = || {
+                    this.client.upload_part(
                         &bucket,
                         &key,
                         &upload_id,
                         number,
-                        RequestBody::mapped_part(map),
+                        RequestBody::mapped_part(map.clone()),
                         &headers,
                     )
-                    .await?;
+                };
+                let etag = match &this.part_hedger {
+                    Some(hedger) => hedger.run(send).await?,
+                    None => send().await?,
+                };
                 if let Some(journal) = &journal {
                     let part = UploadedPart {
                         etag: etag.clone(),

@@ -1,0 +1,241 @@
+//! Hedging of stragglers: a part request that has taken longer than nearly all the part
+//! requests before it is sent a second time, and whichever answer comes first wins (the
+//! other request is dropped, closing its connection).
+//!
+//! Parts are idempotent (an UploadPart of the same number and bytes, a ranged GET), so a
+//! duplicate is harmless; what it buys is the tail: one slow connection no longer holds up
+//! a whole multipart transfer. As in AWS's Rust transfer manager, the threshold is a high
+//! quantile of the recent latencies of the same kind of request, so about that share of the
+//! requests is hedged, and none until enough have finished to know what slow means.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// When and how much to hedge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HedgeConfig {
+    /// A request slower than this quantile of the recent ones is hedged (0.95: the slowest
+    /// 5%).
+    pub quantile: f64,
+    /// No hedging until this many requests have finished.
+    pub min_samples: usize,
+    /// A request is never hedged sooner than this.
+    pub min_delay: Duration,
+}
+
+impl Default for HedgeConfig {
+    fn default() -> Self {
+        Self {
+            quantile: 0.95,
+            min_samples: 16,
+            min_delay: Duration::from_millis(50),
+        }
+    }
+}
+
+/// How many recent latencies the quantile is taken over.
+const WINDOW: usize = 256;
+
+/// Latencies of one kind of request, and the hedges sent.
+#[derive(Debug)]
+pub struct Hedger {
+    config: HedgeConfig,
+    recent: Mutex<Recent>,
+    hedged: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Recent {
+    latencies: Vec<Duration>,
+    next: usize,
+}
+
+impl Hedger {
+    /// A hedger with `config`.
+    pub fn new(config: HedgeConfig) -> Self {
+        Self {
+            config,
+            recent: Mutex::new(Recent::default()),
+            hedged: AtomicU64::new(0),
+        }
+    }
+
+    /// Second requests sent so far.
+    pub fn hedged(&self) -> u64 {
+        self.hedged.load(Ordering::Relaxed)
+    }
+
+    /// How long a request may run before it is hedged; `None` while too few have finished.
+    pub fn threshold(&self) -> Option<Duration> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.latencies.len() < self.config.min_samples.max(1) {
+            return None;
+        }
+        let mut sorted = recent.latencies.clone();
+        sorted.sort_unstable();
+        let rank = ((sorted.len() as f64) * self.config.quantile).ceil() as usize;
+        let at = sorted[rank.clamp(1, sorted.len()) - 1];
+        Some(at.max(self.config.min_delay))
+    }
+
+    fn record(&self, latency: Duration) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.latencies.len() < WINDOW {
+            recent.latencies.push(latency);
+        } else {
+            let at = recent.next;
+            recent.latencies[at] = latency;
+        }
+        recent.next = (recent.next + 1) % WINDOW;
+    }
+
+    /// Runs the request `send` makes; if it has not answered by the threshold, sends it
+    /// again and takes whichever succeeds first (if the first to finish fails, the other is
+    /// still awaited). Successful latencies feed the threshold.
+    pub async fn run<T, E, F, Fut>(&self, send: F) -> Result<T, E>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let started = Instant::now();
+        let first = send();
+        let result = match self.threshold() {
+            None => first.await,
+            Some(threshold) => {
+                tokio::pin!(first);
+                tokio::select! {
+                    // The request first: one answering just at the threshold is not hedged.
+                    biased;
+                    result = &mut first => result,
+                    () = tokio::time::sleep(threshold) => {
+                        self.hedged.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(?threshold, "part request is slow; sending it again");
+                        let second = send();
+                        tokio::pin!(second);
+                        tokio::select! {
+                            result = &mut first => match result {
+                                Ok(value) => Ok(value),
+                                Err(_) => second.await,
+                            },
+                            result = &mut second => match result {
+                                Ok(value) => Ok(value),
+                                Err(_) => first.await,
+                            },
+                        }
+                    }
+                }
+            }
+        };
+        if result.is_ok() {
+            self.record(started.elapsed());
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn hedger(min_samples: usize) -> Hedger {
+        Hedger::new(HedgeConfig {
+            quantile: 0.95,
+            min_samples,
+            min_delay: Duration::from_millis(1),
+        })
+    }
+
+    #[test]
+    fn the_threshold_is_the_quantile_of_recent_latencies_once_there_are_enough() {
+        let h = hedger(10);
+        for ms in 1..=9 {
+            h.record(Duration::from_millis(ms));
+        }
+        assert_eq!(h.threshold(), None);
+        h.record(Duration::from_millis(10));
+        for ms in 11..=100 {
+            h.record(Duration::from_millis(ms));
+        }
+        assert_eq!(h.threshold(), Some(Duration::from_millis(95)));
+    }
+
+    #[test]
+    fn the_window_forgets_old_latencies() {
+        let h = hedger(1);
+        for _ in 0..WINDOW {
+            h.record(Duration::from_secs(10));
+        }
+        for _ in 0..WINDOW {
+            h.record(Duration::from_millis(5));
+        }
+        assert_eq!(h.threshold(), Some(Duration::from_millis(5)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_straggler_is_sent_again_and_the_faster_answer_wins() {
+        let h = hedger(4);
+        for _ in 0..4 {
+            h.record(Duration::from_millis(100));
+        }
+        let calls = AtomicUsize::new(0);
+        let result: Result<usize, ()> = h
+            .run(|| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    // The first request hangs for an hour; the hedge answers in 100 ms.
+                    let wait = if n == 0 { 3_600_000 } else { 100 };
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    Ok(n)
+                }
+            })
+            .await;
+        assert_eq!(result, Ok(1));
+        assert_eq!(h.hedged(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_not_hedged_before_enough_samples_or_when_fast() {
+        let h = hedger(4);
+        let calls = AtomicUsize::new(0);
+        for _ in 0..6 {
+            let result: Result<(), ()> = h
+                .run(|| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok(())
+                    }
+                })
+                .await;
+            assert!(result.is_ok());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
+        assert_eq!(h.hedged(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_hedge_leaves_the_first_request_to_finish() {
+        let h = hedger(1);
+        h.record(Duration::from_millis(10));
+        let calls = AtomicUsize::new(0);
+        let result: Result<&str, &str> = h
+            .run(|| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        Ok("first")
+                    } else {
+                        Err("hedge failed")
+                    }
+                }
+            })
+            .await;
+        assert_eq!(result, Ok("first"));
+    }
+}
