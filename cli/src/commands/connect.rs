@@ -138,6 +138,9 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
         sync_downloads: global.fsync,
         ..TransferConfig::default()
     };
+    if global.no_hedging {
+        config.hedge = None;
+    }
     if let Some(size) = &global.part_size {
         let bytes = parse_size(size)
             .map_err(|e| CliError::usage(format!("--part-size: {e}"), "e.g. --part-size 16MiB"))?;

@@ -329,7 +329,7 @@ impl Transfers {
         };
         let mut options = carried_options(info);
         if let Some(algorithm) = self.config.checksum {
-            let sum = part_checksum(algorithm, bytes.clone()).await;
+            let sum = self.part_checksum(algorithm, bytes.clone()).await;
             verify_against_source(src, info, std::slice::from_ref(&sum))?;
             options
                 .checksum_headers
@@ -426,7 +426,7 @@ impl Transfers {
                     .fetch_part(&source, (&src_bucket, &src_key), &info, range)
                     .await?;
                 let sum = match algorithm {
-                    Some(algorithm) => Some(part_checksum(algorithm, bytes.clone()).await),
+                    Some(algorithm) => Some(this.part_checksum(algorithm, bytes.clone()).await),
                     None => None,
                 };
                 let headers: Vec<(&'static str, String)> = sum
@@ -615,14 +615,6 @@ fn verify_against_source(
             actual.base64()
         ),
     })
-}
-
-/// A part's checksum, computed on the blocking pool (never on the reactor threads).
-async fn part_checksum(algorithm: ChecksumAlgorithm, bytes: bytes::Bytes) -> PartChecksum {
-    match tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, &bytes)).await {
-        Ok(sum) => sum,
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
 }
 
 fn set_checksum(target: &mut crate::s3::xml::Checksums, sum: &PartChecksum) {

@@ -160,6 +160,8 @@ pub struct Transfers {
     open_uploads: Arc<std::sync::Mutex<Vec<OpenUpload>>>,
     /// Latencies of part uploads, and the hedges sent for stragglers.
     part_hedger: Option<Arc<hedge::Hedger>>,
+    /// One slot per core for part checksums.
+    checksum_slots: Arc<Semaphore>,
 }
 
 /// A multipart upload created and not yet completed or aborted.
@@ -184,6 +186,32 @@ impl Transfers {
             progress,
             open_uploads: Arc::default(),
             part_hedger,
+            checksum_slots: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            )),
+        }
+    }
+
+    /// A part's checksum, on the blocking pool (never on the reactor threads) and at most one
+    /// per core at a time: the CPU is no faster with more, and a part being summed is resident
+    /// in memory, so this also bounds memory while many parts wait to be sent.
+    async fn part_checksum<T>(
+        &self,
+        algorithm: checksum::ChecksumAlgorithm,
+        data: T,
+    ) -> checksum::PartChecksum
+    where
+        T: AsRef<[u8]> + Send + 'static,
+    {
+        let _slot = match self.checksum_slots.acquire().await {
+            Ok(slot) => slot,
+            Err(_) => unreachable!("the checksum semaphore is never closed"),
+        };
+        let summed =
+            tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, data.as_ref()));
+        match summed.await {
+            Ok(sum) => sum,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
         }
     }
 

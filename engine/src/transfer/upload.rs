@@ -76,9 +76,12 @@ impl Transfers {
         let mut options = options.clone();
         if let Some(algorithm) = self.config.checksum {
             let sum = match &map {
-                Some(map) => part_checksum(algorithm, map.clone()).await,
+                Some(map) => self.part_checksum(algorithm, MapView(map.clone())).await,
                 None => checksum::checksum_of(algorithm, &[]),
             };
+            if let Some(map) = &map {
+                release_pages(map);
+            }
             options
                 .checksum_headers
                 .push((algorithm.header_name(), sum.base64()));
@@ -292,7 +295,11 @@ impl Transfers {
                 let _permit = permit;
                 let number = index as u32 + 1;
                 let sum = match algorithm {
-                    Some(algorithm) => Some(part_checksum(algorithm, map.clone()).await),
+                    Some(algorithm) => {
+                        let sum = this.part_checksum(algorithm, MapView(map.clone())).await;
+                        release_pages(&map);
+                        Some(sum)
+                    }
                     None => None,
                 };
                 let headers: Vec<(&'static str, String)> = sum
@@ -423,14 +430,6 @@ fn modified_nanos(file: &File) -> u128 {
         .map_or(0, |d| d.as_nanos())
 }
 
-/// A part's checksum, computed on the blocking pool (never on the reactor threads).
-async fn part_checksum(algorithm: ChecksumAlgorithm, data: Arc<memmap2::Mmap>) -> PartChecksum {
-    match tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, &data)).await {
-        Ok(sum) => sum,
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
-}
-
 fn set_checksum(target: &mut crate::s3::xml::Checksums, sum: &PartChecksum) {
     let value = Some(sum.base64());
     match sum.algorithm() {
@@ -448,6 +447,26 @@ fn joined<T>(
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
+}
+
+/// A mapped part as the bytes a checksum reads.
+struct MapView(Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for MapView {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Hands a part's pages back to the kernel after its checksum has read them all, so that a
+/// part waiting to be sent does not hold 8 MiB of resident memory: sending faults them in
+/// again from the page cache a frame at a time (cheap: the kernel maps a neighbourhood of
+/// cached pages per fault), and releases each frame once sent.
+fn release_pages(map: &memmap2::Mmap) {
+    // SAFETY: a private, read-only mapping of a file: dropped pages are read again from the
+    // file, with the same bytes, when next touched. The whole mapping is page-aligned. A
+    // failure only means the pages stay resident.
+    let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
 }
 
 /// Maps one part of the file. The request body hands each frame's pages back once it is
