@@ -93,6 +93,22 @@ pub struct GlobalArgs {
     pub sts: StsArgs,
 }
 
+impl std::fmt::Debug for StsArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "** redacted **");
+        f.debug_struct("StsArgs")
+            .field("assume_role", &self.assume_role)
+            .field("role_session_name", &self.role_session_name)
+            .field("session_duration", &self.session_duration)
+            .field("external_id", &self.external_id)
+            .field("mfa_serial", &self.mfa_serial)
+            .field("mfa_code", &hidden(&self.mfa_code))
+            .field("session_token", &hidden(&self.session_token))
+            .field("sts_endpoint_url", &self.sts_endpoint_url)
+            .finish()
+    }
+}
+
 /// Requests in flight when neither --concurrency nor --target-gbps is given (about 6 Gbps).
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
@@ -108,8 +124,9 @@ impl GlobalArgs {
     }
 }
 
-/// Options for temporary credentials (STS AssumeRole and GetSessionToken).
-#[derive(Debug, Args, Default)]
+/// Options for temporary credentials (STS AssumeRole and GetSessionToken). `Debug` hides
+/// the session token and the MFA code.
+#[derive(Args, Default)]
 #[command(next_help_heading = "Temporary credentials")]
 pub struct StsArgs {
     /// Assume this IAM role (arn:aws:iam::ACCOUNT:role/NAME) with the credentials found
@@ -331,8 +348,8 @@ Examples:
   ferry serve --root /tmp/s3 --address '[::1]:9000'
   FERRY_SERVE_SECRET_KEY=wJalrXUtnFEMI ferry serve --root /tmp/s3 --access-key AKIAEXAMPLE";
 
-/// `ferry serve` options.
-#[derive(Debug, Args)]
+/// `ferry serve` options. `Debug` hides the secret key.
+#[derive(Args)]
 pub struct ServeArgs {
     /// The directory to serve; it must exist.
     #[arg(long, value_name = "DIR")]
@@ -352,6 +369,20 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("root", &self.root)
+            .field("address", &self.address)
+            .field("access_key", &self.access_key)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "** redacted **"),
+            )
+            .finish()
+    }
 }
 
 const BENCH_TRANSFER_EXAMPLES: &str = "\

@@ -273,6 +273,22 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_of_the_flags_hides_the_session_token_and_mfa_code() {
+        let flags = Flags::try_parse_from([
+            "ferry",
+            "--session-token",
+            "IQoJb3JpZ2luSECRETTOKEN",
+            "--mfa-code",
+            "123456",
+        ])
+        .expect("flags parse");
+        let shown = format!("{:?}", flags.global);
+        assert!(!shown.contains("IQoJb3JpZ2luSECRETTOKEN"), "{shown}");
+        assert!(!shown.contains("123456"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+
+    #[test]
     fn max_bandwidth_refuses_zero_and_nonsense() {
         for text in ["0", "0MiB/s", "fast", "10 parsecs/s"] {
             assert!(rate(&["--max-bandwidth", text]).is_err(), "{text}");
