@@ -32,16 +32,21 @@ async fn source_credentials(source: &dyn ProvideCredentials) -> Result<Credentia
         .ok_or_else(|| StsError::Anonymous(source.name()))
 }
 
-/// Fills in the MFA code from `codes`, if a device is configured and a source given.
-fn with_code<T: Clone>(
+/// Fills in the MFA code from `codes`, if a device is configured and a source given. The
+/// code is asked for on the blocking pool: a prompt may wait on the terminal for a long time,
+/// and must not hold up a runtime thread (and the transfers on it) meanwhile.
+async fn with_code<T: Clone>(
     request: &T,
     mfa: impl FnOnce(&mut T) -> Option<&mut super::Mfa>,
     codes: Option<&TokenCodeSource>,
 ) -> Result<T, StsError> {
     let mut request = request.clone();
     if let (Some(device), Some(codes)) = (mfa(&mut request), codes) {
-        device.token_code = codes(&device.serial_number)
-            .map_err(|e| StsError::Invalid(format!("MFA code: {e}")))?;
+        let (codes, serial) = (codes.clone(), device.serial_number.clone());
+        let asked = tokio::task::spawn_blocking(move || codes(&serial))
+            .await
+            .map_err(|e| StsError::Invalid(format!("MFA code: the prompt failed: {e}")))?;
+        device.token_code = asked.map_err(|e| StsError::Invalid(format!("MFA code: {e}")))?;
     }
     Ok(request)
 }
@@ -93,7 +98,8 @@ impl AssumeRoleProvider {
 
     async fn fetch(&self) -> Result<Credentials, StsError> {
         let source = source_credentials(self.source.as_ref()).await?;
-        let request = with_code(&self.request, |r| r.mfa.as_mut(), self.token_codes.as_ref())?;
+        let request =
+            with_code(&self.request, |r| r.mfa.as_mut(), self.token_codes.as_ref()).await?;
         let assumed = self.client.assume_role(&source, &request).await?;
         tracing::debug!(
             role = %self.request.role_arn,
@@ -170,7 +176,8 @@ impl SessionTokenProvider {
 
     async fn fetch(&self) -> Result<Credentials, StsError> {
         let source = source_credentials(self.source.as_ref()).await?;
-        let request = with_code(&self.request, |r| r.mfa.as_mut(), self.token_codes.as_ref())?;
+        let request =
+            with_code(&self.request, |r| r.mfa.as_mut(), self.token_codes.as_ref()).await?;
         self.client.get_session_token(&source, &request).await
     }
 }
