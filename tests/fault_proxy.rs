@@ -22,7 +22,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
@@ -528,14 +528,16 @@ async fn reset_before_response_fault_gives_a_connection_error_not_a_response() {
     let (upstream, proxy, client) = setup().await;
     proxy.push([Fault::ResetBeforeResponse]);
 
-    let started = Instant::now();
-    let error = send(
-        &client,
-        request(&proxy, Method::PUT, "/k", payload(200_000)),
+    let error = tokio::time::timeout(
+        WAIT,
+        send(
+            &client,
+            request(&proxy, Method::PUT, "/k", payload(200_000)),
+        ),
     )
     .await
+    .expect("the reset ends the request (no hang)")
     .expect_err("no response at all");
-    assert!(started.elapsed() < Duration::from_secs(5), "fails at once");
     assert!(!error.is_connect(), "the connection was made: {error:?}");
     assert!(
         is_connection_error(&error),
@@ -573,14 +575,12 @@ async fn hang_fault_makes_a_client_timeout_fire() {
     let (upstream, proxy, client) = setup().await;
     proxy.push([Fault::Hang]);
 
-    let started = Instant::now();
     let outcome = tokio::time::timeout(
         Duration::from_secs(1),
         client.request(request(&proxy, Method::PUT, "/k", payload(50_000))),
     )
     .await;
     assert!(outcome.is_err(), "the client's timeout fires: {outcome:?}");
-    assert!(started.elapsed() >= Duration::from_secs(1));
     assert_eq!(proxy.requests_seen(), 1);
     assert_eq!(upstream.requests(), 0);
 }
@@ -594,9 +594,10 @@ async fn hang_is_released_when_the_proxy_is_dropped() {
         .write_all(b"GET /k HTTP/1.1\r\nHost: h\r\n\r\n")
         .await
         .expect("write");
-    let deadline = Instant::now() + WAIT;
+    let mut polls = 0;
     while proxy.requests_seen() == 0 {
-        assert!(Instant::now() < deadline, "the proxy sees the request");
+        polls += 1;
+        assert!(polls <= 1000, "the proxy sees the request");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Still held: nothing arrives for a while.

@@ -3,73 +3,11 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
-const KEY: &str = "FERRYBENCHKEY0000000";
-const SECRET: &str = "ferrybenchsecret000000000000000000000000";
+mod common;
 
-/// A `ferry` command isolated from the user's AWS files and variables.
-fn ferry(home: &Path) -> Command {
-    let mut cmd = Command::new(FERRY);
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `ferry serve` on a free port, with known keys; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(home: &Path, root: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = ferry(home)
-        .args(["serve", "--root"])
-        .arg(root)
-        .args([
-            "--address",
-            &format!("127.0.0.1:{port}"),
-            "--access-key",
-            KEY,
-        ])
-        .env("FERRY_SERVE_SECRET_KEY", SECRET)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ferry serve starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "ferry serve did not listen within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
+use common::{KEY, SECRET, Server, ferry, serve, text};
 
 /// `ferry bench transfer --endpoint-url URL ARGS…` with the server's keys.
 fn bench(home: &Path, server: &Server, args: &[&str]) -> Output {

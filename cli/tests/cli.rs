@@ -1,77 +1,14 @@
 //! The `ferry` binary itself: the demo, transfers against `ferry serve`, output and exit codes.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+mod common;
 
-/// A `ferry` command isolated from the user's AWS files and variables.
-fn ferry(home: &Path) -> Command {
-    let mut cmd = Command::new(FERRY);
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1");
-    cmd
-}
+use common::{KEY, SECRET, Server, ferry, serve, text};
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("ferry runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `ferry serve` on a free port, with known keys; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const KEY: &str = "FERRYTESTKEY00000000";
-const SECRET: &str = "ferrytestsecret0000000000000000000000000";
-
-fn serve(home: &Path, root: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = ferry(home)
-        .args(["serve", "--root"])
-        .arg(root)
-        .args([
-            "--address",
-            &format!("127.0.0.1:{port}"),
-            "--access-key",
-            KEY,
-        ])
-        .env("FERRY_SERVE_SECRET_KEY", SECRET)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ferry serve starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "ferry serve did not listen within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
 }
 
 fn client(home: &Path, server: &Server) -> Command {
