@@ -86,13 +86,13 @@ impl Reporter {
                 let done = counters.done.load(Ordering::Relaxed);
                 let started = counters.started.load(Ordering::Relaxed);
                 bar.set_message(format!("files {done}/{started}"));
-                if let Event::Failed { name, error } = &event {
-                    bar.println(format!("failed: {name}: {error}"));
+                if let Some(line) = outcome_line(&event) {
+                    bar.println(line);
                 }
             } else if mode == Mode::Json {
                 println!("{}", event_json(&event));
-            } else if let Event::Failed { name, error } = &event {
-                eprintln!("failed: {name}: {error}");
+            } else if let Some(line) = outcome_line(&event) {
+                eprintln!("{line}");
             }
         })
     }
@@ -148,10 +148,13 @@ fn count(counters: &Counters, event: &Event) {
         Event::Bytes(n) => {
             counters.moved.fetch_add(*n, Ordering::Relaxed);
         }
-        Event::Finished { .. } | Event::Failed { .. } | Event::Skipped { .. } => {
+        Event::Finished { .. }
+        | Event::Failed { .. }
+        | Event::Skipped { .. }
+        | Event::UpToDate { .. } => {
             counters.done.fetch_add(1, Ordering::Relaxed);
         }
-        Event::PartDone { .. } | Event::Retried { .. } => {}
+        Event::PartDone { .. } | Event::Retried { .. } | Event::Deleted { .. } => {}
     }
 }
 
@@ -179,6 +182,17 @@ fn plain_ticker(counters: Arc<Counters>) -> (Arc<AtomicBool>, std::thread::JoinH
     (stop, handle)
 }
 
+/// The stderr line for an outcome the user must see: a failure, a skip with its reason, a
+/// deletion. `None` for progress.
+fn outcome_line(event: &Event) -> Option<String> {
+    match event {
+        Event::Failed { name, error } => Some(format!("failed: {name}: {error}")),
+        Event::Skipped { name, reason } => Some(format!("warning: skipped {name}: {reason}")),
+        Event::Deleted { name } => Some(format!("delete: {name}")),
+        _ => None,
+    }
+}
+
 fn event_json(event: &Event) -> serde_json::Value {
     use serde_json::json;
     match event {
@@ -193,8 +207,12 @@ fn event_json(event: &Event) -> serde_json::Value {
         Event::Finished { name, bytes } => {
             json!({"type": "finished", "object": name, "bytes": bytes})
         }
-        Event::Skipped { name } => json!({"type": "skipped", "object": name}),
-        Event::Failed { name, error } => json!({"type": "failed", "object": name, "error": error}),
+        Event::UpToDate { name } => json!({"type": "up_to_date", "path": name}),
+        Event::Skipped { name, reason } => {
+            json!({"type": "skipped", "path": name, "reason": reason})
+        }
+        Event::Deleted { name } => json!({"type": "deleted", "path": name}),
+        Event::Failed { name, error } => json!({"type": "failed", "path": name, "error": error}),
     }
 }
 

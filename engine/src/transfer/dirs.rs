@@ -16,7 +16,7 @@ pub struct TransferSummary {
     pub objects: u64,
     /// Bytes transferred.
     pub bytes: u64,
-    /// Objects skipped (up to date, or not transferable, with a reason in `failures`).
+    /// Objects skipped: up to date, or left out with a reason (those are in `warnings`).
     pub skipped: u64,
     /// Objects that failed.
     pub failed: u64,
@@ -26,6 +26,8 @@ pub struct TransferSummary {
     pub seconds: f64,
     /// (object, error) for each failure.
     pub failures: Vec<(String, String)>,
+    /// (object, reason) for each object left out for a reason the user must hear.
+    pub warnings: Vec<(String, String)>,
 }
 
 impl TransferSummary {
@@ -157,11 +159,13 @@ impl Transfers {
                     continue;
                 }
                 let Some(target) = local_target(dir, prefix, &object.key) else {
+                    let reason = "the key would escape the target directory; not written";
+                    self.progress.emit(super::Event::Skipped {
+                        name: name.clone(),
+                        reason: reason.into(),
+                    });
                     summary.skipped += 1;
-                    summary.failures.push((
-                        name,
-                        "the key would escape the target directory; not written".into(),
-                    ));
+                    summary.warnings.push((name, reason.into()));
                     continue;
                 };
                 let permit = files.clone().acquire_owned().await;

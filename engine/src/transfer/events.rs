@@ -34,12 +34,31 @@ pub enum Event {
         /// Its size.
         bytes: u64,
     },
-    /// An object was skipped (already up to date).
-    Skipped {
+    /// An object needed no transfer (the destination is already up to date).
+    UpToDate {
         /// The object.
         name: String,
     },
-    /// An object failed.
+    /// An object or file was left out for a reason the user must hear (a broken symbolic
+    /// link, a FIFO or device inside a tree, a key that would escape the target directory).
+    /// Reported exactly once per object, also counted in [`TransferSummary::skipped`] and
+    /// listed in [`TransferSummary::warnings`].
+    ///
+    /// [`TransferSummary::skipped`]: super::TransferSummary::skipped
+    /// [`TransferSummary::warnings`]: super::TransferSummary::warnings
+    Skipped {
+        /// The object or local path.
+        name: String,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// An object or local file was deleted (`sync --delete`, `rm`, `mv`).
+    Deleted {
+        /// `s3://bucket/key` or a local path.
+        name: String,
+    },
+    /// An object failed. Reported exactly once per object, also listed in
+    /// [`TransferSummary::failures`](super::TransferSummary::failures).
     Failed {
         /// The object.
         name: String,

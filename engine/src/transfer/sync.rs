@@ -762,7 +762,7 @@ impl Transfers {
 
     fn skip(&self, summary: &mut TransferSummary, name: String) {
         summary.skipped += 1;
-        self.progress.emit(Event::Skipped { name });
+        self.progress.emit(Event::UpToDate { name });
     }
 
     /// Records the tasks finished so far.
