@@ -229,7 +229,11 @@ async fn include_and_exclude_select_the_files_synced() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
     let options = SyncOptions {
-        filters: Filters::new().exclude("*").include("*.txt"),
+        filters: Filters::new()
+            .exclude("*")
+            .unwrap()
+            .include("*.txt")
+            .unwrap(),
         ..SyncOptions::default()
     };
     let report = engine.sync_up(dir.path(), BUCKET, "t", &options).await;
@@ -238,7 +242,11 @@ async fn include_and_exclude_select_the_files_synced() {
     assert_eq!(keys, ["t/a.txt", "t/d/c.txt"]);
 
     let options = SyncOptions {
-        filters: Filters::new().exclude("d/**").exclude("*.log"),
+        filters: Filters::new()
+            .exclude("d/*")
+            .unwrap()
+            .exclude("*.log")
+            .unwrap(),
         ..SyncOptions::default()
     };
     engine.sync_up(dir.path(), BUCKET, "u", &options).await;
@@ -248,7 +256,7 @@ async fn include_and_exclude_select_the_files_synced() {
     // Excluded destination files are not deleted either.
     let options = SyncOptions {
         delete: true,
-        filters: Filters::new().exclude("*.txt"),
+        filters: Filters::new().exclude("*.txt").unwrap(),
         ..SyncOptions::default()
     };
     let empty = tempfile::tempdir().unwrap();

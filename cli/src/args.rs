@@ -1,6 +1,7 @@
 //! Command-line flags, parsed into plain structs; `commands` turns them into engine objects.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use ferry::transfer::FilterKind;
 
 /// ferry moves data to, from and between S3 buckets as fast as the network allows.
 #[derive(Debug, Parser)]
@@ -12,6 +13,73 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the command line (exiting with clap's message on a mistake), keeping
+    /// `--include`/`--exclude` in the order they were given.
+    pub fn parse_ordered() -> Self {
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let (Some((_, sub)), Some(filters)) = (matches.subcommand(), cli.command.filters_mut()) {
+            filters.ordered = ordered_filters(sub);
+        }
+        cli
+    }
+}
+
+impl Command {
+    /// The filters of the commands that take them.
+    fn filters_mut(&mut self) -> Option<&mut FilterArgs> {
+        match self {
+            Self::Cp(args) | Self::Mv(args) => Some(&mut args.filters),
+            Self::Rm(args) => Some(&mut args.filters),
+            Self::Sync(args) => Some(&mut args.filters),
+            _ => None,
+        }
+    }
+}
+
+/// `--exclude` and `--include` values in command-line order.
+fn ordered_filters(matches: &ArgMatches) -> Vec<(FilterKind, String)> {
+    let mut found = Vec::new();
+    for (id, kind) in [
+        ("exclude", FilterKind::Exclude),
+        ("include", FilterKind::Include),
+    ] {
+        if let (Some(indices), Some(values)) =
+            (matches.indices_of(id), matches.get_many::<String>(id))
+        {
+            found.extend(indices.zip(values).map(|(i, v)| (i, kind, v.clone())));
+        }
+    }
+    found.sort_by_key(|(index, _, _)| *index);
+    found.into_iter().map(|(_, k, v)| (k, v)).collect()
+}
+
+impl FilterArgs {
+    /// The filters, compiled; a bad pattern is a usage error naming it.
+    pub fn compile(&self) -> Result<ferry::transfer::Filters, crate::output::CliError> {
+        let rules = if self.ordered.is_empty() {
+            self.exclude
+                .iter()
+                .map(|p| (FilterKind::Exclude, p.clone()))
+                .chain(
+                    self.include
+                        .iter()
+                        .map(|p| (FilterKind::Include, p.clone())),
+                )
+                .collect()
+        } else {
+            self.ordered.clone()
+        };
+        ferry::transfer::Filters::from_rules(rules).map_err(|e| {
+            crate::output::CliError::usage(
+                e.to_string(),
+                "patterns use * (any characters, / included), ? and [seq] (see docs/usage.md)",
+            )
+        })
+    }
 }
 
 /// Options every command takes.
@@ -177,17 +245,20 @@ pub enum Command {
         after_help = "Examples:\n  ferry ls\n  ferry ls s3://bucket/photos/\n  ferry ls -r s3://bucket --json"
     )]
     Ls(LsArgs),
+    /// Move files or objects: copy, then delete each source once its copy is complete.
+    #[command(after_help = MV_EXAMPLES)]
+    Mv(CpArgs),
     /// Delete an object, or everything under a prefix with -r.
-    #[command(
-        after_help = "Examples:\n  ferry rm s3://bucket/old.log\n  ferry rm -r s3://bucket/tmp/"
-    )]
+    #[command(after_help = RM_EXAMPLES)]
     Rm(RmArgs),
     /// Make a bucket.
     #[command(after_help = "Example:\n  ferry mb s3://new-bucket --region eu-west-1")]
     Mb(BucketArgs),
-    /// Remove an (empty) bucket.
-    #[command(after_help = "Example:\n  ferry rb s3://old-bucket")]
-    Rb(BucketArgs),
+    /// Remove a bucket (it must be empty, or give --force to delete its objects first).
+    #[command(
+        after_help = "Examples:\n  ferry rb s3://old-bucket\n  ferry rb --force s3://old-bucket   # deletes every object, then the bucket"
+    )]
+    Rb(RbArgs),
     /// Print a presigned GET URL.
     #[command(after_help = "Example:\n  ferry presign s3://bucket/report.pdf --expires 3600")]
     Presign(PresignArgs),
@@ -236,7 +307,16 @@ Examples:
   ferry cp 's3://bucket/logs/2026-*' ./logs/
   ferry cp -r s3://old/data/ s3://new/data/ --source-endpoint-url http://10.0.0.5:9000";
 
-/// `ferry cp` options.
+const MV_EXAMPLES: &str = "\
+Each source is deleted only after its copy is complete and verified; a source whose copy
+failed stays where it was.
+
+Examples:
+  ferry mv report.pdf s3://bucket/archive/
+  ferry mv -r s3://bucket/incoming/ s3://bucket/processed/
+  ferry mv -r s3://bucket/logs/ ./logs --exclude '*' --include '*.gz'";
+
+/// `ferry cp` and `ferry mv` options.
 #[derive(Debug, Args)]
 pub struct CpArgs {
     /// A local path or s3://BUCKET/KEY.
@@ -246,7 +326,36 @@ pub struct CpArgs {
     /// Copy a directory or a prefix, recursively.
     #[arg(short, long)]
     pub recursive: bool,
+    /// Include and exclude patterns.
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
+
+/// `--include` / `--exclude`, as `aws s3` takes them.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Leave out paths matching PATTERN, relative to the source (`*` matches across `/`, `?`
+    /// one character, [seq]; repeatable; with --include, the last match wins).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Take paths matching PATTERN again after an --exclude (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Both, in command-line order (filled in after parsing).
+    #[arg(skip)]
+    pub ordered: Vec<(ferry::transfer::FilterKind, String)>,
+}
+
+const RM_EXAMPLES: &str = "\
+With -r, s3://BUCKET/PREFIX means the \"directory\" PREFIX/: `ferry rm -r s3://b/logs` deletes
+logs/... and spares logs-archive/... (as aws s3 rm --recursive does). Every deleted key is
+listed. A bucket itself is removed with `ferry rb`.
+
+Examples:
+  ferry rm s3://bucket/old.log
+  ferry rm -r s3://bucket/tmp/
+  ferry rm -r s3://bucket/logs --exclude '*' --include '*.gz' --dry-run";
 
 /// `ferry ls` options.
 #[derive(Debug, Args)]
@@ -266,6 +375,22 @@ pub struct RmArgs {
     /// Delete every object under the prefix.
     #[arg(short, long)]
     pub recursive: bool,
+    /// List what would be deleted; delete nothing.
+    #[arg(long, visible_alias = "dryrun")]
+    pub dry_run: bool,
+    /// Include and exclude patterns (relative to the prefix).
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+/// `ferry rb` options.
+#[derive(Debug, Args)]
+pub struct RbArgs {
+    /// s3://BUCKET.
+    pub bucket: String,
+    /// Delete every object in the bucket first (each one listed), then the bucket.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `ferry mb` / `ferry rb` options.
@@ -303,15 +428,16 @@ const SYNC_EXAMPLES: &str = "\
 A file is copied when the destination lacks it, when the sizes differ, or when the source is
 newer (local mtime against the object's LastModified); with --checksum, same-size files are
 compared by their CRC-64/NVME against the checksum the store holds. Downloads get the object's
-time as their mtime, so a second sync moves nothing. Filters apply in command-line order and the
-last match wins; `*` stays within one path segment, `**` crosses them, `?` is one character,
-and a pattern also matches the end of a path (`*.log` matches logs/a.log).
+time as their mtime, so a second sync moves nothing. Filters match the path relative to the
+source and destination, as in aws s3: `*` matches any characters, `/` included (`sub/*` takes
+all of sub/), `?` one character, [seq] one of seq; they apply in command-line order and the
+last match wins.
 
 Examples:
   ferry sync ./site s3://bucket/site/
   ferry sync s3://bucket/backup/ ./restore --delete
   ferry sync ./photos s3://bucket/photos --exclude '*' --include '*.jpg' --dry-run
-  ferry sync ./data s3://bucket/data --checksum --exclude 'tmp/**'
+  ferry sync ./data s3://bucket/data --checksum --exclude 'tmp/*'
   ferry sync s3://bucket/live/ s3://backup/live/ --delete   # server-side copies";
 
 /// `ferry sync` options.
@@ -325,17 +451,14 @@ pub struct SyncArgs {
     #[arg(long)]
     pub delete: bool,
     /// Print what would be uploaded, downloaded or deleted; change nothing.
-    #[arg(long)]
+    #[arg(long, visible_alias = "dryrun")]
     pub dry_run: bool,
     /// Compare same-size files by checksum (CRC-64/NVME) instead of by modification time.
     #[arg(long)]
     pub checksum: bool,
-    /// Take paths matching GLOB again after an --exclude (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub include: Vec<String>,
-    /// Leave out paths matching GLOB (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    /// Include and exclude patterns.
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 const SERVE_EXAMPLES: &str = "\

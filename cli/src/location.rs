@@ -46,6 +46,16 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// A key or prefix taken as a "directory", as `aws s3` takes the S3 side of a recursive
+/// command: `logs` → `logs/` (so `logs-archive/` is not included), `` → `` (the bucket).
+pub fn dir_prefix(key: &str) -> String {
+    if key.is_empty() || key.ends_with('/') {
+        key.to_owned()
+    } else {
+        format!("{key}/")
+    }
+}
+
 /// Parses sizes like `8MiB`, `5MB`, `1048576`, `1.5GiB`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -98,6 +108,13 @@ mod tests {
             Location::parse("./x").unwrap(),
             Location::Local("./x".into())
         );
+    }
+
+    #[test]
+    fn a_recursive_prefix_is_a_directory() {
+        assert_eq!(dir_prefix("logs"), "logs/");
+        assert_eq!(dir_prefix("logs/"), "logs/");
+        assert_eq!(dir_prefix(""), "");
     }
 
     #[test]

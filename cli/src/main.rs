@@ -1,16 +1,16 @@
 //! `ferry`: a high-throughput parallel transfer tool for S3 and S3-compatible stores.
 
+#[macro_use]
+mod output;
 mod args;
 mod commands;
 mod exit;
 mod location;
-mod output;
 mod progress;
-
-use clap::Parser;
+mod signals;
 
 fn main() -> std::process::ExitCode {
-    let cli = args::Cli::parse();
+    let cli = args::Cli::parse_ordered();
     output::init_logging(cli.global.verbose, cli.global.quiet);
     match commands::run(cli) {
         Ok(code) => code.into(),

@@ -2,7 +2,57 @@
 //! with a `hint:` line after.
 
 use crate::exit::ExitCode;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_subscriber::EnvFilter;
+
+/// Set once stdout's reader has gone (`ferry ls | head`): nothing more is written there.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Prints a line on stdout, as `println!` would, without its panic when the reader has gone:
+/// a closed pipe ends the output quietly (see [`stdout_closed`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::print_line(&format!($($arg)*))
+    };
+}
+
+/// Prints a line on stderr, as `eprintln!` would, ignoring a closed stderr instead of
+/// panicking.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::print_error_line(&format!($($arg)*))
+    };
+}
+
+/// Writes `line` and a newline to stdout; once the reader is gone, nothing.
+pub fn print_line(line: &str) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(line.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if written.is_err() {
+        // Broken pipe (or a full disk behind a redirect): stop writing, keep working.
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Writes `line` and a newline to stderr, ignoring failures.
+pub fn print_error_line(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(line.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
+}
+
+/// Whether stdout's reader has gone (listings stop early then).
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
 
 /// A user-facing error: what went wrong, what to do, and how the process should exit.
 #[derive(Debug)]
@@ -47,9 +97,9 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 
 /// Prints `error: …` and `hint: …` on stderr and returns the exit code.
 pub fn report_error(err: &CliError) -> ExitCode {
-    eprintln!("error: {}", err.message);
+    errln!("error: {}", err.message);
     if let Some(hint) = &err.hint {
-        eprintln!("hint: {hint}");
+        errln!("hint: {hint}");
     }
     err.code
 }

@@ -1,11 +1,16 @@
 //! Rendering engine events: indicatif bars on a terminal, plain periodic lines otherwise,
-//! one JSON object per line with `--json`, nothing with `-q`.
+//! one JSON object per line with `--json`, only failures with `-q`.
+//!
+//! Every failure and every skip with a reason is printed exactly once: as it happens when the
+//! engine reports it, and at the end for any the summary holds that no event named.
+//! Deletions are listed on stdout (`delete: s3://b/k`), as `aws s3` lists them.
 
 use ferry::transfer::{Event, Progress, TransferSummary};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How progress is shown.
@@ -17,7 +22,7 @@ pub enum Mode {
     Plain,
     /// JSON lines on stdout.
     Json,
-    /// Nothing.
+    /// Failures only.
     Quiet,
 }
 
@@ -38,14 +43,20 @@ struct Counters {
     total: AtomicU64,
     moved: AtomicU64,
     done: AtomicU64,
+    finished: AtomicU64,
     started: AtomicU64,
 }
+
+/// Names of the failures and skips already printed, so the summary prints only the others.
+type Reported = Arc<Mutex<HashSet<String>>>;
 
 /// Shows progress until [`Reporter::finish`].
 #[derive(Debug)]
 pub struct Reporter {
     mode: Mode,
+    dry_run: bool,
     counters: Arc<Counters>,
+    reported: Reported,
     bar: Option<ProgressBar>,
     ticker: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
     started: Instant,
@@ -57,62 +68,58 @@ impl Reporter {
         let counters = Arc::new(Counters::default());
         let bar = (mode == Mode::Bars).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style =
+                ProgressStyle::with_template("{bar:30} {binary_bytes}/{binary_total_bytes} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        let ticker = (mode == Mode::Plain).then(|| plain_ticker(counters.clone()));
+        let ticker =
+            matches!(mode, Mode::Plain | Mode::Bars).then(|| ticker(counters.clone(), bar.clone()));
         Self {
             mode,
+            dry_run: false,
             counters,
+            reported: Reported::default(),
             bar,
             ticker,
             started: Instant::now(),
         }
     }
 
+    /// Deletions are shown as what a dry run would delete.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
     /// The sink to give the engine.
     pub fn progress(&self) -> Progress {
-        let (mode, counters, bar) = (self.mode, self.counters.clone(), self.bar.clone());
+        let (mode, dry_run) = (self.mode, self.dry_run);
+        let (counters, bar, reported) = (
+            self.counters.clone(),
+            self.bar.clone(),
+            self.reported.clone(),
+        );
         Progress::new(move |event| {
             count(&counters, &event);
             if let Some(bar) = &bar {
                 bar.set_length(counters.total.load(Ordering::Relaxed));
                 bar.set_position(counters.moved.load(Ordering::Relaxed));
-                let done = counters.done.load(Ordering::Relaxed);
-                let started = counters.started.load(Ordering::Relaxed);
-                bar.set_message(format!("files {done}/{started}"));
-                if let Some(line) = outcome_line(&event) {
-                    bar.println(line);
-                }
-            } else if mode == Mode::Json {
-                println!("{}", event_json(&event));
-            } else if let Some(line) = outcome_line(&event) {
-                eprintln!("{line}");
             }
+            if let Event::Failed { name, .. } | Event::Skipped { name, .. } = &event {
+                lock(&reported).insert(name.clone());
+            }
+            show(mode, bar.as_ref(), dry_run, &event);
         })
     }
 
     /// Stops the display and prints the summary (a JSON object last with `--json`).
-    pub fn finish(mut self, summary: &TransferSummary) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        if let Some((stop, handle)) = self.ticker.take() {
-            stop.store(true, Ordering::Relaxed);
-            let _ = handle.join();
-        }
-        let seconds = if summary.seconds > 0.0 {
-            summary.seconds
-        } else {
-            self.started.elapsed().as_secs_f64()
-        };
+    pub fn finish(self, summary: &TransferSummary) {
+        let seconds = self.stop(summary);
         match self.mode {
-            Mode::Json => println!(
+            Mode::Json => outln!(
                 "{}",
                 serde_json::json!({
                     "type": "summary",
@@ -125,7 +132,7 @@ impl Reporter {
                 })
             ),
             Mode::Quiet => {}
-            Mode::Bars | Mode::Plain => eprintln!(
+            Mode::Bars | Mode::Plain => errln!(
                 "{} objects, {} in {:.2} s ({}/s); {} skipped, {} failed, {} retries",
                 summary.objects,
                 human_bytes(summary.bytes),
@@ -137,6 +144,155 @@ impl Reporter {
             ),
         }
     }
+
+    /// Stops the display and prints a deletion summary: `objects` counts the keys deleted.
+    pub fn finish_deletions(self, summary: &TransferSummary, dry_run: bool) {
+        self.stop(summary);
+        match self.mode {
+            Mode::Json => outln!(
+                "{}",
+                serde_json::json!({
+                    "type": "summary",
+                    "deleted": summary.objects,
+                    "failed": summary.failed,
+                    "dry_run": dry_run,
+                })
+            ),
+            Mode::Quiet => {}
+            Mode::Bars | Mode::Plain => {
+                let verb = if dry_run { "would delete" } else { "deleted" };
+                errln!(
+                    "{verb} {} objects, {} failed",
+                    summary.objects,
+                    summary.failed
+                );
+            }
+        }
+    }
+
+    /// Stops the display after a signal and says what had been done by then: the objects
+    /// finished and the bytes actually moved, counted from the engine's events.
+    pub fn finish_interrupted(self, signal: &str, aborted: usize) {
+        let moved = self.counters.moved.load(Ordering::Relaxed);
+        let finished = self.counters.finished.load(Ordering::Relaxed);
+        let seconds = self.stop(&TransferSummary::default());
+        if self.mode == Mode::Json {
+            outln!(
+                "{}",
+                serde_json::json!({
+                    "type": "interrupted",
+                    "signal": signal,
+                    "objects": finished,
+                    "bytes": moved,
+                    "aborted_uploads": aborted,
+                    "seconds": seconds,
+                })
+            );
+        }
+        errln!(
+            "interrupted by {signal} after {:.2} s: {finished} objects done, {} moved; aborted {aborted} open multipart upload(s); partial downloads stay under their .ferry-part names for a rerun to resume",
+            seconds,
+            human_bytes(moved),
+        );
+    }
+
+    /// Ends the bar and the ticker, prints what the summary holds that no event named, and
+    /// returns the wall time.
+    fn stop(&self, summary: &TransferSummary) -> f64 {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if let Some((stop, _)) = &self.ticker {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let reported = lock(&self.reported);
+        for (name, error) in &summary.failures {
+            if !reported.contains(name) {
+                let event = Event::Failed {
+                    name: name.clone(),
+                    error: error.clone(),
+                };
+                show(self.mode, None, false, &event);
+            }
+        }
+        for (name, reason) in &summary.warnings {
+            if !reported.contains(name) {
+                let event = Event::Skipped {
+                    name: name.clone(),
+                    reason: reason.clone(),
+                };
+                show(self.mode, None, false, &event);
+            }
+        }
+        if summary.seconds > 0.0 {
+            summary.seconds
+        } else {
+            self.started.elapsed().as_secs_f64()
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.ticker.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = handle.join();
+        }
+    }
+}
+
+fn lock(reported: &Reported) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    match reported.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Prints one event as `mode` wants it.
+fn show(mode: Mode, bar: Option<&ProgressBar>, dry_run: bool, event: &Event) {
+    if mode == Mode::Json {
+        crate::output::print_line(&event_json(event, dry_run).to_string());
+        return;
+    }
+    let line = match event {
+        Event::Failed { name, error } => format!("failed: {}: {error}", printable(name)),
+        Event::Skipped { name, reason } if mode != Mode::Quiet => {
+            format!("warning: skipped {}: {reason}", printable(name))
+        }
+        Event::Deleted { name } if mode != Mode::Quiet => {
+            let prefix = if dry_run { "(dry run) " } else { "" };
+            let line = format!("{prefix}delete: {}", printable(name));
+            match bar {
+                Some(bar) => bar.suspend(|| crate::output::print_line(&line)),
+                None => crate::output::print_line(&line),
+            }
+            return;
+        }
+        _ => return,
+    };
+    match bar {
+        Some(bar) => bar.println(line),
+        None => {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
+}
+
+/// A name as shown to a person: control characters (a newline or an escape sequence in a
+/// key) written as escapes, so one object is one line and cannot drive the terminal.
+pub fn printable(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn count(counters: &Counters, event: &Event) {
@@ -148,33 +304,96 @@ fn count(counters: &Counters, event: &Event) {
         Event::Bytes(n) => {
             counters.moved.fetch_add(*n, Ordering::Relaxed);
         }
-        Event::Finished { .. }
-        | Event::Failed { .. }
-        | Event::Skipped { .. }
-        | Event::UpToDate { .. } => {
+        Event::Finished { .. } => {
+            counters.finished.fetch_add(1, Ordering::Relaxed);
+            counters.done.fetch_add(1, Ordering::Relaxed);
+        }
+        Event::Failed { .. } | Event::Skipped { .. } | Event::UpToDate { .. } => {
             counters.done.fetch_add(1, Ordering::Relaxed);
         }
         Event::PartDone { .. } | Event::Retried { .. } | Event::Deleted { .. } => {}
     }
 }
 
-fn plain_ticker(counters: Arc<Counters>) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+/// The rate, smoothed over a few seconds (an exponentially weighted moving average of
+/// 200 ms samples), so the ETA neither jumps nor starts at hours.
+#[derive(Debug)]
+struct Rate {
+    bytes_per_second: f64,
+    last_moved: u64,
+    last_sample: Instant,
+    samples: u32,
+}
+
+/// How quickly the smoothed rate follows the measured one (time constant of about 3 s).
+const RATE_TIME_CONSTANT: f64 = 3.0;
+
+impl Rate {
+    fn new() -> Self {
+        Self {
+            bytes_per_second: 0.0,
+            last_moved: 0,
+            last_sample: Instant::now(),
+            samples: 0,
+        }
+    }
+
+    fn sample(&mut self, moved: u64) {
+        let now = Instant::now();
+        let dt = now.duration_since(self.last_sample).as_secs_f64();
+        if dt <= 0.0 {
+            return;
+        }
+        let instant = moved.saturating_sub(self.last_moved) as f64 / dt;
+        let weight = if self.samples == 0 {
+            1.0
+        } else {
+            1.0 - (-dt / RATE_TIME_CONSTANT).exp()
+        };
+        self.bytes_per_second += weight * (instant - self.bytes_per_second);
+        self.last_moved = moved;
+        self.last_sample = now;
+        self.samples += 1;
+    }
+
+    /// Seconds left for `remaining` bytes, once the rate means something (a second of
+    /// samples and some bytes moving).
+    fn eta(&self, remaining: u64) -> Option<f64> {
+        (self.samples >= 5 && self.bytes_per_second > 1.0)
+            .then(|| remaining as f64 / self.bytes_per_second)
+    }
+}
+
+/// Every 200 ms: updates the bar's rate and ETA, or prints a plain line every 2 s.
+fn ticker(
+    counters: Arc<Counters>,
+    bar: Option<ProgressBar>,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let handle = std::thread::spawn(move || {
-        let start = Instant::now();
+        let mut rate = Rate::new();
         let mut last_print = Instant::now();
         while !flag.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(100));
-            if last_print.elapsed() >= Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(200));
+            let moved = counters.moved.load(Ordering::Relaxed);
+            let total = counters.total.load(Ordering::Relaxed);
+            rate.sample(moved);
+            let eta = rate
+                .eta(total.saturating_sub(moved))
+                .map_or_else(|| "-".to_owned(), human_seconds);
+            let speed = human_bytes(rate.bytes_per_second as u64);
+            let done = counters.done.load(Ordering::Relaxed);
+            let started = counters.started.load(Ordering::Relaxed);
+            if let Some(bar) = &bar {
+                bar.set_message(format!("{speed}/s eta {eta} files {done}/{started}"));
+            } else if last_print.elapsed() >= Duration::from_secs(2) {
                 last_print = Instant::now();
-                let moved = counters.moved.load(Ordering::Relaxed);
-                eprintln!(
-                    "{} of {}, {} objects done, {}/s",
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{} of {}, {done} objects done, {speed}/s, eta {eta}",
                     human_bytes(moved),
-                    human_bytes(counters.total.load(Ordering::Relaxed)),
-                    counters.done.load(Ordering::Relaxed),
-                    human_bytes((moved as f64 / start.elapsed().as_secs_f64()) as u64)
+                    human_bytes(total),
                 );
             }
         }
@@ -182,18 +401,17 @@ fn plain_ticker(counters: Arc<Counters>) -> (Arc<AtomicBool>, std::thread::JoinH
     (stop, handle)
 }
 
-/// The stderr line for an outcome the user must see: a failure, a skip with its reason, a
-/// deletion. `None` for progress.
-fn outcome_line(event: &Event) -> Option<String> {
-    match event {
-        Event::Failed { name, error } => Some(format!("failed: {name}: {error}")),
-        Event::Skipped { name, reason } => Some(format!("warning: skipped {name}: {reason}")),
-        Event::Deleted { name } => Some(format!("delete: {name}")),
-        _ => None,
+/// `42 s`, `3 min 5 s`, `2 h 10 min`.
+fn human_seconds(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
     }
 }
 
-fn event_json(event: &Event) -> serde_json::Value {
+fn event_json(event: &Event, dry_run: bool) -> serde_json::Value {
     use serde_json::json;
     match event {
         Event::Started { name, bytes } => {
@@ -211,7 +429,7 @@ fn event_json(event: &Event) -> serde_json::Value {
         Event::Skipped { name, reason } => {
             json!({"type": "skipped", "path": name, "reason": reason})
         }
-        Event::Deleted { name } => json!({"type": "deleted", "path": name}),
+        Event::Deleted { name } => json!({"type": "deleted", "path": name, "dry_run": dry_run}),
         Event::Failed { name, error } => json!({"type": "failed", "path": name, "error": error}),
     }
 }

@@ -1,23 +1,8 @@
 //! The `ferry` binary itself: the demo, transfers against `ferry serve`, output and exit codes.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 mod common;
 
-use common::{KEY, SECRET, Server, ferry, serve, text};
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("ferry runs")
-}
-
-fn client(home: &Path, server: &Server) -> Command {
-    let mut cmd = ferry(home);
-    cmd.env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_ENDPOINT_URL", &server.url);
-    cmd
-}
+use common::{client, ferry, run, serve, text};
 
 #[test]
 fn the_demo_round_trips_and_verifies_every_byte() {
@@ -114,8 +99,13 @@ fn a_missing_object_fails_with_exit_one_a_hint_and_no_partial_file() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("error:") && stderr.contains("hint:"),
+        stderr.contains("failed: s3://missing-test/nope.bin: ") && stderr.contains("hint:"),
         "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("NoSuchKey").count(),
+        1,
+        "said once: {stderr}"
     );
     assert!(
         std::fs::read_dir(work.path()).unwrap().next().is_none(),

@@ -108,14 +108,14 @@ fn sign_for(duration: Duration) -> ThreadResult {
 
 fn print_table(total: f64, results: &[ThreadResult]) {
     for (i, r) in results.iter().enumerate() {
-        println!(
+        outln!(
             "thread {i:>3}: {:>12.0} signatures/s  ({:.0} ns each, {} key derivations)",
             r.per_second(),
             1e9 / r.per_second(),
             r.derivations
         );
     }
-    println!(
+    outln!(
         "total     : {total:>12.0} signatures/s on {} threads",
         results.len()
     );
@@ -131,5 +131,5 @@ fn print_json(threads: usize, seconds: f64, total: f64, results: &[ThreadResult]
         "nanoseconds_per_signature": 1e9 * threads as f64 / total,
         "key_derivations": results.iter().map(|r| r.derivations).sum::<u64>(),
     });
-    println!("{value}");
+    outln!("{value}");
 }

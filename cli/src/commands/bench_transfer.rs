@@ -336,7 +336,7 @@ where
                 stats.errors += 1;
                 if shown < ERRORS_SHOWN {
                     shown += 1;
-                    eprintln!("{name} failed: {message}");
+                    errln!("{name} failed: {message}");
                 }
             }
         }
@@ -344,7 +344,7 @@ where
     stats.elapsed = start.elapsed();
     stats.retries = shared.client.retries().saturating_sub(retries_before);
     if stats.errors > shown as u64 {
-        eprintln!(
+        errln!(
             "{name}: {} more failures not shown",
             stats.errors - shown as u64
         );
@@ -459,7 +459,7 @@ fn report(global: &GlobalArgs, size: u64, plan: Plan, stats: &mut PhaseStats) {
         if let Some(first_byte) = first_byte {
             value["first_byte_ms"] = json_ms(first_byte);
         }
-        println!("{value}");
+        outln!("{value}");
         return;
     }
     if global.quiet {
@@ -473,7 +473,7 @@ fn report(global: &GlobalArgs, size: u64, plan: Plan, stats: &mut PhaseStats) {
     } else {
         String::new()
     };
-    println!(
+    outln!(
         "{:<9} {} requests in {seconds:.2} s: {throughput}{requests_per_second:.1} requests/s, {} errors, {} retries",
         format!("{}:", stats.name),
         stats.requests,
@@ -481,10 +481,10 @@ fn report(global: &GlobalArgs, size: u64, plan: Plan, stats: &mut PhaseStats) {
         stats.retries
     );
     if let Some(p) = latency {
-        println!("{:<9} latency    {}", "", text_ms(p));
+        outln!("{:<9} latency    {}", "", text_ms(p));
     }
     if let Some(p) = first_byte {
-        println!("{:<9} first byte {}", "", text_ms(p));
+        outln!("{:<9} first byte {}", "", text_ms(p));
     }
 }
 
@@ -522,7 +522,7 @@ fn generate(len: usize) -> Bytes {
 
 fn say(global: &GlobalArgs, line: &str) {
     if !global.quiet && !global.json {
-        eprintln!("{line}");
+        errln!("{line}");
     }
 }
 

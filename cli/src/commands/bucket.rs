@@ -1,10 +1,11 @@
 //! `ferry mb` and `ferry rb`.
 
-use super::connect::connect;
-use crate::args::{BucketArgs, GlobalArgs};
+use super::connect::{connect, transfers};
+use crate::args::{BucketArgs, GlobalArgs, RbArgs};
 use crate::exit::ExitCode;
 use crate::location::Location;
 use crate::output::CliError;
+use crate::progress::{Mode, Reporter};
 
 fn bucket_name(text: &str) -> Result<String, CliError> {
     match Location::parse(text)? {
@@ -24,17 +25,42 @@ pub async fn make(global: &GlobalArgs, args: &BucketArgs) -> Result<ExitCode, Cl
         (!client.endpoint().is_custom() && region != "us-east-1").then_some(region.as_str());
     client.create_bucket(&bucket, constraint).await?;
     if !global.quiet {
-        eprintln!("made s3://{bucket}");
+        errln!("made s3://{bucket}");
     }
     Ok(ExitCode::Success)
 }
 
-pub async fn remove(global: &GlobalArgs, args: &BucketArgs) -> Result<ExitCode, CliError> {
+/// `rb`: with `--force`, every object is deleted first (each listed); the bucket is removed
+/// only when all of them were.
+pub async fn remove(global: &GlobalArgs, args: &RbArgs) -> Result<ExitCode, CliError> {
     let bucket = bucket_name(&args.bucket)?;
-    let client = connect(global).await?.client;
+    let setup = connect(global).await?;
+    if args.force {
+        let reporter = Reporter::start(Mode::choose(global.json, global.quiet));
+        let engine = transfers(global, &setup, reporter.progress())?;
+        let summary = engine
+            .delete_prefix_where(&bucket, "", |_| true, false)
+            .await;
+        let aborted = engine.abort_uploads_under(&bucket, "").await;
+        reporter.finish_deletions(&summary, false);
+        if aborted > 0 && !global.quiet {
+            errln!("aborted {aborted} unfinished multipart upload(s)");
+        }
+        if summary.failed > 0 {
+            return Err(CliError {
+                message: format!(
+                    "s3://{bucket} was not removed: {} object(s) could not be deleted",
+                    summary.failed
+                ),
+                hint: Some("see the failures above, then run ferry rb --force again".into()),
+                code: ExitCode::Partial,
+            });
+        }
+    }
+    let client = setup.client;
     client.delete_bucket(&bucket).await?;
     if !global.quiet {
-        eprintln!("removed s3://{bucket}");
+        errln!("removed s3://{bucket}");
     }
     Ok(ExitCode::Success)
 }

@@ -1,21 +1,48 @@
-//! `ferry cp SRC DST`: files and directories to, from and between buckets.
+//! `ferry cp SRC DST` and `ferry mv SRC DST`: files and directories to, from and between
+//! buckets. `mv` deletes each source once its copy has finished (see [`super::mv`]).
 
 use super::connect::{connect, connect_source, transfers};
+use super::mv::Mover;
 use crate::args::{CpArgs, GlobalArgs};
 use crate::exit::ExitCode;
-use crate::location::Location;
+use crate::location::{Location, dir_prefix};
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter};
-use ferry::transfer::{TransferSummary, Transfers, glob_matches, has_wildcard};
+use crate::signals::stop_requested;
+use ferry::transfer::{Filters, TransferSummary, Transfers, glob_matches, has_wildcard};
 use std::path::{Path, PathBuf};
 
+/// What one `cp` or `mv` moves: the two sides and how.
+#[derive(Debug)]
+pub struct Plan {
+    /// Where from.
+    pub source: Location,
+    /// Where to.
+    pub destination: Location,
+    /// A directory or prefix, recursively.
+    pub recursive: bool,
+    /// `--include` / `--exclude`.
+    pub filters: Filters,
+}
+
+/// `ferry cp`.
 pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliError> {
+    transfer(global, args, false).await
+}
+
+/// `ferry cp`, or with `moving` `ferry mv`.
+pub async fn transfer(
+    global: &GlobalArgs,
+    args: &CpArgs,
+    moving: bool,
+) -> Result<ExitCode, CliError> {
+    let command = if moving { "mv" } else { "cp" };
     let source = Location::parse(&args.source)?;
     let destination = Location::parse(&args.destination)?;
     if let (Location::Local(_), Location::Local(_)) = (&source, &destination) {
         return Err(CliError::usage(
             "both locations are local",
-            "one side of `ferry cp` must be s3://BUCKET/KEY",
+            format!("one side of `ferry {command}` must be s3://BUCKET/KEY"),
         ));
     }
     let both_s3 = matches!(
@@ -25,77 +52,125 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliErro
     if !both_s3 && (global.source_endpoint_url.is_some() || global.source_profile.is_some()) {
         return Err(CliError::usage(
             "--source-endpoint-url and --source-profile apply to bucket-to-bucket copies only",
-            "e.g. ferry cp s3://a/k s3://b/k --source-endpoint-url URL",
+            format!("e.g. ferry {command} s3://a/k s3://b/k --source-endpoint-url URL"),
         ));
     }
+    if let Location::S3 { bucket, key } = &source
+        && key.is_empty()
+        && !args.recursive
+    {
+        return Err(CliError::usage(
+            format!("`{}` names a bucket, not an object", args.source),
+            format!("to {command} everything in it: ferry {command} -r s3://{bucket}/ DEST"),
+        ));
+    }
+    if moving && same_place(&source, &destination, args.recursive) {
+        return Err(CliError::usage(
+            format!(
+                "`{}` and `{}` are the same place",
+                args.source, args.destination
+            ),
+            "a move onto itself would delete the data: name another destination",
+        ));
+    }
+    let plan = Plan {
+        source,
+        destination,
+        recursive: args.recursive,
+        filters: args.filters.compile()?,
+    };
     let setup = connect(global).await?;
     let source_setup = connect_source(global).await?;
     let reporter = Reporter::start(Mode::choose(global.json, global.quiet));
-    let engine = transfers(global, &setup, reporter.progress())?;
+    let mover = if moving {
+        let deleter = transfers(
+            global,
+            source_setup.as_ref().unwrap_or(&setup),
+            reporter.progress(),
+        )?;
+        Some(Mover::start(&plan, deleter))
+    } else {
+        None
+    };
+    let progress = match &mover {
+        Some(mover) => mover.watch(reporter.progress()),
+        None => reporter.progress(),
+    };
+    let engine = transfers(global, &setup, progress.clone())?;
     let source_engine = match &source_setup {
-        Some(setup) => Some(transfers(global, setup, reporter.progress())?),
+        Some(setup) => Some(transfers(global, setup, progress)?),
         None => None,
     };
-    let copying = copy(
-        &engine,
-        source_engine.as_ref(),
-        &source,
-        &destination,
-        args.recursive,
-    );
-    let summary = tokio::select! {
+    let mut hint = None;
+    let copying = copy(&engine, source_engine.as_ref(), &plan, &mut hint);
+    let mut summary = tokio::select! {
         summary = copying => summary,
-        _ = tokio::signal::ctrl_c() => {
-            let aborted = engine.abort_open_uploads().await;
-            reporter.finish(&ferry::transfer::TransferSummary::default());
-            eprintln!("interrupted: aborted {aborted} open multipart upload(s); partial downloads stay under their .ferry-part names");
-            return Ok(ExitCode::Interrupted);
+        stop = stop_requested() => {
+            let aborting = async {
+                let mut aborted = engine.abort_open_uploads().await;
+                if let Some(source) = &source_engine {
+                    aborted += source.abort_open_uploads().await;
+                }
+                aborted
+            };
+            let aborted = tokio::select! {
+                aborted = aborting => aborted,
+                again = stop_requested() => {
+                    errln!("{} again: not waiting for the aborts; open multipart uploads are left for a rerun to resume", again.name());
+                    return Ok(stop.exit_code());
+                }
+            };
+            reporter.finish_interrupted(stop.name(), aborted);
+            return Ok(stop.exit_code());
         }
     };
+    if let Some(mover) = mover {
+        mover.finish(&mut summary).await;
+    }
     reporter.finish(&summary);
-    Ok(if summary.failed > 0 {
-        ExitCode::Partial
-    } else {
-        ExitCode::Success
-    })
+    if let Some(hint) = hint {
+        errln!("hint: {hint}");
+    }
+    Ok(ExitCode::for_summary(&summary))
 }
 
 async fn copy(
     engine: &Transfers,
     source_engine: Option<&Transfers>,
-    source: &Location,
-    destination: &Location,
-    recursive: bool,
+    plan: &Plan,
+    hint: &mut Option<String>,
 ) -> TransferSummary {
     let started = std::time::Instant::now();
-    let mut summary = match (source, destination) {
+    let filters = &plan.filters;
+    let mut summary = match (&plan.source, &plan.destination) {
         (Location::Local(path), Location::S3 { bucket, key })
             if has_wildcard(&path.to_string_lossy()) =>
         {
             let (base, pattern) = split_glob(&path.to_string_lossy());
-            let base = if base.is_empty() {
-                ".".to_owned()
-            } else {
-                base
-            };
             engine
-                .upload_dir_where(Path::new(&base), bucket, key, |rel| {
-                    glob_matches(&pattern, rel)
+                .upload_dir_where(Path::new(&glob_base(base)), bucket, key, |rel| {
+                    glob_matches(&pattern, rel) && filters.allows(rel)
                 })
                 .await
         }
         (Location::S3 { bucket, key }, Location::Local(dir)) if has_wildcard(key) => {
             let (base, pattern) = split_glob(key);
-            let base = prefix(&base);
+            let base = dir_prefix(&base);
             engine
-                .download_prefix_where(bucket, &base, dir, |rel| glob_matches(&pattern, rel))
+                .download_prefix_where(bucket, &base, dir, |rel| {
+                    glob_matches(&pattern, rel) && filters.allows(rel)
+                })
                 .await
         }
-        (Location::Local(dir), Location::S3 { bucket, key }) if recursive => {
-            engine.upload_dir(dir, bucket, key).await
+        (Location::Local(dir), Location::S3 { bucket, key }) if plan.recursive => {
+            engine
+                .upload_dir_where(dir, bucket, key, |rel| filters.allows(rel))
+                .await
         }
-        (Location::S3 { bucket, key }, Location::Local(dir)) if recursive => {
-            engine.download_prefix(bucket, &prefix(key), dir).await
+        (Location::S3 { bucket, key }, Location::Local(dir)) if plan.recursive => {
+            engine
+                .download_prefix_where(bucket, &dir_prefix(key), dir, |rel| filters.allows(rel))
+                .await
         }
         (
             Location::S3 {
@@ -106,26 +181,33 @@ async fn copy(
                 bucket: db,
                 key: dk,
             },
-        ) if recursive => match source_engine {
-            Some(from) => {
-                engine
-                    .copy_prefix_across(from, sb, &prefix(sk), db, dk)
-                    .await
-            }
-            None => engine.copy_prefix(sb, &prefix(sk), db, dk).await,
-        },
+        ) if plan.recursive => {
+            engine
+                .copy_prefix_where(source_engine, (sb, &dir_prefix(sk)), (db, dk), &|rel| {
+                    filters.allows(rel)
+                })
+                .await
+        }
         (Location::Local(path), Location::S3 { bucket, key }) => {
+            if !filters.allows(&file_name(path)) {
+                return TransferSummary::default();
+            }
             let key = object_key(key, path);
             single(
                 engine.upload_file(path, bucket, &key).await,
                 &format!("s3://{bucket}/{key}"),
+                hint,
             )
         }
         (Location::S3 { bucket, key }, Location::Local(path)) => {
+            if !filters.allows(base_name(key)) {
+                return TransferSummary::default();
+            }
             let target = local_target(path, key);
             single(
                 engine.download_file(bucket, key, &target).await,
                 &format!("s3://{bucket}/{key}"),
+                hint,
             )
         }
         (
@@ -138,16 +220,15 @@ async fn copy(
                 key: dk,
             },
         ) => {
-            let dk = if dk.is_empty() || dk.ends_with('/') {
-                format!("{dk}{}", base_name(sk))
-            } else {
-                dk.clone()
-            };
+            if !filters.allows(base_name(sk)) {
+                return TransferSummary::default();
+            }
+            let dk = single_copy_key(sk, dk);
             let result = match source_engine {
                 Some(from) => engine.copy_across(from, sb, sk, db, &dk).await,
                 None => engine.copy_object(sb, sk, db, &dk).await,
             };
-            single(result, &format!("s3://{db}/{dk}"))
+            single(result, &format!("s3://{db}/{dk}"), hint)
         }
         (Location::Local(_), Location::Local(_)) => TransferSummary::default(),
     };
@@ -161,9 +242,34 @@ async fn copy(
     summary
 }
 
+/// Whether a bucket-to-bucket move would land on its own source.
+fn same_place(source: &Location, destination: &Location, recursive: bool) -> bool {
+    match (source, destination) {
+        (
+            Location::S3 {
+                bucket: sb,
+                key: sk,
+            },
+            Location::S3 {
+                bucket: db,
+                key: dk,
+            },
+        ) => {
+            sb == db
+                && if recursive {
+                    let (from, to) = (dir_prefix(sk), dir_prefix(dk));
+                    to.starts_with(&from) || from.starts_with(&to)
+                } else {
+                    single_copy_key(sk, dk) == *sk
+                }
+        }
+        _ => false,
+    }
+}
+
 /// `logs/2026/*.gz` → (`logs/2026`, `*.gz`): the segments before the first wildcard, and
 /// the pattern for what lies below them.
-fn split_glob(text: &str) -> (String, String) {
+pub fn split_glob(text: &str) -> (String, String) {
     let segments: Vec<&str> = text.split('/').collect();
     let first = segments
         .iter()
@@ -172,7 +278,22 @@ fn split_glob(text: &str) -> (String, String) {
     (segments[..first].join("/"), segments[first..].join("/"))
 }
 
-fn single(result: Result<u64, ferry::transfer::TransferError>, name: &str) -> TransferSummary {
+/// The directory a local glob is walked from (`.` when the pattern starts at once).
+pub fn glob_base(base: String) -> String {
+    if base.is_empty() {
+        ".".to_owned()
+    } else {
+        base
+    }
+}
+
+/// One object's outcome as a summary. The failure itself is printed by the reporter (the
+/// engine's event, or the summary's list); its hint is kept to print after the summary.
+fn single(
+    result: Result<u64, ferry::transfer::TransferError>,
+    name: &str,
+    hint: &mut Option<String>,
+) -> TransferSummary {
     let mut summary = TransferSummary::default();
     match result {
         Ok(bytes) => {
@@ -180,10 +301,7 @@ fn single(result: Result<u64, ferry::transfer::TransferError>, name: &str) -> Tr
             summary.bytes = bytes;
         }
         Err(error) => {
-            eprintln!("error: {error}");
-            if let Some(hint) = error.hint() {
-                eprintln!("hint: {hint}");
-            }
+            *hint = error.hint();
             summary.failed = 1;
             summary.failures.push((name.to_owned(), error.to_string()));
         }
@@ -191,26 +309,28 @@ fn single(result: Result<u64, ferry::transfer::TransferError>, name: &str) -> Tr
     summary
 }
 
-/// `p` → `p/` so a prefix download takes `p/…` and not `pq/…`.
-fn prefix(key: &str) -> String {
+/// The key for an uploaded file: `s3://b/dir/` gets the file's name appended.
+pub fn object_key(key: &str, path: &Path) -> String {
     if key.is_empty() || key.ends_with('/') {
-        key.to_owned()
+        format!("{key}{}", file_name(path))
     } else {
-        format!("{key}/")
+        key.to_owned()
     }
 }
 
-/// The key for an uploaded file: `s3://b/dir/` gets the file's name appended.
-fn object_key(key: &str, path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if key.is_empty() || key.ends_with('/') {
-        format!("{key}{name}")
+/// The destination key of a single-object bucket-to-bucket copy.
+pub fn single_copy_key(src_key: &str, dst_key: &str) -> String {
+    if dst_key.is_empty() || dst_key.ends_with('/') {
+        format!("{dst_key}{}", base_name(src_key))
     } else {
-        key.to_owned()
+        dst_key.to_owned()
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Where a downloaded object goes: into a directory (existing or ending in `/`) under the

@@ -115,7 +115,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<ExitCode, CliEr
         ),
     );
     if global.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "type": "demo",
@@ -148,7 +148,7 @@ where
     let summary = run(engine).await;
     reporter.finish(&summary);
     for (object, error) in &summary.failures {
-        eprintln!("failed: {object}: {error}");
+        errln!("failed: {object}: {error}");
     }
     Ok(summary)
 }
@@ -172,7 +172,7 @@ async fn list(client: &ferry::s3::S3Client) -> Result<(u64, u64), CliError> {
 
 fn say(global: &GlobalArgs, line: &str) {
     if !global.quiet && !global.json {
-        eprintln!("{line}");
+        errln!("{line}");
     }
 }
 

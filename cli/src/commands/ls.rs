@@ -5,6 +5,7 @@ use crate::args::{GlobalArgs, LsArgs};
 use crate::exit::ExitCode;
 use crate::location::Location;
 use crate::output::CliError;
+use crate::progress::printable;
 use ferry::s3::ListObjects;
 
 /// Pages listed at most (10^7 keys at 1000 a page): a bound, not a limit anyone meets.
@@ -17,12 +18,12 @@ pub async fn run(global: &GlobalArgs, args: &LsArgs) -> Result<ExitCode, CliErro
         for bucket in client.list_buckets().await? {
             let date = bucket.creation_date.unwrap_or_default();
             if global.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"bucket": bucket.name, "created": date})
                 );
             } else {
-                println!("{date:<24}  {}", bucket.name);
+                outln!("{date:<24}  {}", bucket.name);
             }
         }
         return Ok(ExitCode::Success);
@@ -40,26 +41,33 @@ pub async fn run(global: &GlobalArgs, args: &LsArgs) -> Result<ExitCode, CliErro
     };
     let mut pages = client.list_objects(&bucket, options);
     for _ in 0..MAX_PAGES {
+        if crate::output::stdout_closed() {
+            break; // `ferry ls | head`: the reader has what it wanted
+        }
         let Some(page) = pages.next_page().await? else {
             break;
         };
         for prefix in page.common_prefixes {
             if global.json {
-                println!("{}", serde_json::json!({"prefix": prefix}));
+                outln!("{}", serde_json::json!({"prefix": prefix}));
             } else {
-                println!("{:<24}  {:>14}  {prefix}", "", "PRE");
+                outln!("{:<24}  {:>14}  {}", "", "PRE", printable(&prefix));
             }
         }
         for object in page.contents {
             let date = object.last_modified.unwrap_or_default();
             let etag = object.etag.unwrap_or_default();
             if global.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"key": object.key, "size": object.size, "last_modified": date, "etag": etag})
                 );
             } else {
-                println!("{date:<24}  {:>14}  {}  {etag}", object.size, object.key);
+                outln!(
+                    "{date:<24}  {:>14}  {}  {etag}",
+                    object.size,
+                    printable(&object.key)
+                );
             }
         }
     }

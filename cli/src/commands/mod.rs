@@ -7,6 +7,7 @@ mod connect;
 mod cp;
 mod demo;
 mod ls;
+mod mv;
 mod presign;
 mod rm;
 mod serve;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         command => runtime()?.block_on(async move {
             match command {
                 Command::Cp(args) => cp::run(&global, &args).await,
+                Command::Mv(args) => cp::transfer(&global, &args, true).await,
                 Command::Ls(args) => ls::run(&global, &args).await,
                 Command::Rm(args) => rm::run(&global, &args).await,
                 Command::Mb(args) => bucket::make(&global, &args).await,

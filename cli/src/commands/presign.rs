@@ -24,6 +24,6 @@ pub async fn run(global: &GlobalArgs, args: &PresignArgs) -> Result<ExitCode, Cl
     let url = client
         .presign_get(&bucket, &key, Duration::from_secs(args.expires))
         .await?;
-    println!("{url}");
+    outln!("{url}");
     Ok(ExitCode::Success)
 }

@@ -1,67 +1,49 @@
-//! `ferry rm`: one object, or everything under a prefix in DeleteObjects batches of 1000.
+//! `ferry rm`: one object, or with `-r` every object under a prefix (as `aws s3 rm
+//! --recursive`: `s3://b/logs` means `logs/`), each deleted key listed.
 
-use super::connect::connect;
+use super::connect::{connect, transfers};
 use crate::args::{GlobalArgs, RmArgs};
 use crate::exit::ExitCode;
-use crate::location::Location;
+use crate::location::{Location, dir_prefix};
 use crate::output::CliError;
-use ferry::s3::ListObjects;
-
-/// Keys per DeleteObjects request (S3's maximum).
-const BATCH: usize = 1000;
-const MAX_PAGES: usize = 10_000;
+use crate::progress::{Mode, Reporter};
 
 pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliError> {
     let Location::S3 { bucket, key } = Location::parse(&args.target)? else {
         return Err(CliError::usage(
             format!("`{}` is not an S3 location", args.target),
-            "use ferry rm s3://BUCKET/KEY",
+            "use ferry rm s3://BUCKET/KEY (or -r s3://BUCKET/PREFIX/)",
         ));
     };
-    let client = connect(global).await?.client;
-    if !args.recursive {
-        client.delete_object(&bucket, &key).await?;
-        report(global, 1, 0);
-        return Ok(ExitCode::Success);
+    if !args.recursive && key.is_empty() {
+        return Err(CliError::usage(
+            format!(
+                "`{}` names a bucket, not an object; nothing was deleted",
+                args.target
+            ),
+            format!(
+                "to delete every object in it: ferry rm -r s3://{bucket}/ ; to remove the bucket: ferry rb s3://{bucket} (empty) or ferry rb --force s3://{bucket}"
+            ),
+        ));
     }
-    let options = ListObjects {
-        prefix: (!key.is_empty()).then_some(key),
-        ..ListObjects::default()
-    };
-    let mut pages = client.list_objects(&bucket, options);
-    let (mut deleted, mut failed) = (0u64, 0u64);
-    for _ in 0..MAX_PAGES {
-        let Some(page) = pages.next_page().await? else {
-            break;
-        };
-        let keys: Vec<String> = page.contents.into_iter().map(|o| o.key).collect();
-        for batch in keys.chunks(BATCH) {
-            let result = client.delete_objects(&bucket, batch).await?;
-            for error in &result.errors {
-                eprintln!(
-                    "failed: s3://{bucket}/{}: {} {}",
-                    error.key, error.code, error.message
-                );
-            }
-            failed += result.errors.len() as u64;
-            deleted += (batch.len() - result.errors.len()) as u64;
-        }
-    }
-    report(global, deleted, failed);
-    Ok(if failed > 0 {
-        ExitCode::Partial
+    let filters = args.filters.compile()?;
+    let setup = connect(global).await?;
+    let reporter = Reporter::start(Mode::choose(global.json, global.quiet)).dry_run(args.dry_run);
+    let engine = transfers(global, &setup, reporter.progress())?;
+    let summary = if args.recursive {
+        let prefix = dir_prefix(&key);
+        engine
+            .delete_prefix_where(&bucket, &prefix, |rel| filters.allows(rel), args.dry_run)
+            .await
+    } else if filters.allows(base_name(&key)) {
+        engine.delete_one(&bucket, &key, args.dry_run).await
     } else {
-        ExitCode::Success
-    })
+        ferry::transfer::TransferSummary::default()
+    };
+    reporter.finish_deletions(&summary, args.dry_run);
+    Ok(ExitCode::for_summary(&summary))
 }
 
-fn report(global: &GlobalArgs, deleted: u64, failed: u64) {
-    if global.json {
-        println!(
-            "{}",
-            serde_json::json!({"type": "summary", "objects": deleted, "failed": failed})
-        );
-    } else if !global.quiet {
-        eprintln!("deleted {deleted} objects, {failed} failed");
-    }
+fn base_name(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
 }

@@ -11,12 +11,12 @@ pub async fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
     let source = setup.credential_setup.source();
     let Some(credentials) = &setup.credentials else {
         if global.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"anonymous": true, "source": source})
             );
         } else {
-            println!("anonymous (requests are not signed)");
+            outln!("anonymous (requests are not signed)");
         }
         return Ok(ExitCode::Success);
     };
@@ -43,7 +43,7 @@ pub async fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
     };
     let expires = credentials.expiry().map(format_utc);
     if global.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "arn": identity.arn,
@@ -58,16 +58,16 @@ pub async fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
         );
         return Ok(ExitCode::Success);
     }
-    println!("identity:   {}", identity.arn);
-    println!("account:    {}", identity.account);
-    println!("user id:    {}", identity.user_id);
-    println!(
+    outln!("identity:   {}", identity.arn);
+    outln!("account:    {}", identity.account);
+    outln!("user id:    {}", identity.user_id);
+    outln!(
         "access key: {} ({kind})",
         credentials.masked_access_key_id()
     );
     if let Some(expires) = expires {
-        println!("expires:    {expires}");
+        outln!("expires:    {expires}");
     }
-    println!("source:     {source}");
+    outln!("source:     {source}");
     Ok(ExitCode::Success)
 }

@@ -28,6 +28,20 @@ pub fn ferry(home: &Path) -> Command {
     cmd
 }
 
+/// Runs `cmd` to the end, capturing its output.
+pub fn run(cmd: &mut Command) -> std::process::Output {
+    cmd.output().expect("ferry runs")
+}
+
+/// A [`ferry`] command signing with [`KEY`] for `server`.
+pub fn client(home: &Path, server: &Server) -> Command {
+    let mut cmd = ferry(home);
+    cmd.env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_ENDPOINT_URL", &server.url);
+    cmd
+}
+
 /// Output bytes as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

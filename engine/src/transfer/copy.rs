@@ -95,7 +95,27 @@ impl Transfers {
         dst_bucket: &str,
         dst_prefix: &str,
     ) -> TransferSummary {
-        self.copy_listed(None, src_bucket, src_prefix, dst_bucket, dst_prefix)
+        self.copy_listed(
+            None,
+            src_bucket,
+            src_prefix,
+            dst_bucket,
+            dst_prefix,
+            &|_| true,
+        )
+        .await
+    }
+
+    /// Like [`copy_prefix`](Self::copy_prefix) (or [`copy_prefix_across`](Self::copy_prefix_across)
+    /// when `source` is given), for the objects whose key below `src_prefix` `select` accepts.
+    pub async fn copy_prefix_where(
+        &self,
+        source: Option<&Transfers>,
+        src: (&str, &str),
+        dst: (&str, &str),
+        select: &(dyn Fn(&str) -> bool + Sync),
+    ) -> TransferSummary {
+        self.copy_listed(source, src.0, src.1, dst.0, dst.1, select)
             .await
     }
 
@@ -109,8 +129,13 @@ impl Transfers {
         dst_bucket: &str,
         dst_prefix: &str,
     ) -> TransferSummary {
-        self.copy_listed(Some(source), src_bucket, src_prefix, dst_bucket, dst_prefix)
-            .await
+        self.copy_prefix_where(
+            Some(source),
+            (src_bucket, src_prefix),
+            (dst_bucket, dst_prefix),
+            &|_| true,
+        )
+        .await
     }
 
     async fn copy_listed(
@@ -120,6 +145,7 @@ impl Transfers {
         src_prefix: &str,
         dst_bucket: &str,
         dst_prefix: &str,
+        select: &(dyn Fn(&str) -> bool + Sync),
     ) -> TransferSummary {
         let started = Instant::now();
         let lister = source.map_or(&self.client, |s| &s.client);
@@ -146,6 +172,9 @@ impl Transfers {
                 let Some(dst_key) = destination_key(src_prefix, dst_prefix, &object.key) else {
                     continue; // the prefix itself (a "directory" marker): nothing below it
                 };
+                if !select(object.key.strip_prefix(src_prefix).unwrap_or(&object.key)) {
+                    continue;
+                }
                 let permit = objects.clone().acquire_owned().await;
                 let (this, source) = (self.clone(), source.cloned());
                 let (src_bucket, dst_bucket) = (src_bucket.to_owned(), dst_bucket.to_owned());

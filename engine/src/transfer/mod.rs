@@ -14,9 +14,11 @@
 pub mod checksum;
 mod content_type;
 mod copy;
+mod delete;
 mod dirs;
 mod download;
 pub mod events;
+pub mod filter;
 pub mod hedge;
 mod journal;
 pub mod limits;
@@ -28,12 +30,10 @@ mod upload;
 
 pub use dirs::TransferSummary;
 pub use events::{Event, Progress};
+pub use filter::{FilterError, FilterKind, Filters, glob_matches, has_wildcard};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
-pub use sync::{
-    ActionSink, Filters, SyncAction, SyncOptions, SyncSummary, glob_matches, has_wildcard,
-    parse_iso8601,
-};
+pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary, parse_iso8601};
 
 use crate::s3::{PutOptions, S3Client};
 use std::path::PathBuf;
@@ -257,6 +257,11 @@ impl Transfers {
     /// The client.
     pub fn client(&self) -> &S3Client {
         &self.client
+    }
+
+    /// Where this engine reports events.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 
     /// The configuration.

@@ -15,6 +15,7 @@
 
 use super::checksum::{ChecksumAlgorithm, Hasher};
 use super::events::Event;
+use super::filter::Filters;
 use super::{TransferError, TransferSummary, Transfers};
 use crate::s3::ListObjects;
 use std::collections::HashMap;
@@ -31,109 +32,6 @@ const DELETE_BATCH: usize = 1000;
 
 /// Files walked ahead of the transfers.
 const WALK_AHEAD: usize = 1024;
-
-/// Include and exclude globs, applied in order: the last pattern that matches decides; a path
-/// no pattern matches is included.
-///
-/// Patterns match the path relative to the synced directory or prefix, with `/` separators:
-/// `*` matches within one path segment, `**` across segments, `?` one character (not `/`). A
-/// pattern also matches any trailing part of the path that starts after a `/`, so `*.log`
-/// matches `a.log` and `logs/b.log`, and `tmp/**` matches `tmp/x` and `cache/tmp/y/z`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filters {
-    rules: Vec<(bool, String)>,
-}
-
-impl Filters {
-    /// No patterns: everything is included.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a pattern whose matches are left out.
-    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
-        self.rules.push((false, pattern.into()));
-        self
-    }
-
-    /// Adds a pattern whose matches are taken (again).
-    pub fn include(mut self, pattern: impl Into<String>) -> Self {
-        self.rules.push((true, pattern.into()));
-        self
-    }
-
-    /// Whether `relative` (a `/`-separated path) is synced.
-    pub fn allows(&self, relative: &str) -> bool {
-        self.rules
-            .iter()
-            .rev()
-            .find(|(_, pattern)| glob_matches_suffix(pattern, relative))
-            .is_none_or(|(include, _)| *include)
-    }
-}
-
-/// Whether `pattern` matches the whole of `path`: `*` and `?` stay within one `/`-separated
-/// segment, `**` crosses segments (`logs/**/*.gz`).
-pub fn glob_matches(pattern: &str, path: &str) -> bool {
-    glob(pattern.as_bytes(), path.as_bytes())
-}
-
-/// Whether `text` holds a glob wildcard (`*` or `?`).
-pub fn has_wildcard(text: &str) -> bool {
-    text.contains(['*', '?'])
-}
-
-/// Whether `pattern` matches `path` or a part of it after a `/`.
-fn glob_matches_suffix(pattern: &str, path: &str) -> bool {
-    let (pattern, path) = (pattern.as_bytes(), path.as_bytes());
-    let pattern = pattern.strip_prefix(b"/").unwrap_or(pattern);
-    if glob(pattern, path) {
-        return true;
-    }
-    path.iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'/')
-        .any(|(i, _)| glob(pattern, &path[i + 1..]))
-}
-
-/// Glob matching with `*`, `**` and `?`, iterative with backtracking (bytes; multi-byte
-/// characters match `?` only byte by byte, which only matters for `?`).
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    // The last star: (pattern index after it, text index it resumes at, crosses `/`).
-    let mut star: Option<(usize, usize, bool)> = None;
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            let double = pattern.get(p + 1) == Some(&b'*');
-            let mut next = p + if double { 2 } else { 1 };
-            // `**/` also matches nothing at all: `a/**/b` matches `a/b`.
-            if double && pattern.get(next) == Some(&b'/') && glob(&pattern[next + 1..], &text[t..])
-            {
-                return true;
-            }
-            while double && pattern.get(next) == Some(&b'*') {
-                next += 1;
-            }
-            star = Some((next, t, double));
-            p = next;
-            continue;
-        }
-        if p < pattern.len() && (pattern[p] == text[t] || (pattern[p] == b'?' && text[t] != b'/')) {
-            p += 1;
-            t += 1;
-            continue;
-        }
-        match star {
-            Some((after, resume, crosses)) if crosses || text[resume] != b'/' => {
-                star = Some((after, resume + 1, crosses));
-                p = after;
-                t = resume + 1;
-            }
-            _ => return false,
-        }
-    }
-    pattern[p..].iter().all(|b| *b == b'*')
-}
 
 /// What a sync does (or, with `dry_run`, would do), one per copied or deleted entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -373,7 +271,8 @@ impl Transfers {
                 .filter(|relative| options.filters.allows(relative))
                 .map(|relative| format!("{prefix}{relative}"))
                 .collect();
-            self.delete_keys(bucket, extra, options, &mut report).await;
+            self.sync_delete_keys(bucket, extra, options, &mut report)
+                .await;
         }
         self.finish(report, started, retries_before)
     }
@@ -431,11 +330,13 @@ impl Transfers {
                 }
                 let url = format!("s3://{bucket}/{}", object.key);
                 let Some(path) = safe_join(dir, &relative) else {
+                    let reason = "the key would escape the target directory; not written";
+                    self.progress.emit(Event::Skipped {
+                        name: url.clone(),
+                        reason: reason.into(),
+                    });
                     report.transfers.skipped += 1;
-                    report.transfers.failures.push((
-                        url,
-                        "the key would escape the target directory; not written".into(),
-                    ));
+                    report.transfers.warnings.push((url, reason.into()));
                     continue;
                 };
                 let time = object.last_modified.as_deref().and_then(parse_iso8601);
@@ -496,7 +397,10 @@ impl Transfers {
                     continue;
                 }
                 match std::fs::remove_file(&path) {
-                    Ok(()) => report.deleted += 1,
+                    Ok(()) => {
+                        report.deleted += 1;
+                        self.progress.emit(Event::Deleted { name });
+                    }
                     Err(e) => fail(
                         &mut report.transfers,
                         name,
@@ -612,7 +516,7 @@ impl Transfers {
                 .filter(|relative| options.filters.allows(relative))
                 .map(|relative| format!("{dst_prefix}{relative}"))
                 .collect();
-            self.delete_keys(dst_bucket, extra, options, &mut report)
+            self.sync_delete_keys(dst_bucket, extra, options, &mut report)
                 .await;
         }
         self.finish(report, started, retries_before)
@@ -718,7 +622,7 @@ impl Transfers {
     }
 
     /// Deletes `keys` in DeleteObjects batches (or announces them, for a dry run).
-    async fn delete_keys(
+    async fn sync_delete_keys(
         &self,
         bucket: &str,
         mut keys: Vec<String>,
@@ -736,27 +640,10 @@ impl Transfers {
             return;
         }
         for batch in keys.chunks(DELETE_BATCH) {
-            match self.client.delete_objects(bucket, batch).await {
-                Ok(result) => {
-                    for error in &result.errors {
-                        report.transfers.failed += 1;
-                        report.transfers.failures.push((
-                            format!("s3://{bucket}/{}", error.key),
-                            format!("{} {}", error.code, error.message),
-                        ));
-                    }
-                    report.deleted += (batch.len() - result.errors.len()) as u64;
-                }
-                Err(error) => {
-                    for key in batch {
-                        report.transfers.failed += 1;
-                        report
-                            .transfers
-                            .failures
-                            .push((format!("s3://{bucket}/{key}"), error.to_string()));
-                    }
-                }
-            }
+            let mut batch = batch.to_vec();
+            report.deleted += self
+                .delete_batch(bucket, &mut batch, false, &mut report.transfers)
+                .await;
         }
     }
 
@@ -1053,41 +940,6 @@ mod tests {
         assert_eq!(parse_iso8601("1969-12-31T23:59:59Z"), Some((-1, 0)));
         assert_eq!(parse_iso8601("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_iso8601("yesterday"), None);
-    }
-
-    #[test]
-    fn globs_match_within_and_across_segments() {
-        assert!(glob(b"*.txt", b"a.txt"));
-        assert!(!glob(b"*.txt", b"d/a.txt"));
-        assert!(glob(b"**.txt", b"d/a.txt"));
-        assert!(glob(b"d/**", b"d/e/f"));
-        assert!(glob(b"a/**/b", b"a/b"));
-        assert!(glob(b"a/**/b", b"a/x/y/b"));
-        assert!(glob(b"?.bin", b"x.bin"));
-        assert!(!glob(b"?.bin", b"xy.bin"));
-        assert!(!glob(b"a?b", b"a/b"));
-        assert!(glob(b"*", b""));
-        assert!(!glob(b"a*c", b"a/c"));
-    }
-
-    #[test]
-    fn a_pattern_matches_a_trailing_part_of_the_path() {
-        assert!(glob_matches_suffix("*.log", "logs/a.log"));
-        assert!(glob_matches_suffix("tmp/*", "cache/tmp/x"));
-        assert!(!glob_matches_suffix("tmp/*", "cache/tmp/x/y"));
-        assert!(!glob_matches_suffix("*.log", "a.log.gz"));
-    }
-
-    #[test]
-    fn the_last_matching_filter_wins() {
-        let filters = Filters::new().exclude("*").include("*.txt");
-        assert!(filters.allows("a.txt"));
-        assert!(filters.allows("d/b.txt"));
-        assert!(!filters.allows("c.bin"));
-        let filters = Filters::new().include("*.txt").exclude("secret/*");
-        assert!(!filters.allows("secret/a.txt"));
-        assert!(filters.allows("b.bin"));
-        assert!(Filters::new().allows("anything"));
     }
 
     #[test]

@@ -1,0 +1,343 @@
+//! `--include` / `--exclude` filters with `aws s3`'s matching, compiled once.
+//!
+//! The AWS CLI matches each pattern with Python's `fnmatch` against the whole path of a file,
+//! the source directory (or `bucket/prefix/`) joined to the front of both the pattern and the
+//! path. Matching the path relative to that root is the same thing, and that is what
+//! [`Filters::allows`] takes. In a pattern:
+//!
+//! * `*` matches any run of characters, `/` included (`sub/*` takes `sub/deep/er/x.log`);
+//! * `?` matches any one character, `/` included;
+//! * `[seq]` matches one character in `seq`, `[!seq]` one not in it (an unclosed `[` is a
+//!   literal `[`);
+//! * everything else, `{`, `}` and `\` included, matches itself.
+//!
+//! A pattern matches the whole relative path, not its end: `*.log` takes `a.log` and
+//! `logs/b.log` (the `*` crosses `/`), while `a.log` takes only `a.log` at the root. Filters
+//! apply in order and the last one that matches decides; a path that none matches is
+//! included.
+//!
+//! [`glob_matches`] is a different, shell-like glob for source arguments such as
+//! `ferry cp 'logs/**/*.gz' s3://b/`, where `*` stays within one path segment.
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// Whether a filter takes paths in or leaves them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterKind {
+    /// `--include`: matching paths are taken (again).
+    Include,
+    /// `--exclude`: matching paths are left out.
+    Exclude,
+}
+
+/// A filter pattern that could not be compiled.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the filter pattern `{pattern}` is not valid: {reason}")]
+pub struct FilterError {
+    /// The pattern as given.
+    pub pattern: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Include and exclude patterns in command-line order, compiled into one matcher.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    rules: Vec<(FilterKind, String)>,
+    set: GlobSet,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Self {
+            rules: Vec::new(),
+            set: GlobSet::empty(),
+        }
+    }
+}
+
+impl PartialEq for Filters {
+    fn eq(&self, other: &Self) -> bool {
+        self.rules == other.rules
+    }
+}
+
+impl Filters {
+    /// No patterns: everything is included.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Compiles `rules`, in order (the last match wins).
+    pub fn from_rules<I, S>(rules: I) -> Result<Self, FilterError>
+    where
+        I: IntoIterator<Item = (FilterKind, S)>,
+        S: Into<String>,
+    {
+        let rules: Vec<(FilterKind, String)> =
+            rules.into_iter().map(|(k, p)| (k, p.into())).collect();
+        let mut builder = GlobSetBuilder::new();
+        for (_, pattern) in &rules {
+            let glob = GlobBuilder::new(&fnmatch_to_glob(pattern))
+                .literal_separator(false)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| FilterError {
+                    pattern: pattern.clone(),
+                    reason: e.kind().to_string(),
+                })?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|e| FilterError {
+            pattern: rules
+                .iter()
+                .map(|(_, p)| p.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            reason: e.to_string(),
+        })?;
+        Ok(Self { rules, set })
+    }
+
+    /// These filters and one more exclude pattern after them.
+    pub fn exclude(self, pattern: impl Into<String>) -> Result<Self, FilterError> {
+        self.with(FilterKind::Exclude, pattern.into())
+    }
+
+    /// These filters and one more include pattern after them.
+    pub fn include(self, pattern: impl Into<String>) -> Result<Self, FilterError> {
+        self.with(FilterKind::Include, pattern.into())
+    }
+
+    fn with(self, kind: FilterKind, pattern: String) -> Result<Self, FilterError> {
+        let mut rules = self.rules;
+        rules.push((kind, pattern));
+        Self::from_rules(rules)
+    }
+
+    /// Whether there are no patterns (everything is included).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The patterns, in order.
+    pub fn rules(&self) -> &[(FilterKind, String)] {
+        &self.rules
+    }
+
+    /// Whether `relative` (the path below the source or destination root, with `/`
+    /// separators) is taken.
+    pub fn allows(&self, relative: &str) -> bool {
+        if self.rules.is_empty() {
+            return true;
+        }
+        match self.set.matches(relative).into_iter().max() {
+            Some(last) => self.rules[last].0 == FilterKind::Include,
+            None => true,
+        }
+    }
+}
+
+/// Python `fnmatch` syntax written as a globset pattern with `*` crossing `/`: runs of `*`
+/// become one, an unclosed `[` and every other special character of globset become literals.
+fn fnmatch_to_glob(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' => {
+                while chars.get(i + 1) == Some(&'*') {
+                    i += 1;
+                }
+                out.push('*');
+            }
+            '?' => out.push('?'),
+            '[' => match class_end(&chars, i) {
+                Some(end) => {
+                    out.push('[');
+                    let mut j = i + 1;
+                    if chars[j] == '!' {
+                        out.push('!');
+                        j += 1;
+                    }
+                    for &c in &chars[j..end] {
+                        if c == '\\' || c == '[' {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                    out.push(']');
+                    i = end;
+                }
+                None => out.push_str("\\["),
+            },
+            c @ ('{' | '}' | '\\' | ']' | ',') => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Where the class opened at `start` closes, by fnmatch's rule (a `]` first in the class,
+/// after an optional `!`, is a member), or `None` when it never does.
+fn class_end(chars: &[char], start: usize) -> Option<usize> {
+    let mut j = start + 1;
+    if chars.get(j) == Some(&'!') {
+        j += 1;
+    }
+    if chars.get(j) == Some(&']') {
+        j += 1;
+    }
+    while j < chars.len() && chars[j] != ']' {
+        j += 1;
+    }
+    (j < chars.len()).then_some(j)
+}
+
+/// Whether `pattern` matches the whole of `path`, shell-style: `*` and `?` stay within one
+/// `/`-separated segment, `**` crosses segments (`logs/**/*.gz`). For source arguments, not
+/// for `--include`/`--exclude` (see [`Filters`]).
+pub fn glob_matches(pattern: &str, path: &str) -> bool {
+    glob(pattern.as_bytes(), path.as_bytes())
+}
+
+/// Whether `text` holds a glob wildcard (`*` or `?`).
+pub fn has_wildcard(text: &str) -> bool {
+    text.contains(['*', '?'])
+}
+
+/// Glob matching with `*`, `**` and `?` over bytes (multi-byte characters match `?` only
+/// byte by byte, which only matters for `?`), by dynamic programming over (pattern, text)
+/// positions: linear in their product, whatever the pattern. `**/` also matches no segment
+/// at all (`a/**/b` matches `a/b`).
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let width = text.len() + 1;
+    // matches[i * width + j]: pattern[i..] matches text[j..].
+    let mut matches = vec![false; (pattern.len() + 1) * width];
+    matches[pattern.len() * width + text.len()] = true;
+    for i in (0..pattern.len()).rev() {
+        for j in (0..=text.len()).rev() {
+            let here = |i: usize, j: usize| matches[i * width + j];
+            let next_byte = text.get(j).copied();
+            let matched = if pattern[i] == b'*' && pattern.get(i + 1) == Some(&b'*') {
+                let after = i + 2;
+                here(after, j)
+                    || (next_byte.is_some() && here(i, j + 1))
+                    || (pattern.get(after) == Some(&b'/') && here(after + 1, j))
+            } else if pattern[i] == b'*' {
+                here(i + 1, j) || (next_byte.is_some_and(|b| b != b'/') && here(i, j + 1))
+            } else if pattern[i] == b'?' {
+                next_byte.is_some_and(|b| b != b'/') && here(i + 1, j + 1)
+            } else {
+                next_byte == Some(pattern[i]) && here(i + 1, j + 1)
+            };
+            matches[i * width + j] = matched;
+        }
+    }
+    matches[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filters(rules: &[(FilterKind, &str)]) -> Filters {
+        Filters::from_rules(rules.iter().map(|(k, p)| (*k, *p))).unwrap()
+    }
+
+    use FilterKind::{Exclude, Include};
+
+    #[test]
+    fn star_crosses_slashes_as_in_aws_s3() {
+        let f = filters(&[(Exclude, "sub/*")]);
+        assert!(!f.allows("sub/a"));
+        assert!(!f.allows("sub/deep/er/x.log"));
+        assert!(f.allows("other/sub/a"));
+        assert!(f.allows("sub"));
+        let f = filters(&[(Exclude, "*.log")]);
+        assert!(!f.allows("a.log"));
+        assert!(!f.allows("logs/2026/b.log"));
+        assert!(f.allows("a.log.gz"));
+    }
+
+    #[test]
+    fn a_pattern_matches_the_whole_relative_path_not_its_end() {
+        let f = filters(&[(Exclude, "a.log")]);
+        assert!(!f.allows("a.log"));
+        assert!(f.allows("logs/a.log"));
+    }
+
+    #[test]
+    fn the_last_matching_filter_decides() {
+        let f = filters(&[(Exclude, "*"), (Include, "*.txt")]);
+        assert!(f.allows("a.txt"));
+        assert!(f.allows("d/b.txt"));
+        assert!(!f.allows("c.bin"));
+        let f = filters(&[(Include, "*.txt"), (Exclude, "secret/*")]);
+        assert!(!f.allows("secret/a.txt"));
+        assert!(f.allows("b.bin"));
+        assert!(Filters::new().allows("anything"));
+    }
+
+    #[test]
+    fn question_marks_and_classes_follow_fnmatch() {
+        let f = filters(&[(Exclude, "a?c")]);
+        assert!(!f.allows("abc"));
+        assert!(!f.allows("a/c"), "? matches / too, as in fnmatch");
+        let f = filters(&[(Exclude, "[!a]*")]);
+        assert!(f.allows("apple"));
+        assert!(!f.allows("banana"));
+        let f = filters(&[(Exclude, "log[0-9].txt")]);
+        assert!(!f.allows("log7.txt"));
+        assert!(f.allows("logx.txt"));
+    }
+
+    #[test]
+    fn braces_backslashes_and_unclosed_brackets_are_literal() {
+        let f = filters(&[(Exclude, "{a,b}")]);
+        assert!(!f.allows("{a,b}"));
+        assert!(f.allows("a"));
+        let f = filters(&[(Exclude, "x[y")]);
+        assert!(!f.allows("x[y"));
+        let f = filters(&[(Exclude, "a\\b")]);
+        assert!(!f.allows("a\\b"));
+    }
+
+    #[test]
+    fn stars_match_awkward_characters_in_names() {
+        let f = filters(&[(Exclude, "d/*")]);
+        for name in [
+            "d/new\nline",
+            "d/tab\there",
+            "d/ü ñ",
+            "d/%2F+x",
+            "d/.hidden",
+        ] {
+            assert!(!f.allows(name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn source_globs_keep_star_within_a_segment() {
+        assert!(glob_matches("*.gz", "a.gz"));
+        assert!(!glob_matches("*.gz", "d/a.gz"));
+        assert!(glob_matches("**/*.gz", "d/e/a.gz"));
+        assert!(glob_matches("a/**/b", "a/b"));
+        assert!(glob_matches("a/**/b", "a/x/y/b"));
+        assert!(glob_matches("d/**", "d/e/f"));
+        assert!(glob_matches("?.bin", "x.bin"));
+        assert!(!glob_matches("?.bin", "xy.bin"));
+        assert!(!glob_matches("a?b", "a/b"));
+        assert!(!glob_matches("a*c", "a/c"));
+        assert!(glob_matches("*", ""));
+        assert!(glob_matches("logs/**/*.gz", "logs/2026/11/a.gz"));
+        assert!(!glob_matches("*a*a*a*a*a*a*a*b", &"a".repeat(200)));
+        assert!(has_wildcard("a*"));
+        assert!(!has_wildcard("a"));
+    }
+}
