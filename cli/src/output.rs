@@ -56,16 +56,11 @@ pub fn report_error(err: &CliError) -> ExitCode {
 
 impl From<ferry::config::ConfigError> for CliError {
     fn from(error: ferry::config::ConfigError) -> Self {
-        let hint = match &error {
-            ferry::config::ConfigError::Credentials(_) => {
-                "see docs/credentials.md for where ferry looks for keys"
-            }
-            ferry::config::ConfigError::Endpoint(_) => {
-                "see docs/endpoints.md for regions, endpoints and addressing"
-            }
-            _ => "check --ca-bundle / AWS_CA_BUNDLE",
-        };
-        Self::usage(error.to_string(), hint)
+        let hint = error.hint();
+        Self {
+            hint,
+            ..Self::usage(error.to_string(), "")
+        }
     }
 }
 

@@ -85,7 +85,7 @@ impl Error {
                     "the store is not answering; check the endpoint, or lower --concurrency".into()
                 }
                 HttpError::CaBundle { .. } | HttpError::Tls { .. } => {
-                    "check --ca-bundle / AWS_CA_BUNDLE: it must hold the PEM certificate of the CA that signed the store's certificate".into()
+                    crate::config::CA_BUNDLE_HINT.into()
                 }
                 _ => return None,
             }),
