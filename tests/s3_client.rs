@@ -547,3 +547,43 @@ async fn concurrent_uploads_of_the_same_part_all_succeed_and_complete_to_the_rig
     assert_eq!(back.len(), part1.len() + part2.len());
     assert!(back[..part1.len()] == part1[..] && back[part1.len()..] == part2[..]);
 }
+
+#[tokio::test]
+async fn an_anonymous_request_refused_hints_to_sign_it_not_to_check_iam_policies() {
+    let (server, _) = ready("127.0.0.1:0").await;
+    let anonymous = ferry_tests::embedded::client_with_provider(
+        &server.endpoint.url(),
+        std::sync::Arc::new(ferry::credentials::AnonymousProvider),
+        fast_retries(),
+        ferry::http::HttpConfig::default(),
+    );
+    let err = anonymous
+        .get_object_bytes(BUCKET, "private.txt")
+        .await
+        .unwrap_err();
+    let service = err.service().expect("an S3 error");
+    assert_eq!(service.code(), "AccessDenied", "{err}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(
+        hint.contains("anonymous") && hint.contains("--no-sign-request"),
+        "{hint}"
+    );
+    assert!(!hint.contains("IAM"), "{hint}");
+}
+
+#[tokio::test]
+async fn an_unknown_access_key_is_invalid_access_key_id_with_a_hint_on_keys_and_endpoint() {
+    let (server, _) = ready("127.0.0.1:0").await;
+    let stranger = Credentials::new(
+        "FERRYUNKNOWNKEY00000",
+        "not-the-secret-at-all-0000000000000000000",
+    );
+    let client = client_for(&server.endpoint.url(), stranger, fast_retries());
+    let err = client.list_buckets().await.unwrap_err();
+    let service = err.service().expect("an S3 error");
+    assert_eq!(service.code(), "InvalidAccessKeyId", "{err}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(hint.contains("not known to this endpoint"), "{hint}");
+    assert!(hint.contains("--endpoint-url"), "{hint}");
+    assert!(!hint.contains("IAM"), "{hint}");
+}

@@ -93,6 +93,14 @@ impl Error {
         }
     }
 
+    /// The error, noting that the request was sent `attempts` times.
+    fn after_attempts(self, attempts: u32) -> Self {
+        match self {
+            Self::Service(e) => Self::Service(Box::new(e.with_attempts(attempts))),
+            other => other,
+        }
+    }
+
     fn retry_reason(&self) -> Option<RetryReason> {
         match self {
             Self::Service(e) if e.is_clock_skew() => Some(RetryReason::ClockSkew),
@@ -270,11 +278,11 @@ impl S3Client {
                 return Err(expired(operation, &request, credentials));
             }
             let Some(reason) = error.retry_reason() else {
-                return Err(error);
+                return Err(error.after_attempts(attempt));
             };
             tracing::debug!(operation, attempt, ?reason, error = %error, "retrying after backoff");
             if !self.inner.retry.backoff(attempt, reason).await {
-                return Err(error);
+                return Err(error.after_attempts(attempt));
             }
             attempt += 1;
         }
@@ -324,7 +332,11 @@ impl S3Client {
         if response.status.is_success() {
             return Ok(response);
         }
-        Err(self.service_error(operation, request, response).await)
+        let error = self.service_error(operation, request, response).await;
+        Err(match error {
+            Error::Service(e) => Error::Service(Box::new(e.with_anonymous(credentials.is_none()))),
+            other => other,
+        })
     }
 
     async fn service_error(
