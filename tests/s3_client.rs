@@ -587,3 +587,23 @@ async fn an_unknown_access_key_is_invalid_access_key_id_with_a_hint_on_keys_and_
     assert!(hint.contains("--endpoint-url"), "{hint}");
     assert!(!hint.contains("IAM"), "{hint}");
 }
+
+#[tokio::test]
+async fn creating_a_bucket_with_a_name_s3_refuses_fails_before_sending_and_names_the_rule() {
+    let (server, client) = ready("127.0.0.1:0").await;
+    for (name, rule) in [
+        ("Upper-Case", "upper-case"),
+        ("under_score", "only lower-case letters"),
+        ("ab", "3 to 63"),
+        ("10.0.0.1", "IP address"),
+    ] {
+        let err = client.create_bucket(name, None).await.unwrap_err();
+        assert!(
+            matches!(err, ferry::s3::Error::Endpoint(_)),
+            "refused before sending: {err}"
+        );
+        assert!(err.to_string().contains(rule), "{name}: {err}");
+        assert!(err.hint().is_some_and(|h| h.contains("3-63")), "{name}");
+        assert!(!server.root.path().join(name).exists(), "{name}");
+    }
+}

@@ -60,6 +60,14 @@ pub enum ConfigError {
     /// The options contradict each other or are out of range; the message says which.
     #[error("{0}")]
     Options(String),
+    /// The endpoint URL has a path (`http://host:9000/bucket`).
+    #[error(
+        "the endpoint URL {url} has a path; an endpoint URL has no path: put the bucket in s3://BUCKET/KEY"
+    )]
+    EndpointPath {
+        /// The URL as given (its path included).
+        url: String,
+    },
     /// A temporary-credential flag (`--assume-role`, `--mfa-serial`, `--session-duration`,
     /// `--role-session-name`, `--sts-endpoint-url`) is not valid.
     #[error("{0}")]
@@ -84,7 +92,7 @@ impl ConfigError {
             Self::Http(HttpError::CaBundle { .. } | HttpError::Tls { .. }) => {
                 Some(CA_BUNDLE_HINT.into())
             }
-            Self::Http(_) | Self::Options(_) => None,
+            Self::Http(_) | Self::Options(_) | Self::EndpointPath { .. } => None,
             Self::Sts(message) => Some(sts_hint(message).into()),
         }
     }
@@ -135,6 +143,13 @@ pub async fn build_client(
         .and_then(|p| p.get("services"))
         .and_then(|name| loaded.profiles.services(name));
     let endpoint = resolve_endpoint(options, env, profile, services)?;
+    if !endpoint.0.base_path().is_empty() {
+        // S3 endpoints have no path: a bucket written there would be taken for a prefix of
+        // every key, and the store's answers would read "no such key".
+        return Err(ConfigError::EndpointPath {
+            url: endpoint.0.service_url(),
+        });
+    }
     let http = HttpClient::new(&HttpConfig {
         max_connections: options.concurrency.max(1),
         ca_bundle: ca_bundle(options, env, profile),

@@ -77,6 +77,12 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Service(e) => e.hint(),
+            Self::Endpoint(EndpointError::InvalidBucket { .. }) => Some(
+                "bucket names are 3-63 characters of lower-case letters, digits, `.` and `-`, \
+                 start and end with a letter or digit, have no `..`, and are not shaped like an \
+                 IP address"
+                    .into(),
+            ),
             Self::Http { source, .. } => Some(match source {
                 HttpError::Connect { .. } => {
                     "check --endpoint-url and that the store is running and reachable".into()

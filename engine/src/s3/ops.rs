@@ -174,8 +174,11 @@ impl S3Client {
         Ok(result.buckets)
     }
 
-    /// CreateBucket, with a `LocationConstraint` outside us-east-1.
+    /// CreateBucket, with a `LocationConstraint` outside us-east-1. A name S3 would refuse
+    /// for a new bucket is refused here, before sending, naming the rule it breaks
+    /// ([`crate::endpoint::check_new_bucket_name`]).
     pub async fn create_bucket(&self, bucket: &str, region: Option<&str>) -> Result<(), Error> {
+        crate::endpoint::check_new_bucket_name(bucket)?;
         let mut request = S3Request::new(Method::PUT, Some(bucket), None);
         if let Some(body) = xml::create_bucket_configuration_xml(region) {
             request = request.xml_body(body);
