@@ -2,7 +2,11 @@
 //! with a `hint:` line after.
 
 use crate::exit::ExitCode;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 /// A user-facing error: what went wrong, what to do, and how the process should exit.
 #[derive(Debug)]
@@ -27,6 +31,11 @@ impl CliError {
 }
 
 /// Logs go to stderr; `-v` shows debug, `-vv` trace, `-q` errors only. `RUST_LOG` overrides.
+///
+/// On a terminal, or with `-v`/`-vv`, lines carry the time, the level and the module (in
+/// colour on a terminal unless `NO_COLOR` is set). When stderr is not a terminal (a pipe, a
+/// log file, CI) and no `-v` is given, a line is just `warning: …` or `error: …`, like the
+/// other messages ferry prints, without escape codes.
 pub fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -38,11 +47,48 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     // logs requests itself and warns on 5xx.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},s3s::ops=off")));
-    let _ = tracing_subscriber::fmt()
+    let terminal = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if terminal || verbose > 0 {
+        builder
+            .with_ansi(terminal && std::env::var_os("NO_COLOR").is_none())
+            .try_init()
+    } else {
+        builder.with_ansi(false).event_format(Plain).try_init()
+    };
+}
+
+/// `warning: message field=value`: a log line for a reader, not for a log collector.
+struct Plain;
+
+impl<S, N> FormatEvent<S, N> for Plain
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "{}: ", plain_label(*event.metadata().level()))?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// The word a plain log line starts with.
+fn plain_label(level: tracing::Level) -> &'static str {
+    match level {
+        tracing::Level::ERROR => "error",
+        tracing::Level::WARN => "warning",
+        tracing::Level::INFO => "info",
+        tracing::Level::DEBUG => "debug",
+        tracing::Level::TRACE => "trace",
+    }
 }
 
 /// Prints `error: …` and `hint: …` on stderr and returns the exit code.

@@ -237,3 +237,24 @@ fn metadata_that_is_not_key_value_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("KEY=VALUE"));
 }
+
+#[test]
+fn log_lines_on_a_stderr_that_is_no_terminal_are_a_plain_label_and_message() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    // RUST_LOG still chooses what is logged; the captured stderr is no terminal.
+    let out = run(client(home.path(), &server)
+        .env("RUST_LOG", "debug")
+        .args(["ls"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let logged: Vec<&str> = stderr.lines().filter(|l| l.contains("connected")).collect();
+    assert!(!logged.is_empty(), "{stderr}");
+    for line in logged {
+        assert!(line.starts_with("debug: connected"), "{line:?}");
+        assert!(!line.contains('\u{1b}'), "no escape codes: {line:?}");
+        assert!(!line.contains("ferry::"), "no module path: {line:?}");
+        assert!(!line.contains("Z "), "no timestamp: {line:?}");
+    }
+}
