@@ -258,3 +258,50 @@ fn log_lines_on_a_stderr_that_is_no_terminal_are_a_plain_label_and_message() {
         assert!(!line.contains("Z "), "no timestamp: {line:?}");
     }
 }
+
+#[test]
+fn a_key_holding_a_star_or_question_mark_is_copied_by_its_exact_name_before_any_glob() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let work = tempfile::tempdir().unwrap();
+    assert!(
+        run(client(home.path(), &server).args(["mb", "s3://exact-test"]))
+            .status
+            .success()
+    );
+    for (name, body) in [
+        ("a*b", "star"),
+        ("a?c", "question"),
+        ("axb", "x"),
+        ("ayc", "y"),
+    ] {
+        let file = work.path().join("upload");
+        std::fs::write(&file, body).unwrap();
+        let up = run(client(home.path(), &server)
+            .arg("cp")
+            .arg(&file)
+            .arg(format!("s3://exact-test/{name}")));
+        assert!(up.status.success(), "{name}: {}", text(&up.stderr));
+    }
+    // The exact keys exist: each is copied alone, not the keys its pattern matches.
+    for (name, body) in [("a*b", "star"), ("a?c", "question")] {
+        let out = work.path().join(format!("out-{body}"));
+        let down = run(client(home.path(), &server)
+            .arg("cp")
+            .arg(format!("s3://exact-test/{name}"))
+            .arg(&out));
+        assert!(down.status.success(), "{name}: {}", text(&down.stderr));
+        assert_eq!(std::fs::read(&out).unwrap(), body.as_bytes(), "{name}");
+    }
+    // No such key: the pattern is a glob again.
+    let globbed = work.path().join("globbed");
+    let down = run(client(home.path(), &server)
+        .arg("cp")
+        .arg("s3://exact-test/a?b")
+        .arg(&globbed));
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(std::fs::read(globbed.join("axb")).unwrap(), b"x");
+    assert_eq!(std::fs::read(globbed.join("a*b")).unwrap(), b"star");
+    assert!(!globbed.join("ayc").exists());
+}

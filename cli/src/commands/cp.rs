@@ -68,6 +68,15 @@ async fn copy(
     recursive: bool,
 ) -> TransferSummary {
     let started = std::time::Instant::now();
+    // A key holding `*` or `?` may be an object's exact name: that object wins over the
+    // pattern (one HEAD finds out).
+    let glob_key = match source {
+        Location::S3 { bucket, key } if has_wildcard(key) => {
+            let from = source_engine.unwrap_or(engine);
+            from.client().head_object(bucket, key).await.is_err()
+        }
+        _ => false,
+    };
     let mut summary = match (source, destination) {
         (Location::Local(path), Location::S3 { bucket, key })
             if has_wildcard(&path.to_string_lossy()) =>
@@ -84,7 +93,7 @@ async fn copy(
                 })
                 .await
         }
-        (Location::S3 { bucket, key }, Location::Local(dir)) if has_wildcard(key) => {
+        (Location::S3 { bucket, key }, Location::Local(dir)) if glob_key => {
             let (base, pattern) = split_glob(key);
             let base = prefix(&base);
             engine
