@@ -133,3 +133,45 @@ async fn dual_stack_with_a_custom_endpoint_is_refused_before_any_request() {
     let err = build_client(&options, &env).await.unwrap_err();
     assert!(err.to_string().to_lowercase().contains("dual"), "{err}");
 }
+
+#[tokio::test]
+async fn an_endpoint_url_with_a_path_is_refused_before_anything_is_sent() {
+    let server = Embedded::start("127.0.0.1:0").await;
+    let home = tempfile::tempdir().unwrap();
+    let creds = server.endpoint.credentials();
+    let env = Environment::from_pairs([
+        ("HOME", home.path().display().to_string()),
+        ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key().to_owned(),
+        ),
+    ]);
+    for path in ["/foo", "/foo/"] {
+        let err = build_client(
+            &ClientOptions {
+                endpoint_url: Some(format!("{}{path}", server.endpoint.url())),
+                concurrency: 1,
+                ..ClientOptions::default()
+            },
+            &env,
+        )
+        .await
+        .expect_err("a path in the endpoint URL is refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("an endpoint URL has no path") && message.contains("s3://BUCKET/KEY"),
+            "{message}"
+        );
+    }
+    let root_slash = build_client(
+        &ClientOptions {
+            endpoint_url: Some(format!("{}/", server.endpoint.url())),
+            concurrency: 1,
+            ..ClientOptions::default()
+        },
+        &env,
+    )
+    .await;
+    assert!(root_slash.is_ok(), "a trailing / alone is no path");
+}

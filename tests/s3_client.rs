@@ -393,3 +393,217 @@ async fn an_open_multipart_upload_is_listed_until_aborted() {
             .is_empty()
     );
 }
+
+/// Keys the XML of a listing or a DeleteObjects body would mangle: a raw `\r` is read back
+/// as `\n`, and control characters such as `\u{1}` cannot be written at all.
+const CONTROL_KEYS: &[&str] = &[
+    "cr\rkey",
+    "crlf\r\nkey",
+    "lf\nkey",
+    "tab\tkey",
+    "percent%41%zz",
+    "plus+sign",
+    "space key",
+    "unicode/naïve-日本語-🚀",
+    "ctl\u{1}key",
+    "esc\u{1b}[31m",
+];
+
+#[tokio::test]
+async fn keys_with_control_characters_list_back_exactly_and_download_by_the_listed_key() {
+    let (_server, client) = ready("127.0.0.1:0").await;
+    for key in CONTROL_KEYS {
+        client
+            .put_object(BUCKET, key, body(key.as_bytes()), &PutOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("put {key:?}: {e}"));
+    }
+    // One key per page, so that every continuation token crosses the XML too.
+    let one_per_page = ListObjects {
+        max_keys: Some(1),
+        ..ListObjects::default()
+    };
+    let mut listed = all_keys(&client, one_per_page).await;
+    listed.sort();
+    let mut expected: Vec<String> = CONTROL_KEYS.iter().map(|k| k.to_string()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for key in &listed {
+        let back = client
+            .get_object_bytes(BUCKET, key)
+            .await
+            .unwrap_or_else(|e| panic!("get {key:?}: {e}"));
+        assert_eq!(&back[..], key.as_bytes(), "{key:?}");
+    }
+    // A prefix holding `\r` and start-after holding a control character are sent and read
+    // back exactly as well.
+    let under_cr = all_keys(
+        &client,
+        ListObjects {
+            prefix: Some("cr\r".into()),
+            ..ListObjects::default()
+        },
+    )
+    .await;
+    assert_eq!(under_cr, ["cr\rkey"]);
+    let after = all_keys(
+        &client,
+        ListObjects {
+            start_after: Some("esc\u{1b}[31m".into()),
+            ..ListObjects::default()
+        },
+    )
+    .await;
+    assert!(
+        after.iter().all(|k| k.as_str() > "esc\u{1b}[31m"),
+        "{after:?}"
+    );
+    assert!(after.contains(&"lf\nkey".to_string()), "{after:?}");
+}
+
+#[tokio::test]
+async fn delete_objects_deletes_keys_xml_cannot_carry_one_by_one_within_the_batch() {
+    let (_server, client) = ready("127.0.0.1:0").await;
+    let mut keys: Vec<String> = CONTROL_KEYS.iter().map(|k| k.to_string()).collect();
+    keys.extend((0..5).map(|i| format!("plain/{i}")));
+    for key in &keys {
+        client
+            .put_object(BUCKET, key, body(b"x"), &PutOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("put {key:?}: {e}"));
+    }
+    let result = client.delete_objects(BUCKET, &keys).await.unwrap();
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!(
+        all_keys(&client, ListObjects::default()).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn an_open_upload_of_a_key_with_a_carriage_return_is_listed_with_its_exact_key() {
+    let (_server, client) = ready("127.0.0.1:0").await;
+    let key = "up\rload\u{1}key";
+    let upload_id = client
+        .create_multipart_upload(BUCKET, key, &PutOptions::default())
+        .await
+        .unwrap();
+    let listed = client
+        .list_multipart_uploads(BUCKET, None, None)
+        .await
+        .unwrap();
+    let keys: Vec<_> = listed.uploads.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, [key]);
+    client
+        .abort_multipart_upload(BUCKET, key, &upload_id)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_uploads_of_the_same_part_all_succeed_and_complete_to_the_right_bytes() {
+    let (_server, client) = ready("127.0.0.1:0").await;
+    let key = "hedged/object.bin";
+    let part1: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let part2: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 241) as u8).collect();
+    let upload_id = client
+        .create_multipart_upload(BUCKET, key, &PutOptions::default())
+        .await
+        .unwrap();
+    // As a hedged part is sent: the same part number, the same bytes, at the same time.
+    const COPIES: usize = 8;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..COPIES {
+        let (client, upload_id, data) = (client.clone(), upload_id.clone(), part1.clone());
+        tasks.spawn(async move {
+            client
+                .upload_part(BUCKET, key, &upload_id, 1, body(&data), &[])
+                .await
+        });
+    }
+    let mut etags = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        etags.push(
+            joined
+                .expect("task")
+                .expect("every copy of the part is accepted"),
+        );
+    }
+    assert_eq!(etags.len(), COPIES);
+    assert!(etags.windows(2).all(|w| w[0] == w[1]), "{etags:?}");
+    let etag2 = client
+        .upload_part(BUCKET, key, &upload_id, 2, body(&part2), &[])
+        .await
+        .unwrap();
+    let parts = [
+        ferry::s3::xml::CompletedPart::new(1, etags[0].clone()),
+        ferry::s3::xml::CompletedPart::new(2, etag2),
+    ];
+    client
+        .complete_multipart_upload(BUCKET, key, &upload_id, &parts, &[])
+        .await
+        .unwrap();
+    let back = client.get_object_bytes(BUCKET, key).await.unwrap();
+    assert_eq!(back.len(), part1.len() + part2.len());
+    assert!(back[..part1.len()] == part1[..] && back[part1.len()..] == part2[..]);
+}
+
+#[tokio::test]
+async fn an_anonymous_request_refused_hints_to_sign_it_not_to_check_iam_policies() {
+    let (server, _) = ready("127.0.0.1:0").await;
+    let anonymous = ferry_tests::embedded::client_with_provider(
+        &server.endpoint.url(),
+        std::sync::Arc::new(ferry::credentials::AnonymousProvider),
+        fast_retries(),
+        ferry::http::HttpConfig::default(),
+    );
+    let err = anonymous
+        .get_object_bytes(BUCKET, "private.txt")
+        .await
+        .unwrap_err();
+    let service = err.service().expect("an S3 error");
+    assert_eq!(service.code(), "AccessDenied", "{err}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(
+        hint.contains("anonymous") && hint.contains("--no-sign-request"),
+        "{hint}"
+    );
+    assert!(!hint.contains("IAM"), "{hint}");
+}
+
+#[tokio::test]
+async fn an_unknown_access_key_is_invalid_access_key_id_with_a_hint_on_keys_and_endpoint() {
+    let (server, _) = ready("127.0.0.1:0").await;
+    let stranger = Credentials::new(
+        "FERRYUNKNOWNKEY00000",
+        "not-the-secret-at-all-0000000000000000000",
+    );
+    let client = client_for(&server.endpoint.url(), stranger, fast_retries());
+    let err = client.list_buckets().await.unwrap_err();
+    let service = err.service().expect("an S3 error");
+    assert_eq!(service.code(), "InvalidAccessKeyId", "{err}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(hint.contains("not known to this endpoint"), "{hint}");
+    assert!(hint.contains("--endpoint-url"), "{hint}");
+    assert!(!hint.contains("IAM"), "{hint}");
+}
+
+#[tokio::test]
+async fn creating_a_bucket_with_a_name_s3_refuses_fails_before_sending_and_names_the_rule() {
+    let (server, client) = ready("127.0.0.1:0").await;
+    for (name, rule) in [
+        ("Upper-Case", "upper-case"),
+        ("under_score", "only lower-case letters"),
+        ("ab", "3 to 63"),
+        ("10.0.0.1", "IP address"),
+    ] {
+        let err = client.create_bucket(name, None).await.unwrap_err();
+        assert!(
+            matches!(err, ferry::s3::Error::Endpoint(_)),
+            "refused before sending: {err}"
+        );
+        assert!(err.to_string().contains(rule), "{name}: {err}");
+        assert!(err.hint().is_some_and(|h| h.contains("3-63")), "{name}");
+        assert!(!server.root.path().join(name).exists(), "{name}");
+    }
+}

@@ -187,3 +187,24 @@ async fn a_dead_endpoint_exhausts_the_shared_budget_and_fails_fast() {
     assert_eq!(s.client.retries(), 4);
     assert_eq!(s.proxy.requests_seen(), 9);
 }
+
+#[tokio::test]
+async fn a_server_that_keeps_failing_is_reported_with_its_attempts_and_a_look_at_its_logs() {
+    let s = setup().await;
+    // More faults than fast_retries() makes attempts (4).
+    s.proxy.push((0..8).map(|_| Fault::internal_error()));
+    let body = RequestBody::bytes(Bytes::from_static(b"payload"));
+    let err = s
+        .client
+        .put_object(BUCKET, "k", body, &PutOptions::default())
+        .await
+        .unwrap_err();
+    let service = err.service().expect("an S3 error");
+    assert_eq!(service.status().as_u16(), 500, "{err}");
+    assert_eq!(service.attempts(), 4, "{err}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(hint.contains("after 4 attempts"), "{hint}");
+    assert!(hint.contains("server's logs"), "{hint}");
+    assert!(!hint.contains("try again later"), "{hint}");
+    s.proxy.clear();
+}

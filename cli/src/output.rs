@@ -2,9 +2,12 @@
 //! with a `hint:` line after.
 
 use crate::exit::ExitCode;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 /// Set once stdout's reader has gone (`ferry ls | head`): nothing more is written there.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -77,6 +80,11 @@ impl CliError {
 }
 
 /// Logs go to stderr; `-v` shows debug, `-vv` trace, `-q` errors only. `RUST_LOG` overrides.
+///
+/// On a terminal, or with `-v`/`-vv`, lines carry the time, the level and the module (in
+/// colour on a terminal unless `NO_COLOR` is set). When stderr is not a terminal (a pipe, a
+/// log file, CI) and no `-v` is given, a line is just `warning: …` or `error: …`, like the
+/// other messages ferry prints, without escape codes.
 pub fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -88,11 +96,48 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     // logs requests itself and warns on 5xx.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},s3s::ops=off")));
-    let _ = tracing_subscriber::fmt()
+    let terminal = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if terminal || verbose > 0 {
+        builder
+            .with_ansi(terminal && std::env::var_os("NO_COLOR").is_none())
+            .try_init()
+    } else {
+        builder.with_ansi(false).event_format(Plain).try_init()
+    };
+}
+
+/// `warning: message field=value`: a log line for a reader, not for a log collector.
+struct Plain;
+
+impl<S, N> FormatEvent<S, N> for Plain
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "{}: ", plain_label(*event.metadata().level()))?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// The word a plain log line starts with.
+fn plain_label(level: tracing::Level) -> &'static str {
+    match level {
+        tracing::Level::ERROR => "error",
+        tracing::Level::WARN => "warning",
+        tracing::Level::INFO => "info",
+        tracing::Level::DEBUG => "debug",
+        tracing::Level::TRACE => "trace",
+    }
 }
 
 /// Prints `error: …` and `hint: …` on stderr and returns the exit code.
@@ -106,16 +151,11 @@ pub fn report_error(err: &CliError) -> ExitCode {
 
 impl From<ferry::config::ConfigError> for CliError {
     fn from(error: ferry::config::ConfigError) -> Self {
-        let hint = match &error {
-            ferry::config::ConfigError::Credentials(_) => {
-                "see docs/credentials.md for where ferry looks for keys"
-            }
-            ferry::config::ConfigError::Endpoint(_) => {
-                "see docs/endpoints.md for regions, endpoints and addressing"
-            }
-            _ => "check --ca-bundle / AWS_CA_BUNDLE",
-        };
-        Self::usage(error.to_string(), hint)
+        let hint = error.hint();
+        Self {
+            hint,
+            ..Self::usage(error.to_string(), "")
+        }
     }
 }
 

@@ -227,3 +227,71 @@ fn metadata_that_is_not_key_value_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("KEY=VALUE"));
 }
+
+#[test]
+fn log_lines_on_a_stderr_that_is_no_terminal_are_a_plain_label_and_message() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    // RUST_LOG still chooses what is logged; the captured stderr is no terminal.
+    let out = run(client(home.path(), &server)
+        .env("RUST_LOG", "debug")
+        .args(["ls"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let logged: Vec<&str> = stderr.lines().filter(|l| l.contains("connected")).collect();
+    assert!(!logged.is_empty(), "{stderr}");
+    for line in logged {
+        assert!(line.starts_with("debug: connected"), "{line:?}");
+        assert!(!line.contains('\u{1b}'), "no escape codes: {line:?}");
+        assert!(!line.contains("ferry::"), "no module path: {line:?}");
+        assert!(!line.contains("Z "), "no timestamp: {line:?}");
+    }
+}
+
+#[test]
+fn a_key_holding_a_star_or_question_mark_is_copied_by_its_exact_name_before_any_glob() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let work = tempfile::tempdir().unwrap();
+    assert!(
+        run(client(home.path(), &server).args(["mb", "s3://exact-test"]))
+            .status
+            .success()
+    );
+    for (name, body) in [
+        ("a*b", "star"),
+        ("a?c", "question"),
+        ("axb", "x"),
+        ("ayc", "y"),
+    ] {
+        let file = work.path().join("upload");
+        std::fs::write(&file, body).unwrap();
+        let up = run(client(home.path(), &server)
+            .arg("cp")
+            .arg(&file)
+            .arg(format!("s3://exact-test/{name}")));
+        assert!(up.status.success(), "{name}: {}", text(&up.stderr));
+    }
+    // The exact keys exist: each is copied alone, not the keys its pattern matches.
+    for (name, body) in [("a*b", "star"), ("a?c", "question")] {
+        let out = work.path().join(format!("out-{body}"));
+        let down = run(client(home.path(), &server)
+            .arg("cp")
+            .arg(format!("s3://exact-test/{name}"))
+            .arg(&out));
+        assert!(down.status.success(), "{name}: {}", text(&down.stderr));
+        assert_eq!(std::fs::read(&out).unwrap(), body.as_bytes(), "{name}");
+    }
+    // No such key: the pattern is a glob again.
+    let globbed = work.path().join("globbed");
+    let down = run(client(home.path(), &server)
+        .arg("cp")
+        .arg("s3://exact-test/a?b")
+        .arg(&globbed));
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(std::fs::read(globbed.join("axb")).unwrap(), b"x");
+    assert_eq!(std::fs::read(globbed.join("a*b")).unwrap(), b"star");
+    assert!(!globbed.join("ayc").exists());
+}

@@ -142,6 +142,15 @@ async fn copy(
 ) -> TransferSummary {
     let started = std::time::Instant::now();
     let filters = &plan.filters;
+    // A key holding `*` or `?` may be an object's exact name: that object wins over the
+    // pattern (one HEAD finds out).
+    let glob_key = match &plan.source {
+        Location::S3 { bucket, key } if has_wildcard(key) => {
+            let from = source_engine.unwrap_or(engine);
+            from.client().head_object(bucket, key).await.is_err()
+        }
+        _ => false,
+    };
     let mut summary = match (&plan.source, &plan.destination) {
         (Location::Local(path), Location::S3 { bucket, key })
             if has_wildcard(&path.to_string_lossy()) =>
@@ -153,7 +162,7 @@ async fn copy(
                 })
                 .await
         }
-        (Location::S3 { bucket, key }, Location::Local(dir)) if has_wildcard(key) => {
+        (Location::S3 { bucket, key }, Location::Local(dir)) if glob_key => {
             let (base, pattern) = split_glob(key);
             let base = dir_prefix(&base);
             engine

@@ -224,7 +224,7 @@ fn invalid(message: &str) -> ConfigError {
 }
 
 fn sts_invalid(error: StsError) -> ConfigError {
-    ConfigError::Options(error.to_string())
+    ConfigError::Sts(error.to_string())
 }
 
 #[cfg(test)]

@@ -57,9 +57,63 @@ pub enum ConfigError {
     /// The HTTP client (TLS, CA bundle) could not be built.
     #[error(transparent)]
     Http(#[from] HttpError),
-    /// The options contradict each other or are out of range.
+    /// The options contradict each other or are out of range; the message says which.
     #[error("{0}")]
     Options(String),
+    /// The endpoint URL has a path (`http://host:9000/bucket`).
+    #[error(
+        "the endpoint URL {url} has a path; an endpoint URL has no path: put the bucket in s3://BUCKET/KEY"
+    )]
+    EndpointPath {
+        /// The URL as given (its path included).
+        url: String,
+    },
+    /// A temporary-credential flag (`--assume-role`, `--mfa-serial`, `--session-duration`,
+    /// `--role-session-name`, `--sts-endpoint-url`) is not valid.
+    #[error("{0}")]
+    Sts(String),
+}
+
+/// What to do about a CA bundle or TLS failure.
+pub const CA_BUNDLE_HINT: &str = "check --ca-bundle / AWS_CA_BUNDLE: it must hold the PEM \
+    certificate of the CA that signed the store's certificate";
+
+impl ConfigError {
+    /// What the user can do about it, where a hint adds to the message (each message of
+    /// [`ConfigError::Options`] already names the flags to change: no hint).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Endpoint(_) => {
+                Some("see docs/endpoints.md for regions, endpoints and addressing".into())
+            }
+            Self::Credentials(_) => {
+                Some("see docs/credentials.md for where ferry looks for keys".into())
+            }
+            Self::Http(HttpError::CaBundle { .. } | HttpError::Tls { .. }) => {
+                Some(CA_BUNDLE_HINT.into())
+            }
+            Self::Http(_) | Self::Options(_) | Self::EndpointPath { .. } => None,
+            Self::Sts(message) => Some(sts_hint(message).into()),
+        }
+    }
+}
+
+/// The hint for an invalid temporary-credential flag, by what its message names.
+fn sts_hint(message: &str) -> &'static str {
+    if message.contains("DurationSeconds") {
+        "--session-duration is in seconds: 900 (15 minutes) to 43200 (12 hours) for \
+         --assume-role (up to the role's maximum session duration), 900 to 129600 for \
+         --mfa-serial alone"
+    } else if message.contains("MFA") {
+        "--mfa-serial takes the MFA device's ARN (arn:aws:iam::ACCOUNT:mfa/NAME) or hardware \
+         serial, and --mfa-code the 6 digits it shows now"
+    } else if message.contains("role ARN") {
+        "--assume-role takes a role ARN: arn:aws:iam::ACCOUNT:role/NAME"
+    } else if message.contains("session name") {
+        "--role-session-name takes 2-64 characters of A-Za-z0-9_+=,.@-"
+    } else {
+        "see docs/credentials.md for --assume-role, --mfa-serial and --session-duration"
+    }
 }
 
 /// A client, with what was learned while building it.
@@ -89,6 +143,13 @@ pub async fn build_client(
         .and_then(|p| p.get("services"))
         .and_then(|name| loaded.profiles.services(name));
     let endpoint = resolve_endpoint(options, env, profile, services)?;
+    if !endpoint.0.base_path().is_empty() {
+        // S3 endpoints have no path: a bucket written there would be taken for a prefix of
+        // every key, and the store's answers would read "no such key".
+        return Err(ConfigError::EndpointPath {
+            url: endpoint.0.service_url(),
+        });
+    }
     let http = HttpClient::new(&HttpConfig {
         max_connections: options.concurrency.max(1),
         ca_bundle: ca_bundle(options, env, profile),
@@ -182,4 +243,48 @@ fn ca_bundle(
                 .and_then(|p| p.get_non_empty("ca_bundle"))
                 .map(PathBuf::from)
         })
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    #[test]
+    fn sts_flag_mistakes_get_an_sts_hint_not_the_ca_bundle_one() {
+        let duration = ConfigError::Sts(
+            "invalid STS request: AssumeRole DurationSeconds must be between 900 and 43200 \
+             seconds (default 3600), not 10"
+                .into(),
+        );
+        let hint = duration.hint().expect("a hint");
+        assert!(hint.contains("--session-duration"), "{hint}");
+        assert!(!hint.contains("ca-bundle"), "{hint}");
+        let mfa =
+            ConfigError::Sts("invalid STS request: MFA serial number `x` is not valid".into());
+        let hint = mfa.hint().expect("a hint");
+        assert!(hint.contains("--mfa-serial"), "{hint}");
+        let options = ConfigError::Options(
+            "--mfa-serial needs the device's current code: pass --mfa-code CODE".into(),
+        );
+        assert_eq!(options.hint(), None, "the message already says what to do");
+    }
+
+    #[test]
+    fn only_tls_and_ca_bundle_failures_point_at_the_ca_bundle() {
+        let bundle = ConfigError::Http(HttpError::CaBundle {
+            path: "/etc/ca.pem".into(),
+            message: "no certificate".into(),
+        });
+        assert!(bundle.hint().unwrap().contains("--ca-bundle"));
+        let other = ConfigError::Http(HttpError::Request {
+            message: "bad".into(),
+        });
+        assert_eq!(other.hint(), None);
+        assert!(
+            !ConfigError::Endpoint(EndpointError::MissingRegion)
+                .hint()
+                .unwrap()
+                .contains("ca-bundle")
+        );
+    }
 }

@@ -27,6 +27,48 @@ pub(crate) fn check_bucket(bucket: &str, on_aws: bool) -> Result<(), EndpointErr
     Ok(())
 }
 
+/// Refuses a name S3 would refuse for a new bucket (CreateBucket), naming the rule broken:
+/// 3-63 characters; lower-case letters, digits, `.` and `-`; starting and ending with a
+/// letter or digit; no `..`; not shaped like an IPv4 address; none of S3's reserved prefixes
+/// and suffixes. (Existing buckets of other rules, such as legacy us-east-1 names, are
+/// still reached: only creating one is refused.)
+pub fn check_new_bucket_name(bucket: &str) -> Result<(), EndpointError> {
+    match new_bucket_rule_broken(bucket) {
+        Some(reason) => Err(EndpointError::InvalidBucket {
+            bucket: bucket.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn new_bucket_rule_broken(bucket: &str) -> Option<&'static str> {
+    let bytes = bucket.as_bytes();
+    let edge_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    Some(if !(3..=63).contains(&bytes.len()) {
+        "a bucket name has 3 to 63 characters"
+    } else if bytes.iter().any(u8::is_ascii_uppercase) {
+        "a bucket name has no upper-case letters"
+    } else if !bytes
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+    {
+        "a bucket name has only lower-case letters, digits, `.` and `-`"
+    } else if !edge_ok(bytes.first()) || !edge_ok(bytes.last()) {
+        "a bucket name starts and ends with a letter or a digit"
+    } else if bucket.contains("..") {
+        "a bucket name has no two adjacent dots"
+    } else if bucket.parse::<Ipv4Addr>().is_ok() {
+        "a bucket name is not shaped like an IP address"
+    } else if bucket.starts_with("xn--") || bucket.starts_with("sthree-") {
+        "a bucket name does not start with `xn--` or `sthree-` (reserved)"
+    } else if bucket.ends_with("-s3alias") || bucket.ends_with("--ol-s3") {
+        "a bucket name does not end with `-s3alias` or `--ol-s3` (reserved)"
+    } else {
+        return None;
+    })
+}
+
 /// Why the name can never be a bucket, if it cannot.
 fn invalid_reason(bucket: &str) -> Option<&'static str> {
     if bucket.is_empty() {
@@ -101,6 +143,37 @@ fn has_clean_dot_labels(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_bucket_names_follow_s3s_rules_and_the_error_names_the_rule_broken() {
+        for good in [
+            "abc",
+            "my-bucket.2024",
+            "0ab",
+            &"a".repeat(63),
+            "ferry-test",
+        ] {
+            assert_eq!(check_new_bucket_name(good), Ok(()), "{good}");
+        }
+        let broken = [
+            ("ab", "3 to 63"),
+            (&"a".repeat(64), "3 to 63"),
+            ("My-Bucket", "upper-case"),
+            ("my_bucket", "only lower-case letters"),
+            ("-bucket", "starts and ends"),
+            ("bucket.", "starts and ends"),
+            ("my..bucket", "adjacent dots"),
+            ("192.168.5.4", "IP address"),
+            ("xn--bucket", "reserved"),
+            ("bucket-s3alias", "reserved"),
+        ];
+        for (name, rule) in broken {
+            let err = check_new_bucket_name(name).unwrap_err();
+            let message = err.to_string();
+            assert!(message.contains(rule), "{name}: {message}");
+            assert!(message.contains(name), "{name}: {message}");
+        }
+    }
 
     #[test]
     fn virtual_hostable_names_follow_the_dns_rules() {

@@ -71,7 +71,7 @@ mod sources;
 mod target;
 mod url;
 
-pub use bucket::is_virtual_hostable;
+pub use bucket::{check_new_bucket_name, is_virtual_hostable};
 pub use config::{AddressingStyle, EndpointConfig};
 pub use encode::{encode_key_path, encode_query_value};
 pub use error::EndpointError;

@@ -137,6 +137,11 @@ impl Endpoint {
         self.partition
     }
 
+    /// The custom URL's path, without a trailing `/` (empty for none, and on AWS).
+    pub fn base_path(&self) -> &str {
+        &self.base_path
+    }
+
     /// Whether this is a custom endpoint URL rather than AWS's own endpoints.
     pub fn is_custom(&self) -> bool {
         self.custom

@@ -77,6 +77,12 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Service(e) => e.hint(),
+            Self::Endpoint(EndpointError::InvalidBucket { .. }) => Some(
+                "bucket names are 3-63 characters of lower-case letters, digits, `.` and `-`, \
+                 start and end with a letter or digit, have no `..`, and are not shaped like an \
+                 IP address"
+                    .into(),
+            ),
             Self::Http { source, .. } => Some(match source {
                 HttpError::Connect { .. } => {
                     "check --endpoint-url and that the store is running and reachable".into()
@@ -85,11 +91,19 @@ impl Error {
                     "the store is not answering; check the endpoint, or lower --concurrency".into()
                 }
                 HttpError::CaBundle { .. } | HttpError::Tls { .. } => {
-                    "check --ca-bundle / AWS_CA_BUNDLE: it must hold the PEM certificate of the CA that signed the store's certificate".into()
+                    crate::config::CA_BUNDLE_HINT.into()
                 }
                 _ => return None,
             }),
             _ => None,
+        }
+    }
+
+    /// The error, noting that the request was sent `attempts` times.
+    fn after_attempts(self, attempts: u32) -> Self {
+        match self {
+            Self::Service(e) => Self::Service(Box::new(e.with_attempts(attempts))),
+            other => other,
         }
     }
 
@@ -270,11 +284,11 @@ impl S3Client {
                 return Err(expired(operation, &request, credentials));
             }
             let Some(reason) = error.retry_reason() else {
-                return Err(error);
+                return Err(error.after_attempts(attempt));
             };
             tracing::debug!(operation, attempt, ?reason, error = %error, "retrying after backoff");
             if !self.inner.retry.backoff(attempt, reason).await {
-                return Err(error);
+                return Err(error.after_attempts(attempt));
             }
             attempt += 1;
         }
@@ -324,7 +338,11 @@ impl S3Client {
         if response.status.is_success() {
             return Ok(response);
         }
-        Err(self.service_error(operation, request, response).await)
+        let error = self.service_error(operation, request, response).await;
+        Err(match error {
+            Error::Service(e) => Error::Service(Box::new(e.with_anonymous(credentials.is_none()))),
+            other => other,
+        })
     }
 
     async fn service_error(

@@ -112,6 +112,8 @@ const TABLE: &[Row] = &[
     code("ExpiredTokenException", ExpiredToken, FINAL),
     code("TokenRefreshRequired", ExpiredToken, FINAL),
     code("InvalidAccessKeyId", InvalidCredentials, FINAL),
+    // s3s-based stores answer an unknown access key id with NotSignedUp.
+    code("NotSignedUp", InvalidCredentials, FINAL),
     code("SignatureDoesNotMatch", InvalidCredentials, FINAL),
     code("InvalidToken", InvalidCredentials, FINAL),
     code("InvalidSecurity", InvalidCredentials, FINAL),
@@ -188,6 +190,10 @@ pub struct S3Error {
     operation: Option<&'static str>,
     bucket: Option<String>,
     key: Option<String>,
+    /// The request was sent unsigned (`--no-sign-request`).
+    anonymous: bool,
+    /// How many times the request was sent (0: not told).
+    attempts: u32,
 }
 
 impl S3Error {
@@ -225,7 +231,26 @@ impl S3Error {
             operation: None,
             bucket: None,
             key: None,
+            anonymous: false,
+            attempts: 0,
         }
+    }
+
+    /// Marks the request as sent unsigned, for the AccessDenied hint.
+    pub fn with_anonymous(mut self, anonymous: bool) -> Self {
+        self.anonymous = anonymous;
+        self
+    }
+
+    /// Records how many times the request was sent before ferry gave up on it.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// How many times the request was sent (0 when the client did not say).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 
     /// Names the operation that failed (`GetObject`, …), for the message and the hint.
@@ -262,6 +287,8 @@ impl S3Error {
             operation: None,
             bucket: None,
             key: None,
+            anonymous: false,
+            attempts: 0,
         }
     }
 
@@ -427,6 +454,33 @@ fn printable(text: &str) -> String {
     out
 }
 
+/// What a code means, for stores that send it without a message.
+fn default_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "InvalidBucketName" => "The specified bucket name is not valid.",
+        "BucketAlreadyExists" => {
+            "The bucket name is already taken (bucket names are shared by all accounts)."
+        }
+        "BucketAlreadyOwnedByYou" => "You already own a bucket with this name.",
+        "KeyTooLongError" => "The key is longer than the store allows (S3: 1024 bytes).",
+        "NoSuchBucket" => "The specified bucket does not exist.",
+        "NoSuchKey" => "The specified key does not exist.",
+        "EntityTooLarge" => "The upload is larger than the store allows in one request.",
+        "EntityTooSmall" => {
+            "A part other than the last is smaller than the store's minimum (S3: 5 MiB)."
+        }
+        "InvalidArgument" => "An argument of the request is not valid.",
+        "BucketNotEmpty" => "The bucket is not empty.",
+        "AccessDenied" => "Access denied.",
+        "InvalidAccessKeyId" | "NotSignedUp" => "The access key id is not known to the store.",
+        "SignatureDoesNotMatch" => {
+            "The request signature does not match the one the store computed."
+        }
+        "InternalError" => "The store failed with an internal error.",
+        _ => return None,
+    })
+}
+
 /// The IAM action an S3 operation needs, for the AccessDenied hint.
 fn iam_action(operation: &str) -> Option<&'static str> {
     Some(match operation {
@@ -464,7 +518,10 @@ impl S3Error {
 
     /// The store's message (or ferry's, when the store gave none).
     pub fn message(&self) -> &str {
-        self.detail.message.as_deref().unwrap_or("")
+        match self.detail.message.as_deref().map(str::trim) {
+            Some(message) if !message.is_empty() => message,
+            _ => default_message(&self.code).unwrap_or(""),
+        }
     }
 
     /// The request id (`RequestId` or `x-amz-request-id`), for support requests.
@@ -663,12 +720,20 @@ const CHECKSUM_HINT: &str = "this store does not support the x-amz-checksum-* he
     with --checksum-algorithm none";
 const MISMATCH_HINT: &str = "the data did not match its checksum: if the source is still being \
     written, wait until it is complete; otherwise re-run (a proxy may be altering bodies)";
-const TRANSIENT_HINT: &str = "the store failed to answer; ferry retried with backoff: try \
-    again later";
+const TIMEOUT_HINT: &str = "the store timed out waiting for the request; ferry retried \
+    with backoff: check the network between ferry and the store, or lower --concurrency";
+const FOREIGN_404_HINT: &str = "the endpoint answered 404 without an S3 error: is \
+    --endpoint-url an S3 endpoint? (a plain web server answers like this; an endpoint URL has \
+    no path: put the bucket in s3://BUCKET/KEY)";
+const ANONYMOUS_HINT: &str = "the request was anonymous; remove --no-sign-request or provide \
+    credentials";
+const BUCKET_RULES: &str = "bucket names are 3-63 characters of lower-case letters, digits, \
+    `.` and `-`, start and end with a letter or digit, have no `..`, and are not shaped like \
+    an IP address";
 const PRECONDITION_HINT: &str = "the object changed while ferry was working on it: re-run";
-const INVALID_KEY_HINT: &str = "the access key id is not known to this endpoint: check the key \
-    (--profile, AWS_ACCESS_KEY_ID), and that the endpoint is where it was issued (wrong \
-    --endpoint-url, or a key of another partition such as aws-cn or aws-us-gov)";
+const INVALID_KEY_HINT: &str = "the access key id is not known to this endpoint: check the \
+    profile/keys (--profile, AWS_ACCESS_KEY_ID) and --endpoint-url (the key must be one the \
+    endpoint issued, not one of another store or partition such as aws-cn or aws-us-gov)";
 const SIGNATURE_HINT: &str = "the signature does not match: check the secret access key (it \
     must be the one paired with the access key id), and that this machine's clock is right";
 const TOKEN_HINT: &str = "the session token is not valid: set AWS_SESSION_TOKEN to the token \
@@ -678,6 +743,9 @@ const TOKEN_HINT: &str = "the session token is not valid: set AWS_SESSION_TOKEN 
 impl S3Error {
     /// What the user can do about it, when ferry knows.
     pub fn hint(&self) -> Option<String> {
+        if self.is_foreign_404() {
+            return Some(FOREIGN_404_HINT.into());
+        }
         Some(match self.kind() {
             NotS3 => NOT_S3_HINT.into(),
             AccessDenied => self.access_denied_hint(),
@@ -689,13 +757,76 @@ impl S3Error {
             ClockSkew => self.clock_hint(),
             ChecksumUnsupported => CHECKSUM_HINT.into(),
             ChecksumMismatch => MISMATCH_HINT.into(),
-            Transient => TRANSIENT_HINT.into(),
+            Transient => self.transient_hint(),
             PreconditionFailed => PRECONDITION_HINT.into(),
+            InvalidRequest | Other => self.code_hint()?,
+        })
+    }
+
+    /// A 404 that no S3 store gives: with a body that is not S3 XML, or with none where S3
+    /// always sends an `<Error>` (every request but HEAD).
+    fn is_foreign_404(&self) -> bool {
+        if self.status != StatusCode::NOT_FOUND {
+            return false;
+        }
+        match &self.origin {
+            Origin::NotS3 { .. } => true,
+            Origin::Status => self
+                .operation
+                .is_some_and(|op| !matches!(op, "HeadObject" | "HeadBucket")),
+            Origin::Body => false,
+        }
+    }
+
+    fn transient_hint(&self) -> String {
+        let status = self.status.as_u16();
+        if status < 500 {
+            return TIMEOUT_HINT.into();
+        }
+        let tries = match self.attempts {
+            0 | 1 => String::new(),
+            n => format!(" after {n} attempts"),
+        };
+        format!(
+            "the server kept failing (HTTP {status}){tries}: check the server's logs or status \
+             page, and run again once it is healthy"
+        )
+    }
+
+    /// Hints for refused requests whose code says what to change.
+    fn code_hint(&self) -> Option<String> {
+        Some(match self.code() {
+            "InvalidBucketName" => BUCKET_RULES.into(),
+            "BucketAlreadyExists" => "bucket names are shared by all accounts of the store: \
+                choose another name"
+                .into(),
+            "BucketAlreadyOwnedByYou" => {
+                "the bucket exists and is yours already: use it as it is".into()
+            }
+            "KeyTooLongError" => "S3 keys are at most 1024 bytes of UTF-8: shorten the key \
+                (or the destination prefix)"
+                .into(),
+            "EntityTooLarge" => "one request carries at most 5 GiB: a larger object must be \
+                uploaded in parts (ferry does so above its multipart threshold)"
+                .into(),
+            "EntityTooSmall" => "every part but the last must be at least 5 MiB: raise \
+                --part-size"
+                .into(),
+            "InvalidArgument" => match self.detail.argument_name.as_deref() {
+                Some(name) if !name.trim().is_empty() => format!(
+                    "the store refused the value of {}",
+                    one_line(&printable(name.trim()), 100)
+                ),
+                _ => return None,
+            },
             _ => return None,
         })
     }
 
     fn access_denied_hint(&self) -> String {
+        if self.anonymous {
+            return ANONYMOUS_HINT.into();
+        }
         let action = self.operation.and_then(iam_action).unwrap_or("this action");
         let on = self
             .printable_resource()
@@ -714,7 +845,7 @@ impl S3Error {
 
     fn credentials_hint(&self) -> Option<&'static str> {
         match self.code() {
-            "InvalidAccessKeyId" => Some(INVALID_KEY_HINT),
+            "InvalidAccessKeyId" | "NotSignedUp" => Some(INVALID_KEY_HINT),
             "SignatureDoesNotMatch" => Some(SIGNATURE_HINT),
             "InvalidToken" => Some(TOKEN_HINT),
             _ => None,
@@ -1412,5 +1543,98 @@ mod tests {
                 let _ = (error.hint(), error.kind());
             }
         }
+    }
+
+    #[test]
+    fn an_unsigned_request_refused_says_it_was_anonymous() {
+        let error = coded(403, "AccessDenied", "Access Denied")
+            .with_operation("GetObject")
+            .with_resource(Some("b"), Some("k"))
+            .with_anonymous(true);
+        let hint = hint(&error);
+        assert!(
+            hint.contains("anonymous") && hint.contains("--no-sign-request"),
+            "{hint}"
+        );
+        assert!(!hint.contains("IAM"), "{hint}");
+    }
+
+    #[test]
+    fn an_unknown_access_key_names_keys_and_endpoint_whatever_code_the_store_uses() {
+        for code in ["InvalidAccessKeyId", "NotSignedUp"] {
+            let error = coded(403, code, "");
+            assert!(error.is_invalid_credentials(), "{code}");
+            let hint = hint(&error);
+            assert!(hint.contains("not known to this endpoint"), "{hint}");
+            assert!(hint.contains("--endpoint-url"), "{hint}");
+            assert!(!hint.contains("IAM"), "{hint}");
+        }
+    }
+
+    #[test]
+    fn a_server_error_after_retries_says_how_many_attempts_and_to_check_the_server() {
+        let error =
+            coded(500, "InternalError", "We encountered an internal error.").with_attempts(4);
+        let hint = hint(&error);
+        assert!(hint.contains("after 4 attempts"), "{hint}");
+        assert!(hint.contains("server's logs"), "{hint}");
+        assert!(!hint.contains("try again later"), "{hint}");
+        let timeout = coded(400, "RequestTimeout", "");
+        assert!(hint_of(&timeout).contains("network"));
+    }
+
+    fn hint_of(error: &S3Error) -> String {
+        error.hint().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_404_that_is_not_s3_asks_whether_the_endpoint_is_s3() {
+        let empty = answer(404, "")
+            .with_operation("GetObject")
+            .with_resource(Some("b"), Some("k"));
+        let hint = hint(&empty);
+        assert!(hint.contains("without an S3 error"), "{hint}");
+        assert!(!hint.contains("key does not exist"), "{hint}");
+        let html = answer(404, "<html><title>404 Not Found</title></html>")
+            .with_operation("ListObjectsV2")
+            .with_resource(Some("b"), None);
+        assert!(hint_of(&html).contains("is --endpoint-url an S3 endpoint"));
+        // HEAD answers never have a body: a bodyless 404 there is S3's missing key.
+        let head = answer(404, "")
+            .with_operation("HeadObject")
+            .with_resource(Some("b"), Some("k"));
+        assert!(hint_of(&head).contains("key does not exist"));
+        let s3 = coded(404, "NoSuchKey", "gone")
+            .with_operation("GetObject")
+            .with_resource(Some("b"), Some("k"));
+        assert!(hint_of(&s3).contains("key does not exist"));
+    }
+
+    #[test]
+    fn codes_sent_without_a_message_get_a_readable_one_and_a_hint_where_one_helps() {
+        let table = [
+            ("InvalidBucketName", 400, Some("3-63 characters")),
+            ("BucketAlreadyExists", 409, Some("choose another name")),
+            ("BucketAlreadyOwnedByYou", 409, Some("yours already")),
+            ("KeyTooLongError", 400, Some("1024 bytes")),
+            ("NoSuchBucket", 404, Some("does not exist")),
+            ("EntityTooLarge", 400, Some("5 GiB")),
+            ("InvalidArgument", 400, None),
+        ];
+        for (code, status, expected_hint) in table {
+            let error = answer(status, &format!("<Error><Code>{code}</Code></Error>"));
+            assert!(!error.message().is_empty(), "{code}");
+            let line = error.to_string();
+            assert!(!line.ends_with(": "), "{line}");
+            match expected_hint {
+                Some(part) => assert!(hint_of(&error).contains(part), "{code}: {:?}", error.hint()),
+                None => assert_eq!(error.hint(), None, "{code}"),
+            }
+        }
+        let named = answer(
+            400,
+            "<Error><Code>InvalidArgument</Code><ArgumentName>x-amz-storage-class</ArgumentName></Error>",
+        );
+        assert!(hint_of(&named).contains("x-amz-storage-class"));
     }
 }

@@ -127,10 +127,10 @@ impl ListPages {
         }
         let max_keys = self.options.max_keys.map(|n| n.to_string());
         let request = S3Request::new(Method::GET, Some(&self.bucket), None)
-            // No `encoding-type=url`: some stores (s3s-fs) echo it without encoding the keys,
-            // and decoding those would turn `+` into a space. Only keys holding characters XML
-            // cannot carry need it.
+            // Keys come percent-encoded, so that any key crosses the XML unchanged (a raw `\r`
+            // would be read back as `\n`); the answer says so and is decoded when it does.
             .query("list-type", "2")
+            .query("encoding-type", "url")
             .query_opt("prefix", self.options.prefix.as_deref())
             .query_opt("delimiter", self.options.delimiter.as_deref())
             .query_opt("max-keys", max_keys.as_deref())
@@ -174,8 +174,11 @@ impl S3Client {
         Ok(result.buckets)
     }
 
-    /// CreateBucket, with a `LocationConstraint` outside us-east-1.
+    /// CreateBucket, with a `LocationConstraint` outside us-east-1. A name S3 would refuse
+    /// for a new bucket is refused here, before sending, naming the rule it breaks
+    /// ([`crate::endpoint::check_new_bucket_name`]).
     pub async fn create_bucket(&self, bucket: &str, region: Option<&str>) -> Result<(), Error> {
+        crate::endpoint::check_new_bucket_name(bucket)?;
         let mut request = S3Request::new(Method::PUT, Some(bucket), None);
         if let Some(body) = xml::create_bucket_configuration_xml(region) {
             request = request.xml_body(body);
@@ -281,13 +284,49 @@ impl S3Client {
     }
 
     /// DeleteObjects: up to 1000 keys in one request (quiet mode: only failures come back).
+    ///
+    /// A key XML cannot carry (a control character such as `\u{1}`; see
+    /// [`xml::xml_can_carry`]) is deleted with its own DeleteObject instead, so that it does
+    /// not fail the whole batch: its failure, if any, is one more entry of
+    /// [`xml::DeleteResult::errors`].
     pub async fn delete_objects(
         &self,
         bucket: &str,
         keys: &[String],
     ) -> Result<xml::DeleteResult, Error> {
-        let objects: Vec<xml::ObjectIdentifier> =
-            keys.iter().map(xml::ObjectIdentifier::new).collect();
+        let (batch, single): (Vec<&String>, Vec<&String>) =
+            keys.iter().partition(|k| xml::xml_can_carry(k));
+        let mut result = if batch.is_empty() {
+            xml::DeleteResult::default()
+        } else {
+            self.delete_batch(bucket, &batch).await?
+        };
+        for key in single {
+            if let Err(error) = self.delete_object(bucket, key).await {
+                let (code, message) = match error.service() {
+                    Some(e) => (e.code().to_owned(), e.message().to_owned()),
+                    None => ("RequestFailed".to_owned(), error.to_string()),
+                };
+                result.errors.push(xml::DeleteError {
+                    key: key.clone(),
+                    version_id: None,
+                    code,
+                    message,
+                });
+            }
+        }
+        Ok(result)
+    }
+
+    async fn delete_batch(
+        &self,
+        bucket: &str,
+        keys: &[&String],
+    ) -> Result<xml::DeleteResult, Error> {
+        let objects: Vec<xml::ObjectIdentifier> = keys
+            .iter()
+            .map(|k| xml::ObjectIdentifier::new(k.as_str()))
+            .collect();
         let body = xml::delete_objects_xml(&objects, true)
             .map_err(|e| xml_error("DeleteObjects", Some(bucket), None, e))?;
         let md5 = content_md5(body.as_bytes());
@@ -446,6 +485,7 @@ impl S3Client {
     ) -> Result<xml::ListMultipartUploadsResult, Error> {
         let request = S3Request::new(Method::GET, Some(bucket), None)
             .query("uploads", "")
+            .query("encoding-type", "url")
             .query_opt("prefix", prefix)
             .query_opt("key-marker", markers.map(|m| m.0))
             .query_opt("upload-id-marker", markers.map(|m| m.1));

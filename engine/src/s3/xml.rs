@@ -30,6 +30,8 @@ pub use multipart::{
     CompleteMultipartUploadResult, CompletedPart, CopyResult, InitiateMultipartUploadResult,
     ListMultipartUploadsResult, ListPartsResult, Part, Upload, complete_multipart_upload_xml,
 };
+pub(crate) use text::percent_decode;
+pub use text::xml_can_carry;
 
 /// The namespace of the S3 API's XML documents.
 pub const S3_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -74,6 +76,13 @@ pub enum XmlError {
     /// DeleteObjects was given no key at all.
     #[error("DeleteObjects needs at least one key")]
     NoKeys,
+    /// A key holds a character XML 1.0 cannot carry (a control character other than tab,
+    /// line feed and carriage return); such a key can only be named in a URL.
+    #[error("the key {key:?} holds a character XML cannot carry")]
+    Unwritable {
+        /// The key (escaped when shown).
+        key: String,
+    },
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! `ENOENT`, and that fails the whole page with `500 InternalError`. Here an entry that
 //! vanished is skipped, as S3 would simply not list an object deleted while it lists.
 //! Otherwise the answer is `s3s-fs`'s: no ETags, the continuation token is the last key of
-//! the page. In addition `max-keys` is capped at 1,000 and `encoding-type=url` is honoured.
+//! the page (percent-encoded, so that a key holding `\r` or a control character survives
+//! the XML). In addition `max-keys` is capped at 1,000 and `encoding-type=url` is honoured.
 
 use super::MAX_LIST;
 use s3s::dto;
@@ -199,12 +200,12 @@ fn cut_page(walk: Walk, after: &str, max_keys: Option<i32>, url: bool) -> Page {
 }
 
 /// Whether `encoding-type` asks for URL-encoded keys (S3 knows only `url`).
-fn wants_url(encoding_type: Option<&dto::EncodingType>) -> bool {
+pub(super) fn wants_url(encoding_type: Option<&dto::EncodingType>) -> bool {
     encoding_type.is_some_and(|t| t.as_str().eq_ignore_ascii_case("url"))
 }
 
 /// `text` percent-encoded (but `/`) when `url`, as S3 encodes keys for `encoding-type=url`.
-fn encoded(text: &str, url: bool) -> String {
+pub(super) fn encoded(text: &str, url: bool) -> String {
     if !url {
         return text.to_owned();
     }
@@ -213,14 +214,25 @@ fn encoded(text: &str, url: bool) -> String {
     out
 }
 
+/// The continuation token for a page that ends at `key`: the key percent-encoded, so that
+/// any key (`\r`, control characters) crosses the XML unchanged.
+fn key_token(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    crate::sign::encode::encode_query_component(key, &mut out);
+    out
+}
+
+/// The key a continuation token names; a token that is not percent-encoding is the key itself.
+fn token_key(token: &str) -> String {
+    crate::s3::xml::percent_decode(token).unwrap_or_else(|| token.to_owned())
+}
+
 /// One page of ListObjectsV2 from `walk` (which used the input's prefix and delimiter).
 pub(super) fn page_v2(input: dto::ListObjectsV2Input, walk: Walk) -> dto::ListObjectsV2Output {
     let url = wants_url(input.encoding_type.as_ref());
     // The token is the last key of the previous page; StartAfter only matters before it.
-    let after = match (
-        input.continuation_token.as_deref(),
-        input.start_after.as_deref(),
-    ) {
+    let token = input.continuation_token.as_deref().map(token_key);
+    let after = match (token.as_deref(), input.start_after.as_deref()) {
         (Some(token), Some(start)) => token.max(start),
         (Some(one), None) | (None, Some(one)) => one,
         (None, None) => "",
@@ -237,7 +249,7 @@ pub(super) fn page_v2(input: dto::ListObjectsV2Input, walk: Walk) -> dto::ListOb
         key_count: Some(i32::try_from(count).unwrap_or(i32::MAX)),
         is_truncated: Some(page.truncated),
         continuation_token: input.continuation_token,
-        next_continuation_token: page.last,
+        next_continuation_token: page.last.as_deref().map(key_token),
         contents: (!page.contents.is_empty()).then_some(page.contents),
         common_prefixes: (!page.common_prefixes.is_empty()).then_some(page.common_prefixes),
         ..Default::default()
@@ -480,5 +492,30 @@ mod tests {
         assert_eq!(output.prefix.as_deref(), Some("a%20b/"));
         let plain = page_v2(v2(|_| {}), found(&["a b+c"], &[]));
         assert_eq!(page_keys(&plain), ["a b+c"]);
+    }
+
+    #[test]
+    fn continuation_tokens_carry_keys_with_control_characters_and_plus_signs() {
+        let keys = ["a\r1", "a\r2", "b d", "b+c"];
+        let walked = || found(&keys, &[]);
+        let mut token: Option<String> = None;
+        let mut listed = Vec::new();
+        for _ in 0..keys.len() + 1 {
+            let page = page_v2(
+                v2(|i| {
+                    i.max_keys = Some(1);
+                    i.continuation_token = token.clone();
+                }),
+                walked(),
+            );
+            listed.extend(page_keys(&page));
+            token = page.next_continuation_token;
+            if let Some(t) = &token {
+                assert!(t.chars().all(|c| c.is_ascii_graphic()), "{t:?}");
+            } else {
+                break;
+            }
+        }
+        assert_eq!(listed, keys);
     }
 }

@@ -22,7 +22,7 @@
 //! Not like S3: ListObjects entries carry no ETag; CompleteMultipartUpload needs parts
 //! numbered 1, 2, 3… without gaps and does not check their ETags; a multipart object gets no
 //! checksum and UploadPart ignores `x-amz-checksum-*`; unknown keys are refused as
-//! `NotSignedUp` (S3: `InvalidAccessKeyId`). Objects are files and the prefixes of keys are
+//! `InvalidAccessKeyId`, as on S3. Objects are files and the prefixes of keys are
 //! directories, so one key cannot be both an object and the prefix of others (`a` and
 //! `a/b`); a key that names a directory (`a` or `a/`) is no object: HEAD and GET answer 404
 //! NoSuchKey and DeleteObject 204, as S3 does for a missing key, and a PUT of a key ending in
@@ -289,6 +289,39 @@ impl ServeError {
     }
 }
 
+/// `s3s`'s `SimpleAuth`, answering an unknown access key id as S3 does
+/// (`InvalidAccessKeyId`, 403) where `SimpleAuth` says `NotSignedUp`.
+struct OneKey(SimpleAuth);
+
+impl s3s::auth::S3Auth for OneKey {
+    fn get_secret_key<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        access_key: &'life1 str,
+    ) -> Pin<Box<dyn Future<Output = s3s::S3Result<s3s::auth::SecretKey>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            s3s::auth::S3Auth::get_secret_key(&self.0, access_key)
+                .await
+                .map_err(|e| {
+                    if *e.code() == s3s::S3ErrorCode::NotSignedUp {
+                        let mut unknown = s3s::S3Error::with_message(
+                            s3s::S3ErrorCode::InvalidAccessKeyId,
+                            "The AWS Access Key Id you provided does not exist in our records.",
+                        );
+                        unknown.set_status_code(http::StatusCode::FORBIDDEN);
+                        unknown
+                    } else {
+                        e
+                    }
+                })
+        })
+    }
+}
+
 /// A running S3 endpoint. Stops on [`LocalEndpoint::shutdown`] or when dropped.
 pub struct LocalEndpoint {
     local_addr: SocketAddr,
@@ -325,10 +358,10 @@ impl LocalEndpoint {
         })?;
         let service = {
             let mut builder = S3ServiceBuilder::new(Store::new(fs, root.clone()));
-            builder.set_auth(SimpleAuth::from_single(
+            builder.set_auth(OneKey(SimpleAuth::from_single(
                 config.access_key.clone(),
                 config.secret_key.expose(),
-            ));
+            )));
             builder.set_host(LoopbackHost);
             builder.build()
         };

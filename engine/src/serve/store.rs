@@ -641,7 +641,16 @@ fn body_error(err: s3s::S3Error) -> s3s::S3Error {
         causes.push('\n');
         source = s.source();
     }
-    let (code, status, message) = if causes.contains("Sha256Mismatch") {
+    let (code, status, message) = if reading_the_body_failed(&err) {
+        // The client stopped sending: it gave up (a hedged part whose twin won, a cancelled
+        // transfer) or lost its connection. Nobody may read this answer, but it is the
+        // client's doing, not a server fault to warn about.
+        (
+            s3s::S3ErrorCode::IncompleteBody,
+            http::StatusCode::BAD_REQUEST,
+            "The connection ended before the whole body was received.",
+        )
+    } else if causes.contains("Sha256Mismatch") {
         (
             s3s::S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
             http::StatusCode::BAD_REQUEST,
@@ -669,6 +678,24 @@ fn body_error(err: s3s::S3Error) -> s3s::S3Error {
     let mut mapped = s3s::S3Error::with_message(code, message);
     mapped.set_status_code(status);
     mapped
+}
+
+/// Whether `err` was caused by reading the request body from the connection (the client
+/// closed or reset it before sending everything): `hyper` is only ever involved there.
+fn reading_the_body_failed(err: &s3s::S3Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match err.source() {
+        Some(s) => Some(s),
+        None => return false,
+    };
+    // Error chains are short; the bound only guards against a cycle.
+    for _ in 0..16 {
+        let Some(s) = source else { return false };
+        if s.downcast_ref::<hyper::Error>().is_some() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Whether `dir` holds a file anywhere below it (empty sub-directories do not count: they

@@ -2,6 +2,7 @@
 //! ListMultipartUploads and ListParts need and `s3s-fs` does not give.
 
 use super::MAX_LIST;
+use super::listing::{encoded, wants_url};
 use s3s::dto;
 use std::io;
 use std::path::Path;
@@ -74,6 +75,7 @@ pub(super) fn list_uploads_page(
     let key_marker = input.key_marker.clone().unwrap_or_default();
     let id_marker = input.upload_id_marker.clone().unwrap_or_default();
     let max = input.max_uploads.unwrap_or(MAX_LIST).clamp(0, MAX_LIST) as usize;
+    let url = wants_url(input.encoding_type.as_ref());
 
     uploads.retain(|u| u.key.starts_with(&prefix));
     uploads.retain(|u| {
@@ -110,7 +112,7 @@ pub(super) fn list_uploads_page(
             None => {
                 last = Some((upload.key.clone(), upload.upload_id.clone()));
                 page.push(dto::MultipartUpload {
-                    key: Some(upload.key),
+                    key: Some(encoded(&upload.key, url)),
                     upload_id: Some(upload.upload_id),
                     initiated: Some(dto::Timestamp::from(upload.initiated)),
                     storage_class: Some(dto::StorageClass::from_static(
@@ -122,15 +124,18 @@ pub(super) fn list_uploads_page(
         }
     }
     let (next_key_marker, next_upload_id_marker) = match (truncated, last) {
-        (true, Some((key, id))) => (Some(key), Some(id).filter(|id| !id.is_empty())),
+        (true, Some((key, id))) => (
+            Some(encoded(&key, url)),
+            Some(id).filter(|id| !id.is_empty()),
+        ),
         _ => (None, None),
     };
     dto::ListMultipartUploadsOutput {
         bucket: Some(input.bucket),
-        prefix: input.prefix,
-        delimiter: input.delimiter,
+        prefix: input.prefix.map(|p| encoded(&p, url)),
+        delimiter: input.delimiter.map(|d| encoded(&d, url)),
         encoding_type: input.encoding_type,
-        key_marker: input.key_marker,
+        key_marker: input.key_marker.map(|m| encoded(&m, url)),
         upload_id_marker: input.upload_id_marker,
         max_uploads: Some(max as i32),
         is_truncated: Some(truncated),
@@ -140,7 +145,9 @@ pub(super) fn list_uploads_page(
         common_prefixes: (!common_prefixes.is_empty()).then(|| {
             common_prefixes
                 .into_iter()
-                .map(|p| dto::CommonPrefix { prefix: Some(p) })
+                .map(|p| dto::CommonPrefix {
+                    prefix: Some(encoded(&p, url)),
+                })
                 .collect()
         }),
         ..Default::default()
@@ -294,5 +301,30 @@ mod tests {
             .map(|p| p.prefix.unwrap())
             .collect();
         assert_eq!(prefixes, ["x/y/"]);
+    }
+
+    #[test]
+    fn url_encoding_type_percent_encodes_upload_keys_prefixes_and_markers() {
+        let uploads = [upload("a\rb", "1"), upload("d c/x", "2"), upload("z", "3")];
+        let page = page_of(&uploads, |i| {
+            i.encoding_type = Some(dto::EncodingType::from_static(dto::EncodingType::URL));
+            i.delimiter = Some("/".into());
+            i.max_uploads = Some(2);
+        });
+        let keys: Vec<_> = page
+            .uploads
+            .unwrap()
+            .into_iter()
+            .filter_map(|u| u.key)
+            .collect();
+        assert_eq!(keys, ["a%0Db"]);
+        let prefixes: Vec<_> = page
+            .common_prefixes
+            .unwrap()
+            .into_iter()
+            .filter_map(|p| p.prefix)
+            .collect();
+        assert_eq!(prefixes, ["d%20c/"]);
+        assert_eq!(page.next_key_marker.as_deref(), Some("d%20c/"));
     }
 }

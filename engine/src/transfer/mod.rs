@@ -138,12 +138,33 @@ impl TransferError {
                 "this store rejects x-amz-checksum-* headers: use --checksum-algorithm none (or AWS_REQUEST_CHECKSUM_CALCULATION=when_required)".into(),
             ),
             Self::S3(e) => e.hint(),
-            Self::Io { .. } => {
-                Some("check the path exists and that you may read or write it".into())
-            }
+            Self::Io { source, .. } => io_hint(source).map(Into::into),
             Self::Plan(_) => Some("use a --part-size between 5 MiB and 5 GiB".into()),
             Self::Integrity { .. } => Some("the transfer was not kept; run it again".into()),
         }
+    }
+}
+
+/// The hint for a local file error, by its kind: only where the kind says what to do.
+fn io_hint(error: &std::io::Error) -> Option<&'static str> {
+    /// `ENOSPC` and `EDQUOT` on Linux and the BSDs, for errors whose kind is not set.
+    const NO_SPACE: [i32; 2] = [28, 122];
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => Some("check that the path exists"),
+        ErrorKind::PermissionDenied => {
+            Some("check the permissions of the path and of its directory")
+        }
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            Some("the disk is full: free space and run again (partial downloads stay resumable)")
+        }
+        _ if error
+            .raw_os_error()
+            .is_some_and(|code| NO_SPACE.contains(&code)) =>
+        {
+            Some("the disk is full: free space and run again (partial downloads stay resumable)")
+        }
+        _ => None,
     }
 }
 
@@ -299,4 +320,42 @@ struct Permit {
 /// The budget in KiB units (what a semaphore counts), at least one.
 fn budget_units(bytes: u64) -> usize {
     (bytes.div_ceil(1024) as usize).clamp(1, u32::MAX as usize)
+}
+
+#[cfg(test)]
+mod io_hint_tests {
+    use super::TransferError;
+    use std::io::{Error, ErrorKind};
+
+    fn hint(source: Error) -> Option<String> {
+        TransferError::io("writing", "/data/out.bin", source).hint()
+    }
+
+    #[test]
+    fn a_full_disk_says_to_free_space_and_that_downloads_resume() {
+        for source in [
+            Error::from(ErrorKind::StorageFull),
+            Error::from_raw_os_error(28),
+        ] {
+            let hint = hint(source).expect("a hint");
+            assert!(hint.contains("disk is full"), "{hint}");
+            assert!(hint.contains("resumable"), "{hint}");
+            assert!(!hint.contains("exists"), "{hint}");
+        }
+    }
+
+    #[test]
+    fn a_missing_path_and_a_permission_error_each_get_their_own_hint() {
+        let missing = hint(Error::from(ErrorKind::NotFound)).expect("a hint");
+        assert!(missing.contains("exists"), "{missing}");
+        let denied = hint(Error::from(ErrorKind::PermissionDenied)).expect("a hint");
+        assert!(denied.contains("permissions"), "{denied}");
+        assert!(!denied.contains("exists"), "{denied}");
+    }
+
+    #[test]
+    fn other_io_errors_get_no_hint() {
+        assert_eq!(hint(Error::from(ErrorKind::InvalidData)), None);
+        assert_eq!(hint(Error::other("boom")), None);
+    }
 }

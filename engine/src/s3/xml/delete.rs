@@ -36,7 +36,8 @@ impl ObjectIdentifier {
 
 /// DeleteObjects' request body. In `quiet` mode the store reports only the failures.
 /// Refuses an empty list and more than [`MAX_DELETE_KEYS`] objects (S3 would answer
-/// `MalformedXML`): split larger sets into several requests.
+/// `MalformedXML`): split larger sets into several requests. Refuses a key XML cannot carry
+/// (see [`super::xml_can_carry`]): delete that one with DeleteObject.
 pub fn delete_objects_xml(objects: &[ObjectIdentifier], quiet: bool) -> Result<String, XmlError> {
     if objects.is_empty() {
         return Err(XmlError::NoKeys);
@@ -44,6 +45,11 @@ pub fn delete_objects_xml(objects: &[ObjectIdentifier], quiet: bool) -> Result<S
     if objects.len() > MAX_DELETE_KEYS {
         return Err(XmlError::TooManyKeys {
             count: objects.len(),
+        });
+    }
+    if let Some(object) = objects.iter().find(|o| !super::xml_can_carry(&o.key)) {
+        return Err(XmlError::Unwritable {
+            key: object.key.clone(),
         });
     }
     let mut writer = XmlWriter::new("Delete");
@@ -177,6 +183,27 @@ mod tests {
             .collect();
         let xml = delete_objects_xml(&objects, true).unwrap();
         assert_eq!(keys_of(&xml), AWKWARD_KEYS);
+    }
+
+    #[test]
+    fn delete_request_writes_carriage_return_as_a_character_reference() {
+        let xml = delete_objects_xml(&[ObjectIdentifier::new("a\rb\r\nc")], true).unwrap();
+        assert!(xml.contains("<Key>a&#13;b&#13;&#10;c</Key>"), "{xml}");
+        assert!(!xml.contains('\r'), "{xml:?}");
+        assert_eq!(keys_of(&xml), ["a\rb\r\nc"]);
+    }
+
+    #[test]
+    fn delete_request_refuses_keys_xml_cannot_carry() {
+        for key in ["a\u{1}b", "esc\u{1b}[31m", "nul\0", "\u{FFFE}"] {
+            let objects = [ObjectIdentifier::new("fine"), ObjectIdentifier::new(key)];
+            let err = delete_objects_xml(&objects, true).unwrap_err();
+            assert_eq!(err, XmlError::Unwritable { key: key.into() });
+            assert!(!super::super::xml_can_carry(key));
+        }
+        for key in ["tab\there", "cr\r", "lf\n", "\u{7f}del", "🦀", "\u{FFFD}"] {
+            assert!(super::super::xml_can_carry(key), "{key:?}");
+        }
     }
 
     #[test]

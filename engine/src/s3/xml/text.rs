@@ -57,6 +57,16 @@ impl XmlWriter {
     }
 }
 
+/// Whether XML 1.0 can carry `text` (as escaped by [`escape_into`]): no control character
+/// but tab, line feed and carriage return, and no `U+FFFE`/`U+FFFF`. A key failing this
+/// cannot go in an XML body (DeleteObjects): name it in a URL (DeleteObject) instead.
+pub fn xml_can_carry(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}'
+    })
+}
+
 /// Appends `text` escaped for element content. Besides the five markup characters, every
 /// control character is written as a character reference, so that `\r`, `\n` and `\t` in a
 /// key reach the store unchanged (a parser would normalize them if written raw).
@@ -98,6 +108,23 @@ pub(crate) fn url_decode(element: &'static str, value: &str) -> Result<String, X
         }
     }
     String::from_utf8(bytes).map_err(|_| invalid(element, value))
+}
+
+/// Decodes `%XX` escapes (a `+` stays a `+`); `None` for a bad escape or invalid UTF-8.
+pub(crate) fn percent_decode(value: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(value.len());
+    let mut rest = value.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b == b'%' {
+            let (hex, tail) = rest.split_at_checked(2)?;
+            bytes.push(hex_byte(hex)?);
+            rest = tail;
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 fn hex_byte(hex: &[u8]) -> Option<u8> {
