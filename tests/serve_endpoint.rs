@@ -1621,3 +1621,49 @@ async fn a_part_upload_the_client_abandons_midway_is_no_server_fault_and_stores_
     assert!(!part.exists(), "an incomplete part was kept");
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn writes_into_a_bucket_nobody_made_are_no_such_bucket_and_make_no_bucket() {
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket("made").await;
+    h.put("made", "src", b"source").await;
+    let put = h
+        .signed(&c, Call::new("PUT", "/never-made/k").body(b"data"))
+        .await;
+    assert_eq!(
+        put.error_code().as_deref(),
+        Some("NoSuchBucket"),
+        "{}",
+        put.text()
+    );
+    let create = h
+        .signed(
+            &c,
+            Call::new("POST", "/never-made/big").query(&[("uploads", "")]),
+        )
+        .await;
+    assert_eq!(
+        create.error_code().as_deref(),
+        Some("NoSuchBucket"),
+        "{}",
+        create.text()
+    );
+    let copy = h
+        .signed(
+            &c,
+            Call::new("PUT", "/never-made/copy").headers(&[("x-amz-copy-source", "/made/src")]),
+        )
+        .await;
+    assert_eq!(
+        copy.error_code().as_deref(),
+        Some("NoSuchBucket"),
+        "{}",
+        copy.text()
+    );
+    assert!(
+        !h.root.path().join("never-made").exists(),
+        "no bucket directory appeared"
+    );
+    h.shutdown().await;
+}

@@ -232,10 +232,10 @@ fn a_failed_copy_leaves_its_source_in_place_on_mv() {
     let file = work.path().join("precious");
     std::fs::write(&file, b"data").unwrap();
     let out = f.ferry_with(|c| {
-        // A bucket name S3 refuses (too short): the upload fails.
-        c.arg("mv").arg(&file).arg("s3://x/k");
+        c.arg("mv").arg(&file).arg("s3://no-such-bucket-here/k");
     });
-    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("NoSuchBucket"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read(&file).unwrap(), b"data");
 }
 

@@ -39,6 +39,16 @@ pub(super) struct Store {
 }
 
 impl Store {
+    /// NoSuchBucket unless `bucket` exists: s3s-fs would create its directory on a write,
+    /// so a PUT into a bucket nobody made would make it.
+    fn require_bucket(&self, bucket: &str) -> Result<(), s3s::S3Error> {
+        if self.root.join(bucket).is_dir() {
+            Ok(())
+        } else {
+            Err(s3s::S3Error::new(s3s::S3ErrorCode::NoSuchBucket))
+        }
+    }
+
     /// Serves `fs`, which serves `root` (resolved to an absolute path).
     pub(super) fn new(fs: s3s_fs::FileSystem, root: PathBuf) -> Self {
         Self { fs, root }
@@ -76,7 +86,6 @@ impl s3s::S3 for Store {
         create_bucket(CreateBucketInput) -> CreateBucketOutput;
         head_bucket(HeadBucketInput) -> HeadBucketOutput;
         get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
-        create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
         complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
         abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
     }
@@ -151,6 +160,7 @@ impl s3s::S3 for Store {
         Self: 'async_trait,
     {
         Box::pin(async move {
+            self.require_bucket(&req.input.bucket)?;
             self.check_copy_source(&req.input.copy_source).await?;
             self.fs.copy_object(req).await
         })
@@ -288,7 +298,24 @@ impl s3s::S3 for Store {
         'life0: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(async move { self.fs.put_object(req).await.map_err(body_error) })
+        Box::pin(async move {
+            self.require_bucket(&req.input.bucket)?;
+            self.fs.put_object(req).await.map_err(body_error)
+        })
+    }
+
+    fn create_multipart_upload<'life0, 'async_trait>(
+        &'life0 self,
+        req: s3s::S3Request<dto::CreateMultipartUploadInput>,
+    ) -> S3Future<'async_trait, dto::CreateMultipartUploadOutput>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            self.require_bucket(&req.input.bucket)?;
+            self.fs.create_multipart_upload(req).await
+        })
     }
 
     fn upload_part<'life0, 'async_trait>(
