@@ -116,7 +116,9 @@ pub fn credentials_provider(
             ..chain
         },
     );
-    let provider: Arc<dyn ProvideCredentials> = Arc::new(chain.clone());
+    // Resolved once per run (and near an expiry), not on every request.
+    let provider: Arc<dyn ProvideCredentials> =
+        Arc::new(CachingProvider::remembering(Arc::new(chain.clone())));
     let (provider, layer) = layer_sts(provider, temporary, &sts)?;
     Ok(CredentialSetup {
         provider,

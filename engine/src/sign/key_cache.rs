@@ -49,6 +49,16 @@ thread_local! {
     static DERIVATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
+/// Signing keys derived by every thread of the process together.
+static DERIVATIONS_IN_PROCESS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many signing keys all threads of this process have derived so far (cache misses):
+/// about one per thread that signs, per day, region and service, and per credentials
+/// generation. Diagnostic, like [`key_derivations`]; `ferry -v` logs it at the end of a run.
+pub fn key_derivations_in_process() -> u64 {
+    DERIVATIONS_IN_PROCESS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// How many signing keys this thread has derived so far (cache misses). Diagnostic: lets a
 /// test or a benchmark see that the cache is used.
 pub fn key_derivations() -> u64 {
@@ -126,6 +136,7 @@ impl Cache {
 
     fn insert(&mut self, entry: Entry) -> usize {
         DERIVATIONS.with(|d| d.set(d.get() + 1));
+        DERIVATIONS_IN_PROCESS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.entries.len() < ENTRIES {
             self.entries.push(entry);
             return self.entries.len() - 1;

@@ -20,7 +20,7 @@ mod time;
 
 pub use canonical::HeaderPair;
 pub use chunked::ChunkSigner;
-pub use key_cache::key_derivations;
+pub use key_cache::{key_derivations, key_derivations_in_process};
 pub use presign::{MAX_PRESIGN_EXPIRY, PresignError};
 pub use time::SigningTime;
 

@@ -97,9 +97,20 @@ pub fn load_profile(
     Ok(load(env)?.profiles.get(&name).cloned())
 }
 
+/// Shared config and credentials files read by this process so far.
+static FILE_READS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times this process has read `~/.aws/config` or `~/.aws/credentials` (or the files
+/// their variables name). Diagnostic: a run resolves its credentials once, so this stays at a
+/// few reads however many requests are sent.
+pub fn profile_file_reads() -> u64 {
+    FILE_READS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A file's text, `None` when it does not exist. A leading UTF-8 byte-order mark (as some
 /// Windows editors write) is dropped.
 fn read_file(path: &Path, kind: FileKind) -> Result<Option<String>, CredentialsError> {
+    FILE_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -35,16 +35,36 @@ pub struct CachingProvider {
     refresh_before: Duration,
     cached: RwLock<Option<Cached>>,
     refreshing: tokio::sync::Mutex<()>,
+    /// Whether asking `inner` again yields new credentials after a service rejected the
+    /// current ones (true for STS; for keys read from the environment or a file, only when
+    /// `inner` says so).
+    refreshable: bool,
 }
 
 impl CachingProvider {
-    /// Wraps `inner`, refreshing [`DEFAULT_REFRESH_BEFORE`] before expiry.
+    /// Wraps `inner`, refreshing [`DEFAULT_REFRESH_BEFORE`] before expiry; every call of
+    /// `inner` fetches new credentials (STS).
     pub fn new(inner: Arc<dyn ProvideCredentials>) -> Self {
         Self {
             inner,
             refresh_before: DEFAULT_REFRESH_BEFORE,
             cached: RwLock::new(None),
             refreshing: tokio::sync::Mutex::new(()),
+            refreshable: true,
+        }
+    }
+
+    /// Wraps `inner` (the default chain: the environment, the shared files, and role
+    /// profiles under it) so that it is resolved once per run, not once per request, and
+    /// again only when an expiry comes near: the files are read once and every request signs
+    /// with the same [`Credentials`] generation, so the signer derives its key once per
+    /// thread and day. After a service rejects the credentials, asking again is worth a retry
+    /// only when `inner` says so (a role it assumes); keys from a file or the environment
+    /// would come back the same.
+    pub fn remembering(inner: Arc<dyn ProvideCredentials>) -> Self {
+        Self {
+            refreshable: false,
+            ..Self::new(inner)
         }
     }
 
@@ -153,8 +173,12 @@ impl ProvideCredentials for CachingProvider {
     }
 
     fn invalidate(&self, generation: u64) -> bool {
-        self.forget(generation);
-        true
+        if self.refreshable || self.inner.invalidate(generation) {
+            self.forget(generation);
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -212,6 +236,32 @@ mod tests {
 
     async fn generation(provider: &CachingProvider) -> u64 {
         provider.provide().await.unwrap().unwrap().generation()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_remembered_chain_is_asked_once_and_keeps_keys_a_service_rejected() {
+        let inner = Counting::new(None);
+        let provider = CachingProvider::remembering(inner.clone());
+        let first = generation(&provider).await;
+        for _ in 0..100 {
+            assert_eq!(generation(&provider).await, first);
+        }
+        assert_eq!(inner.calls(), 1, "one resolution for many requests");
+        // Keys from a file or the environment would come back the same: no retry is offered
+        // and nothing is asked again.
+        assert!(!provider.invalidate(first));
+        assert_eq!(generation(&provider).await, first);
+        assert_eq!(inner.calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_remembered_chain_with_an_expiry_is_asked_again_before_it() {
+        let inner = Counting::new(Some(Duration::from_secs(3600)));
+        let provider = CachingProvider::remembering(inner.clone());
+        let first = generation(&provider).await;
+        tokio::time::advance(Duration::from_secs(3600 - 4 * 60)).await;
+        assert_ne!(generation(&provider).await, first);
+        assert_eq!(inner.calls(), 2);
     }
 
     #[tokio::test(start_paused = true)]
