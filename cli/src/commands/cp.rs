@@ -28,6 +28,15 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliErro
             "e.g. ferry cp s3://a/k s3://b/k --source-endpoint-url URL",
         ));
     }
+    if let (Location::Local(path), Location::S3 { key, .. }) = (&source, &destination)
+        && path.as_os_str() == "-"
+        && (key.is_empty() || key.ends_with('/'))
+    {
+        return Err(CliError::usage(
+            "standard input has no name to give the object",
+            "name the key: ferry cp - s3://BUCKET/KEY",
+        ));
+    }
     let setup = connect(global).await?;
     let source_setup = connect_source(global).await?;
     let reporter = Reporter::start(Mode::choose(global.json, global.quiet));
@@ -114,6 +123,10 @@ async fn copy(
             }
             None => engine.copy_prefix(sb, &prefix(sk), db, dk).await,
         },
+        (Location::Local(path), Location::S3 { bucket, key }) if path.as_os_str() == "-" => single(
+            engine.upload_reader(tokio::io::stdin(), bucket, key).await,
+            &format!("s3://{bucket}/{key}"),
+        ),
         (Location::Local(path), Location::S3 { bucket, key }) => {
             let key = object_key(key, path);
             single(
