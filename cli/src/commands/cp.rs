@@ -123,10 +123,17 @@ async fn copy(
             }
             None => engine.copy_prefix(sb, &prefix(sk), db, dk).await,
         },
-        (Location::Local(path), Location::S3 { bucket, key }) if path.as_os_str() == "-" => single(
-            engine.upload_reader(tokio::io::stdin(), bucket, key).await,
-            &format!("s3://{bucket}/{key}"),
-        ),
+        (Location::Local(path), Location::S3 { bucket, key }) if path.as_os_str() == "-" => {
+            let result = match standard_input() {
+                Ok(stdin) => engine.upload_reader(stdin, bucket, key).await,
+                Err(e) => Err(ferry::transfer::TransferError::Io {
+                    action: "reading",
+                    path: "standard input".into(),
+                    source: e,
+                }),
+            };
+            single(result, &format!("s3://{bucket}/{key}"))
+        }
         (Location::Local(path), Location::S3 { bucket, key }) => {
             let key = object_key(key, path);
             single(
@@ -172,6 +179,13 @@ async fn copy(
         .retries
         .max(engine.client().retries() + source_retries);
     summary
+}
+
+/// Standard input as a file read on the blocking pool (a duplicate of descriptor 0).
+fn standard_input() -> std::io::Result<tokio::fs::File> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
+    Ok(tokio::fs::File::from_std(std::fs::File::from(fd)))
 }
 
 /// `logs/2026/*.gz` → (`logs/2026`, `*.gz`): the segments before the first wildcard, and
