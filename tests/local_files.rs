@@ -390,3 +390,39 @@ async fn a_single_object_download_takes_the_objects_last_modified() {
         assert_eq!(mtime, stamp, "{key}: download_listed");
     }
 }
+
+#[tokio::test]
+async fn sync_delete_keeps_the_object_of_a_skipped_link_and_deletes_nothing_for_a_missing_root() {
+    let (_server, client) = ready().await;
+    let (engine, events) = recording(client.clone(), config());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("src");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("kept.txt"), b"kept").unwrap();
+    symlink("kept.txt", root.join("linked.txt")).unwrap();
+    let options = ferry::transfer::SyncOptions {
+        delete: true,
+        ..ferry::transfer::SyncOptions::default()
+    };
+    let first = engine.sync_up(&root, BUCKET, "s", &options).await;
+    assert_eq!(first.transfers.objects, 2, "the link is followed");
+    assert_eq!(object(&client, "s/linked.txt").await, b"kept");
+
+    // The link now leads nowhere: it is skipped by name, and --delete keeps its object.
+    std::fs::remove_file(root.join("linked.txt")).unwrap();
+    symlink("gone.txt", root.join("linked.txt")).unwrap();
+    let second = engine.sync_up(&root, BUCKET, "s", &options).await;
+    assert_eq!((second.deleted, second.transfers.skipped), (0, 2));
+    let name = root.join("linked.txt").display().to_string();
+    assert_eq!(skipped(&events), [(name, "broken symbolic link".into())]);
+    assert_eq!(object(&client, "s/linked.txt").await, b"kept");
+
+    // A missing source is a failure naming it, never "delete everything".
+    let missing = dir.path().join("missing");
+    let third = engine.sync_up(&missing, BUCKET, "s", &options).await;
+    assert_eq!((third.deleted, third.transfers.failed), (0, 1));
+    let (failed_name, error) = &third.transfers.failures[0];
+    assert_eq!(failed_name, &missing.display().to_string());
+    assert!(error.contains("No such file or directory"), "{error}");
+    assert_eq!(object(&client, "s/kept.txt").await, b"kept");
+}

@@ -410,3 +410,38 @@ impl ResponseBody {
         Ok(out.freeze())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use std::sync::Mutex;
+
+    async fn drain(mut body: RequestBody) -> usize {
+        let mut frames = 0;
+        while let Some(frame) = body.frame().await {
+            frame.expect("a part body does not fail");
+            frames += 1;
+        }
+        frames
+    }
+
+    #[tokio::test]
+    async fn a_part_reports_each_frame_as_taken_and_a_resend_reports_nothing_twice() {
+        let len = 3 * PART_FRAME + 123;
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let sink = reports.clone();
+        let sent = SentBytes::new(move |n| sink.lock().unwrap().push(n));
+        let body = RequestBody::part(Bytes::from(vec![7u8; len])).reporting(sent.clone());
+        let first = body.try_clone().expect("a part can be replayed");
+        let again = body.try_clone().expect("a part can be replayed");
+        assert_eq!(drain(first).await, 4);
+        assert_eq!(
+            *reports.lock().unwrap(),
+            [PART_FRAME as u64, PART_FRAME as u64, PART_FRAME as u64, 123]
+        );
+        assert_eq!(drain(again).await, 4, "the resend sends every frame");
+        assert_eq!(reports.lock().unwrap().len(), 4, "but reports none again");
+        assert_eq!(sent.reported(), len as u64);
+    }
+}
