@@ -426,3 +426,52 @@ async fn sync_delete_keeps_the_object_of_a_skipped_link_and_deletes_nothing_for_
     assert!(error.contains("No such file or directory"), "{error}");
     assert_eq!(object(&client, "s/kept.txt").await, b"kept");
 }
+
+#[tokio::test]
+async fn directory_downloads_leave_a_fifo_in_the_target_alone_with_a_warning() {
+    let (_server, client) = ready().await;
+    let (engine, events) = recording(client.clone(), config());
+    client
+        .put_object(
+            BUCKET,
+            "d/pipe",
+            ferry::http::RequestBody::bytes(bytes::Bytes::from_static(b"x")),
+            &ferry::s3::PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    mkfifo(&fifo);
+    let summary = tokio::time::timeout(BOUND, engine.download_prefix(BUCKET, "d/", dir.path()))
+        .await
+        .expect("a FIFO with no reader does not block the download");
+    assert_eq!((summary.objects, summary.skipped), (0, 1));
+    let synced = tokio::time::timeout(
+        BOUND,
+        engine.sync_down(
+            BUCKET,
+            "d/",
+            dir.path(),
+            &ferry::transfer::SyncOptions::default(),
+        ),
+    )
+    .await
+    .expect("nor the sync");
+    assert_eq!((synced.transfers.objects, synced.transfers.skipped), (0, 1));
+    let warned = skipped(&events);
+    assert_eq!(warned.len(), 2);
+    for (name, reason) in warned {
+        assert_eq!(name, format!("s3://{BUCKET}/d/pipe"));
+        assert_eq!(
+            reason,
+            "the target is not a regular file (FIFO); not written"
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}

@@ -186,6 +186,14 @@ impl Transfers {
                     summary.warn(name, reason.into());
                     continue;
                 };
+                if let Some(reason) = super::pass_through::not_overwritten(&target) {
+                    self.progress.emit(super::Event::Skipped {
+                        name: name.clone(),
+                        reason: reason.clone(),
+                    });
+                    summary.warn(name, reason);
+                    continue;
+                }
                 let permit = files.clone().acquire_owned().await;
                 let (this, bucket, key) = (self.clone(), bucket.to_owned(), object.key);
                 let size = object.size;

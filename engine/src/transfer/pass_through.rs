@@ -18,6 +18,17 @@ pub(crate) fn is_pass_through(target: &Path) -> bool {
     std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
+/// Why a directory download leaves `target` alone: it exists and is a FIFO, socket or device
+/// (only a single-object download, whose target is named, writes through into one; in a
+/// tree, a FIFO with no reader would wait forever).
+pub(crate) fn not_overwritten(target: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(target).ok()?;
+    let what = super::walk::special_kind(metadata.file_type())?;
+    Some(format!(
+        "the target is not a regular file ({what}); not written"
+    ))
+}
+
 impl Transfers {
     /// Downloads `bucket`/`key` into the existing non-regular file `target`, sequentially.
     pub(super) async fn download_through(

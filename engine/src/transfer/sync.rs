@@ -474,13 +474,22 @@ impl Transfers {
                 }
                 let url = format!("s3://{bucket}/{}", object.key);
                 let Some(path) = safe_join(dir, &relative) else {
-                    report.transfers.skipped += 1;
-                    report.transfers.failures.push((
-                        url,
-                        "the key would escape the target directory; not written".into(),
-                    ));
+                    let reason = "the key would escape the target directory; not written";
+                    self.progress.emit(Event::Skipped {
+                        name: url.clone(),
+                        reason: reason.into(),
+                    });
+                    report.transfers.warn(url, reason.into());
                     continue;
                 };
+                if let Some(reason) = super::pass_through::not_overwritten(&path) {
+                    self.progress.emit(Event::Skipped {
+                        name: url.clone(),
+                        reason: reason.clone(),
+                    });
+                    report.transfers.warn(url, reason);
+                    continue;
+                }
                 let time = object.last_modified.as_deref().and_then(parse_iso8601);
                 let remote = Entry {
                     size: object.size,
