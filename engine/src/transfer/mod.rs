@@ -168,6 +168,8 @@ pub struct Transfers {
     part_hedger: Option<Arc<hedge::Hedger>>,
     /// One slot per core for part checksums.
     checksum_slots: Arc<Semaphore>,
+    /// Upload part buffers, reused.
+    buffers: Arc<upload::BufferPool>,
 }
 
 /// A multipart upload created and not yet completed or aborted.
@@ -184,6 +186,7 @@ impl Transfers {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
         let part_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
+        let buffers = upload::BufferPool::new(config.memory_budget);
         Self {
             client,
             config: Arc::new(config),
@@ -195,6 +198,7 @@ impl Transfers {
             checksum_slots: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
+            buffers,
         }
     }
 

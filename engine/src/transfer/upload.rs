@@ -316,7 +316,7 @@ impl Transfers {
     ) -> Result<u64, TransferError> {
         let size = source.size;
         let _permit = self.permit(size).await;
-        let data = source.read(0..size).await?;
+        let data = source.read(0..size, &self.buffers).await?;
         self.put_bytes(data, bucket, key, options).await
     }
 
@@ -549,7 +549,7 @@ impl Transfers {
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
-                let data = source.read(range.clone()).await?;
+                let data = source.read(range.clone(), &this.buffers).await?;
                 let sum = match algorithm {
                     Some(algorithm) => Some(this.part_checksum(algorithm, data.clone()).await),
                     None => None,
@@ -705,6 +705,86 @@ fn joined<T>(
     }
 }
 
+/// Part buffers kept for reuse once sent, up to what the memory budget lets be in flight:
+/// an 8 MiB part read into a fresh allocation each time would cost zeroing it, and leave the
+/// allocator holding freed parts in every thread's arena.
+#[derive(Debug)]
+pub(crate) struct BufferPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    keep_bytes: u64,
+}
+
+impl BufferPool {
+    pub(crate) fn new(keep_bytes: u64) -> Arc<Self> {
+        Arc::new(Self {
+            free: std::sync::Mutex::default(),
+            keep_bytes,
+        })
+    }
+
+    /// A buffer of `len` bytes (old contents, to be overwritten), returned to the pool when
+    /// the last [`Bytes`] made from it is dropped.
+    fn take(self: &Arc<Self>, len: usize) -> Pooled {
+        let reused = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            free.iter()
+                .position(|b| b.capacity() >= len)
+                .map(|at| free.swap_remove(at))
+        };
+        let mut buffer = reused.unwrap_or_default();
+        buffer.resize(len, 0);
+        Pooled {
+            buffer,
+            pool: self.clone(),
+        }
+    }
+
+    fn put(&self, buffer: Vec<u8>) {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let held: u64 = free.iter().map(|b| b.capacity() as u64).sum();
+        if held + buffer.capacity() as u64 <= self.keep_bytes {
+            free.push(buffer);
+        }
+    }
+}
+
+/// A part buffer that goes back to its pool when dropped.
+struct Pooled {
+    buffer: Vec<u8>,
+    pool: Arc<BufferPool>,
+}
+
+impl Pooled {
+    fn freeze(self) -> Bytes {
+        Bytes::from_owner(self)
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buffer
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer
+    }
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buffer
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.pool.put(std::mem::take(&mut self.buffer));
+    }
+}
+
 /// Up to `len` bytes from `reader`: fewer only at its end.
 async fn read_up_to<R>(reader: &mut R, len: u64, name: &str) -> Result<Bytes, TransferError>
 where
@@ -751,12 +831,17 @@ impl Source {
     /// The bytes of `range`, read on the blocking pool with positional reads into one buffer
     /// (what the memory budget counts), then the file's size and mtime checked again. A read
     /// that comes up short, or a size or mtime that moved, is [`CHANGED`].
-    async fn read(&self, range: Range<u64>) -> Result<Bytes, TransferError> {
+    async fn read(
+        &self,
+        range: Range<u64>,
+        buffers: &Arc<BufferPool>,
+    ) -> Result<Bytes, TransferError> {
         let (file, path) = (self.file.clone(), self.path.clone());
         let (size, modified) = (self.size, self.modified);
+        let buffers = buffers.clone();
         let read = tokio::task::spawn_blocking(move || {
             let changed = || TransferError::io("reading", &path, std::io::Error::other(CHANGED));
-            let mut buffer = vec![0u8; (range.end - range.start) as usize];
+            let mut buffer = buffers.take((range.end - range.start) as usize);
             match file.read_exact_at(&mut buffer, range.start) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(changed()),
@@ -768,7 +853,7 @@ impl Source {
             if now.len() != size || now.modified().ok() != modified {
                 return Err(changed());
             }
-            Ok(Bytes::from(buffer))
+            Ok(buffer.freeze())
         });
         match read.await {
             Ok(result) => result,
