@@ -156,6 +156,10 @@ pub struct GlobalArgs {
     /// survives a power loss; slower (about 0.4 s per GiB).
     #[arg(long, global = true)]
     pub fsync: bool,
+    /// In directory uploads (cp -r, sync), skip symbolic links (each with a warning) instead
+    /// of following them.
+    #[arg(long, global = true)]
+    pub no_follow_symlinks: bool,
     /// Temporary credentials from STS.
     #[command(flatten)]
     pub sts: StsArgs,

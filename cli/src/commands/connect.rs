@@ -136,6 +136,7 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
     let mut config = TransferConfig {
         concurrency: global.concurrency(),
         sync_downloads: global.fsync,
+        follow_symlinks: !global.no_follow_symlinks,
         ..TransferConfig::default()
     };
     if global.no_hedging {

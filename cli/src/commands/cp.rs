@@ -73,6 +73,24 @@ pub async fn transfer(
             "a move onto itself would delete the data: name another destination",
         ));
     }
+    if let (Location::Local(path), Location::S3 { key, .. }) = (&source, &destination)
+        && path.as_os_str() == "-"
+        && (key.is_empty() || key.ends_with('/'))
+    {
+        return Err(CliError::usage(
+            "standard input has no name to give the object",
+            "name the key: ferry cp - s3://BUCKET/KEY",
+        ));
+    }
+    if moving
+        && let Location::Local(path) = &source
+        && path.as_os_str() == "-"
+    {
+        return Err(CliError::usage(
+            "standard input cannot be moved",
+            "use ferry cp - s3://BUCKET/KEY",
+        ));
+    }
     let plan = Plan {
         source,
         destination,
@@ -197,6 +215,17 @@ async fn copy(
                 })
                 .await
         }
+        (Location::Local(path), Location::S3 { bucket, key }) if path.as_os_str() == "-" => {
+            let result = match standard_input() {
+                Ok(stdin) => engine.upload_reader(stdin, bucket, key).await,
+                Err(e) => Err(ferry::transfer::TransferError::Io {
+                    action: "reading",
+                    path: "standard input".into(),
+                    source: e,
+                }),
+            };
+            single(result, &format!("s3://{bucket}/{key}"), hint)
+        }
         (Location::Local(path), Location::S3 { bucket, key }) => {
             if !filters.allows(&file_name(path)) {
                 return TransferSummary::default();
@@ -274,6 +303,13 @@ fn same_place(source: &Location, destination: &Location, recursive: bool) -> boo
         }
         _ => false,
     }
+}
+
+/// Standard input as a file read on the blocking pool (a duplicate of descriptor 0).
+fn standard_input() -> std::io::Result<tokio::fs::File> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
+    Ok(tokio::fs::File::from_std(std::fs::File::from(fd)))
 }
 
 /// `logs/2026/*.gz` → (`logs/2026`, `*.gz`): the segments before the first wildcard, and

@@ -1,6 +1,7 @@
-//! Request and response bodies. Requests send bytes, zero-copy slices of a memory-mapped file,
-//! or a stream; responses are streamed frame by frame with an idle-read timeout, never
-//! buffered whole unless the caller asks for a bounded collect.
+//! Request and response bodies. Requests send bytes (a file part read into memory is sent in
+//! frames, each reported as sent when hyper takes it) or a stream; responses are streamed
+//! frame by frame with an idle-read timeout, never buffered whole unless the caller asks for
+//! a bounded collect.
 
 use super::HttpError;
 use super::bandwidth::{FRAME, RateLimiter};
@@ -9,6 +10,7 @@ use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -21,6 +23,47 @@ pub struct RequestBody {
     /// Set under a bandwidth cap: the body is sent in frames of at most [`FRAME`] bytes, each
     /// waiting for its tokens.
     pace: Option<Pace>,
+    /// Where sent bytes are reported, and how far into the body this copy has sent.
+    sent: Option<(Arc<SentBytes>, u64)>,
+}
+
+/// Reports the bytes of a body as hyper takes its frames to write them out, once each: the
+/// copies of one body (retries, a hedge) share one high-water mark, so a byte sent again is
+/// not reported again.
+pub struct SentBytes {
+    high: AtomicU64,
+    report: Box<dyn Fn(u64) + Send + Sync>,
+}
+
+impl std::fmt::Debug for SentBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentBytes")
+            .field("high", &self.high.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl SentBytes {
+    /// Bytes newly sent go to `report`.
+    pub fn new(report: impl Fn(u64) + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Self {
+            high: AtomicU64::new(0),
+            report: Box::new(report),
+        })
+    }
+
+    /// The bytes reported so far (the furthest any copy of the body has reached).
+    pub fn reported(&self) -> u64 {
+        self.high.load(Ordering::Relaxed)
+    }
+
+    /// A copy of the body has sent everything before `end`: reports what no copy had.
+    fn reached(&self, end: u64) {
+        let before = self.high.fetch_max(end, Ordering::Relaxed);
+        if end > before {
+            (self.report)(end - before);
+        }
+    }
 }
 
 /// The pacing state of a capped request body.
@@ -67,9 +110,9 @@ impl Pace {
 #[derive(Debug)]
 enum Kind {
     Full(Option<Bytes>),
-    /// A memory-mapped file part, sent in frames whose pages are released once sent.
-    Mapped {
-        map: Arc<memmap2::Mmap>,
+    /// A file part in memory, sent in frames of [`PART_FRAME`] bytes (slices, not copies).
+    Part {
+        data: Bytes,
         sent: usize,
     },
     Stream {
@@ -84,6 +127,7 @@ impl RequestBody {
         Self {
             kind: Kind::Full(None),
             pace: None,
+            sent: None,
         }
     }
 
@@ -92,23 +136,26 @@ impl RequestBody {
         Self {
             kind: Kind::Full(Some(bytes)),
             pace: None,
+            sent: None,
         }
     }
 
-    /// A slice of a memory-mapped file, sent without copying it.
-    pub fn mapped(map: Arc<memmap2::Mmap>, range: std::ops::Range<usize>) -> Self {
-        Self::bytes(Bytes::from_owner(MappedSlice { map, range }))
-    }
-
-    /// A whole memory-mapped file part, sent in frames of [`RELEASE_FRAME`] bytes; once hyper
-    /// has written a frame its pages are handed back to the kernel (`MADV_DONTNEED`), so the
-    /// part stops counting in resident memory as it goes out instead of when it is done. A
-    /// retry re-reads released pages from the page cache (the file is unchanged).
-    pub fn mapped_part(map: Arc<memmap2::Mmap>) -> Self {
+    /// A file part read into memory, sent in frames of [`PART_FRAME`] bytes (slices of
+    /// `data`; a retry sends the same bytes again without copying them).
+    pub fn part(data: Bytes) -> Self {
         Self {
-            kind: Kind::Mapped { map, sent: 0 },
+            kind: Kind::Part { data, sent: 0 },
             pace: None,
+            sent: None,
         }
+    }
+
+    /// The same body, reporting its bytes to `sent` as hyper takes each frame to send it
+    /// (shared by every copy of the body: bytes sent again by a retry are not reported
+    /// twice).
+    pub fn reporting(mut self, sent: Arc<SentBytes>) -> Self {
+        self.sent = Some((sent, 0));
+        self
     }
 
     /// A stream of `length` bytes in total, fed through the returned sender.
@@ -120,6 +167,7 @@ impl RequestBody {
         let body = Self {
             kind: Kind::Stream { chunks: rx, length },
             pace: None,
+            sent: None,
         };
         (tx, body)
     }
@@ -138,8 +186,8 @@ impl RequestBody {
                 bytes.as_ref().map_or(0, |b| b.len() as u64)
                     + self.pace.as_ref().map_or(0, Pace::pending_len)
             }
-            Kind::Mapped { map, sent } => {
-                (map.len() - sent) as u64 + self.pace.as_ref().map_or(0, Pace::pending_len)
+            Kind::Part { data, sent } => {
+                (data.len() - sent) as u64 + self.pace.as_ref().map_or(0, Pace::pending_len)
             }
             Kind::Stream { length, .. } => *length,
         }
@@ -154,7 +202,7 @@ impl RequestBody {
     pub fn peek_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
-            Kind::Mapped { map, sent } => Some(&map[*sent..]),
+            Kind::Part { data, sent } => Some(&data[*sent..]),
             Kind::Stream { .. } => None,
         }
     }
@@ -164,8 +212,8 @@ impl RequestBody {
     pub fn try_clone(&self) -> Option<Self> {
         let kind = match &self.kind {
             Kind::Full(bytes) => Kind::Full(bytes.clone()),
-            Kind::Mapped { map, sent } => Kind::Mapped {
-                map: map.clone(),
+            Kind::Part { data, sent } => Kind::Part {
+                data: data.clone(),
                 sent: *sent,
             },
             Kind::Stream { .. } => return None,
@@ -175,75 +223,33 @@ impl RequestBody {
             Some(pace) => Some(Pace::new(pace.limiter.clone())),
             None => None,
         };
-        Some(Self { kind, pace })
+        Some(Self {
+            kind,
+            pace,
+            sent: self.sent.clone(),
+        })
     }
 
     /// The next piece of the source, unpaced.
     fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, std::io::Error>>> {
         match &mut self.kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(Ok)),
-            Kind::Mapped { map, sent } => {
+            Kind::Part { data, sent } => {
                 let start = *sent;
-                let end = map.len().min(start + RELEASE_FRAME);
+                let end = data.len().min(start + PART_FRAME);
                 if start == end {
                     return Poll::Ready(None);
                 }
                 *sent = end;
-                let frame = ReleasedAfterUse {
-                    map: map.clone(),
-                    range: start..end,
-                };
-                Poll::Ready(Some(Ok(Bytes::from_owner(frame))))
+                Poll::Ready(Some(Ok(data.slice(start..end))))
             }
             Kind::Stream { chunks, .. } => chunks.poll_recv(cx),
         }
     }
 }
 
-/// The frame size of [`RequestBody::mapped_part`] (a multiple of every page size).
-pub const RELEASE_FRAME: usize = 1024 * 1024;
-
-/// A frame of a mapped part whose pages are released when hyper drops it after sending.
-struct ReleasedAfterUse {
-    map: Arc<memmap2::Mmap>,
-    range: std::ops::Range<usize>,
-}
-
-impl AsRef<[u8]> for ReleasedAfterUse {
-    fn as_ref(&self) -> &[u8] {
-        &self.map[self.range.clone()]
-    }
-}
-
-impl Drop for ReleasedAfterUse {
-    fn drop(&mut self) {
-        // SAFETY: the map is a private, read-only mapping of a file. MADV_DONTNEED drops this
-        // process's copies of the pages; a later read of them (a retry, a clone still being
-        // sent) faults them in again from the file, with the same bytes. No reference into
-        // the range outlives this frame except through the map, which stays valid. Frames
-        // start at multiples of RELEASE_FRAME, so the range is page-aligned; a failure only
-        // means the pages stay resident.
-        let _ = unsafe {
-            self.map.unchecked_advise_range(
-                memmap2::UncheckedAdvice::DontNeed,
-                self.range.start,
-                self.range.len(),
-            )
-        };
-    }
-}
-
-/// Keeps the map alive while hyper sends the slice.
-struct MappedSlice {
-    map: Arc<memmap2::Mmap>,
-    range: std::ops::Range<usize>,
-}
-
-impl AsRef<[u8]> for MappedSlice {
-    fn as_ref(&self) -> &[u8] {
-        &self.map[self.range.clone()]
-    }
-}
+/// The frame size of [`RequestBody::part`]: progress moves a frame at a time.
+pub const PART_FRAME: usize = 1024 * 1024;
 
 impl Body for RequestBody {
     type Data = Bytes;
@@ -254,20 +260,29 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = self.get_mut();
-        let Some(mut pace) = this.pace.take() else {
-            return this
+        let polled = match this.pace.take() {
+            None => this
                 .poll_source(cx)
-                .map(|next| next.map(|chunk| chunk.map(Frame::data)));
+                .map(|next| next.map(|chunk| chunk.map(Frame::data))),
+            Some(mut pace) => {
+                let polled = this.poll_paced(&mut pace, cx);
+                this.pace = Some(pace);
+                polled
+            }
         };
-        let polled = this.poll_paced(&mut pace, cx);
-        this.pace = Some(pace);
+        if let (Poll::Ready(Some(Ok(frame))), Some((sent, at))) = (&polled, &mut this.sent)
+            && let Some(data) = frame.data_ref()
+        {
+            *at += data.len() as u64;
+            sent.reached(*at);
+        }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
         let drained = match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
-            Kind::Mapped { map, sent } => *sent == map.len(),
+            Kind::Part { data, sent } => *sent == data.len(),
             Kind::Stream { .. } => false,
         };
         drained && !self.pace.as_ref().is_some_and(Pace::started)
@@ -393,5 +408,40 @@ impl ResponseBody {
             out.extend_from_slice(&chunk);
         }
         Ok(out.freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use std::sync::Mutex;
+
+    async fn drain(mut body: RequestBody) -> usize {
+        let mut frames = 0;
+        while let Some(frame) = body.frame().await {
+            frame.expect("a part body does not fail");
+            frames += 1;
+        }
+        frames
+    }
+
+    #[tokio::test]
+    async fn a_part_reports_each_frame_as_taken_and_a_resend_reports_nothing_twice() {
+        let len = 3 * PART_FRAME + 123;
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let sink = reports.clone();
+        let sent = SentBytes::new(move |n| sink.lock().unwrap().push(n));
+        let body = RequestBody::part(Bytes::from(vec![7u8; len])).reporting(sent.clone());
+        let first = body.try_clone().expect("a part can be replayed");
+        let again = body.try_clone().expect("a part can be replayed");
+        assert_eq!(drain(first).await, 4);
+        assert_eq!(
+            *reports.lock().unwrap(),
+            [PART_FRAME as u64, PART_FRAME as u64, PART_FRAME as u64, 123]
+        );
+        assert_eq!(drain(again).await, 4, "the resend sends every frame");
+        assert_eq!(reports.lock().unwrap().len(), 4, "but reports none again");
+        assert_eq!(sent.reported(), len as u64);
     }
 }

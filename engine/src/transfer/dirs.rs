@@ -1,6 +1,7 @@
 //! Directories and prefixes: local walks and S3 listings are streamed (never held whole),
 //! each file or object a task, all of them under the engine's one concurrency limit.
 
+use super::walk::{WalkItem, WalkOptions, walk};
 use super::{TransferError, Transfers};
 use crate::s3::ListObjects;
 use std::path::{Component, Path, PathBuf};
@@ -31,6 +32,12 @@ pub struct TransferSummary {
 }
 
 impl TransferSummary {
+    /// Records a file or object left out for `reason` (the caller emits its event).
+    pub(crate) fn warn(&mut self, name: String, reason: String) {
+        self.skipped += 1;
+        self.warnings.push((name, reason));
+    }
+
     fn record(&mut self, name: String, result: Result<u64, TransferError>) {
         match result {
             Ok(bytes) => {
@@ -44,9 +51,6 @@ impl TransferSummary {
         }
     }
 }
-
-/// What the walker sends: (path, key suffix), or (path, why it cannot be uploaded).
-type WalkItem = Result<(PathBuf, String), (String, String)>;
 
 /// Files walked ahead of the uploads.
 const WALK_AHEAD: usize = 1024;
@@ -71,24 +75,39 @@ impl Transfers {
         let retries_before = self.client.retries();
         let (tx, mut rx) = mpsc::channel::<WalkItem>(WALK_AHEAD);
         let root = dir.to_owned();
-        let walker = tokio::task::spawn_blocking(move || walk(&root, &tx));
+        let options = WalkOptions {
+            follow_symlinks: self.config.follow_symlinks,
+            skip_temporary: false,
+            missing_root_is_empty: false,
+        };
+        let walker = tokio::task::spawn_blocking(move || walk(&root, options, &tx));
         let prefix = key_prefix(prefix);
         let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
         while let Some(entry) = rx.recv().await {
             let (path, relative) = match entry {
-                Ok(entry) if !select(&entry.1) => continue,
-                Ok(entry) => entry,
-                Err((name, error)) => {
-                    summary.record(
-                        name,
-                        Err(TransferError::io(
-                            "walking",
-                            PathBuf::new(),
-                            std::io::Error::other(error),
-                        )),
-                    );
+                WalkItem::File { relative, .. } if !select(&relative) => continue,
+                WalkItem::File { path, relative, .. } => (path, relative),
+                WalkItem::Skipped {
+                    relative: Some(relative),
+                    ..
+                } if !select(&relative) => continue,
+                WalkItem::Skipped { name, reason, .. } => {
+                    self.progress.emit(super::Event::Skipped {
+                        name: name.clone(),
+                        reason: reason.clone(),
+                    });
+                    summary.warn(name, reason);
+                    continue;
+                }
+                WalkItem::Error { name, error } => {
+                    self.progress.emit(super::Event::Failed {
+                        name: name.clone(),
+                        error: error.clone(),
+                    });
+                    summary.failed += 1;
+                    summary.failures.push((name, error));
                     continue;
                 }
             };
@@ -164,10 +183,17 @@ impl Transfers {
                         name: name.clone(),
                         reason: reason.into(),
                     });
-                    summary.skipped += 1;
-                    summary.warnings.push((name, reason.into()));
+                    summary.warn(name, reason.into());
                     continue;
                 };
+                if let Some(reason) = super::pass_through::not_overwritten(&target) {
+                    self.progress.emit(super::Event::Skipped {
+                        name: name.clone(),
+                        reason: reason.clone(),
+                    });
+                    summary.warn(name, reason);
+                    continue;
+                }
                 let permit = files.clone().acquire_owned().await;
                 let (this, bucket, key) = (self.clone(), bucket.to_owned(), object.key);
                 let size = object.size;
@@ -220,49 +246,6 @@ pub(crate) fn local_target(dir: &Path, prefix: &str, key: &str) -> Option<PathBu
     let path = Path::new(relative);
     let safe = path.components().all(|c| matches!(c, Component::Normal(_)));
     safe.then(|| dir.join(path))
-}
-
-/// Walks `root` depth-first, sending (path, key suffix with `/` separators).
-fn walk(root: &Path, tx: &mpsc::Sender<WalkItem>) {
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                let _ = tx.blocking_send(Err((dir.display().to_string(), e.to_string())));
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file() {
-                let message = match relative_key(root, &path) {
-                    Some(key) => Ok((path, key)),
-                    None => Err((
-                        path.display().to_string(),
-                        "the file name is not valid UTF-8; S3 keys must be".into(),
-                    )),
-                };
-                if tx.blocking_send(message).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-fn relative_key(root: &Path, path: &Path) -> Option<String> {
-    let relative = path.strip_prefix(root).ok()?;
-    let parts: Option<Vec<&str>> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect();
-    Some(parts?.join("/"))
 }
 
 #[cfg(test)]

@@ -47,8 +47,21 @@ impl Transfers {
         key: &str,
         target: &Path,
     ) -> Result<u64, TransferError> {
+        if super::pass_through::is_pass_through(target) {
+            return self.download_through(bucket, key, target).await;
+        }
         let name = format!("s3://{bucket}/{key}");
-        let info = self.client.head_object(bucket, key).await?;
+        let info = match self.client.head_object(bucket, key).await {
+            Ok(info) => info,
+            Err(error) => {
+                let error = TransferError::from(error);
+                self.progress.emit(Event::Failed {
+                    name,
+                    error: error.to_string(),
+                });
+                return Err(error);
+            }
+        };
         self.progress.emit(Event::Started {
             name: name.clone(),
             bytes: info.size,
@@ -78,6 +91,8 @@ impl Transfers {
         // Done or failed cleanly: either way there is nothing left to resume. (A crash or
         // kill never gets here, so the journal and the temporary file stay for the next run.)
         journal::remove(&journal_path);
+        let modified = info.last_modified.as_deref();
+        let result = result.and_then(|()| set_last_modified(&temp, modified));
         let result = result.and_then(|()| {
             std::fs::rename(&temp, target)
                 .map_err(|e| TransferError::io("renaming into place", target, e))
@@ -359,6 +374,19 @@ impl Transfers {
         }
         Ok(hasher.map(Hasher::finish))
     }
+}
+
+/// Gives the downloaded file the object's `Last-Modified` (an HTTP date), as `aws s3 cp`
+/// does; nothing when the store sent none or an unreadable one.
+pub(super) fn set_last_modified(path: &Path, modified: Option<&str>) -> Result<(), TransferError> {
+    let Some(time) = modified.and_then(|text| httpdate::parse_http_date(text).ok()) else {
+        return Ok(());
+    };
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(time))
+        .map_err(|e| TransferError::io("setting the modification time of", path, e))
 }
 
 /// A range an earlier run finished: `Some(None)` when not verifying, `Some(Some(sum))` with

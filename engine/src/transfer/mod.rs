@@ -3,7 +3,7 @@
 //! both run at full speed within bounded memory.
 //!
 //! * [`Transfers::upload_file`]: one request for small files; otherwise a multipart upload
-//!   whose parts are memory-mapped slices of the file, mapped and released part by part, and
+//!   whose parts are read (positional reads, within the memory budget) part by part, and
 //!   aborted on any failure so nothing is left to be billed.
 //! * [`Transfers::download_file`]: HEAD, then ranged GETs in parallel, each answer's
 //!   `Content-Range` checked, written at their offsets into a temporary file beside the
@@ -22,11 +22,13 @@ pub mod filter;
 pub mod hedge;
 mod journal;
 pub mod limits;
+mod pass_through;
 pub mod plan;
 pub mod sizing;
 mod small_download;
 mod sync;
 mod upload;
+mod walk;
 
 pub use dirs::TransferSummary;
 pub use events::{Event, Progress};
@@ -54,8 +56,8 @@ pub struct TransferConfig {
     /// Content type and metadata for uploads (`content_type: None` means guess from the
     /// file's extension).
     pub put: PutOptions,
-    /// Bytes of part data in flight at once, across all transfers (mapped file pages count in
-    /// resident memory, so this bounds memory however large the files).
+    /// Bytes of part data in flight at once, across all transfers (parts are read into
+    /// memory, so this bounds memory however large the files).
     pub memory_budget: u64,
     /// The checksum sent with every upload and verified on download (`None`: size only,
     /// for stores that reject `x-amz-checksum-*` headers).
@@ -69,6 +71,9 @@ pub struct TransferConfig {
     pub sync_downloads: bool,
     /// Hedging of slow part uploads (`None`: never send a part twice).
     pub hedge: Option<hedge::HedgeConfig>,
+    /// Follow symbolic links when walking a directory (as `aws s3 cp -r` and `sync` do);
+    /// off: each link is skipped with a warning.
+    pub follow_symlinks: bool,
 }
 
 impl Default for TransferConfig {
@@ -84,6 +89,7 @@ impl Default for TransferConfig {
             state_dir: None,
             sync_downloads: false,
             hedge: Some(hedge::HedgeConfig::default()),
+            follow_symlinks: true,
         }
     }
 }
@@ -183,6 +189,8 @@ pub struct Transfers {
     part_hedger: Option<Arc<hedge::Hedger>>,
     /// One slot per core for part checksums.
     checksum_slots: Arc<Semaphore>,
+    /// Upload part buffers, reused.
+    buffers: Arc<upload::BufferPool>,
 }
 
 /// A multipart upload created and not yet completed or aborted.
@@ -199,6 +207,7 @@ impl Transfers {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
         let part_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
+        let buffers = upload::BufferPool::new(config.memory_budget);
         Self {
             client,
             config: Arc::new(config),
@@ -210,6 +219,7 @@ impl Transfers {
             checksum_slots: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
+            buffers,
         }
     }
 
@@ -312,7 +322,7 @@ impl Transfers {
 
 /// A request slot and a share of the memory budget, released on drop.
 #[derive(Debug)]
-struct Permit {
+pub(crate) struct Permit {
     _memory: tokio::sync::OwnedSemaphorePermit,
     _request: tokio::sync::OwnedSemaphorePermit,
 }

@@ -5,7 +5,9 @@
 //! back to the full path ([`Transfers::download_file`]: HEAD, ranges, resume, refetch).
 
 use super::checksum::Hasher;
-use super::download::{Batch, Sink, WRITE_BUFFER, temporary_path, verify, write_at};
+use super::download::{
+    Batch, Sink, WRITE_BUFFER, set_last_modified, temporary_path, verify, write_at,
+};
 use super::events::Event;
 use super::{TransferError, Transfers};
 use std::fs::File;
@@ -22,7 +24,7 @@ impl Transfers {
         target: &Path,
         listed_size: u64,
     ) -> Result<u64, TransferError> {
-        if listed_size > self.config.part_size {
+        if listed_size > self.config.part_size || super::pass_through::is_pass_through(target) {
             return self.download_file(bucket, key, target).await;
         }
         let name = format!("s3://{bucket}/{key}");
@@ -112,6 +114,7 @@ impl Transfers {
         if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
             verify(&name, *algorithm, value, &[hasher.finish()])?;
         }
+        set_last_modified(temp, output.info.last_modified.as_deref())?;
         self.sync_if_asked(&sink)?;
         Ok(size)
     }

@@ -16,6 +16,7 @@
 use super::checksum::{ChecksumAlgorithm, Hasher};
 use super::events::Event;
 use super::filter::Filters;
+use super::walk::{WalkItem, WalkOptions, walk};
 use super::{TransferError, TransferSummary, Transfers};
 use crate::s3::ListObjects;
 use std::collections::HashMap;
@@ -211,15 +212,55 @@ impl Transfers {
         };
         let (tx, mut rx) = mpsc::channel(WALK_AHEAD);
         let root = dir.to_owned();
-        let walker = tokio::task::spawn_blocking(move || walk(&root, &tx));
+        let walk_options = WalkOptions {
+            follow_symlinks: self.config.follow_symlinks,
+            skip_temporary: true,
+            missing_root_is_empty: false,
+        };
+        let walker = tokio::task::spawn_blocking(move || walk(&root, walk_options, &tx));
         let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
         let mut tasks = JoinSet::new();
         let mut walked_whole = true;
         while let Some(item) = rx.recv().await {
             let local = match item {
-                Ok(local) => local,
-                Err((name, error)) => {
-                    fail(&mut report.transfers, name, walk_error(error));
+                WalkItem::File {
+                    path,
+                    relative,
+                    metadata,
+                } => LocalFile {
+                    path,
+                    relative,
+                    entry: Entry {
+                        size: metadata.len(),
+                        time: metadata.modified().ok().map(unix_seconds),
+                    },
+                },
+                WalkItem::Skipped {
+                    name,
+                    relative,
+                    reason,
+                } => {
+                    if let Some(relative) = &relative {
+                        if !options.filters.allows(relative) {
+                            continue;
+                        }
+                        // Left out, not gone: `--delete` keeps its object.
+                        index.remove(relative);
+                    }
+                    self.progress.emit(Event::Skipped {
+                        name: name.clone(),
+                        reason: reason.clone(),
+                    });
+                    report.transfers.warn(name, reason);
+                    continue;
+                }
+                WalkItem::Error { name, error } => {
+                    self.progress.emit(Event::Failed {
+                        name: name.clone(),
+                        error: error.clone(),
+                    });
+                    report.transfers.failed += 1;
+                    report.transfers.failures.push((name, error));
                     walked_whole = false;
                     continue;
                 }
@@ -291,7 +332,9 @@ impl Transfers {
         let prefix = key_prefix(prefix);
         let mut report = SyncSummary::default();
         let root = dir.to_owned();
-        let mut index = match tokio::task::spawn_blocking(move || local_index(&root)).await {
+        let follow = self.config.follow_symlinks;
+        let mut index = match tokio::task::spawn_blocking(move || local_index(&root, follow)).await
+        {
             Ok(Ok(index)) => index,
             Ok(Err(error)) => {
                 fail(&mut report.transfers, dir.display().to_string(), error);
@@ -335,10 +378,17 @@ impl Transfers {
                         name: url.clone(),
                         reason: reason.into(),
                     });
-                    report.transfers.skipped += 1;
-                    report.transfers.warnings.push((url, reason.into()));
+                    report.transfers.warn(url, reason.into());
                     continue;
                 };
+                if let Some(reason) = super::pass_through::not_overwritten(&path) {
+                    self.progress.emit(Event::Skipped {
+                        name: url.clone(),
+                        reason: reason.clone(),
+                    });
+                    report.transfers.warn(url, reason);
+                    continue;
+                }
                 let time = object.last_modified.as_deref().and_then(parse_iso8601);
                 let remote = Entry {
                     size: object.size,
@@ -700,10 +750,6 @@ fn fail(summary: &mut TransferSummary, name: String, error: TransferError) {
     summary.failures.push((name, error.to_string()));
 }
 
-fn walk_error(message: String) -> TransferError {
-    TransferError::io("walking", PathBuf::new(), std::io::Error::other(message))
-}
-
 /// `p` → `p/`, `` → ``.
 fn key_prefix(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('/') {
@@ -729,70 +775,38 @@ struct LocalFile {
     entry: Entry,
 }
 
-/// What the walker sends: a file, or (what, why it cannot be synced).
-type WalkItem = Result<LocalFile, (String, String)>;
-
-/// Walks `root` depth-first, sending every regular file (a missing root is empty). Files
-/// named like a download's temporary file or its resume journal are left out.
-fn walk(root: &Path, tx: &mpsc::Sender<WalkItem>) {
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir == root => return,
-            Err(e) => {
-                let _ = tx.blocking_send(Err((dir.display().to_string(), e.to_string())));
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if !kind.is_file() || is_temporary(&path) {
-                continue;
-            }
-            let item = match (relative_key(root, &path), entry.metadata()) {
-                (Some(relative), Ok(metadata)) => Ok(LocalFile {
-                    path,
-                    relative,
-                    entry: Entry {
-                        size: metadata.len(),
-                        time: metadata.modified().ok().map(unix_seconds),
-                    },
-                }),
-                (None, _) => Err((
-                    path.display().to_string(),
-                    "the file name is not valid UTF-8; S3 keys must be".into(),
-                )),
-                (_, Err(e)) => Err((path.display().to_string(), e.to_string())),
-            };
-            if tx.blocking_send(item).is_err() {
-                return;
-            }
-        }
-    }
-}
-
 /// Every file below `root`: relative path → size and mtime (a missing root is empty).
-fn local_index(root: &Path) -> Result<HashMap<String, Entry>, TransferError> {
+/// What the walk leaves out (links, FIFOs) is not in it: a download replaces it.
+fn local_index(
+    root: &Path,
+    follow_symlinks: bool,
+) -> Result<HashMap<String, Entry>, TransferError> {
     let (tx, mut rx) = mpsc::channel(WALK_AHEAD);
     let root = root.to_owned();
-    let walker = std::thread::spawn(move || walk(&root, &tx));
+    let options = WalkOptions {
+        follow_symlinks,
+        skip_temporary: true,
+        missing_root_is_empty: true,
+    };
+    let walker = std::thread::spawn(move || walk(&root, options, &tx));
     let mut index = HashMap::new();
     let mut first_error = None;
     while let Some(item) = rx.blocking_recv() {
         match item {
-            Ok(file) => {
-                index.insert(file.relative, file.entry);
+            WalkItem::File {
+                relative, metadata, ..
+            } => {
+                let entry = Entry {
+                    size: metadata.len(),
+                    time: metadata.modified().ok().map(unix_seconds),
+                };
+                index.insert(relative, entry);
             }
-            Err((name, error)) => {
-                first_error.get_or_insert_with(|| walk_error(format!("{name}: {error}")));
+            WalkItem::Skipped { .. } => {}
+            WalkItem::Error { name, error } => {
+                first_error.get_or_insert_with(|| {
+                    TransferError::io("walking", name, std::io::Error::other(error))
+                });
             }
         }
     }
@@ -802,21 +816,6 @@ fn local_index(root: &Path) -> Result<HashMap<String, Entry>, TransferError> {
         Some(error) => Err(error),
         None => Ok(index),
     }
-}
-
-fn is_temporary(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-        n.starts_with('.') && (n.ends_with(".ferry-part") || n.ends_with(".ferry-part.json"))
-    })
-}
-
-fn relative_key(root: &Path, path: &Path) -> Option<String> {
-    let relative = path.strip_prefix(root).ok()?;
-    let parts: Option<Vec<&str>> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect();
-    Some(parts?.join("/"))
 }
 
 /// Whole seconds since the epoch (negative before it), rounded down.

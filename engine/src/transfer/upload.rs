@@ -1,44 +1,64 @@
 //! Local file → S3: one PutObject for small files, a parallel multipart upload otherwise.
+//! Parts are read with positional reads into buffers counted in the memory budget (never
+//! memory-mapped: a file truncated under a mapping kills the process with SIGBUS, where a
+//! read just comes up short). A file found changed while it is read (shorter, longer, a new
+//! mtime) fails by name and its multipart upload is aborted.
 
 use super::checksum::{self, ChecksumAlgorithm, PartChecksum};
 use super::events::Event;
 use super::journal::{self, Journal, UploadIdentity, UploadState, UploadedPart};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers, content_type};
-use crate::http::RequestBody;
+use crate::http::{RequestBody, SentBytes};
 use crate::s3::PutOptions;
 use crate::s3::xml::CompletedPart;
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::task::JoinSet;
 
 impl Transfers {
-    /// Uploads the file at `path` to `bucket`/`key`. Returns the bytes sent.
+    /// Uploads the file at `path` to `bucket`/`key`. Returns the bytes sent. A FIFO or a
+    /// character device is read to its end and streamed ([`Transfers::upload_reader`]).
     pub async fn upload_file(
         &self,
         path: &Path,
         bucket: &str,
         key: &str,
     ) -> Result<u64, TransferError> {
-        let file = File::open(path).map_err(|e| TransferError::io("opening", path, e))?;
-        let size = file
-            .metadata()
-            .map_err(|e| TransferError::io("reading the size of", path, e))?
-            .len();
         let name = format!("s3://{bucket}/{key}");
+        let kind = std::fs::metadata(path).map(|m| m.file_type());
+        if let Ok(kind) = kind
+            && let Some(what) = super::walk::special_kind(kind)
+        {
+            return self.upload_special(path, what, bucket, key).await;
+        }
+        let opened = Source::open(path);
+        let source = match opened {
+            Ok(source) => source,
+            Err(error) => {
+                self.progress.emit(Event::Failed {
+                    name,
+                    error: error.to_string(),
+                });
+                return Err(error);
+            }
+        };
+        let size = source.size;
         self.progress.emit(Event::Started {
             name: name.clone(),
             bytes: size,
         });
         let options = self.put_options(path);
         let result = if size <= self.config.multipart_threshold {
-            self.put_whole(Arc::new(file), path, size, bucket, key, &options)
-                .await
+            self.put_whole(&source, bucket, key, &options).await
         } else {
-            self.multipart(Arc::new(file), path, size, bucket, key, &options)
+            self.multipart(Arc::new(source), bucket, key, &options)
                 .await
         };
         match &result {
@@ -51,6 +71,234 @@ impl Transfers {
         result
     }
 
+    /// A FIFO or a device named as a single source: streamed; a socket cannot be read.
+    async fn upload_special(
+        &self,
+        path: &Path,
+        what: &'static str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<u64, TransferError> {
+        let opened = if what == "socket" {
+            Err(std::io::Error::other("not a regular file (socket)"))
+        } else {
+            tokio::fs::File::open(path).await
+        };
+        match opened {
+            Ok(file) => self.upload_reader(file, bucket, key).await,
+            Err(e) => {
+                let error = TransferError::io("opening", path, e);
+                self.progress.emit(Event::Failed {
+                    name: format!("s3://{bucket}/{key}"),
+                    error: error.to_string(),
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Uploads what `reader` yields until its end to `bucket`/`key`, read sequentially into
+    /// part-size buffers (within the memory budget): one PutObject when it ends within the
+    /// first part, else a multipart upload built part by part (parts sent in parallel while
+    /// the next are read) and aborted on any failure. For FIFOs, devices and standard input,
+    /// whose size is not known ahead. Returns the bytes sent.
+    pub async fn upload_reader<R>(
+        &self,
+        reader: R,
+        bucket: &str,
+        key: &str,
+    ) -> Result<u64, TransferError>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        let name = format!("s3://{bucket}/{key}");
+        self.progress.emit(Event::Started {
+            name: name.clone(),
+            bytes: 0,
+        });
+        let options = self.put_options(Path::new(key));
+        let result = self.stream_up(reader, &name, bucket, key, &options).await;
+        match &result {
+            Ok(bytes) => self.progress.emit(Event::Finished {
+                name,
+                bytes: *bytes,
+            }),
+            Err(e) => self.progress.emit(Event::Failed {
+                name,
+                error: e.to_string(),
+            }),
+        }
+        result
+    }
+
+    async fn stream_up<R>(
+        &self,
+        mut reader: R,
+        name: &str,
+        bucket: &str,
+        key: &str,
+        options: &PutOptions,
+    ) -> Result<u64, TransferError>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        let limits = &self.config.limits;
+        let part_size = self
+            .config
+            .part_size
+            .clamp(limits.min_part_size, limits.max_part_size);
+        let permit = self.permit(part_size).await;
+        let first = read_up_to(&mut reader, part_size, name).await?;
+        if (first.len() as u64) < part_size {
+            let _permit = permit;
+            return self.put_bytes(first, bucket, key, options).await;
+        }
+        let mut options = options.clone();
+        if let Some(algorithm) = self.config.checksum {
+            let kind = algorithm.preferred_type().s3_name();
+            options
+                .checksum_headers
+                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
+            options
+                .checksum_headers
+                .push((checksum::ChecksumType::HEADER, kind.into()));
+        }
+        let upload_id = self
+            .client
+            .create_multipart_upload(bucket, key, &options)
+            .await?;
+        self.track_upload(bucket, key, &upload_id, true);
+        let sent = self
+            .reader_parts(
+                reader, first, permit, part_size, name, bucket, key, &upload_id,
+            )
+            .await;
+        let completed = match sent {
+            Ok((parts, sums, total)) => match self.full_object_headers(&sums) {
+                Ok(headers) => self
+                    .client
+                    .complete_multipart_upload(bucket, key, &upload_id, &parts, &headers)
+                    .await
+                    .map(|_| total)
+                    .map_err(TransferError::from),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        if completed.is_err() {
+            self.abort(bucket, key, &upload_id).await;
+        }
+        self.track_upload(bucket, key, &upload_id, false);
+        completed
+    }
+
+    /// The parts of a streamed upload: `first`, then what `reader` yields, a part at a time.
+    #[allow(clippy::too_many_arguments)]
+    async fn reader_parts<R>(
+        &self,
+        mut reader: R,
+        first: Bytes,
+        first_permit: super::Permit,
+        part_size: u64,
+        name: &str,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(Vec<CompletedPart>, Vec<PartChecksum>, u64), TransferError>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        let mut tasks = JoinSet::new();
+        let mut parts = Vec::new();
+        let mut total = 0u64;
+        let mut next = Some((first, first_permit));
+        let mut number = 0u32;
+        while let Some((data, permit)) = next.take() {
+            number += 1;
+            if u64::from(number) > self.config.limits.max_parts {
+                return Err(TransferError::Integrity {
+                    name: name.into(),
+                    message: format!(
+                        "the stream is longer than {} parts of {part_size} bytes; use a larger --part-size",
+                        self.config.limits.max_parts
+                    ),
+                });
+            }
+            total += data.len() as u64;
+            let full = data.len() as u64 == part_size;
+            tasks.spawn(self.clone().send_part(
+                data,
+                permit,
+                number,
+                bucket.to_owned(),
+                key.to_owned(),
+                upload_id.to_owned(),
+            ));
+            while let Some(done) = tasks.try_join_next() {
+                parts.push(joined(done)?);
+            }
+            if full {
+                let permit = self.permit(part_size).await;
+                let data = read_up_to(&mut reader, part_size, name).await?;
+                if !data.is_empty() {
+                    next = Some((data, permit));
+                }
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            parts.push(joined(done)?);
+        }
+        parts.sort_by_key(|(p, _)| p.part_number);
+        let sums = parts.iter().filter_map(|(_, s)| *s).collect();
+        Ok((parts.into_iter().map(|(p, _)| p).collect(), sums, total))
+    }
+
+    /// One part of a streamed upload, with its checksum.
+    async fn send_part(
+        self,
+        data: Bytes,
+        permit: super::Permit,
+        number: u32,
+        bucket: String,
+        key: String,
+        upload_id: String,
+    ) -> Result<(CompletedPart, Option<PartChecksum>), TransferError> {
+        let _permit = permit;
+        let sum = match self.config.checksum {
+            Some(algorithm) => Some(self.part_checksum(algorithm, data.clone()).await),
+            None => None,
+        };
+        let headers: Vec<(&'static str, String)> = sum
+            .iter()
+            .map(|s| (s.algorithm().header_name(), s.base64()))
+            .collect();
+        let sent = self.sent_bytes();
+        let etag = self
+            .client
+            .upload_part(
+                &bucket,
+                &key,
+                &upload_id,
+                number,
+                RequestBody::part(data.clone()).reporting(sent.clone()),
+                &headers,
+            )
+            .await?;
+        let len = data.len() as u64;
+        if sent.reported() < len {
+            self.progress.emit(Event::Bytes(len - sent.reported()));
+        }
+        self.progress.emit(Event::PartDone {
+            name: format!("s3://{bucket}/{key}"),
+            part: u64::from(number),
+        });
+        let mut part = CompletedPart::new(number, etag);
+        if let Some(sum) = &sum {
+            set_checksum(&mut part.checksums, sum);
+        }
+        Ok((part, sum))
+    }
+
     fn put_options(&self, path: &Path) -> PutOptions {
         let mut options = self.config.put.clone();
         if options.content_type.is_none() {
@@ -61,47 +309,56 @@ impl Transfers {
 
     async fn put_whole(
         &self,
-        file: Arc<File>,
-        path: &Path,
-        size: u64,
+        source: &Source,
         bucket: &str,
         key: &str,
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
-        let map = if size == 0 {
-            None
-        } else {
-            Some(map_part(&file, path, 0..size)?)
-        };
+        let size = source.size;
+        let _permit = self.permit(size).await;
+        let data = source.read(0..size, &self.buffers).await?;
+        self.put_bytes(data, bucket, key, options).await
+    }
+
+    /// One PutObject of `data`, with its checksum; progress moves as the frames go out.
+    async fn put_bytes(
+        &self,
+        data: Bytes,
+        bucket: &str,
+        key: &str,
+        options: &PutOptions,
+    ) -> Result<u64, TransferError> {
+        let size = data.len() as u64;
         let mut options = options.clone();
         if let Some(algorithm) = self.config.checksum {
-            let sum = match &map {
-                Some(map) => self.part_checksum(algorithm, MapView(map.clone())).await,
-                None => checksum::checksum_of(algorithm, &[]),
-            };
-            if let Some(map) = &map {
-                release_pages(map);
-            }
+            let sum = self.part_checksum(algorithm, data.clone()).await;
             options
                 .checksum_headers
                 .push((algorithm.header_name(), sum.base64()));
         }
-        let _permit = self.permit(size).await;
-        let body = map.map_or_else(RequestBody::empty, RequestBody::mapped_part);
+        let body = if data.is_empty() {
+            RequestBody::empty()
+        } else {
+            RequestBody::part(data).reporting(self.sent_bytes())
+        };
         self.client.put_object(bucket, key, body, &options).await?;
-        self.progress.emit(Event::Bytes(size));
         Ok(size)
+    }
+
+    /// Reports a body's bytes as [`Event::Bytes`] as they are sent, once each.
+    fn sent_bytes(&self) -> Arc<SentBytes> {
+        let progress = self.progress.clone();
+        SentBytes::new(move |bytes| progress.emit(Event::Bytes(bytes)))
     }
 
     async fn multipart(
         &self,
-        file: Arc<File>,
-        path: &Path,
-        size: u64,
+        source: Arc<Source>,
         bucket: &str,
         key: &str,
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
+        let (path, size) = (source.path.as_path(), source.size);
         let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
         let mut options = options.clone();
         if let Some(algorithm) = self.config.checksum {
@@ -113,15 +370,15 @@ impl Transfers {
                 .checksum_headers
                 .push((checksum::ChecksumType::HEADER, kind.into()));
         }
-        let source = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         let endpoint = self.client.endpoint().service_url();
         let identity = UploadIdentity {
             endpoint: &endpoint,
             bucket,
             key,
-            source: &source,
+            source: &absolute,
             size,
-            modified: modified_nanos(&file),
+            modified: modified_nanos(source.modified),
             part_size: plan.part_size,
             algorithm: self.config.checksum.map(ChecksumAlgorithm::s3_name),
         };
@@ -150,8 +407,7 @@ impl Transfers {
         });
         let parts = self
             .upload_parts(
-                &file,
-                path,
+                &source,
                 &plan,
                 bucket,
                 key,
@@ -255,8 +511,7 @@ impl Transfers {
     #[allow(clippy::too_many_arguments)]
     async fn upload_parts(
         &self,
-        file: &Arc<File>,
-        path: &Path,
+        source: &Arc<Source>,
         plan: &PartPlan,
         bucket: &str,
         key: &str,
@@ -282,7 +537,7 @@ impl Transfers {
             if let Some(done) = tasks.try_join_next() {
                 parts.push(joined(done)?);
             }
-            let map = map_part(file, path, range.clone())?;
+            let source = source.clone();
             let (this, bucket, key, upload_id) = (
                 self.clone(),
                 bucket.to_owned(),
@@ -294,14 +549,12 @@ impl Transfers {
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
+                let data = source.read(range.clone(), &this.buffers).await?;
                 let sum = match algorithm {
-                    Some(algorithm) => {
-                        let sum = this.part_checksum(algorithm, MapView(map.clone())).await;
-                        release_pages(&map);
-                        Some(sum)
-                    }
+                    Some(algorithm) => Some(this.part_checksum(algorithm, data.clone()).await),
                     None => None,
                 };
+                let sent = this.sent_bytes();
                 let headers: Vec<(&'static str, String)> = sum
                     .iter()
                     .map(|s| (s.algorithm().header_name(), s.base64()))
@@ -312,7 +565,7 @@ impl Transfers {
                         &key,
                         &upload_id,
                         number,
-                        RequestBody::mapped_part(map.clone()),
+                        RequestBody::part(data.clone()).reporting(sent.clone()),
                         &headers,
                     )
                 };
@@ -332,7 +585,12 @@ impl Transfers {
                         },
                     );
                 }
-                this.progress.emit(Event::Bytes(range.end - range.start));
+                // Whatever of the part was not reported as sent (a store that answered
+                // before reading it all): progress ends at the part's size, never past it.
+                let len = range.end - range.start;
+                if sent.reported() < len {
+                    this.progress.emit(Event::Bytes(len - sent.reported()));
+                }
                 this.progress.emit(Event::PartDone {
                     name: format!("s3://{bucket}/{key}"),
                     part: u64::from(number),
@@ -421,11 +679,9 @@ fn same_etag(a: &str, b: &str) -> bool {
     a.trim_matches('"') == b.trim_matches('"')
 }
 
-/// The file's modification time in nanoseconds since the epoch (0 when unknown).
-fn modified_nanos(file: &File) -> u128 {
-    file.metadata()
-        .and_then(|m| m.modified())
-        .ok()
+/// A modification time in nanoseconds since the epoch (0 when unknown).
+fn modified_nanos(modified: Option<SystemTime>) -> u128 {
+    modified
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos())
 }
@@ -449,44 +705,159 @@ fn joined<T>(
     }
 }
 
-/// A mapped part as the bytes a checksum reads.
-struct MapView(Arc<memmap2::Mmap>);
+/// Part buffers kept for reuse once sent, up to what the memory budget lets be in flight:
+/// an 8 MiB part read into a fresh allocation each time would cost zeroing it, and leave the
+/// allocator holding freed parts in every thread's arena.
+#[derive(Debug)]
+pub(crate) struct BufferPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    keep_bytes: u64,
+}
 
-impl AsRef<[u8]> for MapView {
+impl BufferPool {
+    pub(crate) fn new(keep_bytes: u64) -> Arc<Self> {
+        Arc::new(Self {
+            free: std::sync::Mutex::default(),
+            keep_bytes,
+        })
+    }
+
+    /// A buffer of `len` bytes (old contents, to be overwritten), returned to the pool when
+    /// the last [`Bytes`] made from it is dropped.
+    fn take(self: &Arc<Self>, len: usize) -> Pooled {
+        let reused = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            free.iter()
+                .position(|b| b.capacity() >= len)
+                .map(|at| free.swap_remove(at))
+        };
+        let mut buffer = reused.unwrap_or_default();
+        buffer.resize(len, 0);
+        Pooled {
+            buffer,
+            pool: self.clone(),
+        }
+    }
+
+    fn put(&self, buffer: Vec<u8>) {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let held: u64 = free.iter().map(|b| b.capacity() as u64).sum();
+        if held + buffer.capacity() as u64 <= self.keep_bytes {
+            free.push(buffer);
+        }
+    }
+}
+
+/// A part buffer that goes back to its pool when dropped.
+struct Pooled {
+    buffer: Vec<u8>,
+    pool: Arc<BufferPool>,
+}
+
+impl Pooled {
+    fn freeze(self) -> Bytes {
+        Bytes::from_owner(self)
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buffer
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer
+    }
+}
+
+impl AsRef<[u8]> for Pooled {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        &self.buffer
     }
 }
 
-/// Hands a part's pages back to the kernel after its checksum has read them all, so that a
-/// part waiting to be sent does not hold 8 MiB of resident memory: sending faults them in
-/// again from the page cache a frame at a time (cheap: the kernel maps a neighbourhood of
-/// cached pages per fault), and releases each frame once sent.
-fn release_pages(map: &memmap2::Mmap) {
-    // SAFETY: a private, read-only mapping of a file: dropped pages are read again from the
-    // file, with the same bytes, when next touched. The whole mapping is page-aligned. A
-    // failure only means the pages stay resident.
-    let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.pool.put(std::mem::take(&mut self.buffer));
+    }
 }
 
-/// Maps one part of the file. The request body hands each frame's pages back once it is
-/// sent and the mapping goes when the part is done, so resident memory stays bounded by what
-/// is in flight however large the file.
-fn map_part(
-    file: &File,
-    path: &Path,
-    range: Range<u64>,
-) -> Result<Arc<memmap2::Mmap>, TransferError> {
-    let len = (range.end - range.start) as usize;
-    // SAFETY: the map is read-only and private to this process. If another process
-    // truncates the file while it is mapped, reads may fault (SIGBUS); that is the documented
-    // caveat of mapping files, the same for every tool that sends files this way.
-    let map = unsafe {
-        memmap2::MmapOptions::new()
-            .offset(range.start)
-            .len(len)
-            .map(file)
+/// Up to `len` bytes from `reader`: fewer only at its end.
+async fn read_up_to<R>(reader: &mut R, len: u64, name: &str) -> Result<Bytes, TransferError>
+where
+    R: tokio::io::AsyncRead + Unpin + Send,
+{
+    use tokio::io::AsyncReadExt;
+    let mut buffer = Vec::with_capacity(len as usize);
+    (&mut *reader)
+        .take(len)
+        .read_to_end(&mut buffer)
+        .await
+        .map_err(|e| TransferError::io("reading", name, e))?;
+    Ok(Bytes::from(buffer))
+}
+
+/// Why an upload stopped: the file is not what it was when the upload began.
+pub(crate) const CHANGED: &str = "changed while being read";
+
+/// An open file being uploaded, with its size and mtime when it was opened: every read
+/// checks them again, so a file truncated, grown or rewritten during the upload fails (by
+/// name, "changed while being read") instead of sending a mix of versions.
+#[derive(Debug)]
+struct Source {
+    file: Arc<File>,
+    path: PathBuf,
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Source {
+    fn open(path: &Path) -> Result<Self, TransferError> {
+        let file = File::open(path).map_err(|e| TransferError::io("opening", path, e))?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| TransferError::io("reading the size of", path, e))?;
+        Ok(Self {
+            file: Arc::new(file),
+            path: path.to_owned(),
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
+        })
     }
-    .map_err(|e| TransferError::io("mapping", path, e))?;
-    Ok(Arc::new(map))
+
+    /// The bytes of `range`, read on the blocking pool with positional reads into one buffer
+    /// (what the memory budget counts), then the file's size and mtime checked again. A read
+    /// that comes up short, or a size or mtime that moved, is [`CHANGED`].
+    async fn read(
+        &self,
+        range: Range<u64>,
+        buffers: &Arc<BufferPool>,
+    ) -> Result<Bytes, TransferError> {
+        let (file, path) = (self.file.clone(), self.path.clone());
+        let (size, modified) = (self.size, self.modified);
+        let buffers = buffers.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let changed = || TransferError::io("reading", &path, std::io::Error::other(CHANGED));
+            let mut buffer = buffers.take((range.end - range.start) as usize);
+            match file.read_exact_at(&mut buffer, range.start) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(changed()),
+                Err(e) => return Err(TransferError::io("reading", &path, e)),
+            }
+            let now = file
+                .metadata()
+                .map_err(|e| TransferError::io("reading the size of", &path, e))?;
+            if now.len() != size || now.modified().ok() != modified {
+                return Err(changed());
+            }
+            Ok(buffer.freeze())
+        });
+        match read.await {
+            Ok(result) => result,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
 }

@@ -1,0 +1,182 @@
+//! Downloads into what is not a regular file: `/dev/null`, a terminal, a FIFO, a socket
+//! bound to a path, `/dev/stdout`. The object is written straight into it, in order (one
+//! GET, resumed by a ranged GET if the body breaks): no temporary file, no rename, no
+//! `set_len`, no mtime, so `ferry cp s3://b/k /dev/null` leaves `/dev/null` the device it
+//! was.
+
+use super::checksum::Hasher;
+use super::download::{Batch, verify};
+use super::events::Event;
+use super::{TransferError, Transfers};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+/// True when `target` exists and is neither a regular file nor a directory (links followed):
+/// a download writes through into it.
+pub(crate) fn is_pass_through(target: &Path) -> bool {
+    std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Why a directory download leaves `target` alone: it exists and is a FIFO, socket or device
+/// (only a single-object download, whose target is named, writes through into one; in a
+/// tree, a FIFO with no reader would wait forever).
+pub(crate) fn not_overwritten(target: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(target).ok()?;
+    let what = super::walk::special_kind(metadata.file_type())?;
+    Some(format!(
+        "the target is not a regular file ({what}); not written"
+    ))
+}
+
+impl Transfers {
+    /// Downloads `bucket`/`key` into the existing non-regular file `target`, sequentially.
+    pub(super) async fn download_through(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: &Path,
+    ) -> Result<u64, TransferError> {
+        let name = format!("s3://{bucket}/{key}");
+        let result = self.write_through(&name, bucket, key, target).await;
+        match &result {
+            Ok(bytes) => self.progress.emit(Event::Finished {
+                name,
+                bytes: *bytes,
+            }),
+            Err(e) => self.progress.emit(Event::Failed {
+                name,
+                error: e.to_string(),
+            }),
+        }
+        result
+    }
+
+    async fn write_through(
+        &self,
+        name: &str,
+        bucket: &str,
+        key: &str,
+        target: &Path,
+    ) -> Result<u64, TransferError> {
+        let _permit = self.permit(super::download::WRITE_BUFFER as u64).await;
+        let mut output = self.client.get_object(bucket, key, None, None).await?;
+        let size = output.content_length;
+        self.progress.emit(Event::Started {
+            name: name.to_owned(),
+            bytes: size,
+        });
+        let expected = self.expected_checksum(&output.info);
+        let etag = output.info.etag.clone();
+        // Opened for writing only: no O_CREAT, no O_TRUNC. A FIFO's open waits for its
+        // reader, so it waits on the blocking pool.
+        let path = target.to_owned();
+        let opened = tokio::task::spawn_blocking(move || {
+            std::fs::OpenOptions::new().write(true).open(&path)
+        })
+        .await
+        .map_err(|e| TransferError::io("opening", target, std::io::Error::other(e)))?;
+        let file = Arc::new(opened.map_err(|e| TransferError::io("opening", target, e))?);
+        let mut hasher = expected
+            .as_ref()
+            .map(|(algorithm, _)| Hasher::new(*algorithm));
+        let mut next = 0u64;
+        let mut attempt = 1;
+        loop {
+            let mut batch = Batch::default();
+            let failure = loop {
+                match output.body.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if batch.push(chunk) {
+                            let len = batch.len as u64;
+                            hasher = write_in_order(&file, target, batch.take(), hasher).await?;
+                            next += len;
+                            self.progress.emit(Event::Bytes(len));
+                        }
+                    }
+                    Ok(None) => break None,
+                    Err(error) => break Some(error),
+                }
+            };
+            let tail = batch.len as u64;
+            hasher = write_in_order(&file, target, batch.take(), hasher).await?;
+            next += tail;
+            self.progress.emit(Event::Bytes(tail));
+            if next > size {
+                let message = "the store sent more bytes than asked for".into();
+                return Err(integrity(name, message));
+            }
+            let Some(error) = failure else {
+                if next < size {
+                    let message = "the answer ended before its Content-Length".into();
+                    return Err(integrity(name, message));
+                }
+                break;
+            };
+            let reason = error
+                .retry_reason()
+                .unwrap_or(crate::http::RetryReason::Transient);
+            if next == size || !self.client.retry_state().backoff(attempt, reason).await {
+                return Err(crate::s3::Error::Http {
+                    operation: "GetObject",
+                    resource: name.to_owned(),
+                    source: error,
+                }
+                .into());
+            }
+            self.progress.emit(Event::Retried {
+                name: name.to_owned(),
+            });
+            attempt += 1;
+            let asked = (next, size - 1);
+            output = self
+                .client
+                .get_object(bucket, key, Some(asked), etag.as_deref())
+                .await?;
+            if output.range != Some((asked.0, asked.1, size)) {
+                let message = format!(
+                    "asked for bytes {}-{}, the store answered {:?}",
+                    asked.0, asked.1, output.range
+                );
+                return Err(integrity(name, message));
+            }
+        }
+        if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
+            verify(name, *algorithm, value, &[hasher.finish()])?;
+        }
+        Ok(size)
+    }
+}
+
+fn integrity(name: &str, message: String) -> TransferError {
+    TransferError::Integrity {
+        name: name.to_owned(),
+        message,
+    }
+}
+
+/// Writes `chunks` one after another at the file's position (no offsets: FIFOs and devices
+/// have none), feeding the checksum, on the blocking pool.
+async fn write_in_order(
+    file: &Arc<std::fs::File>,
+    target: &Path,
+    chunks: Vec<bytes::Bytes>,
+    mut hasher: Option<Hasher>,
+) -> Result<Option<Hasher>, TransferError> {
+    if chunks.is_empty() {
+        return Ok(hasher);
+    }
+    let file = file.clone();
+    tokio::task::spawn_blocking(move || {
+        for chunk in &chunks {
+            if let Some(hasher) = &mut hasher {
+                hasher.update(chunk);
+            }
+            (&*file).write_all(chunk)?;
+        }
+        Ok::<_, std::io::Error>(hasher)
+    })
+    .await
+    .map_err(|e| TransferError::io("writing", target, std::io::Error::other(e)))?
+    .map_err(|e| TransferError::io("writing", target, e))
+}

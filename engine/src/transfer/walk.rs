@@ -1,0 +1,380 @@
+//! The one local directory walker, for `cp -r` and `sync`: depth-first, streamed through a
+//! bounded channel (never held whole), on a blocking thread.
+//!
+//! As `aws s3 cp --recursive` and `aws s3 sync` do, symbolic links are followed by default: a
+//! link to a file is sent as a file under the link's name, a link to a directory is walked
+//! into. A directory already on the path from the root (a link loop) is not walked again: it
+//! is reported, named, as skipped. So are broken links, links when links are not followed,
+//! and what is not a regular file (FIFOs, sockets, devices), which are never opened (opening
+//! a FIFO waits for a writer forever). What cannot be read (a missing root, an unreadable
+//! directory, a file whose type cannot be read) is reported as an error naming the path.
+
+use std::fs::{FileType, Metadata};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// How to walk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WalkOptions {
+    /// Follow symbolic links (else they are skipped, each with a warning).
+    pub(crate) follow_symlinks: bool,
+    /// Leave out files named like a download's temporary file or its resume journal.
+    pub(crate) skip_temporary: bool,
+    /// A root that does not exist walks as empty (the target of a download) instead of an
+    /// error.
+    pub(crate) missing_root_is_empty: bool,
+}
+
+/// One thing the walk found.
+#[derive(Debug)]
+pub(crate) enum WalkItem {
+    /// A regular file (a link's target when links are followed).
+    File {
+        /// Its path (through the link, for a linked file).
+        path: PathBuf,
+        /// Below the root, `/`-separated.
+        relative: String,
+        /// Its metadata (the target's, for a link).
+        metadata: Metadata,
+    },
+    /// Left out for a reason the user must hear.
+    Skipped {
+        /// The path.
+        name: String,
+        /// Below the root, `/`-separated, when it is valid UTF-8.
+        relative: Option<String>,
+        /// Why.
+        reason: String,
+    },
+    /// Could not be read: what lies below it is unknown.
+    Error {
+        /// The path.
+        name: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// A directory on the path from the root: its identity and its parent's.
+#[derive(Debug)]
+struct Ancestor {
+    id: (u64, u64),
+    parent: Option<Arc<Ancestor>>,
+}
+
+impl Ancestor {
+    /// True when `id` is this directory or one above it (bounded by the depth of the path).
+    fn contains(self: &Arc<Self>, id: (u64, u64)) -> bool {
+        let mut next = Some(self);
+        while let Some(dir) = next {
+            if dir.id == id {
+                return true;
+            }
+            next = dir.parent.as_ref();
+        }
+        false
+    }
+}
+
+fn identity(metadata: &Metadata) -> (u64, u64) {
+    (metadata.dev(), metadata.ino())
+}
+
+/// What a non-regular, non-directory file is, for the warning; `None` for regular files,
+/// directories and links.
+pub(crate) fn special_kind(kind: FileType) -> Option<&'static str> {
+    if kind.is_fifo() {
+        Some("FIFO")
+    } else if kind.is_socket() {
+        Some("socket")
+    } else if kind.is_char_device() {
+        Some("character device")
+    } else if kind.is_block_device() {
+        Some("block device")
+    } else {
+        None
+    }
+}
+
+/// Walks `root`, sending what it finds to `tx`; stops early when the receiver is gone.
+pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem>) {
+    let send = |item: WalkItem| tx.blocking_send(item).is_ok();
+    let name = |path: &Path| path.display().to_string();
+    let root_metadata = match std::fs::metadata(root) {
+        Ok(metadata) if metadata.is_dir() => metadata,
+        Ok(_) => {
+            let error = "not a directory".to_owned();
+            send(WalkItem::Error {
+                name: name(root),
+                error,
+            });
+            return;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && options.missing_root_is_empty => {
+            return;
+        }
+        Err(e) => {
+            send(WalkItem::Error {
+                name: name(root),
+                error: e.to_string(),
+            });
+            return;
+        }
+    };
+    let top = Arc::new(Ancestor {
+        id: identity(&root_metadata),
+        parent: None,
+    });
+    let mut stack = vec![(root.to_owned(), top)];
+    while let Some((dir, ancestors)) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                if !send(WalkItem::Error {
+                    name: name(&dir),
+                    error: e.to_string(),
+                }) {
+                    return;
+                }
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    if !send(WalkItem::Error {
+                        name: name(&dir),
+                        error: e.to_string(),
+                    }) {
+                        return;
+                    }
+                    break;
+                }
+            };
+            let path = entry.path();
+            let item = match classify(root, &path, &entry, options) {
+                Found::Dir(metadata) => {
+                    let id = identity(&metadata);
+                    if ancestors.contains(id) {
+                        WalkItem::Skipped {
+                            name: name(&path),
+                            relative: relative_key(root, &path),
+                            reason: "symbolic link loop (leads back to a directory above it)"
+                                .into(),
+                        }
+                    } else {
+                        let parent = Some(ancestors.clone());
+                        stack.push((path, Arc::new(Ancestor { id, parent })));
+                        continue;
+                    }
+                }
+                Found::Item(Some(item)) => item,
+                Found::Item(None) => continue,
+            };
+            if !send(item) {
+                return;
+            }
+        }
+    }
+}
+
+enum Found {
+    Dir(Metadata),
+    Item(Option<WalkItem>),
+}
+
+/// What one directory entry is, following a link when asked.
+fn classify(root: &Path, path: &Path, entry: &std::fs::DirEntry, options: WalkOptions) -> Found {
+    let name = path.display().to_string();
+    let relative = relative_key(root, path);
+    let skipped = |reason: String| {
+        Found::Item(Some(WalkItem::Skipped {
+            name: name.clone(),
+            relative: relative.clone(),
+            reason,
+        }))
+    };
+    let error = |e: std::io::Error| {
+        Found::Item(Some(WalkItem::Error {
+            name: name.clone(),
+            error: e.to_string(),
+        }))
+    };
+    let kind = match entry.file_type() {
+        Ok(kind) => kind,
+        Err(e) => return error(e),
+    };
+    let metadata = if kind.is_symlink() {
+        if !options.follow_symlinks {
+            return skipped("symbolic link (not followed)".into());
+        }
+        match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return skipped("broken symbolic link".into());
+            }
+            // ELOOP: a link that leads to itself.
+            Err(e) if e.raw_os_error() == Some(40) => {
+                return skipped("symbolic link loop".into());
+            }
+            Err(e) => return error(e),
+        }
+    } else {
+        match entry.metadata() {
+            Ok(metadata) => metadata,
+            Err(e) => return error(e),
+        }
+    };
+    if metadata.is_dir() {
+        return Found::Dir(metadata);
+    }
+    if let Some(what) = special_kind(metadata.file_type()) {
+        return skipped(format!("not a regular file ({what})"));
+    }
+    if options.skip_temporary && is_temporary(path) {
+        return Found::Item(None);
+    }
+    match relative {
+        Some(relative) => Found::Item(Some(WalkItem::File {
+            path: path.to_owned(),
+            relative,
+            metadata,
+        })),
+        None => Found::Item(Some(WalkItem::Error {
+            name,
+            error: "the file name is not valid UTF-8; S3 keys must be".into(),
+        })),
+    }
+}
+
+/// A download's temporary file or its resume journal.
+pub(crate) fn is_temporary(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n.starts_with('.') && (n.ends_with(".ferry-part") || n.ends_with(".ferry-part.json"))
+    })
+}
+
+/// `path` below `root`, `/`-separated; `None` when not valid UTF-8.
+pub(crate) fn relative_key(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
+    Some(parts?.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn collect(root: &Path, options: WalkOptions) -> Vec<WalkItem> {
+        let (tx, mut rx) = mpsc::channel(16);
+        let root = root.to_owned();
+        let walker = std::thread::spawn(move || walk(&root, options, &tx));
+        let mut items = Vec::new();
+        while let Some(item) = rx.blocking_recv() {
+            items.push(item);
+        }
+        walker.join().expect("the walker ends");
+        items
+    }
+
+    const FOLLOW: WalkOptions = WalkOptions {
+        follow_symlinks: true,
+        skip_temporary: false,
+        missing_root_is_empty: false,
+    };
+
+    fn files(items: &[WalkItem]) -> Vec<String> {
+        let mut names: Vec<String> = items
+            .iter()
+            .filter_map(|item| match item {
+                WalkItem::File { relative, .. } => Some(relative.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn skipped(items: &[WalkItem]) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = items
+            .iter()
+            .filter_map(|item| match item {
+                WalkItem::Skipped {
+                    relative, reason, ..
+                } => Some((relative.clone().unwrap_or_default(), reason.clone())),
+                _ => None,
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn links_are_followed_and_a_loop_is_reported_once_not_walked_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("d/e")).unwrap();
+        std::fs::write(root.join("d/e/f.txt"), b"f").unwrap();
+        std::fs::write(root.join("a.txt"), b"a").unwrap();
+        symlink(root.join("a.txt"), root.join("link-to-a")).unwrap();
+        symlink("../..", root.join("d/e/up")).unwrap();
+        symlink("e", root.join("d/link-to-e")).unwrap();
+        symlink("nowhere", root.join("broken")).unwrap();
+        symlink("self", root.join("self")).unwrap();
+        let items = collect(root, FOLLOW);
+        assert_eq!(
+            files(&items),
+            ["a.txt", "d/e/f.txt", "d/link-to-e/f.txt", "link-to-a"]
+        );
+        let skipped = skipped(&items);
+        let reasons: Vec<&str> = skipped.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(skipped.len(), 4, "{skipped:?}");
+        assert_eq!(skipped[0], ("broken".into(), "broken symbolic link".into()));
+        assert!(skipped[1].0 == "d/e/up" && reasons[1].starts_with("symbolic link loop"));
+        assert!(skipped[2].0 == "d/link-to-e/up" && reasons[2].starts_with("symbolic link loop"));
+        assert!(skipped[3].0 == "self" && reasons[3].starts_with("symbolic link loop"));
+    }
+
+    #[test]
+    fn links_are_skipped_by_name_when_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"a").unwrap();
+        symlink("a.txt", dir.path().join("b.txt")).unwrap();
+        let options = WalkOptions {
+            follow_symlinks: false,
+            ..FOLLOW
+        };
+        let items = collect(dir.path(), options);
+        assert_eq!(files(&items), ["a.txt"]);
+        assert_eq!(
+            skipped(&items),
+            [("b.txt".into(), "symbolic link (not followed)".into())]
+        );
+    }
+
+    #[test]
+    fn a_missing_root_is_an_error_naming_it_unless_it_may_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let items = collect(&missing, FOLLOW);
+        match items.as_slice() {
+            [WalkItem::Error { name, error }] => {
+                assert_eq!(name, &missing.display().to_string());
+                assert!(error.contains("No such file or directory"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let options = WalkOptions {
+            missing_root_is_empty: true,
+            ..FOLLOW
+        };
+        assert!(collect(&missing, options).is_empty());
+    }
+}
