@@ -349,3 +349,122 @@ async fn a_download_journal_for_an_object_since_overwritten_starts_over_and_land
     assert!(!temp_of(&target).exists(), "no temporary file is left");
     assert!(!journal_of(&target).exists(), "no journal is left");
 }
+
+#[tokio::test]
+async fn a_failed_upload_whose_abort_is_refused_keeps_its_journal_and_the_next_run_finishes_it() {
+    let s = setup().await;
+    let data = pattern(3 * PART, 3);
+    let source = s.dir.path().join("big.bin");
+    std::fs::write(&source, &data).unwrap();
+    // Part 2 is refused for good; then the store refuses the abort too (as when it is down
+    // at that moment).
+    s.proxy.set_filter(|p| {
+        (p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=2")))
+            || p.method == http::Method::DELETE
+    });
+    s.proxy.push([Fault::Status {
+        status: 403,
+        code: "AccessDenied",
+        message: "Access Denied",
+    }]);
+    s.proxy.push(std::iter::repeat_n(
+        Fault::Status {
+            status: 403,
+            code: "AccessDenied",
+            message: "Access Denied",
+        },
+        5,
+    ));
+    engine(s.proxied.clone(), s.state.path())
+        .upload_file(&source, BUCKET, "big.bin")
+        .await
+        .unwrap_err();
+    let open = s
+        .direct
+        .list_multipart_uploads(BUCKET, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        open.uploads.len(),
+        1,
+        "the abort was refused: the upload is open"
+    );
+    assert_eq!(
+        files_in(s.state.path()).len(),
+        1,
+        "its journal is kept so that the next run finds it"
+    );
+
+    release(&s.proxy);
+    engine(s.proxied.clone(), s.state.path())
+        .upload_file(&source, BUCKET, "big.bin")
+        .await
+        .unwrap();
+    let stored = s.direct.get_object_bytes(BUCKET, "big.bin").await.unwrap();
+    assert!(stored == data, "the object's bytes differ");
+    let open = s
+        .direct
+        .list_multipart_uploads(BUCKET, None, None)
+        .await
+        .unwrap();
+    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert!(files_in(s.state.path()).is_empty(), "no journal is left");
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_whose_file_changed_since_is_aborted_by_the_next_upload() {
+    let s = setup().await;
+    let (_, source) = interrupted_upload(&s, "big.bin").await;
+    release(&s.proxy);
+    // The file is rewritten before the command is run again: the old upload cannot be
+    // continued and must not stay open.
+    let data = pattern(3 * PART + 7, 9);
+    std::fs::write(&source, &data).unwrap();
+    engine(s.proxied.clone(), s.state.path())
+        .upload_file(&source, BUCKET, "big.bin")
+        .await
+        .unwrap();
+    let stored = s.direct.get_object_bytes(BUCKET, "big.bin").await.unwrap();
+    assert!(stored == data, "the new bytes landed");
+    let open = s
+        .direct
+        .list_multipart_uploads(BUCKET, None, None)
+        .await
+        .unwrap();
+    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert!(files_in(s.state.path()).is_empty(), "no journal is left");
+}
+
+#[tokio::test]
+async fn a_journal_of_a_run_never_repeated_has_its_upload_aborted_after_a_week() {
+    let s = setup().await;
+    let (_, _) = interrupted_upload(&s, "forgotten.bin").await;
+    release(&s.proxy);
+    let journals = files_in(s.state.path());
+    assert_eq!(journals.len(), 1);
+    let week_ago = std::time::SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&journals[0])
+        .unwrap()
+        .set_modified(week_ago)
+        .unwrap();
+
+    // Another file's multipart upload on the same endpoint collects it.
+    let other = s.dir.path().join("other.bin");
+    std::fs::write(&other, pattern(2 * PART, 4)).unwrap();
+    engine(s.proxied.clone(), s.state.path())
+        .upload_file(&other, BUCKET, "other.bin")
+        .await
+        .unwrap();
+    let open = s
+        .direct
+        .list_multipart_uploads(BUCKET, None, None)
+        .await
+        .unwrap();
+    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert!(
+        files_in(s.state.path()).is_empty(),
+        "the stale journal is gone"
+    );
+}

@@ -3,17 +3,21 @@
 //!
 //! * An upload's journal lives in the state directory ([`super::TransferConfig::state_dir`],
 //!   else `$XDG_STATE_HOME/ferry`, else `~/.local/state/ferry`), never beside the source
-//!   (which may be read-only), named by a hash of everything that makes it the same upload:
-//!   the endpoint, bucket, key, the source's absolute path, size and modification time, the
-//!   part size and the checksum algorithm. It holds the multipart upload's id and each
-//!   finished part's number, ETag and checksum; on resume, ListParts confirms what the store
-//!   still holds.
+//!   (which may be read-only), named by a hash of where the upload goes and what it reads:
+//!   the endpoint, bucket, key and the source's absolute path. It holds the multipart
+//!   upload's id, the source's size and modification time, the part size, the checksum
+//!   algorithm and each finished part's number, ETag and checksum; on resume, ListParts
+//!   confirms what the store still holds. A journal whose source has changed since (same
+//!   name, other size or time) is found by the next upload of that file, and its upload is
+//!   aborted instead of being left open for good.
 //! * A download's journal is `.NAME.ferry-part.json` beside its temporary file
 //!   `.NAME.ferry-part`: the object's ETag and size, the range size and each finished range's
 //!   checksum.
 //!
-//! Journals are written atomically (a temporary file renamed over the old one) after every
-//! finished part, and removed when the transfer succeeds or fails cleanly. A journal that
+//! Journals are written atomically (a temporary file, flushed to disk, renamed over the old
+//! one, the directory flushed too) after every finished part, and removed when the transfer
+//! succeeds, or fails and its upload was aborted; a temporary file that could not be written
+//! whole (a full disk) is removed. A journal that
 //! cannot be read or no longer matches is ignored: the transfer starts over.
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +28,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The journal format's version; another version is ignored.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Journals with more entries than this are rewritten at most once per [`THROTTLE`], so that
 /// a 10,000-part transfer does not rewrite a large file 10,000 times.
@@ -70,6 +74,13 @@ pub struct UploadState {
     /// The checksum algorithm (`s3_name`), if any.
     #[serde(default)]
     pub algorithm: Option<String>,
+    /// The source's modification time, in nanoseconds since the epoch, as a decimal string
+    /// (0 when unknown).
+    #[serde(default)]
+    pub modified: String,
+    /// The endpoint's URL.
+    #[serde(default)]
+    pub endpoint: String,
     /// The multipart upload's id.
     pub upload_id: String,
     /// Finished parts by number.
@@ -171,8 +182,55 @@ fn write_atomically(path: &Path, state: &impl Serialize) -> std::io::Result<()> 
     let mut temp = path.as_os_str().to_owned();
     temp.push(".tmp");
     let temp = PathBuf::from(temp);
-    std::fs::write(&temp, body)?;
-    std::fs::rename(&temp, path)
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, &body)?;
+        file.sync_data()
+    });
+    if let Err(error) = written.and_then(|()| std::fs::rename(&temp, path)) {
+        // A full disk leaves a short temporary file: never leave it behind.
+        let _ = std::fs::remove_file(&temp);
+        return Err(error);
+    }
+    // The rename itself survives a power loss only once the directory is flushed.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(dir) = std::fs::File::open(parent)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Upload journals in `state_dir` not written for `older_than`: runs that were never
+/// repeated. Each is returned with its state, for the caller to abort its upload (on its
+/// endpoint) and then [`remove`] it.
+pub fn stale_upload_journals(
+    state_dir: &Path,
+    older_than: Duration,
+) -> Vec<(PathBuf, UploadState)> {
+    let Ok(entries) = std::fs::read_dir(state_dir) else {
+        return Vec::new();
+    };
+    let now = std::time::SystemTime::now();
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("upload-") && name.ends_with(".json")
+        })
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age >= older_than)
+        })
+        .filter_map(|e| {
+            let path = e.path();
+            let state = Journal::<UploadState>::load(&path)?;
+            Some((path, state))
+        })
+        .collect()
 }
 
 /// Everything that makes two runs the same upload.
@@ -205,10 +263,6 @@ impl UploadIdentity<'_> {
             self.bucket.as_bytes(),
             self.key.as_bytes(),
             self.source.as_os_str().as_encoded_bytes(),
-            self.size.to_string().as_bytes(),
-            self.modified.to_string().as_bytes(),
-            self.part_size.to_string().as_bytes(),
-            self.algorithm.unwrap_or("none").as_bytes(),
         ] {
             hash.update((field.len() as u64).to_be_bytes());
             hash.update(field);
@@ -228,6 +282,8 @@ impl UploadIdentity<'_> {
             size: self.size,
             part_size: self.part_size,
             algorithm: self.algorithm.map(str::to_owned),
+            modified: self.modified.to_string(),
+            endpoint: self.endpoint.into(),
             upload_id: upload_id.into(),
             parts: BTreeMap::new(),
         }
@@ -240,6 +296,8 @@ impl UploadIdentity<'_> {
             && state.key == self.key
             && state.source == self.source
             && state.size == self.size
+            && state.modified == self.modified.to_string()
+            && state.endpoint == self.endpoint
             && state.part_size == self.part_size
             && state.algorithm.as_deref() == self.algorithm
             && !state.upload_id.is_empty()

@@ -189,6 +189,8 @@ pub struct Transfers {
     part_hedger: Option<Arc<hedge::Hedger>>,
     /// One slot per core for part checksums.
     checksum_slots: Arc<Semaphore>,
+    /// Set once this engine has collected the stale upload journals of its state directory.
+    stale_journals_collected: Arc<tokio::sync::OnceCell<()>>,
     /// Upload part buffers, reused.
     buffers: Arc<upload::BufferPool>,
 }
@@ -220,6 +222,7 @@ impl Transfers {
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
             buffers,
+            stale_journals_collected: Arc::default(),
         }
     }
 

@@ -360,6 +360,7 @@ impl Transfers {
     ) -> Result<u64, TransferError> {
         let (path, size) = (source.path.as_path(), source.size);
         let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
+        self.collect_stale_journals().await;
         let mut options = options.clone();
         if let Some(algorithm) = self.config.checksum {
             let kind = algorithm.preferred_type().s3_name();
@@ -429,17 +430,55 @@ impl Transfers {
             Err(e) => Err(e),
         };
         // A crash or kill never gets here: the upload stays open and the journal stays, so
-        // the same command continues it. A clean failure aborts and forgets it.
-        if let Some(journal) = &journal {
-            journal.remove();
-        }
+        // the same command continues it. A clean failure aborts the upload and forgets it,
+        // but the journal goes only once the store confirmed the abort: an upload that could
+        // not be aborted (the store down at that moment) is found by the next run.
         if let Err(error) = completed {
-            self.abort(bucket, key, &upload_id).await;
+            let gone = self.abort(bucket, key, &upload_id).await;
+            if gone && let Some(journal) = &journal {
+                journal.remove();
+            }
             self.track_upload(bucket, key, &upload_id, false);
             return Err(error);
         }
+        if let Some(journal) = &journal {
+            journal.remove();
+        }
         self.track_upload(bucket, key, &upload_id, false);
         Ok(size)
+    }
+
+    /// Once per engine: the upload journals of runs that were never repeated (not written
+    /// for [`STALE_JOURNAL_AGE`]) on this endpoint have their uploads aborted (their parts
+    /// are billed until then) and are removed. Journals of other endpoints are left alone.
+    async fn collect_stale_journals(&self) {
+        let Some(dir) = self.state_dir() else {
+            return;
+        };
+        self.stale_journals_collected
+            .get_or_init(|| async {
+                let endpoint = self.client.endpoint().service_url();
+                let stale = tokio::task::spawn_blocking(move || {
+                    journal::stale_upload_journals(&dir, STALE_JOURNAL_AGE)
+                })
+                .await
+                .unwrap_or_default();
+                for (path, state) in stale {
+                    if state.endpoint != endpoint {
+                        continue;
+                    }
+                    let (bucket, key) = (&state.bucket, &state.key);
+                    if self.abort(bucket, key, &state.upload_id).await {
+                        tracing::info!(
+                            bucket,
+                            key,
+                            "aborted the multipart upload of a run never repeated"
+                        );
+                        journal::remove(&path);
+                    }
+                }
+            })
+            .await;
     }
 
     fn state_dir(&self) -> Option<PathBuf> {
@@ -458,7 +497,14 @@ impl Transfers {
     ) -> Option<(String, BTreeMap<u32, UploadedPart>)> {
         let state = Journal::<UploadState>::load(journal_path)?;
         if !identity.matches(&state) {
-            journal::remove(journal_path);
+            // The file (or the options) changed since: that upload cannot be continued, and
+            // left open it would hold its parts for good.
+            if self
+                .abort(&state.bucket, &state.key, &state.upload_id)
+                .await
+            {
+                journal::remove(journal_path);
+            }
             return None;
         }
         let (bucket, key, id) = (identity.bucket, identity.key, state.upload_id.as_str());
@@ -478,11 +524,14 @@ impl Transfers {
                     }
                 }
                 Err(error) => {
-                    if !error.service().is_some_and(|s| s.is_no_such_upload()) {
-                        tracing::warn!(bucket, key, %error, "could not list the parts of an interrupted upload; starting over");
-                        self.abort(bucket, key, id).await;
+                    let gone = error.service().is_some_and(|s| s.is_no_such_upload())
+                        || {
+                            tracing::warn!(bucket, key, %error, "could not list the parts of an interrupted upload; starting over");
+                            self.abort(bucket, key, id).await
+                        };
+                    if gone {
+                        journal::remove(journal_path);
                     }
-                    journal::remove(journal_path);
                     return None;
                 }
             }
@@ -662,17 +711,27 @@ impl Transfers {
     }
 
     /// AbortMultipartUpload, best effort: a failure is logged (the upload is then visible to
-    /// ListMultipartUploads and to bucket lifecycle rules).
-    async fn abort(&self, bucket: &str, key: &str, upload_id: &str) {
-        if let Err(error) = self
+    /// ListMultipartUploads and to bucket lifecycle rules). Returns whether the upload is
+    /// gone (aborted now, or already unknown to the store).
+    async fn abort(&self, bucket: &str, key: &str, upload_id: &str) -> bool {
+        match self
             .client
             .abort_multipart_upload(bucket, key, upload_id)
             .await
         {
-            tracing::warn!(bucket, key, upload_id, %error, "could not abort the multipart upload; it may still hold parts");
+            Ok(()) => true,
+            Err(error) if error.service().is_some_and(|s| s.is_no_such_upload()) => true,
+            Err(error) => {
+                tracing::warn!(bucket, key, upload_id, %error, "could not abort the multipart upload; its journal is kept so that the next run of the same command resumes or aborts it");
+                false
+            }
         }
     }
 }
+
+/// How long an upload journal may go unwritten before its run counts as never repeated, and
+/// its upload is aborted by the next multipart upload to the same endpoint.
+pub const STALE_JOURNAL_AGE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// ETags compared without their quotes (stores differ in whether they send them).
 fn same_etag(a: &str, b: &str) -> bool {
