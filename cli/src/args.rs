@@ -275,6 +275,37 @@ pub enum Command {
     /// Copy what is new or changed (size and time, or --checksum); --delete removes extras.
     #[command(after_help = SYNC_EXAMPLES)]
     Sync(SyncArgs),
+    /// Multipart uploads left open (by a crash, a killed job, another tool): list or abort.
+    #[command(subcommand)]
+    Uploads(UploadsCommand),
+}
+
+/// `ferry uploads …`.
+#[derive(Debug, Subcommand)]
+pub enum UploadsCommand {
+    /// List the multipart uploads open under a prefix (start time, key, upload id).
+    #[command(
+        after_help = "Examples:\n  ferry uploads ls s3://bucket/\n  ferry uploads ls s3://bucket/backups/ --older-than 7d --json"
+    )]
+    Ls(UploadsArgs),
+    /// Abort the multipart uploads open under a prefix (their parts are billed until then).
+    #[command(
+        after_help = "Each aborted upload is listed. Without --older-than, every open upload under the\nprefix is aborted, uploads other programs are running included.\n\nExamples:\n  ferry uploads abort s3://bucket/ --older-than 7d\n  ferry uploads abort s3://bucket/tmp/ --dry-run"
+    )]
+    Abort(UploadsArgs),
+}
+
+/// `ferry uploads ls|abort` options.
+#[derive(Debug, Args)]
+pub struct UploadsArgs {
+    /// s3://BUCKET/PREFIX (the prefix is matched as given: s3://b/logs takes logs-archive too).
+    pub target: String,
+    /// Only uploads started at least this long ago (e.g. 7d, 12h, 30m, 90s).
+    #[arg(long, value_name = "AGE")]
+    pub older_than: Option<String>,
+    /// With abort: list what would be aborted; abort nothing.
+    #[arg(long, visible_alias = "dryrun")]
+    pub dry_run: bool,
 }
 
 /// `ferry bench …`.

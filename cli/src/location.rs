@@ -56,6 +56,33 @@ pub fn dir_prefix(key: &str) -> String {
     }
 }
 
+/// Parses ages like `7d`, `12h`, `30m`, `90s` (a bare number is seconds).
+pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not an age (e.g. 7d, 12h, 30m, 90s)"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (use s, m, h, d or w)"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(
+        number.saturating_mul(seconds),
+    ))
+}
+
 /// Parses sizes like `8MiB`, `5MB`, `1048576`, `1.5GiB`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -108,6 +135,17 @@ mod tests {
             Location::parse("./x").unwrap(),
             Location::Local("./x".into())
         );
+    }
+
+    #[test]
+    fn ages_take_seconds_minutes_hours_days_and_weeks() {
+        assert_eq!(parse_age("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_age("30m").unwrap().as_secs(), 1800);
+        assert_eq!(parse_age("7d").unwrap().as_secs(), 604_800);
+        assert_eq!(parse_age("2w").unwrap().as_secs(), 1_209_600);
+        assert_eq!(parse_age("45").unwrap().as_secs(), 45);
+        assert!(parse_age("7 days").is_err());
+        assert!(parse_age("d").is_err());
     }
 
     #[test]

@@ -145,8 +145,9 @@ impl Reporter {
         }
     }
 
-    /// Stops the display and prints a deletion summary: `objects` counts the keys deleted.
-    pub fn finish_deletions(self, summary: &TransferSummary, dry_run: bool) {
+    /// Stops the display and prints a deletion summary: `objects` counts the `what` deleted
+    /// ("objects", "multipart uploads").
+    pub fn finish_deletions(self, summary: &TransferSummary, dry_run: bool, what: &str) {
         self.stop(summary);
         match self.mode {
             Mode::Json => outln!(
@@ -162,7 +163,7 @@ impl Reporter {
             Mode::Bars | Mode::Plain => {
                 let verb = if dry_run { "would delete" } else { "deleted" };
                 errln!(
-                    "{verb} {} objects, {} failed",
+                    "{verb} {} {what}, {} failed",
                     summary.objects,
                     summary.failed
                 );

@@ -363,3 +363,45 @@ fn uploads_open(f: &Fixture) -> usize {
         })
         .count()
 }
+
+#[test]
+fn uploads_left_open_are_listed_and_aborted_by_age() {
+    let f = Fixture::new(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let big = work.path().join("big.bin");
+    std::fs::write(&big, vec![3u8; 12 * 1024 * 1024]).unwrap();
+    // An upload left open: the client is killed once its multipart upload exists.
+    let mut child = client(f.home.path(), &f.server)
+        .args(["--max-bandwidth", "1MiB/s", "--part-size", "5MiB", "cp"])
+        .arg(&big)
+        .arg("s3://semantics/left/big.bin")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let open = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        uploads_open(&f) > 0
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(open, "the upload never started");
+
+    let out = f.ferry(&["--json", "uploads", "ls", "s3://semantics/"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = json_lines(&out);
+    assert_eq!(listed.len(), 1, "{}", text(&out.stdout));
+    assert_eq!(listed[0]["key"], "left/big.bin");
+
+    // Younger than a day: kept.
+    let out = f.ferry(&["uploads", "abort", "s3://semantics/", "--older-than", "1d"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(uploads_open(&f), 1);
+    let out = f.ferry(&["uploads", "abort", "s3://semantics/", "--dry-run"]);
+    assert!(text(&out.stdout).contains("(dry run) delete: s3://semantics/left/big.bin"));
+    assert_eq!(uploads_open(&f), 1);
+    let out = f.ferry(&["uploads", "abort", "s3://semantics/"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("deleted 1 multipart uploads"), "{}", text(&out.stderr));
+    assert_eq!(uploads_open(&f), 0);
+}

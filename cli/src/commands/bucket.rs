@@ -42,7 +42,7 @@ pub async fn remove(global: &GlobalArgs, args: &RbArgs) -> Result<ExitCode, CliE
             .delete_prefix_where(&bucket, "", |_| true, false)
             .await;
         let aborted = engine.abort_uploads_under(&bucket, "").await;
-        reporter.finish_deletions(&summary, false);
+        reporter.finish_deletions(&summary, false, "objects");
         if aborted > 0 && !global.quiet {
             errln!("aborted {aborted} unfinished multipart upload(s)");
         }

@@ -12,9 +12,10 @@ mod presign;
 mod rm;
 mod serve;
 mod sync;
+mod uploads;
 mod whoami;
 
-use crate::args::{BenchCommand, Cli, Command};
+use crate::args::{BenchCommand, Cli, Command, UploadsCommand};
 use crate::exit::ExitCode;
 use crate::output::CliError;
 
@@ -35,6 +36,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 Command::Presign(args) => presign::run(&global, &args).await,
                 Command::Demo(args) => demo::run(&global, &args).await,
                 Command::Sync(args) => sync::run(&global, &args).await,
+                Command::Uploads(UploadsCommand::Ls(args)) => uploads::list(&global, &args).await,
+                Command::Uploads(UploadsCommand::Abort(args)) => {
+                    uploads::abort(&global, &args).await
+                }
                 Command::Whoami => whoami::run(&global).await,
                 Command::Bench(BenchCommand::Transfer(args)) => {
                     bench_transfer::run(&global, &args).await

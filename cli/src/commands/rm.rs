@@ -40,7 +40,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliErro
     } else {
         ferry::transfer::TransferSummary::default()
     };
-    reporter.finish_deletions(&summary, args.dry_run);
+    reporter.finish_deletions(&summary, args.dry_run, "objects");
     Ok(ExitCode::for_summary(&summary))
 }
 

@@ -10,9 +10,6 @@ use std::time::Instant;
 /// Keys per DeleteObjects request (S3's maximum).
 const DELETE_BATCH: usize = 1000;
 
-/// Pages of ListMultipartUploads read at most (1,000 uploads each).
-const MAX_UPLOAD_PAGES: usize = 10_000;
-
 impl Transfers {
     /// Deletes every object under `prefix` in `bucket` whose key below the prefix `select`
     /// accepts. `prefix` is used as given: pass `logs/` (not `logs`) to spare `logs-archive/`.
@@ -85,41 +82,24 @@ impl Transfers {
     /// behind by other tools are billed until aborted). Returns how many were aborted; a
     /// failure is logged and the rest go on.
     pub async fn abort_uploads_under(&self, bucket: &str, prefix: &str) -> usize {
-        let prefix = (!prefix.is_empty()).then_some(prefix);
-        let mut markers: Option<(String, String)> = None;
+        let uploads = match self.open_uploads(bucket, prefix).await {
+            Ok(uploads) => uploads,
+            Err(error) => {
+                tracing::debug!(bucket, %error, "could not list multipart uploads");
+                return 0;
+            }
+        };
         let mut aborted = 0;
-        for _ in 0..MAX_UPLOAD_PAGES {
-            let marker_refs = markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str()));
-            let page = match self
+        for upload in &uploads {
+            match self
                 .client
-                .list_multipart_uploads(bucket, prefix, marker_refs)
+                .abort_multipart_upload(bucket, &upload.key, &upload.upload_id)
                 .await
             {
-                Ok(page) => page,
+                Ok(()) => aborted += 1,
                 Err(error) => {
-                    tracing::debug!(bucket, %error, "could not list multipart uploads");
-                    break;
+                    tracing::warn!(bucket, key = upload.key, %error, "could not abort a multipart upload");
                 }
-            };
-            for upload in &page.uploads {
-                match self
-                    .client
-                    .abort_multipart_upload(bucket, &upload.key, &upload.upload_id)
-                    .await
-                {
-                    Ok(()) => aborted += 1,
-                    Err(error) => {
-                        tracing::warn!(bucket, key = upload.key, %error, "could not abort a multipart upload");
-                    }
-                }
-            }
-            match (
-                page.is_truncated,
-                page.next_key_marker,
-                page.next_upload_id_marker,
-            ) {
-                (true, Some(key), Some(id)) => markers = Some((key, id)),
-                _ => break,
             }
         }
         aborted

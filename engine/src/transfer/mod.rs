@@ -28,6 +28,7 @@ pub mod sizing;
 mod small_download;
 mod sync;
 mod upload;
+pub mod uploads;
 mod walk;
 
 pub use dirs::TransferSummary;

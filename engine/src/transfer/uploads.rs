@@ -1,0 +1,106 @@
+//! Multipart uploads left open on the store (by a crash, a killed job, another tool): listed,
+//! and aborted by age, as a bucket lifecycle rule's `AbortIncompleteMultipartUpload` would
+//! for stores that have none. `ferry uploads ls|abort` uses these.
+
+use super::events::Event;
+use super::{TransferSummary, Transfers};
+use crate::s3::Error;
+use crate::s3::xml::Upload;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Pages of ListMultipartUploads read at most (1,000 uploads each).
+const MAX_UPLOAD_PAGES: usize = 10_000;
+
+impl Transfers {
+    /// Every multipart upload open under `prefix` in `bucket`, in the store's order (key,
+    /// then start time).
+    pub async fn open_uploads(&self, bucket: &str, prefix: &str) -> Result<Vec<Upload>, Error> {
+        let prefix = (!prefix.is_empty()).then_some(prefix);
+        let mut markers: Option<(String, String)> = None;
+        let mut found = Vec::new();
+        for _ in 0..MAX_UPLOAD_PAGES {
+            let marker_refs = markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str()));
+            let page = self
+                .client
+                .list_multipart_uploads(bucket, prefix, marker_refs)
+                .await?;
+            found.extend(page.uploads);
+            match (
+                page.is_truncated,
+                page.next_key_marker,
+                page.next_upload_id_marker,
+            ) {
+                (true, Some(key), Some(id)) => markers = Some((key, id)),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// Aborts the uploads under `prefix` started at least `older_than` ago (all of them when
+    /// `None`; an upload whose start time the store did not give is kept when an age is
+    /// asked for). Each aborted upload is reported as [`Event::Deleted`] (`s3://b/key
+    /// (upload ID)`), each failure as [`Event::Failed`]; `objects` counts the aborted ones.
+    /// With `dry_run`, nothing is aborted.
+    pub async fn abort_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        older_than: Option<Duration>,
+        dry_run: bool,
+    ) -> TransferSummary {
+        let mut summary = TransferSummary::default();
+        let uploads = match self.open_uploads(bucket, prefix).await {
+            Ok(uploads) => uploads,
+            Err(error) => {
+                let name = format!("s3://{bucket}/{prefix}");
+                self.progress.emit(Event::Failed {
+                    name: name.clone(),
+                    error: error.to_string(),
+                });
+                summary.failed += 1;
+                summary.failures.push((name, error.to_string()));
+                return summary;
+            }
+        };
+        let now = SystemTime::now();
+        for upload in uploads {
+            if let Some(age) = older_than
+                && upload_age(&upload, now).is_none_or(|started| started < age)
+            {
+                continue;
+            }
+            let name = format!("s3://{bucket}/{} (upload {})", upload.key, upload.upload_id);
+            let result = if dry_run {
+                Ok(())
+            } else {
+                self.client
+                    .abort_multipart_upload(bucket, &upload.key, &upload.upload_id)
+                    .await
+            };
+            match result {
+                Ok(()) => {
+                    summary.objects += 1;
+                    self.progress.emit(Event::Deleted { name });
+                }
+                Err(error) if error.service().is_some_and(|s| s.is_no_such_upload()) => {}
+                Err(error) => {
+                    self.progress.emit(Event::Failed {
+                        name: name.clone(),
+                        error: error.to_string(),
+                    });
+                    summary.failed += 1;
+                    summary.failures.push((name, error.to_string()));
+                }
+            }
+        }
+        summary
+    }
+}
+
+/// How long ago `upload` was started, when the store said.
+pub fn upload_age(upload: &Upload, now: SystemTime) -> Option<Duration> {
+    let (seconds, _) = super::parse_iso8601(upload.initiated.as_deref()?)?;
+    let started = UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?);
+    now.duration_since(started).ok()
+}
