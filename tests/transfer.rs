@@ -440,3 +440,64 @@ async fn a_part_upload_that_hangs_is_hedged_and_the_upload_finishes() {
         .unwrap();
     assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
 }
+
+/// An object stored without any checksum (uploaded with none, as other tools do) and a
+/// proxy that flips one bit of the first `faults` GET answers.
+async fn unchecksummed_flipped_setup(
+    faults: usize,
+) -> (Embedded, FaultProxy, Vec<u8>, tempfile::TempDir) {
+    let (server, direct) = ready().await;
+    let data = pattern(PART - 1, 6);
+    direct
+        .put_object(
+            BUCKET,
+            "plain.bin",
+            ferry::http::RequestBody::bytes(bytes::Bytes::from(data.clone())),
+            &ferry::s3::PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let info = direct.head_object(BUCKET, "plain.bin").await.unwrap();
+    assert!(info.checksums.is_empty(), "{:?}", info.checksums);
+    assert!(info.etag_md5().is_some(), "{:?}", info.etag);
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| p.method == http::Method::GET);
+    proxy.push(std::iter::repeat_n(Fault::FlipByte { offset: 777 }, faults));
+    (server, proxy, data, tempfile::tempdir().unwrap())
+}
+
+#[tokio::test]
+async fn without_a_stored_checksum_a_flipped_bit_is_caught_by_the_md5_etag_and_fetched_again() {
+    let (server, proxy, data, dir) = unchecksummed_flipped_setup(1).await;
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let target = dir.path().join("out.bin");
+    engine(client)
+        .download_file(BUCKET, "plain.bin", &target)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+}
+
+#[tokio::test]
+async fn without_a_stored_checksum_bytes_corrupted_on_every_attempt_never_land() {
+    let (server, proxy, _data, dir) = unchecksummed_flipped_setup(10).await;
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let target = dir.path().join("out.bin");
+    // Both paths: a listed object that fits one GET, and a HEAD-then-ranges download.
+    let engine = engine(client);
+    let err = engine
+        .download_listed(BUCKET, "plain.bin", &target, (PART - 1) as u64)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("MD5 mismatch"), "{err}");
+    assert!(!target.exists());
+    assert!(leftovers(dir.path()).is_empty());
+}

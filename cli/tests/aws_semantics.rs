@@ -402,6 +402,10 @@ fn uploads_left_open_are_listed_and_aborted_by_age() {
     assert_eq!(uploads_open(&f), 1);
     let out = f.ferry(&["uploads", "abort", "s3://semantics/"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("deleted 1 multipart uploads"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("deleted 1 multipart uploads"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(uploads_open(&f), 0);
 }

@@ -24,9 +24,26 @@ pub struct ObjectInfo {
     pub checksum_type: Option<String>,
     /// User metadata (`x-amz-meta-*`), names without the prefix.
     pub metadata: Vec<(String, String)>,
+    /// `x-amz-server-side-encryption` (`AES256`, `aws:kms`, `aws:kms:dsse`), if sent.
+    pub server_side_encryption: Option<String>,
+    /// Whether the object is encrypted with a customer-provided key (SSE-C).
+    pub customer_key: bool,
 }
 
 impl ObjectInfo {
+    /// The object's MD5 as its ETag gives it (hex, lower case): S3 makes the ETag of an
+    /// object stored in one piece the MD5 of its bytes, except under SSE-KMS or SSE-C. `None`
+    /// for multipart objects (`…-N`), encrypted ones, and ETags that are no MD5.
+    pub fn etag_md5(&self) -> Option<String> {
+        let etag = self.etag.as_deref()?.trim().trim_matches('"');
+        let kms = self
+            .server_side_encryption
+            .as_deref()
+            .is_some_and(|sse| sse.starts_with("aws:kms"));
+        let md5_like = etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit());
+        (md5_like && !kms && !self.customer_key).then(|| etag.to_ascii_lowercase())
+    }
+
     fn from_headers(headers: &http::HeaderMap, size: u64) -> Self {
         let text = |name: &str| {
             headers
@@ -40,6 +57,8 @@ impl ObjectInfo {
             last_modified: text("last-modified"),
             content_type: text("content-type"),
             checksum_type: text("x-amz-checksum-type"),
+            server_side_encryption: text("x-amz-server-side-encryption"),
+            customer_key: headers.contains_key("x-amz-server-side-encryption-customer-algorithm"),
             ..Self::default()
         };
         for (name, value) in headers {

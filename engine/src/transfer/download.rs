@@ -73,6 +73,9 @@ impl Transfers {
         let mut result = self
             .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref(), true)
             .await;
+        if result.is_ok() && expected.is_none() {
+            result = self.verify_etag_md5(&name, &temp, &info).await;
+        }
         if matches!(result, Err(TransferError::Integrity { .. })) {
             self.progress.emit(Event::Retried { name: name.clone() });
             // Fetched again from scratch: the bytes kept from an earlier run may be the bad ones.
@@ -87,6 +90,9 @@ impl Transfers {
                     false,
                 )
                 .await;
+            if result.is_ok() && expected.is_none() {
+                result = self.verify_etag_md5(&name, &temp, &info).await;
+            }
         }
         // Done or failed cleanly: either way there is nothing left to resume. (A crash or
         // kill never gets here, so the journal and the temporary file stay for the next run.)
@@ -114,6 +120,40 @@ impl Transfers {
                 Err(error)
             }
         }
+    }
+
+    /// For an object without a full-object checksum: the downloaded file's MD5 against the
+    /// ETag, where S3 makes the ETag the MD5 of the bytes (an object stored in one piece, not
+    /// under SSE-KMS or SSE-C). The file is read again from the page cache on the blocking
+    /// pool. Objects with neither (multipart uploads of other tools without checksums) are
+    /// checked by size alone, and logged at debug level.
+    pub(super) async fn verify_etag_md5(
+        &self,
+        name: &str,
+        temp: &Path,
+        info: &crate::s3::ObjectInfo,
+    ) -> Result<(), TransferError> {
+        let Some(expected) = info.etag_md5() else {
+            tracing::debug!(
+                object = name,
+                "no checksum and no MD5 ETag: verified by size only"
+            );
+            return Ok(());
+        };
+        let path = temp.to_owned();
+        let actual = tokio::task::spawn_blocking(move || md5_of_file(&path))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+            .map_err(|e| TransferError::io("reading back", temp, e))?;
+        if actual == expected {
+            return Ok(());
+        }
+        Err(TransferError::Integrity {
+            name: name.into(),
+            message: format!(
+                "MD5 mismatch: the store's ETag says {expected}, the bytes received hash to {actual}; nothing was kept"
+            ),
+        })
     }
 
     /// The full-object checksum the store holds, if it holds one ferry can verify. A
@@ -403,6 +443,27 @@ fn resumed_sum(
             .ok()
             .map(Some),
     }
+}
+
+/// The MD5 of a file's bytes, lower-case hex.
+fn md5_of_file(path: &Path) -> std::io::Result<String> {
+    use md5::Digest;
+    use std::io::Read;
+    let mut file = File::open(path)?;
+    let mut hasher = md5::Md5::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Compares the ranges' combined checksum with the store's.
