@@ -494,7 +494,7 @@ async fn without_a_stored_checksum_bytes_corrupted_on_every_attempt_never_land()
     // Both paths: a listed object that fits one GET, and a HEAD-then-ranges download.
     let engine = engine(client);
     let err = engine
-        .download_listed(BUCKET, "plain.bin", &target, (PART - 1) as u64)
+        .download_listed(BUCKET, "plain.bin", &target, PART - 1)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("MD5 mismatch"), "{err}");
