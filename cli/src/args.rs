@@ -160,6 +160,10 @@ pub struct GlobalArgs {
     /// of following them.
     #[arg(long, global = true)]
     pub no_follow_symlinks: bool,
+    /// With --checksum-algorithm none, send uploads without Content-MD5 either, so the store
+    /// verifies nothing of what arrives (for stores that reject Content-MD5; avoid otherwise).
+    #[arg(long, global = true)]
+    pub no_verify: bool,
     /// Temporary credentials from STS.
     #[command(flatten)]
     pub sts: StsArgs,

@@ -137,6 +137,7 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
         concurrency: global.concurrency(),
         sync_downloads: global.fsync,
         follow_symlinks: !global.no_follow_symlinks,
+        content_md5: !global.no_verify,
         ..TransferConfig::default()
     };
     if global.no_hedging {

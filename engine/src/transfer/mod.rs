@@ -75,6 +75,9 @@ pub struct TransferConfig {
     /// Follow symbolic links when walking a directory (as `aws s3 cp -r` and `sync` do);
     /// off: each link is skipped with a warning.
     pub follow_symlinks: bool,
+    /// With no [`checksum`](Self::checksum), send each upload's `Content-MD5` so the store
+    /// still verifies what arrives (on by default; off only when asked for no verification).
+    pub content_md5: bool,
 }
 
 impl Default for TransferConfig {
@@ -91,6 +94,7 @@ impl Default for TransferConfig {
             sync_downloads: false,
             hedge: Some(hedge::HedgeConfig::default()),
             follow_symlinks: true,
+            content_md5: true,
         }
     }
 }
@@ -244,6 +248,23 @@ impl Transfers {
         };
         let summed =
             tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, data.as_ref()));
+        match summed.await {
+            Ok(sum) => sum,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+
+    /// A body's `Content-MD5` (base64), on the blocking pool like [`Self::part_checksum`].
+    async fn part_md5(&self, data: bytes::Bytes) -> String {
+        let _slot = match self.checksum_slots.acquire().await {
+            Ok(slot) => slot,
+            Err(_) => unreachable!("the checksum semaphore is never closed"),
+        };
+        let summed = tokio::task::spawn_blocking(move || {
+            use base64::Engine;
+            use md5::Digest;
+            base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&data))
+        });
         match summed.await {
             Ok(sum) => sum,
             Err(join) => std::panic::resume_unwind(join.into_panic()),

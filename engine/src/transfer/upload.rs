@@ -264,14 +264,7 @@ impl Transfers {
         upload_id: String,
     ) -> Result<(CompletedPart, Option<PartChecksum>), TransferError> {
         let _permit = permit;
-        let sum = match self.config.checksum {
-            Some(algorithm) => Some(self.part_checksum(algorithm, data.clone()).await),
-            None => None,
-        };
-        let headers: Vec<(&'static str, String)> = sum
-            .iter()
-            .map(|s| (s.algorithm().header_name(), s.base64()))
-            .collect();
+        let (sum, headers) = self.integrity(&data).await;
         let sent = self.sent_bytes();
         let etag = self
             .client
@@ -330,12 +323,8 @@ impl Transfers {
     ) -> Result<u64, TransferError> {
         let size = data.len() as u64;
         let mut options = options.clone();
-        if let Some(algorithm) = self.config.checksum {
-            let sum = self.part_checksum(algorithm, data.clone()).await;
-            options
-                .checksum_headers
-                .push((algorithm.header_name(), sum.base64()));
-        }
+        let (_, headers) = self.integrity(&data).await;
+        options.checksum_headers.extend(headers);
         let body = if data.is_empty() {
             RequestBody::empty()
         } else {
@@ -343,6 +332,26 @@ impl Transfers {
         };
         self.client.put_object(bucket, key, body, &options).await?;
         Ok(size)
+    }
+
+    /// What lets the store verify `data` as it arrives: its checksum header (the sum is
+    /// returned for CompleteMultipartUpload), or, when no checksum is sent
+    /// (`--checksum-algorithm none`), its `Content-MD5`, unless
+    /// [`super::TransferConfig::content_md5`] is off. Hashed on the blocking pool, one part
+    /// per core at a time.
+    async fn integrity(&self, data: &Bytes) -> (Option<PartChecksum>, Vec<(&'static str, String)>) {
+        match self.config.checksum {
+            Some(algorithm) => {
+                let sum = self.part_checksum(algorithm, data.clone()).await;
+                let header = vec![(sum.algorithm().header_name(), sum.base64())];
+                (Some(sum), header)
+            }
+            None if self.config.content_md5 => {
+                let md5 = self.part_md5(data.clone()).await;
+                (None, vec![("content-md5", md5)])
+            }
+            None => (None, Vec::new()),
+        }
     }
 
     /// Reports a body's bytes as [`Event::Bytes`] as they are sent, once each.
@@ -593,21 +602,13 @@ impl Transfers {
                 key.to_owned(),
                 upload_id.to_owned(),
             );
-            let algorithm = self.config.checksum;
             let journal = journal.cloned();
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
                 let data = source.read(range.clone(), &this.buffers).await?;
-                let sum = match algorithm {
-                    Some(algorithm) => Some(this.part_checksum(algorithm, data.clone()).await),
-                    None => None,
-                };
+                let (sum, headers) = this.integrity(&data).await;
                 let sent = this.sent_bytes();
-                let headers: Vec<(&'static str, String)> = sum
-                    .iter()
-                    .map(|s| (s.algorithm().header_name(), s.base64()))
-                    .collect();
                 let send = || {
                     this.client.upload_part(
                         &bucket,
