@@ -115,8 +115,9 @@ pub struct GlobalArgs {
     /// Trust only the certificates in this PEM file (else AWS_CA_BUNDLE, the system's).
     #[arg(long, global = true, value_name = "PEM")]
     pub ca_bundle: Option<std::path::PathBuf>,
-    /// Requests in flight at once, across all files (default 16, or what --target-gbps
-    /// asks for).
+    /// Requests in flight at once, across all files (default: 16 for parts and ranges, or
+    /// what --target-gbps asks for; objects of one request each start there and grow, up
+    /// to 256, while more requests bring more completions per second). Given, it is fixed.
     #[arg(long = "concurrency", global = true, value_name = "N")]
     pub concurrency_flag: Option<usize>,
     /// Size concurrency and the memory budget for this throughput, in gigabits per second
@@ -189,6 +190,15 @@ impl std::fmt::Debug for StsArgs {
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
 impl GlobalArgs {
+    /// The most requests in flight for objects of one request each: `--concurrency` when
+    /// given (fixed), else up to [`ferry::transfer::DEFAULT_REQUEST_CONCURRENCY`].
+    pub fn request_concurrency(&self) -> usize {
+        match self.concurrency_flag {
+            Some(n) => n.max(1),
+            None => ferry::transfer::DEFAULT_REQUEST_CONCURRENCY.max(self.concurrency()),
+        }
+    }
+
     /// `--concurrency`, else what `--target-gbps` asks for, else [`DEFAULT_CONCURRENCY`].
     pub fn concurrency(&self) -> usize {
         if let Some(n) = self.concurrency_flag {

@@ -22,7 +22,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         path_style: global.path_style,
         dualstack: global.dualstack,
         ca_bundle: global.ca_bundle.clone(),
-        concurrency: global.concurrency(),
+        concurrency: global.request_concurrency(),
         max_bandwidth: max_bandwidth(global)?,
         temporary: temporary_options(global),
         ..ClientOptions::default()
@@ -56,7 +56,7 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
         path_style: global.path_style,
         dualstack: global.dualstack,
         ca_bundle: global.ca_bundle.clone(),
-        concurrency: global.concurrency(),
+        concurrency: global.request_concurrency(),
         max_bandwidth: max_bandwidth(global)?,
         temporary: TemporaryOptions {
             token_codes: token_codes(global),
@@ -135,6 +135,7 @@ pub fn transfers(
 pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> {
     let mut config = TransferConfig {
         concurrency: global.concurrency(),
+        request_concurrency: global.request_concurrency(),
         sync_downloads: global.fsync,
         follow_symlinks: !global.no_follow_symlinks,
         content_md5: !global.no_verify,

@@ -70,7 +70,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<ExitCode, CliEr
         endpoint_url: Some(endpoint.url()),
         region: Some("us-east-1".into()),
         credentials: Some(endpoint.credentials().clone()),
-        concurrency: global.concurrency(),
+        concurrency: global.request_concurrency(),
         ..ClientOptions::default()
     };
     // The demo's own keys and endpoint; the user's profile files are not read.

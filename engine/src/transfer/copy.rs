@@ -38,7 +38,7 @@ impl Transfers {
             bytes: info.size,
         });
         let result = if info.size <= self.config.limits.max_single_put {
-            let _permit = self.permit(0).await;
+            let _permit = self.request_permit(0).await;
             self.client
                 .copy_object(src_bucket, src_key, dst_bucket, dst_key)
                 .await

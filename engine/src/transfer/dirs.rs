@@ -82,7 +82,7 @@ impl Transfers {
         };
         let walker = tokio::task::spawn_blocking(move || walk(&root, options, &tx));
         let prefix = key_prefix(prefix);
-        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
         while let Some(entry) = rx.recv().await {
@@ -157,7 +157,7 @@ impl Transfers {
             ..ListObjects::default()
         };
         let mut pages = self.client.list_objects(bucket, options);
-        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
         loop {

@@ -11,6 +11,7 @@
 //! * [`Transfers::upload_dir`] / [`Transfers::download_prefix`]: directories and prefixes,
 //!   walked and listed as streams, never held whole.
 
+pub mod adaptive;
 pub mod checksum;
 mod content_type;
 mod copy;
@@ -46,8 +47,14 @@ use tokio::sync::Semaphore;
 /// How transfers run.
 #[derive(Debug, Clone)]
 pub struct TransferConfig {
-    /// Requests in flight at once, across all files.
+    /// Requests in flight at once for parts and ranges (byte-bound work), across all files;
+    /// also where request-bound work starts.
     pub concurrency: usize,
+    /// The most requests in flight for request-bound work (objects that take one request
+    /// each: small uploads and downloads, CopyObject), which sizes itself between
+    /// [`concurrency`](Self::concurrency) and this as long as more requests bring more
+    /// completions per second (see [`adaptive`]). Equal to `concurrency`: fixed.
+    pub request_concurrency: usize,
     /// The preferred part size (grown for very large objects).
     pub part_size: u64,
     /// Objects up to this size go in one request.
@@ -84,6 +91,7 @@ impl Default for TransferConfig {
     fn default() -> Self {
         Self {
             concurrency: 16,
+            request_concurrency: DEFAULT_REQUEST_CONCURRENCY,
             part_size: 8 * limits::MIB,
             multipart_threshold: 8 * limits::MIB,
             limits: Limits::AWS,
@@ -98,6 +106,10 @@ impl Default for TransferConfig {
         }
     }
 }
+
+/// The default cap of [`TransferConfig::request_concurrency`]: at 50 ms per answer, 256
+/// requests in flight complete about 5,000 small objects a second.
+pub const DEFAULT_REQUEST_CONCURRENCY: usize = 256;
 
 /// Why a transfer failed.
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +206,8 @@ pub struct Transfers {
     part_hedger: Option<Arc<hedge::Hedger>>,
     /// One slot per core for part checksums.
     checksum_slots: Arc<Semaphore>,
+    /// The self-sizing limit of request-bound work.
+    requests: Arc<adaptive::AdaptiveLimit>,
     /// Set once this engine has collected the stale upload journals of its state directory.
     stale_journals_collected: Arc<tokio::sync::OnceCell<()>>,
     /// Upload part buffers, reused.
@@ -212,6 +226,10 @@ impl Transfers {
     /// An engine sending through `client`.
     pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let requests = adaptive::AdaptiveLimit::new(
+            config.concurrency.max(1),
+            config.request_concurrency.max(config.concurrency),
+        );
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
         let part_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
         let buffers = upload::BufferPool::new(config.memory_budget);
@@ -228,6 +246,7 @@ impl Transfers {
             )),
             buffers,
             stale_journals_collected: Arc::default(),
+            requests,
         }
     }
 
@@ -340,8 +359,33 @@ impl Transfers {
         };
         Permit {
             _memory: memory,
-            _request: request,
+            _request: Slot::Bytes(request),
         }
+    }
+
+    /// Like [`Self::permit`], for request-bound work (an object that takes one request):
+    /// the slot comes from the self-sizing limit.
+    async fn request_permit(&self, bytes: u64) -> Permit {
+        let units = budget_units(bytes).min(budget_units(self.config.memory_budget)) as u32;
+        let memory = match self.memory.clone().acquire_many_owned(units.max(1)).await {
+            Ok(permit) => permit,
+            Err(_) => unreachable!("the memory semaphore is never closed"),
+        };
+        Permit {
+            _memory: memory,
+            _request: Slot::Request(self.requests.acquire().await),
+        }
+    }
+
+    /// Requests in flight allowed now for request-bound work (it grows while it helps).
+    pub fn request_limit(&self) -> usize {
+        self.requests.limit()
+    }
+
+    /// Files or objects walked or listed ahead of the transfers: enough to keep every
+    /// request slot busy.
+    fn tasks_ahead(&self) -> usize {
+        self.config.concurrency.max(1) * 4 + self.requests.cap()
     }
 }
 
@@ -349,7 +393,16 @@ impl Transfers {
 #[derive(Debug)]
 pub(crate) struct Permit {
     _memory: tokio::sync::OwnedSemaphorePermit,
-    _request: tokio::sync::OwnedSemaphorePermit,
+    _request: Slot,
+}
+
+/// Where a request slot comes from.
+#[derive(Debug)]
+enum Slot {
+    /// Parts and ranges.
+    Bytes(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit),
+    /// Objects of one request.
+    Request(#[allow(dead_code)] adaptive::AdaptivePermit),
 }
 
 /// The budget in KiB units (what a semaphore counts), at least one.

@@ -72,7 +72,9 @@ impl Transfers {
         listed_size: u64,
     ) -> Result<u64, TransferError> {
         let name = format!("s3://{bucket}/{key}");
-        let _permit = self.permit(listed_size.min(WRITE_BUFFER as u64)).await;
+        let _permit = self
+            .request_permit(listed_size.min(WRITE_BUFFER as u64))
+            .await;
         let mut output = self.client.get_object(bucket, key, None, None).await?;
         let size = output.content_length;
         let expected = self.expected_checksum(&output.info);

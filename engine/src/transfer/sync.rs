@@ -218,7 +218,7 @@ impl Transfers {
             missing_root_is_empty: false,
         };
         let walker = tokio::task::spawn_blocking(move || walk(&root, walk_options, &tx));
-        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut walked_whole = true;
         while let Some(item) = rx.recv().await {
@@ -347,7 +347,7 @@ impl Transfers {
             ..ListObjects::default()
         };
         let mut pages = self.client.list_objects(bucket, list);
-        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut listed_whole = true;
         loop {
@@ -491,7 +491,7 @@ impl Transfers {
             ..ListObjects::default()
         };
         let mut pages = self.client.list_objects(src_bucket, list);
-        let files = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut listed_whole = true;
         loop {

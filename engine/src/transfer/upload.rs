@@ -308,7 +308,7 @@ impl Transfers {
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
         let size = source.size;
-        let _permit = self.permit(size).await;
+        let _permit = self.request_permit(size).await;
         let data = source.read(0..size, &self.buffers).await?;
         self.put_bytes(data, bucket, key, options).await
     }

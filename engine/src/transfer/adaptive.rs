@@ -1,0 +1,251 @@
+//! Concurrency that sizes itself for request-bound work (small objects, one request each):
+//! where each answer takes tens of milliseconds, 16 requests in flight leave the link idle,
+//! and the right number depends on a latency nobody should have to know.
+//!
+//! [`AdaptiveLimit`] is a semaphore whose size a controller moves between a floor and a cap:
+//! each window (at least [`WINDOW`] and [`MIN_SAMPLES`] completions), it compares the rate
+//! of completions with the previous window's. While a larger limit brings more completions
+//! per second (by more than [`GAIN`]), it grows by half; when the limit was in use and the
+//! rate fell (by more than [`GAIN`]), it gives back a quarter; otherwise it holds. The
+//! limit only grows when requests actually waited for a permit, so a job that never fills
+//! the window does not inflate it. Throttling is handled below this, by the client's
+//! adaptive send rate: fewer completions per second then also stop the growth here.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The shortest window the controller measures.
+pub const WINDOW: Duration = Duration::from_millis(250);
+/// Completions a window needs before it is judged.
+pub const MIN_SAMPLES: u64 = 16;
+/// The relative change of rate that counts as better or worse.
+pub const GAIN: f64 = 0.10;
+
+/// A self-sizing limit on requests in flight.
+#[derive(Debug)]
+pub struct AdaptiveLimit {
+    semaphore: Arc<Semaphore>,
+    floor: usize,
+    cap: usize,
+    /// The current limit (permits in circulation).
+    limit: AtomicUsize,
+    /// Completions since the window began.
+    completions: AtomicU64,
+    /// Whether a request waited for a permit during this window.
+    contended: AtomicBool,
+    window: Mutex<Window>,
+}
+
+#[derive(Debug)]
+struct Window {
+    started: Instant,
+    /// The previous window's rate (completions per second) and the limit it ran with.
+    previous: Option<(f64, usize)>,
+}
+
+/// A permit from an [`AdaptiveLimit`]; dropping it counts a completion.
+#[derive(Debug)]
+pub struct AdaptivePermit {
+    limit: Arc<AdaptiveLimit>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for AdaptivePermit {
+    fn drop(&mut self) {
+        self.limit.completed();
+    }
+}
+
+impl AdaptiveLimit {
+    /// A limit starting at `floor` that may grow up to `cap` (both at least 1).
+    pub fn new(floor: usize, cap: usize) -> Arc<Self> {
+        let floor = floor.max(1);
+        let cap = cap.max(floor);
+        Arc::new(Self {
+            semaphore: Arc::new(Semaphore::new(floor)),
+            floor,
+            cap,
+            limit: AtomicUsize::new(floor),
+            completions: AtomicU64::new(0),
+            contended: AtomicBool::new(false),
+            window: Mutex::new(Window {
+                started: Instant::now(),
+                previous: None,
+            }),
+        })
+    }
+
+    /// The current limit.
+    pub fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// The most it may grow to.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Waits for a permit.
+    pub async fn acquire(self: &Arc<Self>) -> AdaptivePermit {
+        let permit = match self.semaphore.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.contended.store(true, Ordering::Relaxed);
+                match self.semaphore.clone().acquire_owned().await {
+                    Ok(permit) => permit,
+                    Err(_) => unreachable!("the adaptive semaphore is never closed"),
+                }
+            }
+        };
+        AdaptivePermit {
+            limit: self.clone(),
+            _permit: permit,
+        }
+    }
+
+    fn completed(self: &Arc<Self>) {
+        let done = self.completions.fetch_add(1, Ordering::Relaxed) + 1;
+        if done < MIN_SAMPLES {
+            return;
+        }
+        let Ok(mut window) = self.window.try_lock() else {
+            return; // another completion is judging this window
+        };
+        let elapsed = window.started.elapsed();
+        if elapsed < WINDOW {
+            return;
+        }
+        let done = self.completions.swap(0, Ordering::Relaxed);
+        let contended = self.contended.swap(false, Ordering::Relaxed);
+        let rate = done as f64 / elapsed.as_secs_f64();
+        let limit = self.limit();
+        let next = decide(window.previous, rate, limit, contended, self.floor, self.cap);
+        window.previous = Some((rate, limit));
+        window.started = Instant::now();
+        drop(window);
+        self.resize(limit, next);
+    }
+
+    fn resize(self: &Arc<Self>, from: usize, to: usize) {
+        if to == from {
+            return;
+        }
+        self.limit.store(to, Ordering::Relaxed);
+        tracing::debug!(from, to, "requests in flight for small objects");
+        if to > from {
+            self.semaphore.add_permits(to - from);
+        } else {
+            // Permits are taken out of circulation as they come back.
+            let semaphore = self.semaphore.clone();
+            let surplus = (from - to) as u32;
+            tokio::spawn(async move {
+                if let Ok(permits) = semaphore.acquire_many(surplus).await {
+                    permits.forget();
+                }
+            });
+        }
+    }
+}
+
+/// The next limit, from the previous window (rate, limit) and this one.
+fn decide(
+    previous: Option<(f64, usize)>,
+    rate: f64,
+    limit: usize,
+    contended: bool,
+    floor: usize,
+    cap: usize,
+) -> usize {
+    let grow = (limit + limit / 2 + 1).min(cap);
+    let shrink = (limit - limit / 4).max(floor);
+    match previous {
+        // The first judged window: grow if requests had to wait.
+        None if contended => grow,
+        None => limit,
+        Some((before, before_limit)) => {
+            if rate > before * (1.0 + GAIN) {
+                if contended { grow } else { limit }
+            } else if rate < before * (1.0 - GAIN) && limit > before_limit {
+                // The last growth made things worse: undo part of it.
+                shrink
+            } else if contended && limit == before_limit {
+                // Holding steady while requests wait: probe upwards once more.
+                grow
+            } else {
+                limit
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_contended_window_grows_by_half() {
+        assert_eq!(decide(None, 100.0, 16, true, 16, 256), 25);
+        assert_eq!(decide(None, 100.0, 16, false, 16, 256), 16);
+    }
+
+    #[test]
+    fn growth_continues_while_the_rate_follows_and_stops_at_the_cap() {
+        assert_eq!(decide(Some((100.0, 16)), 150.0, 25, true, 16, 256), 38);
+        assert_eq!(decide(Some((100.0, 200)), 150.0, 250, true, 16, 256), 256);
+    }
+
+    #[test]
+    fn a_growth_that_made_things_worse_is_partly_undone() {
+        assert_eq!(decide(Some((150.0, 25)), 100.0, 38, true, 16, 256), 29);
+        assert_eq!(decide(Some((150.0, 16)), 100.0, 17, true, 16, 256), 16);
+    }
+
+    #[test]
+    fn a_rate_that_no_longer_follows_holds_the_limit() {
+        assert_eq!(decide(Some((100.0, 25)), 104.0, 38, true, 16, 256), 38);
+        assert_eq!(decide(Some((100.0, 25)), 104.0, 38, false, 16, 256), 38);
+    }
+
+    #[tokio::test]
+    async fn resizing_puts_permits_into_circulation_and_takes_them_back() {
+        let limit = AdaptiveLimit::new(2, 8);
+        assert_eq!(limit.limit(), 2);
+        limit.resize(2, 8);
+        let held: Vec<AdaptivePermit> =
+            futures_util::future::join_all((0..8).map(|_| limit.acquire())).await;
+        assert!(limit.semaphore.try_acquire().is_err(), "eight in circulation");
+        drop(held);
+        limit.resize(8, 2);
+        // The surplus is withdrawn by a task as permits come back.
+        for _ in 0..100 {
+            if limit.semaphore.available_permits() == 2 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(limit.semaphore.available_permits(), 2);
+        assert_eq!(limit.limit(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_window_of_waiting_requests_grows_the_limit() {
+        let limit = AdaptiveLimit::new(2, 64);
+        // Two permits held, a third request waits: the window is contended.
+        let held = (limit.acquire().await, limit.acquire().await);
+        let waiting = tokio::spawn({
+            let limit = limit.clone();
+            async move { drop(limit.acquire().await) }
+        });
+        tokio::task::yield_now().await;
+        drop(held);
+        waiting.await.unwrap();
+        std::thread::sleep(WINDOW);
+        for _ in 0..MIN_SAMPLES {
+            drop(limit.acquire().await);
+        }
+        assert_eq!(limit.limit(), 4, "grown by half (and one)");
+    }
+}
