@@ -235,7 +235,11 @@ fn a_failed_copy_leaves_its_source_in_place_on_mv() {
         c.arg("mv").arg(&file).arg("s3://no-such-bucket-here/k");
     });
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("NoSuchBucket"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("NoSuchBucket"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(std::fs::read(&file).unwrap(), b"data");
 }
 
