@@ -555,3 +555,129 @@ async fn throttling_answers_make_the_client_hold_itself_to_a_send_rate() {
     let rate = s.client.retry_state().send_rate();
     assert!(rate.is_some_and(|r| r > 0.0), "{rate:?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Figures for docs/architecture.md ("Retries"), with the default policy: run by hand with
+// `cargo test -p ferry-tests --test s3_retries -- --ignored --nocapture measure`.
+
+/// One measured scenario: its name, how long it took, and whether it succeeded.
+async fn measured<T, E: std::fmt::Display>(name: &str, run: impl Future<Output = Result<T, E>>) {
+    let start = std::time::Instant::now();
+    let outcome = guarded(run).await;
+    let took = start.elapsed().as_secs_f64();
+    match outcome {
+        Ok(_) => eprintln!("measure: {name}: succeeded in {took:.1} s"),
+        Err(e) => eprintln!("measure: {name}: FAILED after {took:.1} s: {e}"),
+    }
+}
+
+async fn small_uploads(client: &S3Client, count: usize, concurrency: usize) -> Result<(), String> {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let client = client.clone();
+        let permits = std::sync::Arc::clone(&permits);
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore");
+            let body = RequestBody::bytes(Bytes::from(format!("small {i}").into_bytes()));
+            client
+                .put_object(BUCKET, &format!("small/{i}"), body, &PutOptions::default())
+                .await
+                .map(drop)
+        });
+    }
+    let mut failed = 0;
+    while let Some(done) = tasks.join_next().await {
+        if !matches!(done, Ok(Ok(()))) {
+            failed += 1;
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} of {count} failed")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement for the docs (minutes), not a test"]
+async fn measure_the_default_policy_through_throttling_windows_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = big_file(dir.path(), 9);
+    for window in [5, 10] {
+        let fresh = || setup_with(RetryConfig::default(), HttpConfig::default());
+        let s = fresh().await;
+        put(&s._server.client(), "down.bin", &bytes).await;
+        s.proxy
+            .fault_window(Duration::from_secs(window), Fault::slow_down(), 2);
+        let target = dir.path().join("down.bin");
+        measured(
+            &format!("{window} s of 50% SlowDown: download 15 MiB"),
+            async {
+                engine(s.client.clone())
+                    .download_file(BUCKET, "down.bin", &target)
+                    .await
+            },
+        )
+        .await;
+        let s = fresh().await;
+        s.proxy
+            .fault_window(Duration::from_secs(window), Fault::slow_down(), 2);
+        measured(
+            &format!("{window} s of 50% SlowDown: upload 15 MiB"),
+            async {
+                engine(s.client.clone())
+                    .upload_file(&path, BUCKET, "up.bin")
+                    .await
+            },
+        )
+        .await;
+        let s = fresh().await;
+        s.proxy
+            .fault_window(Duration::from_secs(window), Fault::slow_down(), 2);
+        measured(
+            &format!("{window} s of 50% SlowDown: 500 small uploads, 32 at a time"),
+            small_uploads(&s.client, 500, 32),
+        )
+        .await;
+        eprintln!("measure:   retries {}", s.client.retries());
+    }
+    // A restart: the upload is paced (10 MiB/s) so that the store goes down while it runs.
+    let paced = HttpConfig {
+        max_bandwidth: Some(10 * MIB),
+        ..HttpConfig::default()
+    };
+    for (seconds, how) in [(15, Outage::Refuse), (15, Outage::Reset)] {
+        // A download started while the store is down (in-flight bodies sit in the socket
+        // buffers and outlive a kill on loopback): it waits the outage out.
+        let s = setup_with(RetryConfig::default(), paced.clone()).await;
+        put(&s._server.client(), "down.bin", &bytes).await;
+        assert!(s.client.head_bucket(BUCKET).await.is_ok());
+        s.proxy.outage(Duration::from_secs(seconds), how);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let target = dir.path().join("down.bin");
+        measured(
+            &format!("{seconds} s {how:?} outage, download started 0.5 s into it"),
+            async {
+                engine(s.client.clone())
+                    .download_file(BUCKET, "down.bin", &target)
+                    .await
+            },
+        )
+        .await;
+        eprintln!("measure:   retries {}", s.client.retries());
+        let s = setup_with(RetryConfig::default(), paced.clone()).await;
+        assert!(s.client.head_bucket(BUCKET).await.is_ok());
+        let client = s.client.clone();
+        let upload = tokio::spawn({
+            let path = path.clone();
+            async move { engine(client).upload_file(&path, BUCKET, "up.bin").await }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        s.proxy.outage(Duration::from_secs(seconds), how);
+        measured(&format!("{seconds} s {how:?} outage mid-upload"), async {
+            upload.await.expect("task")
+        })
+        .await;
+        eprintln!("measure:   retries {}", s.client.retries());
+    }
+}
