@@ -8,7 +8,7 @@
 //! Every request and every wait is bounded by a timeout.
 
 use bytes::Bytes;
-use ferry_tests::fault_proxy::{Fault, FaultProxy};
+use ferry_tests::fault_proxy::{Fault, FaultProxy, Outage};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
@@ -777,4 +777,146 @@ async fn upstream_failure_is_answered_502_by_the_proxy() {
     let reply = fetch(&client(), request(&proxy, Method::GET, "/k", Bytes::new())).await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
     assert_eq!(reply.header("x-fault-proxy"), "upstream-error");
+}
+
+#[tokio::test]
+async fn ok_with_error_answers_200_with_an_s3_error_body_without_reaching_upstream() {
+    let (upstream, proxy, client) = setup().await;
+    proxy.push([Fault::OkWithError {
+        code: "InternalError",
+        message: "We encountered an internal error. Please try again.",
+    }]);
+    let reply = fetch(
+        &client,
+        request(&proxy, Method::POST, "/bucket/key?uploadId=u", payload(100)),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let xml = reply.text();
+    assert!(xml.trim_start().starts_with("<?xml"), "{xml}");
+    assert_eq!(xml_value(&xml, "Code").as_deref(), Some("InternalError"));
+    assert_eq!(upstream.requests(), 0);
+    assert_eq!(proxy.log()[0].2, "OkWithError");
+}
+
+#[tokio::test]
+async fn slow_down_retry_after_sends_the_retry_after_header() {
+    let (_upstream, proxy, client) = setup().await;
+    proxy.push([Fault::SlowDownRetryAfter { seconds: 7 }]);
+    let reply = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.header("retry-after"), "7");
+    assert_eq!(
+        xml_value(&reply.text(), "Code").as_deref(),
+        Some("SlowDown")
+    );
+}
+
+#[tokio::test]
+async fn a_fault_window_gives_one_request_in_n_its_fault_then_closes() {
+    let (upstream, proxy, client) = setup().await;
+    // Long enough for the six requests below, however slow the machine.
+    proxy.fault_window(Duration::from_secs(60), Fault::slow_down(), 2);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let reply = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+        statuses.push(reply.status.as_u16());
+    }
+    assert_eq!(statuses, [503, 200, 503, 200, 503, 200]);
+    assert_eq!(proxy.window_faults(), 3);
+    assert_eq!(upstream.requests(), 3);
+    // A closed window (zero length) lets everything pass.
+    proxy.fault_window(Duration::ZERO, Fault::slow_down(), 1);
+    let reply = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn queued_faults_come_before_the_window() {
+    let (_upstream, proxy, client) = setup().await;
+    proxy.fault_window(Duration::from_secs(60), Fault::slow_down(), 1);
+    proxy.push([Fault::internal_error()]);
+    let first = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+    let second = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+    assert_eq!(first.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// Connects to the proxy until `ok` says the outcome is the expected one, at most 200 times
+/// 50 ms apart (10 s): the outage starts and ends on the proxy's own task.
+async fn connect_until(
+    proxy: &FaultProxy,
+    ok: impl Fn(&std::io::Result<TcpStream>) -> bool,
+) -> std::io::Result<TcpStream> {
+    for _ in 0..200 {
+        let attempt = tokio::time::timeout(WAIT, TcpStream::connect(proxy.addr()))
+            .await
+            .expect("connect ends in time");
+        if ok(&attempt) {
+            return attempt;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the proxy never reached the expected state");
+}
+
+#[tokio::test]
+async fn a_refusing_outage_breaks_open_connections_refuses_new_ones_then_serves_on_the_same_port() {
+    let (_upstream, proxy, client) = setup().await;
+    let port = proxy.addr().port();
+    let mut open = TcpStream::connect(proxy.addr()).await.expect("connect");
+    proxy.outage(Duration::from_secs(2), Outage::Refuse);
+    let refused = connect_until(&proxy, |r| {
+        r.as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
+    .await;
+    assert!(refused.is_err());
+    // The connection open before the outage was closed by the "restart".
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(WAIT, open.read(&mut buf))
+        .await
+        .expect("the broken connection ends in time");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert_eq!(proxy.outages_begun(), 1);
+    // Back on the same port once the outage is over.
+    connect_until(&proxy, |r| r.is_ok()).await.expect("back");
+    assert_eq!(proxy.addr().port(), port);
+    let reply = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_resetting_outage_resets_new_connections_then_recovers() {
+    let (_upstream, proxy, pooled) = setup().await;
+    proxy.outage(Duration::from_secs(2), Outage::Reset);
+    // Accepted, then reset: the request gets no answer.
+    let failed = tokio::time::timeout(
+        WAIT,
+        send(&pooled, request(&proxy, Method::GET, "/k", Bytes::new())),
+    )
+    .await
+    .expect("the reset ends the request");
+    let error = failed.expect_err("no answer during the outage");
+    assert!(
+        is_connection_error(&error) || error.is_connect(),
+        "{error:?}"
+    );
+    assert_eq!(
+        proxy.requests_seen(),
+        0,
+        "no request reached the proxy's handler"
+    );
+    // Bounded: the outage ends after 2 s; a fresh client gets an answer by then.
+    let mut answered = false;
+    for _ in 0..200 {
+        let fresh = client();
+        let result = send(&fresh, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+        if result.is_ok_and(|r| r.status() == StatusCode::OK) {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered, "the proxy serves again after the outage");
 }

@@ -37,13 +37,26 @@ impl Embedded {
     }
 }
 
-/// Retries with short delays, so tests that meet faults stay quick.
+/// Retries with short delays and no send-rate adaptation, so tests that meet faults stay
+/// quick.
 pub fn fast_retries() -> RetryConfig {
     RetryConfig {
         max_attempts: 4,
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(50),
-        budget: 500,
+        adaptive: false,
+    }
+}
+
+/// The default policy's shape (attempts, doubling full-jitter backoff, the adaptive send
+/// rate) on a shorter clock: 12 attempts, 100 ms doubling up to 2 s, so the waits may add up
+/// to 15 s (7.5 s on average). For tests that ride out a window of trouble lasting seconds.
+pub fn patient_retries() -> RetryConfig {
+    RetryConfig {
+        max_attempts: 12,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(2),
+        adaptive: true,
     }
 }
 

@@ -18,6 +18,12 @@
 //! # }
 //! ```
 //!
+//! Besides the queue, two kinds of timed trouble: [`FaultProxy::fault_window`] gives one
+//! request in `n` a fault for a while (half the requests throttled for 5 s), and
+//! [`FaultProxy::outage`] takes the "store" down for a while: connections are refused (the
+//! listener is closed, then bound again on the same port) or reset, and every open
+//! connection is broken, as when a server restarts.
+//!
 //! Everything is bounded: dropping the [`FaultProxy`] stops the listener and every
 //! connection it holds (a [`Fault::Hang`] included), and each internal wait has a limit.
 
@@ -40,9 +46,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
 /// How long [`Fault::Hang`] holds a connection at most (dropping the proxy ends it sooner).
@@ -53,6 +60,8 @@ pub const UPSTREAM_LIMIT: Duration = Duration::from_secs(600);
 /// How long the proxy reads a request body that it will not forward before giving up on
 /// the connection.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(120);
+/// How long the proxy keeps trying to bind its port again after a refusing outage.
+pub const REBIND_LIMIT: Duration = Duration::from_secs(10);
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ProxyBody = BoxBody<Bytes, BoxError>;
@@ -100,6 +109,32 @@ pub enum Fault {
         /// The server clock's offset from the real time.
         seconds: i64,
     },
+    /// Do not forward: read the request, then answer `200 OK` with an S3 `<Error>` body of
+    /// this `<Code>` and `<Message>`, as S3 may for CompleteMultipartUpload, CopyObject and
+    /// UploadPartCopy when it fails after sending the status.
+    OkWithError {
+        /// The S3 error code, e.g. `InternalError`.
+        code: &'static str,
+        /// The S3 error message.
+        message: &'static str,
+    },
+    /// Do not forward: read the request, then answer 503 `SlowDown` with a `Retry-After`
+    /// header of `seconds`.
+    SlowDownRetryAfter {
+        /// The `Retry-After` value, in seconds.
+        seconds: u64,
+    },
+}
+
+/// How the "store" is down during a [`FaultProxy::outage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// Nothing listens: connections are refused (`ECONNREFUSED`), as when the server process
+    /// is gone.
+    Refuse,
+    /// Connections are accepted, then reset at once (TCP RST), as when a load balancer has
+    /// no healthy backend.
+    Reset,
 }
 
 impl Fault {
@@ -122,7 +157,8 @@ impl Fault {
     }
 
     /// The fault's name, as [`FaultProxy::log`] reports it: `"Pass"`, `"Status"`,
-    /// `"TruncateBody"`, `"ResetBeforeResponse"`, `"Hang"`, `"FlipByte"` or `"SkewedDate"`.
+    /// `"TruncateBody"`, `"ResetBeforeResponse"`, `"Hang"`, `"FlipByte"`, `"SkewedDate"`,
+    /// `"OkWithError"` or `"SlowDownRetryAfter"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Fault::Pass => "Pass",
@@ -132,6 +168,8 @@ impl Fault {
             Fault::Hang => "Hang",
             Fault::FlipByte { .. } => "FlipByte",
             Fault::SkewedDate { .. } => "SkewedDate",
+            Fault::OkWithError { .. } => "OkWithError",
+            Fault::SlowDownRetryAfter { .. } => "SlowDownRetryAfter",
         }
     }
 }
@@ -177,6 +215,10 @@ impl FaultProxy {
             filter: Mutex::new(None),
             seen: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            window: Mutex::new(None),
+            outage: Mutex::new(None),
+            outage_begins: Notify::new(),
+            outages_begun: AtomicUsize::new(0),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         FaultProxy {
@@ -228,6 +270,37 @@ impl FaultProxy {
         *lock(&self.shared.filter) = None;
     }
 
+    /// For `duration` from now, one request in `one_in` (that matches the filter, when the
+    /// queue is empty) gets `fault`, the first one included; the others pass. Replaces any
+    /// window still open. `one_in` of 2 throttles half the requests.
+    pub fn fault_window(&self, duration: Duration, fault: Fault, one_in: usize) {
+        *lock(&self.shared.window) = Some(Window {
+            until: Instant::now() + duration,
+            fault,
+            one_in: one_in.max(1),
+            matched: 0,
+        });
+    }
+
+    /// How many requests a [`FaultProxy::fault_window`] has given its fault so far.
+    pub fn window_faults(&self) -> usize {
+        lock(&self.shared.window)
+            .as_ref()
+            .map_or(0, |w| w.matched.div_ceil(w.one_in))
+    }
+
+    /// Takes the "store" down for `duration` from now: every open connection is broken and
+    /// new ones are refused or reset (`how`); then the proxy serves again on the same port.
+    pub fn outage(&self, duration: Duration, how: Outage) {
+        *lock(&self.shared.outage) = Some((Instant::now() + duration, how));
+        self.shared.outage_begins.notify_one();
+    }
+
+    /// How many outages have taken effect (the listener was closed or started resetting).
+    pub fn outages_begun(&self) -> usize {
+        self.shared.outages_begun.load(Ordering::SeqCst)
+    }
+
     /// How many requests the proxy has received.
     pub fn requests_seen(&self) -> usize {
         self.shared.seen.load(Ordering::SeqCst)
@@ -254,16 +327,48 @@ struct Shared {
     filter: Mutex<Option<Filter>>,
     seen: AtomicUsize,
     log: Mutex<Vec<(String, String, &'static str)>>,
+    window: Mutex<Option<Window>>,
+    /// When the current outage ends, and how the store is down until then.
+    outage: Mutex<Option<(Instant, Outage)>>,
+    outage_begins: Notify,
+    outages_begun: AtomicUsize,
+}
+
+/// A [`FaultProxy::fault_window`].
+struct Window {
+    until: Instant,
+    fault: Fault,
+    one_in: usize,
+    /// Matching requests seen in the window.
+    matched: usize,
 }
 
 impl Shared {
+    /// The outage under way, if any.
+    fn outage_now(&self) -> Option<(Instant, Outage)> {
+        lock(&self.outage).filter(|(until, _)| Instant::now() < *until)
+    }
+
+    /// The window's fault for the next matching request, if a window is open and it is
+    /// that request's turn.
+    fn window_fault(&self) -> Option<Fault> {
+        let mut window = lock(&self.window);
+        let window = window.as_mut().filter(|w| Instant::now() < w.until)?;
+        let turn = window.matched.is_multiple_of(window.one_in);
+        window.matched += 1;
+        turn.then(|| window.fault.clone())
+    }
+
     /// Counts and logs a request and gives it its fault.
     fn take_fault(&self, parts: &Parts) -> (usize, Fault) {
         let number = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
         let filter = lock(&self.filter).clone();
         let matches = filter.is_none_or(|filter| filter(parts));
         let fault = if matches {
-            lock(&self.faults).pop_front().unwrap_or(Fault::Pass)
+            let queued = lock(&self.faults).pop_front();
+            queued
+                .or_else(|| self.window_fault())
+                .unwrap_or(Fault::Pass)
         } else {
             Fault::Pass
         };
@@ -285,18 +390,54 @@ fn path_and_query(uri: &Uri) -> String {
         .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(mut listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if shared.outage_now().is_some() {
+                        // Down, resetting: a TCP RST instead of an answer.
+                        let _ = stream.set_zero_linger();
+                        drop(stream);
+                        continue;
+                    }
                     connections.spawn(serve_connection(stream, Arc::clone(&shared)));
                 }
                 // e.g. out of file descriptors: back off briefly rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = shared.outage_begins.notified() => {
+                let Some((until, how)) = shared.outage_now() else { continue };
+                // The store goes down: every open connection breaks.
+                connections.abort_all();
+                shared.outages_begun.fetch_add(1, Ordering::SeqCst);
+                if how == Outage::Refuse {
+                    let Ok(addr) = listener.local_addr() else { return };
+                    drop(listener);
+                    tokio::time::sleep_until(until.into()).await;
+                    match rebind(addr).await {
+                        Some(again) => listener = again,
+                        None => return,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Binds `addr` again after a refusing outage, trying for at most [`REBIND_LIMIT`] (the
+/// port may linger for a moment).
+async fn rebind(addr: SocketAddr) -> Option<TcpListener> {
+    let deadline = Instant::now() + REBIND_LIMIT;
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Some(listener),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(_) => return None,
         }
     }
 }
@@ -388,6 +529,38 @@ async fn handle(
                 skewed,
                 xml,
             ))
+        }
+        Fault::OkWithError { code, message } => {
+            drain(body, &conn).await?;
+            let request_id = request_id(number);
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+                xml_escape(code),
+                xml_escape(message),
+            );
+            Ok(error_response(
+                StatusCode::OK,
+                &request_id,
+                SystemTime::now(),
+                xml,
+            ))
+        }
+        Fault::SlowDownRetryAfter { seconds } => {
+            drain(body, &conn).await?;
+            let request_id = request_id(number);
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>{request_id}</RequestId></Error>",
+            );
+            let mut response = error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &request_id,
+                SystemTime::now(),
+                xml,
+            );
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+            Ok(response)
         }
         Fault::ResetBeforeResponse => {
             drain(body, &conn).await?;

@@ -5,14 +5,37 @@ use super::error::S3Error;
 use super::request::S3Request;
 use crate::credentials::{Credentials, CredentialsError, ProvideCredentials};
 use crate::endpoint::{Endpoint, EndpointError};
+use crate::http::retry::MAX_CORRUPTED_RETRIES;
 use crate::http::{HttpClient, HttpError, RequestBody, Response, RetryReason, RetryState};
 use crate::sign::{Payload, SignableRequest, Signer, SigningTime, sha256_hex};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// The largest error or XML answer read into memory.
 pub(crate) const MAX_XML_BODY: usize = 64 * 1024 * 1024;
+
+/// Attempts for a request whose connection is refused before the endpoint ever answered
+/// this client (a wrong endpoint fails in about a second, not after the full horizon).
+pub const FIRST_CONTACT_ATTEMPTS: u32 = 3;
+
+/// How a successful answer is handed back.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    /// As is, its body still to be read.
+    Streamed,
+    /// Read whole, and checked for an `<Error>` inside a `200 OK`.
+    Checked,
+}
+
+/// A successful answer.
+enum Answer {
+    Streamed(Response),
+    Collected {
+        headers: http::HeaderMap,
+        body: bytes::Bytes,
+    },
+}
 
 /// Why an S3 call failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,9 +130,14 @@ impl Error {
         }
     }
 
-    fn retry_reason(&self) -> Option<RetryReason> {
+    /// Why this failure may be retried, if it may. `has_body`: the request carried a
+    /// (replayable) body, which a checksum mismatch says was corrupted on the way.
+    fn retry_reason(&self, has_body: bool) -> Option<RetryReason> {
         match self {
             Self::Service(e) if e.is_clock_skew() => Some(RetryReason::ClockSkew),
+            Self::Service(e) if has_body && e.is_checksum_mismatch() => {
+                Some(RetryReason::Corrupted)
+            }
             Self::Service(e) if e.is_throttling() => Some(RetryReason::Throttled),
             Self::Service(e) if e.is_retryable() => Some(RetryReason::Transient),
             Self::Http { source, .. } => source.retry_reason(),
@@ -138,7 +166,7 @@ pub(crate) fn resource(bucket: Option<&str>, key: Option<&str>) -> String {
 }
 
 /// A client for one endpoint and one set of credentials. Cheap to clone; all clones share
-/// the connection pool, the retry budget and the clock correction.
+/// the connection pool, the adaptive send rate and the clock correction.
 #[derive(Debug, Clone)]
 pub struct S3Client {
     inner: Arc<Inner>,
@@ -152,6 +180,8 @@ struct Inner {
     credentials: Arc<dyn ProvideCredentials>,
     retry: RetryState,
     clock_offset_seconds: AtomicI64,
+    /// The endpoint has answered at least one request of this client.
+    answered: AtomicBool,
 }
 
 impl S3Client {
@@ -171,6 +201,7 @@ impl S3Client {
                 credentials,
                 retry,
                 clock_offset_seconds: AtomicI64::new(0),
+                answered: AtomicBool::new(false),
             }),
         }
     }
@@ -180,7 +211,7 @@ impl S3Client {
         &self.inner.endpoint
     }
 
-    /// The retry policy and budget shared by this client's requests.
+    /// The retry policy and adaptive send rate shared by this client's requests.
     pub fn retry_state(&self) -> &RetryState {
         &self.inner.retry
     }
@@ -245,29 +276,62 @@ impl S3Client {
     pub async fn send(
         &self,
         operation: &'static str,
-        mut request: S3Request,
+        request: S3Request,
     ) -> Result<Response, Error> {
+        match self.send_with(operation, request, Read::Streamed).await? {
+            Answer::Streamed(response) => Ok(response),
+            Answer::Collected { .. } => unreachable!("a streamed answer was asked for"),
+        }
+    }
+
+    /// Sends `request` and reads its (small, XML) answer whole. For the operations that may
+    /// answer `200 OK` with an `<Error>` body (CompleteMultipartUpload, CopyObject,
+    /// UploadPartCopy): such an answer is an error, retried like the same error with an
+    /// error status would be (`InternalError`, `SlowDown`, … are; they are idempotent for the
+    /// same upload id or the same copy). A body that breaks while read is retried too.
+    pub async fn send_checked(
+        &self,
+        operation: &'static str,
+        request: S3Request,
+    ) -> Result<(http::HeaderMap, bytes::Bytes), Error> {
+        match self.send_with(operation, request, Read::Checked).await? {
+            Answer::Collected { headers, body } => Ok((headers, body)),
+            Answer::Streamed(_) => unreachable!("a collected answer was asked for"),
+        }
+    }
+
+    /// The retry loop. Each attempt takes a send token (the adaptive rate), is signed anew,
+    /// and its failure is classified: what may succeed later is retried within the
+    /// per-request attempts ([`crate::http::RetryConfig`]), the rest is returned at once.
+    async fn send_with(
+        &self,
+        operation: &'static str,
+        mut request: S3Request,
+        read: Read,
+    ) -> Result<Answer, Error> {
+        let retry = &self.inner.retry;
         let mut attempt = 1;
+        let mut corrupted = 0;
         let mut refreshed = false;
         loop {
             let credentials = self.credentials(operation, &request).await?;
-            let body = match request.body.try_clone() {
-                Some(body) => body,
-                None => {
-                    let stream = std::mem::replace(&mut request.body, RequestBody::empty());
-                    return self
-                        .send_once(operation, &request, stream, credentials.as_ref())
-                        .await;
-                }
+            let Some(body) = request.body.try_clone() else {
+                let stream = std::mem::replace(&mut request.body, RequestBody::empty());
+                retry.acquire().await;
+                let result = self
+                    .send_once(operation, &request, stream, credentials.as_ref(), read)
+                    .await;
+                self.note_answer(&result);
+                return result;
             };
-            let error = match self
-                .send_once(operation, &request, body, credentials.as_ref())
-                .await
-            {
-                Ok(response) => {
-                    self.inner.retry.on_success();
-                    return Ok(response);
-                }
+            let has_body = !body.is_empty();
+            retry.acquire().await;
+            let result = self
+                .send_once(operation, &request, body, credentials.as_ref(), read)
+                .await;
+            self.note_answer(&result);
+            let error = match result {
+                Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
             if let Some(credentials) = &credentials
@@ -283,15 +347,50 @@ impl S3Client {
                 }
                 return Err(expired(operation, &request, credentials));
             }
-            let Some(reason) = error.retry_reason() else {
+            let Some(reason) = error.retry_reason(has_body) else {
                 return Err(error.after_attempts(attempt));
             };
+            if reason == RetryReason::Corrupted {
+                corrupted += 1;
+                if corrupted > MAX_CORRUPTED_RETRIES {
+                    return Err(error.after_attempts(attempt));
+                }
+            }
+            if self.never_reached(&error) && attempt >= FIRST_CONTACT_ATTEMPTS {
+                return Err(error.after_attempts(attempt));
+            }
+            let retry_after = error.service().and_then(S3Error::retry_after);
             tracing::debug!(operation, attempt, ?reason, error = %error, "retrying after backoff");
-            if !self.inner.retry.backoff(attempt, reason).await {
+            if !retry.backoff_after(attempt, reason, retry_after).await {
                 return Err(error.after_attempts(attempt));
             }
             attempt += 1;
         }
+    }
+
+    /// Feeds an attempt's outcome to the adaptive send rate: answers count (throttling ones
+    /// as throttles), connection failures do not.
+    fn note_answer(&self, result: &Result<Answer, Error>) {
+        let throttled = match result {
+            Ok(_) => false,
+            Err(Error::Service(e)) => e.is_throttling(),
+            Err(_) => return,
+        };
+        self.inner.answered.store(true, Ordering::Relaxed);
+        self.inner.retry.on_answer(throttled);
+    }
+
+    /// A connection could not be made to an endpoint that has never answered this client:
+    /// most likely a wrong `--endpoint-url` or a store that is not running, rather than one
+    /// restarting. Such a failure gets [`FIRST_CONTACT_ATTEMPTS`], not the full horizon.
+    fn never_reached(&self, error: &Error) -> bool {
+        matches!(
+            error,
+            Error::Http {
+                source: HttpError::Connect { .. },
+                ..
+            }
+        ) && !self.inner.answered.load(Ordering::Relaxed)
     }
 
     /// The credentials to sign with. Credentials past their expiry are refreshed when their
@@ -321,7 +420,8 @@ impl S3Client {
         request: &S3Request,
         body: crate::http::RequestBody,
         credentials: Option<&Credentials>,
-    ) -> Result<Response, Error> {
+        read: Read,
+    ) -> Result<Answer, Error> {
         let bucket = request.bucket.as_deref();
         let key = request.key.as_deref();
         let http_request = self.build(request, body, credentials)?;
@@ -336,13 +436,45 @@ impl S3Client {
                 source,
             })?;
         if response.status.is_success() {
-            return Ok(response);
+            return match read {
+                Read::Streamed => Ok(Answer::Streamed(response)),
+                Read::Checked => self.checked(operation, request, response).await,
+            };
         }
         let error = self.service_error(operation, request, response).await;
         Err(match error {
             Error::Service(e) => Error::Service(Box::new(e.with_anonymous(credentials.is_none()))),
             other => other,
         })
+    }
+
+    /// Reads a successful answer whole; an `<Error>` inside it is an error.
+    async fn checked(
+        &self,
+        operation: &'static str,
+        request: &S3Request,
+        response: Response,
+    ) -> Result<Answer, Error> {
+        let (bucket, key) = (request.bucket.as_deref(), request.key.as_deref());
+        let Response {
+            status,
+            headers,
+            body,
+        } = response;
+        let body = body
+            .collect(MAX_XML_BODY)
+            .await
+            .map_err(|source| Error::Http {
+                operation,
+                resource: resource(bucket, key),
+                source,
+            })?;
+        match S3Error::from_success_body(status, &headers, &body) {
+            Some(error) => Err(Error::Service(Box::new(
+                error.with_operation(operation).with_resource(bucket, key),
+            ))),
+            None => Ok(Answer::Collected { headers, body }),
+        }
     }
 
     async fn service_error(

@@ -133,6 +133,7 @@ const TABLE: &[Row] = &[
     code("BadDigest", ChecksumMismatch, FINAL),
     code("InvalidDigest", ChecksumMismatch, FINAL),
     code("XAmzContentSHA256Mismatch", ChecksumMismatch, FINAL),
+    code("XAmzContentChecksumMismatch", ChecksumMismatch, FINAL),
     status(429, Throttled, RETRY),
     status(503, Throttled, RETRY),
     status(500, Transient, RETRY),
@@ -194,6 +195,8 @@ pub struct S3Error {
     anonymous: bool,
     /// How many times the request was sent (0: not told).
     attempts: u32,
+    /// How long the store asked to wait before trying again (`Retry-After`, in seconds).
+    retry_after: Option<std::time::Duration>,
 }
 
 impl S3Error {
@@ -233,6 +236,7 @@ impl S3Error {
             key: None,
             anonymous: false,
             attempts: 0,
+            retry_after: None,
         }
     }
 
@@ -251,6 +255,12 @@ impl S3Error {
     /// How many times the request was sent (0 when the client did not say).
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    /// How long the store asked to wait before trying again: its `Retry-After` header, in
+    /// the seconds form (the HTTP-date form is not used by S3 stores and is ignored).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
     }
 
     /// Names the operation that failed (`GetObject`, …), for the message and the hint.
@@ -289,6 +299,7 @@ impl S3Error {
             key: None,
             anonymous: false,
             attempts: 0,
+            retry_after: None,
         }
     }
 
@@ -333,6 +344,9 @@ impl S3Error {
             .take()
             .or_else(|| header(headers, "x-amz-bucket-region"))
             .or_else(|| detail.endpoint.as_deref().and_then(region_of_endpoint));
+        self.retry_after = header(headers, http::header::RETRY_AFTER.as_str())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
     }
 
     fn not_found_code(&self) -> &'static str {
@@ -1045,6 +1059,50 @@ mod tests {
         );
         assert!(error.is_retryable());
         assert_eq!(error.kind(), S3ErrorKind::Transient);
+    }
+
+    #[test]
+    fn a_200_with_a_slow_down_body_is_throttling_like_a_503() {
+        let body = error_xml("SlowDown", "Please reduce your request rate.");
+        let error = S3Error::from_success_body(StatusCode::OK, &HeaderMap::new(), body.as_bytes())
+            .expect("an error inside the 200");
+        assert!(error.is_throttling() && error.is_retryable());
+        let unknown = error_xml("SomethingOdd", "?");
+        let error =
+            S3Error::from_success_body(StatusCode::OK, &HeaderMap::new(), unknown.as_bytes())
+                .expect("an error inside the 200");
+        assert!(
+            !error.is_retryable(),
+            "an unknown code in a 200 is not retried"
+        );
+    }
+
+    #[test]
+    fn retry_after_in_seconds_is_read_from_the_answer() {
+        let body = error_xml("SlowDown", "Please reduce your request rate.");
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        let error =
+            S3Error::from_response(status, &headers(&[("retry-after", " 7 ")]), body.as_bytes());
+        assert_eq!(error.retry_after(), Some(std::time::Duration::from_secs(7)));
+        let date = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
+        let error = S3Error::from_response(status, &date, body.as_bytes());
+        assert_eq!(error.retry_after(), None, "the date form is ignored");
+        assert_eq!(answer(503, "").retry_after(), None);
+    }
+
+    #[test]
+    fn a_body_that_did_not_match_its_checksum_is_a_checksum_mismatch() {
+        for code in [
+            "BadDigest",
+            "InvalidDigest",
+            "XAmzContentSHA256Mismatch",
+            "XAmzContentChecksumMismatch",
+        ] {
+            let error = coded(400, code, "The digest did not match.");
+            assert!(error.is_checksum_mismatch(), "{code}");
+            // The table never retries it: only the client may, for a replayable body.
+            assert!(!error.is_retryable(), "{code}");
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Typed S3 operations on [`S3Client`]: buckets, objects, listings, multipart uploads, copies.
 
 use super::client::{Error, MAX_XML_BODY, S3Client, resource};
-use super::error::S3Error;
 use super::request::S3Request;
 use super::xml::{self, XmlError};
 use crate::http::{RequestBody, Response, ResponseBody};
@@ -374,15 +373,9 @@ impl S3Client {
     ) -> Result<xml::CopyResult, Error> {
         let request = S3Request::new(Method::PUT, Some(bucket), Some(key))
             .header("x-amz-copy-source", copy_source(source_bucket, source_key));
-        let response = self.send("CopyObject", request).await?;
-        parse_checked(
-            response,
-            "CopyObject",
-            Some(bucket),
-            Some(key),
-            xml::CopyResult::parse,
-        )
-        .await
+        let (_, body) = self.send_checked("CopyObject", request).await?;
+        xml::CopyResult::parse(&body)
+            .map_err(|e| xml_error("CopyObject", Some(bucket), Some(key), e))
     }
 
     /// CreateMultipartUpload. Returns the upload id.
@@ -446,15 +439,9 @@ impl S3Client {
                 "x-amz-copy-source-range",
                 range.map(|(a, b)| format!("bytes={a}-{b}")),
             );
-        let response = self.send("UploadPartCopy", request).await?;
-        parse_checked(
-            response,
-            "UploadPartCopy",
-            Some(bucket),
-            Some(key),
-            xml::CopyResult::parse,
-        )
-        .await
+        let (_, body) = self.send_checked("UploadPartCopy", request).await?;
+        xml::CopyResult::parse(&body)
+            .map_err(|e| xml_error("UploadPartCopy", Some(bucket), Some(key), e))
     }
 
     /// CompleteMultipartUpload with the parts in order (a 200 carrying an error is an error).
@@ -472,15 +459,11 @@ impl S3Client {
         for (name, value) in extra_headers {
             request = request.header(*name, value.clone());
         }
-        let response = self.send("CompleteMultipartUpload", request).await?;
-        parse_checked(
-            response,
-            "CompleteMultipartUpload",
-            Some(bucket),
-            Some(key),
-            xml::CompleteMultipartUploadResult::parse,
-        )
-        .await
+        let (_, body) = self
+            .send_checked("CompleteMultipartUpload", request)
+            .await?;
+        xml::CompleteMultipartUploadResult::parse(&body)
+            .map_err(|e| xml_error("CompleteMultipartUpload", Some(bucket), Some(key), e))
     }
 
     /// AbortMultipartUpload: frees the parts so nothing is left to be billed.
@@ -609,24 +592,6 @@ async fn parse<T>(
     parser: fn(&[u8]) -> Result<T, XmlError>,
 ) -> Result<T, Error> {
     let body = read_body(response, operation, bucket, key).await?.1;
-    parser(&body).map_err(|e| xml_error(operation, bucket, key, e))
-}
-
-/// Like [`parse`], for operations that may answer 200 OK with an `<Error>` body.
-async fn parse_checked<T>(
-    response: Response,
-    operation: &'static str,
-    bucket: Option<&str>,
-    key: Option<&str>,
-    parser: fn(&[u8]) -> Result<T, XmlError>,
-) -> Result<T, Error> {
-    let (response_headers, body) = read_body(response, operation, bucket, key).await?;
-    if xml::is_error_body(&body) {
-        let error = S3Error::from_response(http::StatusCode::OK, &response_headers, &body)
-            .with_operation(operation)
-            .with_resource(bucket, key);
-        return Err(Error::Service(Box::new(error)));
-    }
     parser(&body).map_err(|e| xml_error(operation, bucket, key, e))
 }
 
