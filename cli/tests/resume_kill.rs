@@ -106,9 +106,16 @@ fn journal_entries(path: &Path, field: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// The journals in `dir` (a `.json.tmp` a kill cut short is not one).
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

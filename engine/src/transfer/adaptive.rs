@@ -122,7 +122,14 @@ impl AdaptiveLimit {
         let contended = self.contended.swap(false, Ordering::Relaxed);
         let rate = done as f64 / elapsed.as_secs_f64();
         let limit = self.limit();
-        let next = decide(window.previous, rate, limit, contended, self.floor, self.cap);
+        let next = decide(
+            window.previous,
+            rate,
+            limit,
+            contended,
+            self.floor,
+            self.cap,
+        );
         window.previous = Some((rate, limit));
         window.started = Instant::now();
         drop(window);
@@ -216,7 +223,10 @@ mod tests {
         limit.resize(2, 8);
         let held: Vec<AdaptivePermit> =
             futures_util::future::join_all((0..8).map(|_| limit.acquire())).await;
-        assert!(limit.semaphore.try_acquire().is_err(), "eight in circulation");
+        assert!(
+            limit.semaphore.try_acquire().is_err(),
+            "eight in circulation"
+        );
         drop(held);
         limit.resize(8, 2);
         // The surplus is withdrawn by a task as permits come back.

@@ -165,6 +165,8 @@ impl<T: Serialize + for<'de> Deserialize<'de>> Journal<T> {
 
 /// Deletes a journal file, if there is one.
 pub fn remove(path: &Path) {
+    // A write cut short by a kill leaves the temporary file beside it.
+    let _ = std::fs::remove_file(temporary(path));
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -174,14 +176,19 @@ pub fn remove(path: &Path) {
     }
 }
 
+/// Where a journal is written before it is renamed over `path`.
+fn temporary(path: &Path) -> PathBuf {
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(".tmp");
+    PathBuf::from(temp)
+}
+
 fn write_atomically(path: &Path, state: &impl Serialize) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
     let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    let mut temp = path.as_os_str().to_owned();
-    temp.push(".tmp");
-    let temp = PathBuf::from(temp);
+    let temp = temporary(path);
     let written = std::fs::File::create(&temp).and_then(|mut file| {
         std::io::Write::write_all(&mut file, &body)?;
         file.sync_data()
