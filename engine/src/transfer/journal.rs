@@ -387,15 +387,25 @@ mod tests {
     }
 
     #[test]
-    fn a_different_size_or_part_size_names_a_different_journal() {
+    fn a_changed_file_finds_the_old_journal_but_does_not_match_it() {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("src");
         let a = identity(&source);
-        let b = UploadIdentity { size: 11, ..a };
-        let c = UploadIdentity { part_size: 6, ..a };
-        let paths = [a, b, c].map(|i| i.journal_path(dir.path()));
-        assert_ne!(paths[0], paths[1]);
-        assert_ne!(paths[0], paths[2]);
-        assert!(!a.matches(&b.state("x")));
+        let changed = [
+            UploadIdentity { size: 11, ..a },
+            UploadIdentity { part_size: 6, ..a },
+            UploadIdentity { modified: 99, ..a },
+        ];
+        for other in changed {
+            // Same path, so the next upload of the file finds (and aborts) the old upload.
+            assert_eq!(other.journal_path(dir.path()), a.journal_path(dir.path()));
+            assert!(!a.matches(&other.state("x")), "{other:?}");
+        }
+        assert!(a.matches(&a.state("x")));
+        let elsewhere = UploadIdentity { key: "other", ..a };
+        assert_ne!(
+            elsewhere.journal_path(dir.path()),
+            a.journal_path(dir.path())
+        );
     }
 }
