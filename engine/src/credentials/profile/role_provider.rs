@@ -15,7 +15,8 @@ use crate::credentials::sts::{
 };
 use crate::credentials::web_identity::{WebIdentityProvider, WebIdentitySettings};
 use crate::credentials::{
-    CredentialsError, Environment, EnvironmentProvider, ProvideCredentials, StaticProvider,
+    CredentialsError, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
+    StaticProvider,
 };
 use std::fmt;
 use std::path::PathBuf;
@@ -48,7 +49,10 @@ pub fn role_chain_provider(
     env: &Environment,
     context: Option<&RoleContext>,
 ) -> Result<Arc<dyn ProvideCredentials>, CredentialsError> {
-    let mut provider = base_provider(&chain.base, loaded, env, context)?;
+    let mut provider: Arc<dyn ProvideCredentials> = Arc::new(Required {
+        inner: base_provider(&chain.base, loaded, env, context)?,
+        profile: base_profile(&chain.base).to_owned(),
+    });
     for hop in &chain.roles {
         let Some(context) = context else {
             return Err(unsupported(
@@ -59,6 +63,49 @@ pub fn role_chain_provider(
         provider = Arc::new(assume(hop, provider, context)?);
     }
     Ok(Arc::new(CachingProvider::new(provider)))
+}
+
+/// A base source the profile names must have credentials: "not configured" there is an
+/// error naming the profile, not a reason for the default chain to move on.
+#[derive(Debug)]
+struct Required {
+    inner: Arc<dyn ProvideCredentials>,
+    profile: String,
+}
+
+impl ProvideCredentials for Required {
+    fn provide(&self) -> ProvideFuture<'_> {
+        Box::pin(async move {
+            match self.inner.provide().await {
+                Err(error) if error.is_not_configured() => Err(CredentialsError::Provider {
+                    source_name: format!("profile `{}`", self.profile),
+                    message: format!(
+                        "its credential source ({}) has no credentials: {error}; configure that source or change credential_source",
+                        self.inner.name()
+                    ),
+                }),
+                other => other,
+            }
+        })
+    }
+
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn invalidate(&self, generation: u64) -> bool {
+        self.inner.invalidate(generation)
+    }
+}
+
+fn base_profile(base: &BaseSource) -> &str {
+    match base {
+        BaseSource::AccessKey { profile }
+        | BaseSource::NamedSource { profile, .. }
+        | BaseSource::WebIdentity { profile, .. }
+        | BaseSource::Sso { profile }
+        | BaseSource::Process { profile, .. } => profile,
+    }
 }
 
 /// What the chain's base is, for messages and `whoami`: "IAM Identity Center",
