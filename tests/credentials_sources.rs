@@ -128,12 +128,26 @@ async fn a_broken_environment_stops_the_chain_instead_of_falling_through() {
 #[tokio::test]
 async fn nothing_configured_anywhere_says_every_way_to_fix_it() {
     let home = tempfile::tempdir().unwrap();
-    let e = env(vec![("HOME", home.path().display().to_string())]);
+    // IMDS is asked on a loopback port nobody listens on (never the real address).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let e = env(vec![
+        ("HOME", home.path().display().to_string()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds),
+    ]);
     let err = resolve(e, ChainOptions::default()).await.unwrap_err();
     assert!(
         err.contains("AWS_ACCESS_KEY_ID") && err.contains("--no-sign-request"),
         "{err}"
     );
+    for tried in [
+        "environment",
+        "container credentials",
+        "EC2 instance metadata",
+    ] {
+        assert!(err.contains(tried), "{tried}: {err}");
+    }
 }
 
 #[tokio::test]

@@ -18,13 +18,15 @@ pub const SECRET: &str = "ferrytestsecret0000000000000000000000000";
 const LISTEN_POLLS: usize = 400;
 
 /// A `ferry` command isolated from the user's AWS files and variables (its state directory
-/// is `HOME/.local/state/ferry`).
+/// is `HOME/.local/state/ferry`). EC2 instance metadata is switched off, so that a command
+/// without keys never asks 169.254.169.254.
 pub fn ferry(home: &Path) -> Command {
     let mut cmd = Command::new(FERRY);
     cmd.env_clear()
         .env("HOME", home)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
 }
 

@@ -1,10 +1,15 @@
-//! The default chain of sources, in the AWS CLI's order.
+//! The default chain of sources, in the AWS SDKs' order.
 
+use super::container::ContainerProvider;
+use super::imds::ImdsProvider;
 use super::profile::{ProfileProvider, RoleContext};
+use super::sts::{EndpointParams, StsClient, resolve_endpoint};
+use super::web_identity::WebIdentityProvider;
 use super::{
     AnonymousProvider, Credentials, CredentialsError, Environment, EnvironmentProvider,
     ProvideCredentials, ProvideFuture, Secret, StaticProvider,
 };
+use crate::http::{HttpClient, HttpConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -87,8 +92,16 @@ pub struct ChainOptions {
     pub session_token: Option<Secret>,
 }
 
-/// The AWS CLI's order: flags; then, unless a profile was named on the command line, the
-/// environment (`AWS_ACCESS_KEY_ID`, …); then the shared files (`AWS_PROFILE` or `default`).
+/// The AWS SDKs' order: flags; then, unless a profile was named on the command line, the
+/// environment's keys (`AWS_ACCESS_KEY_ID`, …); then the shared files (`AWS_PROFILE` or
+/// `default`: static keys, role profiles, web identity, IAM Identity Center,
+/// `credential_process`); then the environment's web identity token
+/// (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`); then the ECS/EKS container endpoint
+/// (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` / `_FULL_URI`); then EC2 instance metadata
+/// (unless `AWS_EC2_METADATA_DISABLED=true`).
+///
+/// Without [`ChainOptions::roles`], roles are assumed through an STS client for the
+/// environment's region and endpoint (`AWS_REGION`, `AWS_ENDPOINT_URL_STS`; `us-east-1`).
 pub fn default_chain(env: Environment, options: ChainOptions) -> ChainProvider {
     if options.anonymous {
         return ChainProvider::new(vec![Arc::new(AnonymousProvider)]);
@@ -102,11 +115,35 @@ pub fn default_chain(env: Environment, options: ChainOptions) -> ChainProvider {
             EnvironmentProvider::new(env.clone()).with_session_token(options.session_token.clone()),
         ));
     }
-    let profile =
-        ProfileProvider::new(env, options.profile).with_session_token(options.session_token);
-    providers.push(Arc::new(match options.roles {
-        Some(roles) => profile.with_roles(roles),
+    let roles = options.roles.or_else(|| environment_roles(&env));
+    let profile = ProfileProvider::new(env.clone(), options.profile.clone())
+        .with_session_token(options.session_token);
+    providers.push(Arc::new(match &roles {
+        Some(roles) => profile.with_roles(roles.clone()),
         None => profile,
     }));
+    if let Some(roles) = &roles {
+        providers.push(Arc::new(WebIdentityProvider::from_env(
+            env.clone(),
+            roles.sts.clone(),
+        )));
+    }
+    providers.push(Arc::new(ContainerProvider::new(env.clone())));
+    providers.push(Arc::new(ImdsProvider::new(env, options.profile)));
     ChainProvider::new(providers)
+}
+
+/// An STS client for the environment's region and endpoint, for role profiles and web
+/// identity when the caller gave none.
+fn environment_roles(env: &Environment) -> Option<RoleContext> {
+    let mut params = EndpointParams::from_env(env, None);
+    if params.region.is_none() {
+        params.region = Some("us-east-1".into());
+    }
+    let endpoint = resolve_endpoint(&params).ok()?;
+    let http = HttpClient::new(&HttpConfig::default()).ok()?;
+    Some(RoleContext {
+        sts: StsClient::new(http, endpoint),
+        token_codes: None,
+    })
 }

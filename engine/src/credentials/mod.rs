@@ -6,15 +6,23 @@
 //!
 //! Providers implement [`ProvideCredentials`], an async trait so that providers that must call
 //! a service (STS) and refresh before expiry fit the same shape as the static ones. The
-//! [`chain::default_chain`] tries the sources in the AWS CLI's order.
+//! [`chain::default_chain`] tries the sources in the AWS SDKs' order: the environment's keys,
+//! the shared profile files (static keys, role profiles, web identity, IAM Identity Center,
+//! `credential_process`), the environment's web identity token, the ECS/EKS container
+//! endpoint, then EC2 instance metadata.
 
 pub mod chain;
+pub mod container;
 mod error;
+pub mod imds;
+pub mod process;
 pub mod profile;
 mod provider;
 mod secret;
+pub mod sso;
 pub mod sts;
 pub mod validate;
+pub mod web_identity;
 
 pub use chain::{ChainOptions, ChainProvider, default_chain};
 pub use error::CredentialsError;

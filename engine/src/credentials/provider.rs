@@ -156,8 +156,10 @@ impl EnvironmentProvider {
     /// Resolves now, without a runtime (the environment is never slow).
     pub fn resolve(&self) -> Result<Credentials, CredentialsError> {
         const NAME: &str = "environment";
-        let key = self.env.get("AWS_ACCESS_KEY_ID");
-        let secret = self.env.get("AWS_SECRET_ACCESS_KEY");
+        // A blank value (spaces) counts as unset, as in the SDKs.
+        let get = |name: &str| self.env.get(name).filter(|v| !v.trim().is_empty());
+        let key = get("AWS_ACCESS_KEY_ID");
+        let secret = get("AWS_SECRET_ACCESS_KEY");
         let token = match &self.session_token {
             Some(token) => Some(token.expose().to_owned()),
             None => self.env.get("AWS_SESSION_TOKEN"),
@@ -198,7 +200,7 @@ impl EnvironmentProvider {
 pub const EXPIRATION_ENV: &str = "AWS_CREDENTIAL_EXPIRATION";
 
 /// An ISO-8601 time such as `2026-11-29T12:00:00Z`.
-fn parse_expiry(text: &str) -> Option<std::time::SystemTime> {
+pub(crate) fn parse_expiry(text: &str) -> Option<std::time::SystemTime> {
     let (seconds, nanos) = crate::transfer::parse_iso8601(text.trim())?;
     let seconds = u64::try_from(seconds).ok()?;
     std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(seconds, nanos))

@@ -23,7 +23,7 @@ pub use location::{
 pub use parser::{FileKind, Profile, ProfileSet, is_valid_identifier, parse};
 pub use provider::{ProfileProvider, static_keys};
 pub use role_chain::{BaseSource, ProfileChain, RoleHop, resolve_chain};
-pub use role_provider::{RoleContext, role_chain_provider};
+pub use role_provider::{RoleContext, base_description, role_chain_provider};
 
 use super::{CredentialsError, Environment};
 use std::io;

@@ -1,7 +1,7 @@
 //! [`ProfileProvider`]: the static keys of the selected profile, or the role it names.
 
 use super::role_chain::resolve_chain;
-use super::role_provider::{RoleContext, role_chain_provider};
+use super::role_provider::{RoleContext, base_description, role_chain_provider};
 use super::{FileKind, LoadedProfiles, Profile, load, profile_name, selected_profile};
 use crate::credentials::provider::build_checked;
 use crate::credentials::{
@@ -42,6 +42,8 @@ pub struct ProfileProvider {
     profile: Option<String>,
     roles: Option<RoleContext>,
     assumed: Arc<OnceLock<Arc<dyn ProvideCredentials>>>,
+    /// What `assumed` does, for the source's name ("assume role ARN with …").
+    described: Arc<OnceLock<String>>,
     session_token: Option<Secret>,
 }
 
@@ -55,6 +57,7 @@ impl ProfileProvider {
             profile,
             roles: None,
             assumed: Arc::new(OnceLock::new()),
+            described: Arc::new(OnceLock::new()),
             session_token: None,
         }
     }
@@ -71,8 +74,9 @@ impl ProfileProvider {
         self
     }
 
-    /// The role chain's provider when the selected profile is a role profile (built on first
-    /// use), `None` for a profile of static keys.
+    /// The provider of a profile whose credentials come from elsewhere than its own keys (a
+    /// role, web identity, IAM Identity Center, `credential_process`; built on first use),
+    /// `None` for a profile of static keys.
     fn role_provider(&self) -> Result<Option<Arc<dyn ProvideCredentials>>, CredentialsError> {
         if let Some(provider) = self.assumed.get() {
             return Ok(Some(provider.clone()));
@@ -82,23 +86,23 @@ impl ProfileProvider {
         let Some(profile) = loaded.profiles.get(&name) else {
             return Ok(None);
         };
-        if profile.get_non_empty("role_arn").is_none() {
+        if !is_sourced(profile) {
             return Ok(None);
         }
-        let Some(context) = &self.roles else {
-            return Err(unsupported(
-                profile,
-                "it is a role profile (role_arn), and roles cannot be assumed here",
-            ));
-        };
         let chain = resolve_chain(&loaded, &name)?;
         tracing::debug!(
             profile = %name,
             hops = chain.roles.len(),
             base = ?chain.base,
-            "role profile"
+            "profile whose credentials come from another source"
         );
-        let provider = role_chain_provider(&chain, &loaded, &self.env, context)?;
+        let base = base_description(&chain.base);
+        let described = match chain.roles.last() {
+            Some(role) => format!("assume role {} with {base}", role.role_arn),
+            None => base,
+        };
+        let provider = role_chain_provider(&chain, &loaded, &self.env, self.roles.as_ref())?;
+        let _ = self.described.set(described);
         Ok(Some(self.assumed.get_or_init(|| provider).clone()))
     }
 
@@ -147,7 +151,10 @@ impl ProvideCredentials for ProfileProvider {
     }
 
     fn name(&self) -> String {
-        source_name(&self.profile_name())
+        match self.described.get() {
+            Some(described) => format!("{} ({described})", source_name(&self.profile_name())),
+            None => source_name(&self.profile_name()),
+        }
     }
 
     fn invalidate(&self, generation: u64) -> bool {
@@ -155,6 +162,27 @@ impl ProvideCredentials for ProfileProvider {
             .get()
             .is_some_and(|role| role.invalidate(generation))
     }
+}
+
+/// True when the profile's credentials come from elsewhere than its own keys: a role
+/// (`role_arn` wins over keys), or, without keys, IAM Identity Center or `credential_process`.
+fn is_sourced(profile: &Profile) -> bool {
+    if profile.get_non_empty("role_arn").is_some() {
+        return true;
+    }
+    let has_key = [ACCESS_KEY_ID, SECRET_ACCESS_KEY]
+        .iter()
+        .any(|key| profile.get_non_empty(key).is_some());
+    !has_key
+        && [
+            "sso_session",
+            "sso_start_url",
+            "sso_account_id",
+            "credential_process",
+            "web_identity_token_file",
+        ]
+        .iter()
+        .any(|key| profile.get_non_empty(key).is_some())
 }
 
 /// The static keys of `profile` (a role chain's base), with the same messages as a profile
@@ -227,7 +255,9 @@ fn refuse_other_sources(profile: &Profile) -> Result<(), CredentialsError> {
         if profile.get_non_empty(key).is_some() {
             return Err(unsupported(
                 profile,
-                &format!("{what}, which ferry does not support yet"),
+                &format!(
+                    "{what}, whose credentials are fetched only when credentials are provided asynchronously"
+                ),
             ));
         }
     }
@@ -582,7 +612,7 @@ mod tests {
         let home = Home::new(Some("[default]\ncredential_process = /bin/creds"), None);
         let text = home.error(None);
         assert!(text.contains("credential_process"), "{text}");
-        assert!(text.contains("does not support yet"), "{text}");
+        assert!(text.contains("provided asynchronously"), "{text}");
     }
 
     #[test]

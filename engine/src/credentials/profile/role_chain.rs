@@ -8,6 +8,7 @@
 //! * `credential_source` (a named source such as `Environment`) ends the chain instead of a
 //!   `source_profile`; both at once is an error, and so is neither;
 //! * `web_identity_token_file` with `role_arn` is a source of its own;
+//! * a profile without keys or role may be IAM Identity Center or `credential_process`;
 //! * a profile visited twice is a loop.
 
 use super::{LoadedProfiles, Profile};
@@ -60,6 +61,13 @@ pub enum BaseSource {
     Sso {
         /// The profile.
         profile: String,
+    },
+    /// `credential_process`: a command that prints credentials.
+    Process {
+        /// The profile.
+        profile: String,
+        /// The command line.
+        command: String,
     },
 }
 
@@ -200,6 +208,12 @@ fn base_without_role(
     }
     if let Some(sso) = sso_base(profile, loaded)? {
         return Ok(sso);
+    }
+    if let Some(command) = profile.get_non_empty("credential_process") {
+        return Ok(BaseSource::Process {
+            profile: name,
+            command: command.to_owned(),
+        });
     }
     Err(error(
         &name,

@@ -5,13 +5,21 @@
 use super::LoadedProfiles;
 use super::provider::static_keys;
 use super::role_chain::{BaseSource, ProfileChain, RoleHop};
+use super::{Platform, expand_home};
+use crate::credentials::container::ContainerProvider;
+use crate::credentials::imds::ImdsProvider;
+use crate::credentials::process::ProcessProvider;
+use crate::credentials::sso::{SsoProvider, SsoSettings};
 use crate::credentials::sts::{
     AssumeRole, AssumeRoleProvider, CachingProvider, Mfa, StsClient, TokenCodeSource,
 };
+use crate::credentials::web_identity::{WebIdentityProvider, WebIdentitySettings};
 use crate::credentials::{
-    CredentialsError, Environment, EnvironmentProvider, ProvideCredentials, StaticProvider,
+    CredentialsError, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
+    StaticProvider,
 };
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What role profiles need to assume their roles: an STS client and, for `mfa_serial`, a way
@@ -33,24 +41,90 @@ impl fmt::Debug for RoleContext {
     }
 }
 
-/// The provider for `chain`: credentials of its last role, cached and refreshed.
+/// The provider for `chain`: credentials of its last role (or of its base source when it
+/// assumes no role), cached and refreshed. Roles and web identity need `context` (STS).
 pub fn role_chain_provider(
     chain: &ProfileChain,
     loaded: &LoadedProfiles,
     env: &Environment,
-    context: &RoleContext,
+    context: Option<&RoleContext>,
 ) -> Result<Arc<dyn ProvideCredentials>, CredentialsError> {
-    let mut provider = base_provider(&chain.base, loaded, env)?;
+    let mut provider: Arc<dyn ProvideCredentials> = Arc::new(Required {
+        inner: base_provider(&chain.base, loaded, env, context)?,
+        profile: base_profile(&chain.base).to_owned(),
+    });
     for hop in &chain.roles {
+        let Some(context) = context else {
+            return Err(unsupported(
+                &hop.profile,
+                "it is a role profile (role_arn), and roles cannot be assumed here (no STS client)",
+            ));
+        };
         provider = Arc::new(assume(hop, provider, context)?);
     }
     Ok(Arc::new(CachingProvider::new(provider)))
+}
+
+/// A base source the profile names must have credentials: "not configured" there is an
+/// error naming the profile, not a reason for the default chain to move on.
+#[derive(Debug)]
+struct Required {
+    inner: Arc<dyn ProvideCredentials>,
+    profile: String,
+}
+
+impl ProvideCredentials for Required {
+    fn provide(&self) -> ProvideFuture<'_> {
+        Box::pin(async move {
+            match self.inner.provide().await {
+                Err(error) if error.is_not_configured() => Err(CredentialsError::Provider {
+                    source_name: format!("profile `{}`", self.profile),
+                    message: format!(
+                        "its credential source ({}) has no credentials: {error}; configure that source or change credential_source",
+                        self.inner.name()
+                    ),
+                }),
+                other => other,
+            }
+        })
+    }
+
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn invalidate(&self, generation: u64) -> bool {
+        self.inner.invalidate(generation)
+    }
+}
+
+fn base_profile(base: &BaseSource) -> &str {
+    match base {
+        BaseSource::AccessKey { profile }
+        | BaseSource::NamedSource { profile, .. }
+        | BaseSource::WebIdentity { profile, .. }
+        | BaseSource::Sso { profile }
+        | BaseSource::Process { profile, .. } => profile,
+    }
+}
+
+/// What the chain's base is, for messages and `whoami`: "IAM Identity Center",
+/// "credential_process", "web identity", "EC2 instance metadata", ….
+pub fn base_description(base: &BaseSource) -> String {
+    match base {
+        BaseSource::AccessKey { profile } => format!("keys of profile `{profile}`"),
+        BaseSource::NamedSource { name, .. } => format!("credential_source {name}"),
+        BaseSource::WebIdentity { .. } => "web identity token".into(),
+        BaseSource::Sso { .. } => "IAM Identity Center".into(),
+        BaseSource::Process { .. } => "credential_process".into(),
+    }
 }
 
 fn base_provider(
     base: &BaseSource,
     loaded: &LoadedProfiles,
     env: &Environment,
+    context: Option<&RoleContext>,
 ) -> Result<Arc<dyn ProvideCredentials>, CredentialsError> {
     match base {
         BaseSource::AccessKey { profile } => {
@@ -63,20 +137,59 @@ fn base_provider(
         BaseSource::NamedSource { name, .. } if name == "Environment" => {
             Ok(Arc::new(EnvironmentProvider::new(env.clone())))
         }
-        BaseSource::NamedSource { profile, name } => Err(unsupported(
-            profile,
-            &format!(
-                "credential_source = {name} is not supported by ferry (only Environment is); use source_profile with keys"
+        BaseSource::NamedSource { name, profile } if name == "Ec2InstanceMetadata" => Ok(Arc::new(
+            ImdsProvider::new(env.clone(), Some(profile.clone())).explicit(),
+        )),
+        BaseSource::NamedSource { name, .. } if name == "EcsContainer" => {
+            Ok(Arc::new(ContainerProvider::new(env.clone()).explicit()))
+        }
+        BaseSource::NamedSource { profile, name } => Err(CredentialsError::Provider {
+            source_name: format!("profile `{profile}`"),
+            message: format!(
+                "credential_source = {name} is not a source ferry knows; use Environment, Ec2InstanceMetadata or EcsContainer"
             ),
-        )),
-        BaseSource::WebIdentity { profile, .. } => Err(unsupported(
+        }),
+        BaseSource::WebIdentity {
             profile,
-            "web identity tokens (web_identity_token_file) are not supported by ferry yet",
-        )),
-        BaseSource::Sso { profile } => Err(unsupported(
-            profile,
-            "IAM Identity Center (SSO) is not supported by ferry yet",
-        )),
+            role_arn,
+            token_file,
+            role_session_name,
+        } => {
+            let Some(context) = context else {
+                return Err(unsupported(
+                    profile,
+                    "it uses a web identity token, and roles cannot be assumed here (no STS client)",
+                ));
+            };
+            let settings = WebIdentitySettings {
+                token_file: PathBuf::from(expand_home(token_file, env, Platform::current())),
+                role_arn: role_arn.clone(),
+                role_session_name: role_session_name.clone(),
+            };
+            Ok(Arc::new(WebIdentityProvider::new(
+                settings,
+                context.sts.clone(),
+                format!("profile `{profile}` (web identity)"),
+            )))
+        }
+        BaseSource::Sso { profile } => {
+            let section = loaded
+                .profiles
+                .get(profile)
+                .ok_or_else(|| unsupported(profile, "it vanished while being read"))?;
+            let settings =
+                SsoSettings::from_profile(section, &loaded.profiles, env).map_err(|why| {
+                    CredentialsError::Provider {
+                        source_name: format!("profile `{profile}`"),
+                        message: why,
+                    }
+                })?;
+            Ok(Arc::new(SsoProvider::new(settings, env.clone())))
+        }
+        BaseSource::Process { profile, command } => Ok(Arc::new(ProcessProvider::new(
+            command.clone(),
+            profile.clone(),
+        ))),
     }
 }
 

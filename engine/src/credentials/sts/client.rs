@@ -1,6 +1,8 @@
 //! The STS client: builds and signs the form requests, sends them, reads the XML answers.
 
-use super::ops::{AssumeRole, GetCallerIdentity, GetSessionToken, StsOperation};
+use super::ops::{
+    AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity, GetSessionToken, StsOperation,
+};
 use super::xml::{self, Element};
 use super::{FORM_CONTENT_TYPE, StsEndpoint, StsError};
 use crate::credentials::Credentials;
@@ -79,7 +81,7 @@ impl StsClient {
     async fn call(
         &self,
         operation: &(dyn StsOperation + Sync),
-        credentials: &Credentials,
+        credentials: Option<&Credentials>,
     ) -> Result<bytes::Bytes, StsError> {
         let mut attempt = 0;
         loop {
@@ -98,9 +100,12 @@ impl StsClient {
     async fn call_once(
         &self,
         operation: &(dyn StsOperation + Sync),
-        credentials: &Credentials,
+        credentials: Option<&Credentials>,
     ) -> Result<bytes::Bytes, StsError> {
-        let request = self.request(operation, credentials, SigningTime::now())?;
+        let request = match credentials {
+            Some(credentials) => self.request(operation, credentials, SigningTime::now())?,
+            None => self.unsigned_request(operation)?,
+        };
         tracing::debug!(
             action = operation.action(),
             endpoint = self.endpoint.url(),
@@ -121,7 +126,7 @@ impl StsClient {
         credentials: &Credentials,
         request: &GetSessionToken,
     ) -> Result<Credentials, StsError> {
-        let body = self.call(request, credentials).await?;
+        let body = self.call(request, Some(credentials)).await?;
         parse_session_token(&body)
     }
 
@@ -131,8 +136,35 @@ impl StsClient {
         credentials: &Credentials,
         request: &AssumeRole,
     ) -> Result<AssumedRole, StsError> {
-        let body = self.call(request, credentials).await?;
+        let body = self.call(request, Some(credentials)).await?;
         AssumedRole::parse(&body)
+    }
+
+    /// The unsigned request for `operation` (AssumeRoleWithWebIdentity), after validating it.
+    pub fn unsigned_request(
+        &self,
+        operation: &(dyn StsOperation + Sync),
+    ) -> Result<http::Request<RequestBody>, StsError> {
+        operation.validate()?;
+        let body = operation.form_body();
+        http::Request::builder()
+            .method(http::Method::POST)
+            .uri(format!("{}/", self.endpoint.url()))
+            .header("host", self.endpoint.host())
+            .header("content-type", FORM_CONTENT_TYPE)
+            .header("content-length", body.len().to_string())
+            .body(RequestBody::bytes(bytes::Bytes::from(body)))
+            .map_err(|e| StsError::Invalid(format!("could not build the request: {e}")))
+    }
+
+    /// AssumeRoleWithWebIdentity: temporary credentials of the role for an OIDC token. The
+    /// request is not signed (the token is the proof).
+    pub async fn assume_role_with_web_identity(
+        &self,
+        request: &AssumeRoleWithWebIdentity,
+    ) -> Result<AssumedRole, StsError> {
+        let body = self.call(request, None).await?;
+        AssumedRole::parse_answer(&body, "AssumeRoleWithWebIdentity")
     }
 
     /// GetCallerIdentity: whose credentials these are.
@@ -140,7 +172,7 @@ impl StsClient {
         &self,
         credentials: &Credentials,
     ) -> Result<CallerIdentity, StsError> {
-        let body = self.call(&GetCallerIdentity, credentials).await?;
+        let body = self.call(&GetCallerIdentity, Some(credentials)).await?;
         CallerIdentity::parse(&body)
     }
 }
@@ -278,7 +310,12 @@ pub(crate) fn parse_session_token(body: &[u8]) -> Result<Credentials, StsError> 
 impl AssumedRole {
     /// Reads an AssumeRole answer (`<AssumeRoleResponse>`).
     pub fn parse(body: &[u8]) -> Result<Self, StsError> {
-        let result = result(body, "AssumeRole")?;
+        Self::parse_answer(body, "AssumeRole")
+    }
+
+    /// Reads the answer of `action` (`AssumeRole`, `AssumeRoleWithWebIdentity`).
+    pub(crate) fn parse_answer(body: &[u8], action: &'static str) -> Result<Self, StsError> {
+        let result = result(body, action)?;
         let user = result.child("AssumedRoleUser");
         Ok(Self {
             credentials: credentials(&result)?,

@@ -19,7 +19,9 @@ pub use cache::{CachingProvider, DEFAULT_REFRESH_BEFORE};
 pub use client::{AssumedRole, CallerIdentity, StsClient, form_request};
 pub use endpoint::{EndpointParams, GLOBAL_ENDPOINT, StsEndpoint, resolve_endpoint};
 pub use error::StsError;
-pub use ops::{AssumeRole, GetCallerIdentity, GetSessionToken, Mfa, StsOperation};
+pub use ops::{
+    AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity, GetSessionToken, Mfa, StsOperation,
+};
 pub use providers::{AssumeRoleProvider, SessionTokenProvider, TokenCodeSource};
 
 /// The STS API version every request names.

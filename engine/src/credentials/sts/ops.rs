@@ -302,6 +302,71 @@ impl StsOperation for AssumeRole {
     }
 }
 
+/// `AssumeRoleWithWebIdentity`: temporary credentials of an IAM role for an OpenID Connect
+/// token (EKS service-account tokens, GitHub Actions, …). Sent unsigned: the token is the proof.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AssumeRoleWithWebIdentity {
+    /// The role, `arn:PARTITION:iam::ACCOUNT:role/NAME`.
+    pub role_arn: String,
+    /// A name for the session (2–64 characters of `A-Za-z0-9_+=,.@-`).
+    pub role_session_name: String,
+    /// The token (a JWT). Never shown by `Debug`.
+    pub web_identity_token: crate::credentials::Secret,
+    /// How long the credentials last: 900–43200 seconds (STS's default: 3600).
+    pub duration_seconds: Option<u32>,
+}
+
+impl std::fmt::Debug for AssumeRoleWithWebIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRoleWithWebIdentity")
+            .field("role_arn", &self.role_arn)
+            .field("role_session_name", &self.role_session_name)
+            .field("web_identity_token", &"** redacted **")
+            .field("duration_seconds", &self.duration_seconds)
+            .finish()
+    }
+}
+
+impl StsOperation for AssumeRoleWithWebIdentity {
+    fn action(&self) -> &'static str {
+        "AssumeRoleWithWebIdentity"
+    }
+
+    fn parameters(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("RoleArn", self.role_arn.clone()),
+            ("RoleSessionName", self.role_session_name.clone()),
+            (
+                "WebIdentityToken",
+                self.web_identity_token.expose().to_owned(),
+            ),
+        ];
+        if let Some(s) = self.duration_seconds {
+            out.push(("DurationSeconds", s.to_string()));
+        }
+        out
+    }
+
+    fn validate(&self) -> Result<(), StsError> {
+        validate_role_arn(&self.role_arn)?;
+        validate_session_name(&self.role_session_name)?;
+        check_duration(
+            "AssumeRoleWithWebIdentity",
+            self.duration_seconds,
+            AssumeRole::MIN_DURATION,
+            AssumeRole::MAX_DURATION,
+            AssumeRole::DEFAULT_DURATION,
+        )?;
+        let token = self.web_identity_token.expose();
+        if token.len() < 4 || token.len() > 20_000 {
+            return Err(StsError::Invalid(
+                "the web identity token must be 4-20000 characters (a JWT)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// `GetCallerIdentity`: who the credentials belong to. Needs no permission.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GetCallerIdentity;

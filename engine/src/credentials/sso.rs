@@ -1,0 +1,371 @@
+//! IAM Identity Center (SSO): the role credentials of a profile's account and role, bought with
+//! the access token `aws sso login` left in `~/.aws/sso/cache/`.
+//!
+//! A profile names the account and role (`sso_account_id`, `sso_role_name`) and either an
+//! `[sso-session NAME]` section (`sso_session = NAME`, holding `sso_start_url` and
+//! `sso_region`) or, in the legacy form, `sso_start_url` and `sso_region` itself. The token is
+//! in `~/.aws/sso/cache/SHA1.json`, SHA1 being the hex SHA-1 of the session name (or of the
+//! start URL, legacy). ferry never opens a browser and does not refresh the token: when it is
+//! missing or expired, the message says to run `aws sso login --profile NAME`.
+//!
+//! The credentials come from the portal's `GetRoleCredentials`
+//! (`GET https://portal.sso.REGION.amazonaws.com/federation/credentials`), or from
+//! `AWS_ENDPOINT_URL_SSO` when set.
+
+use super::profile::{Platform, Profile, ProfileSet, home_dir};
+use super::{Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture};
+use crate::http::{HttpClient, HttpConfig, RequestBody};
+use crate::sign::encode::encode_query_component;
+use sha1::{Digest, Sha1};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The variable that moves the portal (tests, private endpoints).
+pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL_SSO";
+const ATTEMPTS: u32 = 3;
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// What a profile says about its IAM Identity Center role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSettings {
+    /// The profile.
+    pub profile: String,
+    /// `sso_session`, when the profile uses one.
+    pub session: Option<String>,
+    /// The portal's start URL.
+    pub start_url: String,
+    /// The portal's region.
+    pub region: String,
+    /// The account.
+    pub account_id: String,
+    /// The role in it.
+    pub role_name: String,
+    /// `use_fips_endpoint`.
+    pub fips: bool,
+    /// `use_dualstack_endpoint`.
+    pub dual_stack: bool,
+}
+
+impl SsoSettings {
+    /// Reads `profile`'s settings (and its `[sso-session]` section from `profiles`).
+    pub fn from_profile(
+        profile: &Profile,
+        profiles: &ProfileSet,
+        env: &Environment,
+    ) -> Result<Self, String> {
+        let name = profile.name();
+        let get = |key: &str| profile.get_non_empty(key).map(str::to_owned);
+        let need = |value: Option<String>, key: &str| {
+            value.ok_or_else(|| format!("{key} is missing; add it to [profile {name}]"))
+        };
+        let session = get("sso_session");
+        let (start_url, region) = match &session {
+            Some(session_name) => {
+                let section = profiles.sso_session(session_name).ok_or_else(|| {
+                    format!("its sso_session `{session_name}` has no [sso-session {session_name}] section; add it")
+                })?;
+                let from = |key: &str| {
+                    section
+                        .get_non_empty(key)
+                        .map(str::to_owned)
+                        .ok_or_else(|| {
+                            format!("{key} is missing from [sso-session {session_name}]")
+                        })
+                };
+                let start_url = from("sso_start_url")?;
+                if let Some(own) = get("sso_start_url")
+                    && own != start_url
+                {
+                    return Err(format!(
+                        "its sso_start_url differs from the one in [sso-session {session_name}]; remove it from the profile"
+                    ));
+                }
+                (start_url, from("sso_region")?)
+            }
+            None => (
+                need(get("sso_start_url"), "sso_start_url")?,
+                need(get("sso_region"), "sso_region")?,
+            ),
+        };
+        let flag = |variable: &str, key: &str| {
+            env.get(variable)
+                .or_else(|| get(key))
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        };
+        Ok(Self {
+            profile: name.to_owned(),
+            session,
+            start_url,
+            region,
+            account_id: need(get("sso_account_id"), "sso_account_id")?,
+            role_name: need(get("sso_role_name"), "sso_role_name")?,
+            fips: flag("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+            dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
+        })
+    }
+
+    /// The token cache file's name: the SHA-1 of the session name, or of the start URL.
+    pub fn cache_file_name(&self) -> String {
+        let key = self.session.as_deref().unwrap_or(&self.start_url);
+        let digest = Sha1::digest(key.as_bytes());
+        let mut name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        name.push_str(".json");
+        name
+    }
+
+    /// The portal's URL (no trailing `/`).
+    pub fn portal(&self) -> String {
+        let region = &self.region;
+        match (self.fips, self.dual_stack) {
+            (true, true) => format!("https://portal.sso-fips.{region}.api.aws"),
+            (true, false) => format!("https://portal.sso-fips.{region}.amazonaws.com"),
+            (false, true) => format!("https://portal.sso.{region}.api.aws"),
+            (false, false) => format!("https://portal.sso.{region}.amazonaws.com"),
+        }
+    }
+}
+
+/// The role credentials of an IAM Identity Center profile.
+#[derive(Debug, Clone)]
+pub struct SsoProvider {
+    settings: SsoSettings,
+    env: Environment,
+    http: Arc<OnceLock<HttpClient>>,
+}
+
+impl SsoProvider {
+    /// The provider for `settings`, with the home directory and endpoint from `env`.
+    pub fn new(settings: SsoSettings, env: Environment) -> Self {
+        Self {
+            settings,
+            env,
+            http: Arc::default(),
+        }
+    }
+
+    fn error(&self, message: String) -> CredentialsError {
+        CredentialsError::Provider {
+            source_name: format!("profile `{}` (IAM Identity Center)", self.settings.profile),
+            message,
+        }
+    }
+
+    fn login(&self) -> String {
+        format!("run `aws sso login --profile {}`", self.settings.profile)
+    }
+
+    fn cache_path(&self) -> Result<PathBuf, CredentialsError> {
+        let home = home_dir(&self.env, Platform::current()).ok_or_else(|| {
+            self.error("the home directory is unknown (HOME is not set), so the SSO token cache cannot be found; set HOME".into())
+        })?;
+        Ok(PathBuf::from(home)
+            .join(".aws/sso/cache")
+            .join(self.settings.cache_file_name()))
+    }
+
+    /// The cached access token, checked for expiry.
+    fn token(&self) -> Result<String, CredentialsError> {
+        let path = self.cache_path()?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            self.error(format!(
+                "failed to read `{}`: {e}; {} to sign in",
+                path.display(),
+                self.login()
+            ))
+        })?;
+        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            self.error(format!(
+                "the SSO token cache `{}` is not JSON ({e}); {} again",
+                path.display(),
+                self.login()
+            ))
+        })?;
+        let field = |name: &str| doc.get(name).and_then(serde_json::Value::as_str);
+        let token = field("accessToken")
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                self.error(format!(
+                    "the SSO token cache `{}` has no accessToken; {} again",
+                    path.display(),
+                    self.login()
+                ))
+            })?;
+        let expires = field("expiresAt").ok_or_else(|| {
+            self.error(format!(
+                "the SSO token cache `{}` has no expiresAt; {} again",
+                path.display(),
+                self.login()
+            ))
+        })?;
+        let expiry = super::provider::parse_expiry(expires).ok_or_else(|| {
+            self.error(format!(
+                "the SSO token cache `{}` has an unreadable expiresAt `{expires}`; {} again",
+                path.display(),
+                self.login()
+            ))
+        })?;
+        if expiry <= SystemTime::now() {
+            return Err(self.error(format!(
+                "the SSO session expired at {expires}; {} (ferry never opens a browser)",
+                self.login()
+            )));
+        }
+        Ok(token.to_owned())
+    }
+
+    async fn fetch(&self) -> Result<Credentials, CredentialsError> {
+        let token = self.token()?;
+        let http = match self.http.get() {
+            Some(http) => http,
+            None => {
+                let http = HttpClient::new(&HttpConfig {
+                    max_connections: 1,
+                    connect_timeout: Duration::from_secs(5),
+                    read_timeout: Duration::from_secs(10),
+                    ..HttpConfig::default()
+                })
+                .map_err(|e| self.error(format!("could not set up HTTP: {e}")))?;
+                self.http.get_or_init(|| http)
+            }
+        };
+        let base = self.env.get(ENDPOINT_ENV).map_or_else(
+            || self.settings.portal(),
+            |url| url.trim_end_matches('/').to_owned(),
+        );
+        let mut url = format!("{base}/federation/credentials?account_id=");
+        encode_query_component(&self.settings.account_id, &mut url);
+        url.push_str("&role_name=");
+        encode_query_component(&self.settings.role_name, &mut url);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = http::Request::builder()
+                .method(http::Method::GET)
+                .uri(&url)
+                .header("x-amz-sso_bearer_token", &token)
+                .body(RequestBody::empty())
+                .map_err(|e| self.error(format!("could not build the request to {base}: {e}")))?;
+            let answer = match http.send(request).await {
+                Ok(response) => {
+                    let status = response.status.as_u16();
+                    response.body.collect(MAX_ANSWER).await.map(|b| (status, b))
+                }
+                Err(e) => Err(e),
+            };
+            let retry = match &answer {
+                Ok((status, _)) => *status >= 500 || *status == 429,
+                Err(e) => e.retry_reason().is_some(),
+            };
+            if retry && attempt < ATTEMPTS {
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                continue;
+            }
+            return match answer {
+                Ok((200, body)) => parse_role_credentials(&body)
+                    .map_err(|why| self.error(format!("GetRoleCredentials: {why}"))),
+                Ok((401 | 403, _)) => Err(self.error(format!(
+                    "the portal refused the SSO token (expired or revoked); {}",
+                    self.login()
+                ))),
+                Ok((status, body)) => Err(self.error(format!(
+                    "an error occurred while loading credentials: GetRoleCredentials at {base} answered HTTP {status} {}; check sso_account_id {} and sso_role_name {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)]).trim(),
+                    self.settings.account_id,
+                    self.settings.role_name
+                ))),
+                Err(e) => Err(self.error(format!(
+                    "an error occurred while loading credentials: GetRoleCredentials at {base}: {e}"
+                ))),
+            };
+        }
+    }
+}
+
+/// `{"roleCredentials": {"accessKeyId", "secretAccessKey", "sessionToken", "expiration"}}`,
+/// the expiration in milliseconds since the epoch. Values never appear in messages.
+fn parse_role_credentials(body: &[u8]) -> Result<Credentials, String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON ({e})"))?;
+    let creds = doc
+        .get("roleCredentials")
+        .ok_or("the answer has no roleCredentials")?;
+    let field = |name: &str| {
+        creds
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("the answer has no {name}"))
+    };
+    let expiration = creds
+        .get("expiration")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or("the answer has no expiration")?;
+    Ok(
+        Credentials::new(field("accessKeyId")?, field("secretAccessKey")?)
+            .with_session_token(field("sessionToken")?)
+            .with_expiry(UNIX_EPOCH + Duration::from_millis(expiration)),
+    )
+}
+
+impl ProvideCredentials for SsoProvider {
+    fn provide(&self) -> ProvideFuture<'_> {
+        Box::pin(async move { self.fetch().await.map(Some) })
+    }
+
+    fn name(&self) -> String {
+        format!("profile `{}` (IAM Identity Center)", self.settings.profile)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(session: Option<&str>) -> SsoSettings {
+        SsoSettings {
+            profile: "p".into(),
+            session: session.map(str::to_owned),
+            start_url: "https://ssotest.awsapps.com/start".into(),
+            region: "us-east-2".into(),
+            account_id: "123456789".into(),
+            role_name: "MySsoRole".into(),
+            fips: false,
+            dual_stack: false,
+        }
+    }
+
+    #[test]
+    fn the_cache_file_is_named_by_the_sha1_of_the_start_url_or_session() {
+        assert_eq!(
+            settings(None).cache_file_name(),
+            "dace00cba5f8355ec9d274ceb2bcebdfbeed0e12.json"
+        );
+        // The SDKs' documented example: sha1("admin").
+        assert_eq!(
+            settings(Some("admin")).cache_file_name(),
+            "d033e22ae348aeb5660fc2140aec35850c4da997.json"
+        );
+    }
+
+    #[test]
+    fn fips_and_dual_stack_pick_the_portal_host() {
+        let mut s = settings(None);
+        assert_eq!(s.portal(), "https://portal.sso.us-east-2.amazonaws.com");
+        s.fips = true;
+        s.dual_stack = true;
+        assert_eq!(s.portal(), "https://portal.sso-fips.us-east-2.api.aws");
+    }
+
+    #[test]
+    fn role_credentials_parse_with_a_millisecond_expiry() {
+        let creds = parse_role_credentials(
+            br#"{"roleCredentials":{"accessKeyId":"ASIAX","secretAccessKey":"s","sessionToken":"t","expiration":1234567890000}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            creds.expiry(),
+            Some(UNIX_EPOCH + Duration::from_secs(1_234_567_890))
+        );
+    }
+}
