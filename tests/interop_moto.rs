@@ -311,6 +311,8 @@ impl Ferry {
             .env("HOME", self.home())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
+            // Tests run on loopback only: the instance metadata service is never asked.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(&all)
             .current_dir(self.home())

@@ -75,7 +75,8 @@ impl World {
                 cmd
             }
         };
-        cmd.env("AWS_ACCESS_KEY_ID", var("FERRY_INTEROP_ADMIN_KEY"))
+        cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ACCESS_KEY_ID", var("FERRY_INTEROP_ADMIN_KEY"))
             .env("AWS_SECRET_ACCESS_KEY", var("FERRY_INTEROP_ADMIN_SECRET"))
             .env("AWS_DEFAULT_REGION", var("FERRY_INTEROP_REGION"));
         cmd
