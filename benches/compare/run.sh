@@ -18,6 +18,9 @@
 #   --out DIR               raw.csv, meta.txt, results.md, chart.svg   COMPARE_OUT
 #   --ferry-bin PATH        use this ferry instead of `cargo build --release -p ferry-cli`  FERRY_BIN
 #   --ferry-args "ARGS"     extra global flags for ferry (e.g. "--concurrency 64")  COMPARE_FERRY_ARGS
+#   --latency-ms N          answer every request N ms late, like S3's time to first byte
+#                           (a proxy in front of both servers: latency_proxy.py)  COMPARE_LATENCY_MS (0)
+#   --jitter-ms N           +- N ms of uniform jitter on that delay               COMPARE_JITTER_MS  (0)
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -40,6 +43,8 @@ CLIENTS_S=${COMPARE_CLIENTS:-ferry crt s5cmd rclone aws}
 SCENARIOS_S=${COMPARE_SCENARIOS:-up-big-sink down-big-sink up-small-sink up-big-real down-big-real up-small-real down-small-real rm-small-real}
 FERRY_BIN=${FERRY_BIN:-}
 FERRY_ARGS=${COMPARE_FERRY_ARGS:-}
+LATENCY_MS=${COMPARE_LATENCY_MS:-0}
+JITTER_MS=${COMPARE_JITTER_MS:-0}
 while (($#)); do
   case $1 in
     --quick) ;;
@@ -53,6 +58,8 @@ while (($#)); do
     --out) OUT=$2; shift ;;
     --ferry-bin) FERRY_BIN=$2; shift ;;
     --ferry-args) FERRY_ARGS=$2; shift ;;
+    --latency-ms) LATENCY_MS=$2; shift ;;
+    --jitter-ms) JITTER_MS=$2; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -227,7 +234,20 @@ PIDS+=($!)
 wait_port "$REAL_PORT" || { cat "$W/serve.log" >&2; die "ferry serve did not start"; }
 SINK=http://127.0.0.1:$SINK_PORT
 REAL=http://127.0.0.1:$REAL_PORT
-say "sink $SINK (nginx), real $REAL (ferry serve)"
+REAL_DIRECT=$REAL
+if [[ $LATENCY_MS != 0 ]]; then
+  # Every answer of both servers comes LATENCY_MS (+- JITTER_MS) late, as S3's do.
+  for side in SINK REAL; do
+    port=$(free_port)
+    upstream=${!side#http://}
+    python3 "$HERE/latency_proxy.py" --listen "127.0.0.1:$port" --upstream "$upstream" \
+      --delay-ms "$LATENCY_MS" --jitter-ms "$JITTER_MS" >"$W/latency-$side.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$port" || die "the latency proxy did not start"
+    printf -v "$side" 'http://127.0.0.1:%s' "$port"
+  done
+fi
+say "sink $SINK (nginx), real $REAL (ferry serve), latency ${LATENCY_MS} ms +- ${JITTER_MS} ms"
 
 # Client configuration: all at their defaults apart from the endpoint and path-style addressing.
 printf '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n' > "$W/home/.aws/config"
@@ -236,7 +256,7 @@ export AWS_CONFIG_FILE=$W/home/.aws/config AWS_SHARED_CREDENTIALS_FILE=$W/home/.
 export RCLONE_CONFIG=$W/home/rclone.conf RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Other \
   RCLONE_CONFIG_B_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_B_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
   RCLONE_CONFIG_B_REGION=us-east-1
-ferry_admin() { timeout "$TIMEOUT" "$FERRY" -q --endpoint-url "$REAL" "$@"; }  # untimed set-up
+ferry_admin() { timeout "$TIMEOUT" "$FERRY" -q --endpoint-url "$REAL_DIRECT" "$@"; }  # untimed set-up
 ferry_admin mb s3://bench >/dev/null || die "cannot make the bucket on $REAL"
 # What the downloads read from the real server, put there once (untimed).
 for s in "${SCENARIOS[@]}"; do
@@ -347,6 +367,7 @@ echo "scenario,client,rep,status,wall_s,user_s,sys_s,rss_kib" > "$RAW"
   echo "# ferry: $("$FERRY" --version 2>/dev/null | head -1) ($FERRY_FROM)${FERRY_ARGS:+, flags: $FERRY_ARGS}"
   echo "# peers: awscrt $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("awscrt"))' 2>/dev/null), s5cmd $("$S5CMD" version 2>/dev/null), $("$VENV/bin/rclone" version 2>/dev/null | head -1), $("$VENV/bin/aws" --version 2>&1 | cut -d' ' -f1)"
   echo "# servers: sink $("$NGINX" -v 2>&1 | sed 's/.*: //'); real: ferry serve (s3s-fs)"
+  echo "# latency: every answer ${LATENCY_MS} ms +- ${JITTER_MS} ms late (latency_proxy.py in front of both servers)"
   for c in "${CLIENTS[@]}"; do [[ -z "${AVAILABLE[$c]:-}" ]] && echo "# skipped $c: ${WHY[$c]:-}"; done
 } > "$OUT/meta.txt"
 

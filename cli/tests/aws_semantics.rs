@@ -409,3 +409,32 @@ fn uploads_left_open_are_listed_and_aborted_by_age() {
     );
     assert_eq!(uploads_open(&f), 0);
 }
+
+#[test]
+fn each_failed_object_of_a_directory_upload_is_named_exactly_once() {
+    let f = Fixture::new(&[]);
+    let src = tempfile::tempdir().unwrap();
+    for name in ["a", "b", "c/d"] {
+        let path = src.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, name).unwrap();
+    }
+    let out = f.ferry_with(|c| {
+        c.args(["cp", "-r"])
+            .arg(src.path())
+            .arg("s3://no-such-bucket-here/p/");
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines = stderr.lines().filter(|l| l.starts_with("failed: ")).count();
+    assert_eq!(lines, 3, "{stderr}");
+    for key in ["p/a", "p/b", "p/c/d"] {
+        assert_eq!(
+            stderr
+                .matches(&format!("s3://no-such-bucket-here/{key}:"))
+                .count(),
+            1,
+            "{stderr}"
+        );
+    }
+}

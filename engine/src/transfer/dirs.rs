@@ -120,7 +120,8 @@ impl Transfers {
             tasks.spawn(async move {
                 let _permit = permit;
                 let result = this.upload_file(&path, &bucket, &key).await;
-                (path.display().to_string(), result)
+                // Named as upload_file's own events name it, so a failure is reported once.
+                (format!("s3://{bucket}/{key}"), result)
             });
             drain_finished(&mut tasks, &mut summary);
         }
