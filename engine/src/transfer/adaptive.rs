@@ -5,8 +5,9 @@
 //! [`AdaptiveLimit`] is a semaphore whose size a controller moves between a floor and a cap:
 //! each window (at least [`WINDOW`] and [`MIN_SAMPLES`] completions), it compares the rate
 //! of completions with the previous window's. While a larger limit brings more completions
-//! per second (by more than [`GAIN`]), it grows by half; when the limit was in use and the
-//! rate fell (by more than [`GAIN`]), it gives back a quarter; otherwise it holds. The
+//! per second (by more than [`GAIN`]), it doubles (slow start, as TCP's); when the last
+//! growth made the rate fall (by more than [`GAIN`]), it gives back a quarter; otherwise it
+//! holds, probing upwards again while requests wait. The
 //! limit only grows when requests actually waited for a permit, so a job that never fills
 //! the window does not inflate it. Throttling is handled below this, by the client's
 //! adaptive send rate: fewer completions per second then also stop the growth here.
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The shortest window the controller measures.
-pub const WINDOW: Duration = Duration::from_millis(250);
+pub const WINDOW: Duration = Duration::from_millis(100);
 /// Completions a window needs before it is judged.
 pub const MIN_SAMPLES: u64 = 16;
 /// The relative change of rate that counts as better or worse.
@@ -166,7 +167,7 @@ fn decide(
     floor: usize,
     cap: usize,
 ) -> usize {
-    let grow = (limit + limit / 2 + 1).min(cap);
+    let grow = (limit * 2).min(cap);
     let shrink = (limit - limit / 4).max(floor);
     match previous {
         // The first judged window: grow if requests had to wait.
@@ -193,14 +194,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_contended_window_grows_by_half() {
-        assert_eq!(decide(None, 100.0, 16, true, 16, 256), 25);
+    fn the_first_contended_window_doubles_the_limit() {
+        assert_eq!(decide(None, 100.0, 16, true, 16, 256), 32);
         assert_eq!(decide(None, 100.0, 16, false, 16, 256), 16);
     }
 
     #[test]
     fn growth_continues_while_the_rate_follows_and_stops_at_the_cap() {
-        assert_eq!(decide(Some((100.0, 16)), 150.0, 25, true, 16, 256), 38);
+        assert_eq!(decide(Some((100.0, 16)), 150.0, 32, true, 16, 256), 64);
         assert_eq!(decide(Some((100.0, 200)), 150.0, 250, true, 16, 256), 256);
     }
 
@@ -256,6 +257,6 @@ mod tests {
         for _ in 0..MIN_SAMPLES {
             drop(limit.acquire().await);
         }
-        assert_eq!(limit.limit(), 4, "grown by half (and one)");
+        assert_eq!(limit.limit(), 4, "doubled");
     }
 }
