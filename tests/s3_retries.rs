@@ -681,3 +681,83 @@ async fn measure_the_default_policy_through_throttling_windows_and_restarts() {
         eprintln!("measure:   retries {}", s.client.retries());
     }
 }
+
+/// A hang guard for the stall tests, shorter than their clients' read timeout.
+const STALL_GUARD: Duration = Duration::from_secs(120);
+
+/// An engine that never sends a part twice, so that only stall detection can save a
+/// stalled part.
+fn engine_without_hedging(client: S3Client) -> Transfers {
+    let config = TransferConfig {
+        hedge: None,
+        ..engine(client.clone()).config().clone()
+    };
+    Transfers::new(client, config, Progress::silent())
+}
+
+/// A client that abandons a request once its bytes stop moving for a second; its read
+/// timeout (the wait for an answer to a small request) is longer than [`STALL_GUARD`], so
+/// only stall detection can end these tests in time.
+async fn stall_setup() -> Setup {
+    let http = HttpConfig {
+        stall_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_secs(600),
+        ..HttpConfig::default()
+    };
+    setup_with(fast_retries(), http).await
+}
+
+#[tokio::test]
+async fn a_download_whose_bytes_stop_moving_is_abandoned_and_fetched_again() {
+    let s = stall_setup().await;
+    let bytes = data(3 * MIB as usize);
+    put(&s.client, "stalled.bin", &bytes).await;
+    s.proxy.set_filter(|p| p.method == http::Method::GET);
+    s.proxy.push([Fault::StallResponse {
+        after_bytes: 100_000,
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.bin");
+    tokio::time::timeout(
+        STALL_GUARD,
+        engine_without_hedging(s.client.clone()).download_file(BUCKET, "stalled.bin", &target),
+    )
+    .await
+    .expect("no hang")
+    .expect("the download lands");
+    assert!(std::fs::read(&target).unwrap() == bytes, "the bytes differ");
+    let gets = s.proxy.log().iter().filter(|(m, _, _)| m == "GET").count();
+    assert!(
+        gets >= 2,
+        "the stalled answer was fetched again: {gets} GETs"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_part_whose_bytes_stop_moving_is_abandoned_and_sent_again() {
+    let s = stall_setup().await;
+    let bytes = data(12 * MIB as usize);
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("big.bin");
+    std::fs::write(&source, &bytes).unwrap();
+    s.proxy.set_filter(|p| {
+        p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber=2"))
+    });
+    s.proxy.push([Fault::StallRequest { after_bytes: 0 }]);
+    tokio::time::timeout(
+        STALL_GUARD,
+        engine_without_hedging(s.client.clone()).upload_file(&source, BUCKET, "big.bin"),
+    )
+    .await
+    .expect("no hang")
+    .expect("the upload completes");
+    let stored = s.client.get_object_bytes(BUCKET, "big.bin").await.unwrap();
+    assert!(stored == bytes, "the object's bytes differ");
+    let part_2 = s
+        .proxy
+        .log()
+        .iter()
+        .filter(|(m, uri, _)| m == "PUT" && uri.contains("partNumber=2"))
+        .count();
+    assert_eq!(part_2, 2, "part 2 was sent again after its stall");
+}

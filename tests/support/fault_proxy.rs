@@ -124,6 +124,20 @@ pub enum Fault {
         /// The `Retry-After` value, in seconds.
         seconds: u64,
     },
+    /// Forward, but after `after_bytes` bytes of the response body send nothing more,
+    /// holding the connection open (at most [`HANG_LIMIT`]): a download whose bytes stop
+    /// moving.
+    StallResponse {
+        /// How many bytes of the body reach the client.
+        after_bytes: usize,
+    },
+    /// Do not forward: read `after_bytes` bytes of the request body, then stop reading and
+    /// never answer (at most [`HANG_LIMIT`]): an upload whose bytes stop moving once the
+    /// socket buffers are full.
+    StallRequest {
+        /// How many bytes of the request body are read.
+        after_bytes: usize,
+    },
 }
 
 /// How the "store" is down during a [`FaultProxy::outage`].
@@ -170,6 +184,8 @@ impl Fault {
             Fault::SkewedDate { .. } => "SkewedDate",
             Fault::OkWithError { .. } => "OkWithError",
             Fault::SlowDownRetryAfter { .. } => "SlowDownRetryAfter",
+            Fault::StallResponse { .. } => "StallResponse",
+            Fault::StallRequest { .. } => "StallRequest",
         }
     }
 }
@@ -485,6 +501,31 @@ async fn handle(
         Fault::FlipByte { offset } => {
             forward(&shared, parts, body, &conn, BodyFault::Flip { offset }).await
         }
+        Fault::StallResponse { after_bytes } => {
+            forward(
+                &shared,
+                parts,
+                body,
+                &conn,
+                BodyFault::Stall { after_bytes },
+            )
+            .await
+        }
+        Fault::StallRequest { after_bytes } => {
+            let mut body = body;
+            let mut read = 0;
+            while read < after_bytes {
+                match body.frame().await {
+                    Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                    _ => break,
+                }
+            }
+            // Stop reading: the client's writes back up once the socket buffers are full.
+            tokio::time::sleep(HANG_LIMIT).await;
+            drop(body);
+            conn.reset_on_close.store(true, Ordering::SeqCst);
+            Err(Dropped("stalled request limit reached").into())
+        }
         Fault::Status {
             status,
             code,
@@ -795,6 +836,7 @@ enum BodyFault {
     None,
     Truncate { after_bytes: usize },
     Flip { offset: usize },
+    Stall { after_bytes: usize },
 }
 
 /// The upstream's response body, passed through a [`BodyFault`].
@@ -865,6 +907,13 @@ impl Body for FaultBody {
                     bytes[offset - start] ^= 0x01;
                     data = bytes.freeze();
                 }
+            }
+            BodyFault::Stall { after_bytes } => {
+                if start >= after_bytes {
+                    // Nothing more is ever sent; the proxy's drop ends the connection.
+                    return Poll::Pending;
+                }
+                data.truncate(after_bytes - start);
             }
         }
         Poll::Ready(Some(Ok(Frame::data(data))))

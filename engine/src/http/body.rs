@@ -25,6 +25,49 @@ pub struct RequestBody {
     pace: Option<Pace>,
     /// Where sent bytes are reported, and how far into the body this copy has sent.
     sent: Option<(Arc<SentBytes>, u64)>,
+    /// When this copy last moved bytes, for stall detection.
+    moved: Option<Arc<Moved>>,
+}
+
+/// When a request body last had a frame taken by the connection, and whether it is all
+/// sent: what [`super::HttpClient::send`] watches to tell a stalled request.
+#[derive(Debug)]
+pub struct Moved {
+    start: tokio::time::Instant,
+    /// Milliseconds after `start` of the last movement.
+    last: AtomicU64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Moved {
+    /// Movement starts now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            start: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+            done: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn touch(&self) {
+        let now = self.start.elapsed().as_millis() as u64;
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn finish(&self) {
+        self.touch();
+        self.done.store(true, Ordering::Relaxed);
+    }
+
+    /// How long since bytes last moved, and whether the whole body has been taken.
+    pub fn idle(&self) -> (std::time::Duration, bool) {
+        let now = self.start.elapsed().as_millis() as u64;
+        let last = self.last.load(Ordering::Relaxed);
+        (
+            std::time::Duration::from_millis(now.saturating_sub(last)),
+            self.done.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Reports the bytes of a body as hyper takes its frames to write them out, once each: the
@@ -128,6 +171,7 @@ impl RequestBody {
             kind: Kind::Full(None),
             pace: None,
             sent: None,
+            moved: None,
         }
     }
 
@@ -137,6 +181,7 @@ impl RequestBody {
             kind: Kind::Full(Some(bytes)),
             pace: None,
             sent: None,
+            moved: None,
         }
     }
 
@@ -147,7 +192,17 @@ impl RequestBody {
             kind: Kind::Part { data, sent: 0 },
             pace: None,
             sent: None,
+            moved: None,
         }
+    }
+
+    /// The same body, recording in `moved` when each frame is taken and when it is all sent.
+    pub fn watched(mut self, moved: Arc<Moved>) -> Self {
+        if self.is_end_stream() {
+            moved.finish();
+        }
+        self.moved = Some(moved);
+        self
     }
 
     /// The same body, reporting its bytes to `sent` as hyper takes each frame to send it
@@ -168,6 +223,7 @@ impl RequestBody {
             kind: Kind::Stream { chunks: rx, length },
             pace: None,
             sent: None,
+            moved: None,
         };
         (tx, body)
     }
@@ -227,6 +283,7 @@ impl RequestBody {
             kind,
             pace,
             sent: self.sent.clone(),
+            moved: None,
         })
     }
 
@@ -275,6 +332,14 @@ impl Body for RequestBody {
         {
             *at += data.len() as u64;
             sent.reached(*at);
+        }
+        if let Some(moved) = &this.moved {
+            match &polled {
+                Poll::Ready(None) => moved.finish(),
+                Poll::Ready(Some(_)) if this.is_end_stream() => moved.finish(),
+                Poll::Ready(Some(_)) => moved.touch(),
+                Poll::Pending => {}
+            }
         }
         polled
     }

@@ -28,9 +28,13 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// How long a TCP (and TLS) connect may take.
     pub connect_timeout: Duration,
-    /// How long the server may stay silent: before the response headers (plus the time to
-    /// send the body at a crawl), and between frames of the response body.
+    /// How long the server may stay silent before the response headers, once the request
+    /// body is sent.
     pub read_timeout: Duration,
+    /// How long bytes may stop moving in either direction before the request counts as
+    /// stalled and is abandoned (and retried): no frame of the request body taken by the
+    /// connection, or no frame of the response body arriving, for this long.
+    pub stall_timeout: Duration,
     /// Trust only the certificates in this PEM file instead of the system's roots.
     pub ca_bundle: Option<PathBuf>,
     /// `--max-bandwidth`: bytes per second for all request and response bodies of the client
@@ -44,6 +48,7 @@ impl Default for HttpConfig {
             max_connections: 64,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
             ca_bundle: None,
             max_bandwidth: None,
         }
@@ -170,14 +175,25 @@ pub struct Response {
 pub struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, RequestBody>,
     read_timeout: Duration,
+    stall_timeout: Duration,
     /// The shared bandwidth cap, if any.
     limiter: Option<RateLimiter>,
     /// The connection pool size (a capped body gets at least its share of the cap).
     max_connections: u64,
 }
 
-/// The slowest upload rate tolerated before a request counts as stalled (bytes/s).
-const SLOWEST_UPLOAD: u64 = 64 * 1024;
+/// How long bytes may stop moving before a request counts as stalled, by default.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A request body larger than this is "large" for [`HttpClient::send`]'s answer wait.
+const LARGE_BODY: u64 = 1024 * 1024;
+/// The most of a body the socket buffers may still hold once it is all taken.
+const BUFFERED_AT_MOST: u64 = 8 * 1024 * 1024;
+/// The slowest link a buffered body is expected to drain over (bytes/s).
+const SLOW_LINK: u64 = 1024 * 1024;
+
+/// How often a request in flight is checked for a stall.
+const STALL_CHECK: Duration = Duration::from_millis(250);
 
 impl HttpClient {
     /// Builds the client: pool, timeouts, TLS.
@@ -200,38 +216,73 @@ impl HttpClient {
         Ok(Self {
             inner,
             read_timeout: config.read_timeout,
+            stall_timeout: config.stall_timeout,
             limiter: config.max_bandwidth.map(RateLimiter::new),
             max_connections: config.max_connections.max(1) as u64,
         })
     }
 
-    /// Sends a request and waits for the response headers; the body streams after.
+    /// Sends a request and waits for the response headers; the body streams after. The
+    /// request is abandoned as stalled when its body stops moving for the stall timeout (a
+    /// frame under a bandwidth cap may wait for its tokens longer: that wait is allowed for),
+    /// or when no answer comes within the read timeout once the body is sent.
     pub async fn send(&self, request: http::Request<RequestBody>) -> Result<Response, HttpError> {
+        let moved = body::Moved::new();
         let body_len = request.body().len();
-        // Under a cap, a body shares the rate with every other request in flight: allow for
-        // half its fair share.
-        let slowest = self.limiter.as_ref().map_or(SLOWEST_UPLOAD, |limiter| {
-            SLOWEST_UPLOAD
-                .min(limiter.rate() / self.max_connections / 2)
-                .max(1)
-        });
-        let wait = self.read_timeout + Duration::from_secs(body_len / slowest);
+        // Once a large body is all taken, much of it may still sit in the socket buffers
+        // (several MiB): allow it to drain at a slow link's pace before calling the silence a
+        // stall. Small bodies (CompleteMultipartUpload, CopyObject) wait the read timeout,
+        // since the store may work a while before answering them.
+        let answer_within = if body_len > LARGE_BODY {
+            self.read_timeout.min(
+                self.stall_timeout
+                    + Duration::from_secs(body_len.min(BUFFERED_AT_MOST) / SLOW_LINK),
+            )
+        } else {
+            self.read_timeout
+        };
+        let stall = match &self.limiter {
+            // A 64 KiB frame at this request's share of the cap must fit in the window.
+            Some(limiter) => {
+                let share = (limiter.rate() / self.max_connections / 2).max(1);
+                self.stall_timeout
+                    .max(Duration::from_secs(2 * bandwidth::FRAME as u64 / share))
+            }
+            None => self.stall_timeout,
+        };
+        let request = request.map(|body| body.watched(moved.clone()));
         let request = match &self.limiter {
             Some(limiter) => request.map(|body| body.paced(limiter.clone())),
             None => request,
         };
-        let response = tokio::time::timeout(wait, self.inner.request(request))
-            .await
-            .map_err(|_| HttpError::Timeout {
-                what: "waiting for the response",
-                after: wait,
-            })?
-            .map_err(HttpError::from_client)?;
+        let sending = self.inner.request(request);
+        tokio::pin!(sending);
+        let mut check = tokio::time::interval(STALL_CHECK);
+        let response = loop {
+            tokio::select! {
+                response = &mut sending => break response.map_err(HttpError::from_client)?,
+                _ = check.tick() => {
+                    let (idle, body_sent) = moved.idle();
+                    if !body_sent && idle >= stall {
+                        return Err(HttpError::Timeout {
+                            what: "sending the request body (no bytes moved)",
+                            after: stall,
+                        });
+                    }
+                    if body_sent && idle >= answer_within {
+                        return Err(HttpError::Timeout {
+                            what: "waiting for the response",
+                            after: answer_within,
+                        });
+                    }
+                }
+            }
+        };
         let (parts, incoming) = response.into_parts();
         Ok(Response {
             status: parts.status,
             headers: parts.headers,
-            body: ResponseBody::new(incoming, self.read_timeout, self.limiter.clone()),
+            body: ResponseBody::new(incoming, self.stall_timeout, self.limiter.clone()),
         })
     }
 }
