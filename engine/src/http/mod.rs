@@ -7,6 +7,7 @@
 
 mod bandwidth;
 mod body;
+pub mod resolve;
 pub mod retry;
 mod tls;
 
@@ -18,6 +19,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use resolve::RotatingResolver;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -173,7 +175,7 @@ pub struct Response {
 /// The shared, pooled client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    inner: Client<HttpsConnector<HttpConnector>, RequestBody>,
+    inner: Client<HttpsConnector<HttpConnector<RotatingResolver>>, RequestBody>,
     read_timeout: Duration,
     stall_timeout: Duration,
     /// The shared bandwidth cap, if any.
@@ -198,7 +200,8 @@ const STALL_CHECK: Duration = Duration::from_millis(250);
 impl HttpClient {
     /// Builds the client: pool, timeouts, TLS.
     pub fn new(config: &HttpConfig) -> Result<Self, HttpError> {
-        let mut http = HttpConnector::new();
+        // Each new connection tries the next of the endpoint's addresses first.
+        let mut http = HttpConnector::new_with_resolver(RotatingResolver::new());
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
