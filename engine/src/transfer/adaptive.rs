@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The shortest window the controller measures.
-pub const WINDOW: Duration = Duration::from_millis(100);
+pub const WINDOW: Duration = Duration::from_millis(50);
 /// Completions a window needs before it is judged.
 pub const MIN_SAMPLES: u64 = 16;
 /// The relative change of rate that counts as better or worse.
