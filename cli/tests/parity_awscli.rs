@@ -27,30 +27,43 @@ enum Tool {
     Ferry,
 }
 
-/// One test's world: a home directory without AWS files, and a bucket per tool.
+/// One test's world: a home directory without AWS files, and a place per tool: a prefix of
+/// its own in the tool's bucket. The two buckets are made once for all tests (each bucket is
+/// a SeaweedFS collection with volumes of its own: a pair per test wore it out under load).
 struct World {
     home: tempfile::TempDir,
     aws_bucket: String,
     ferry_bucket: String,
 }
 
+/// The two buckets, made by the first test that needs them.
+static BUCKETS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
 impl World {
     fn new(name: &str) -> Self {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let id = std::process::id();
-        let world = Self {
-            home: tempfile::tempdir().unwrap(),
-            aws_bucket: format!("parity-aws-{name}-{id}-{n}"),
-            ferry_bucket: format!("parity-ferry-{name}-{id}-{n}"),
-        };
-        for tool in [Tool::Aws, Tool::Ferry] {
-            let bucket = format!("s3://{}", world.bucket(tool));
-            world.ok(Tool::Ferry, &["mb", &bucket]);
+        let home = tempfile::tempdir().unwrap();
+        let (aws, ferry) = BUCKETS.get_or_init(|| {
+            let id = std::process::id();
+            let made = Self {
+                home: tempfile::tempdir().unwrap(),
+                aws_bucket: format!("parity-aws-{id}"),
+                ferry_bucket: format!("parity-ferry-{id}"),
+            };
+            for bucket in [&made.aws_bucket, &made.ferry_bucket] {
+                made.ok(Tool::Ferry, &["mb", &format!("s3://{bucket}")]);
+            }
+            (made.aws_bucket, made.ferry_bucket)
+        });
+        Self {
+            home,
+            aws_bucket: format!("{aws}/{name}-{n}"),
+            ferry_bucket: format!("{ferry}/{name}-{n}"),
         }
-        world
     }
 
+    /// The tool's place: `bucket/prefix`, what `{B}` stands for.
     fn bucket(&self, tool: Tool) -> &str {
         match tool {
             Tool::Aws => &self.aws_bucket,
@@ -106,7 +119,7 @@ impl World {
         self.ok(Tool::Ferry, args);
     }
 
-    /// Every key under the tool's bucket with its size.
+    /// Every key under the tool's place with its size, relative to the place.
     fn objects(&self, tool: Tool) -> BTreeMap<String, u64> {
         let out = self.ok(
             Tool::Ferry,
@@ -117,10 +130,17 @@ impl World {
                 &format!("s3://{}/", self.bucket(tool)),
             ],
         );
+        let prefix = format!(
+            "{}/",
+            self.bucket(tool).split_once('/').map_or("", |(_, p)| p)
+        );
         text(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter_map(|v| Some((v["key"].as_str()?.to_owned(), v["size"].as_u64()?)))
+            .filter_map(|v| {
+                let key = v["key"].as_str()?.strip_prefix(&prefix)?.to_owned();
+                Some((key, v["size"].as_u64()?))
+            })
             .collect()
     }
 
