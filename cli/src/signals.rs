@@ -4,7 +4,7 @@
 //! process says so and exits with 128 + the signal's number.
 
 use crate::exit::ExitCode;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Which signal asked ferry to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,21 +37,41 @@ impl Stop {
     }
 }
 
-/// Waits for SIGINT, SIGTERM or SIGHUP. Once this has been called, those signals no longer
-/// kill the process: the caller decides how to end. A signal whose handler could not be
-/// installed is never reported (the others still are).
-pub async fn stop_requested() -> Stop {
-    let wait = |kind: SignalKind| async move {
-        match signal(kind) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// The three signals' streams, installed once: from then on those signals no longer kill
+/// the process, and each is seen once (a second signal while ferry aborts its uploads is a
+/// new one, not the first seen again).
+#[derive(Debug)]
+pub struct Signals {
+    interrupt: Option<Signal>,
+    terminate: Option<Signal>,
+    hang_up: Option<Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers. A signal whose handler could not be installed is never
+    /// reported (the others still are).
+    pub fn install() -> Self {
+        Self {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+            hang_up: signal(SignalKind::hangup()).ok(),
         }
-    };
-    tokio::select! {
-        () = wait(SignalKind::interrupt()) => Stop::Interrupt,
-        () = wait(SignalKind::terminate()) => Stop::Terminate,
-        () = wait(SignalKind::hangup()) => Stop::HangUp,
+    }
+
+    /// Waits for the next SIGINT, SIGTERM or SIGHUP.
+    pub async fn next(&mut self) -> Stop {
+        async fn recv(stream: &mut Option<Signal>) {
+            match stream {
+                Some(stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            () = recv(&mut self.interrupt) => Stop::Interrupt,
+            () = recv(&mut self.terminate) => Stop::Terminate,
+            () = recv(&mut self.hang_up) => Stop::HangUp,
+        }
     }
 }

@@ -316,39 +316,58 @@ fn a_reader_closing_stdout_ends_ls_quietly() {
 fn sigterm_during_an_upload_aborts_it_says_so_and_exits_143() {
     let f = Fixture::new(&[]);
     let work = tempfile::tempdir().unwrap();
-    let big = work.path().join("big.bin");
+    let dir = work.path().join("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let big = dir.join("big.bin");
     std::fs::write(&big, vec![7u8; 24 * 1024 * 1024]).unwrap();
-    let child = client(f.home.path(), &f.server)
-        .args(["--max-bandwidth", "4MiB/s", "--part-size", "5MiB", "cp"])
-        .arg(&big)
-        .arg("s3://semantics/big.bin")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Bounded wait until the multipart upload is open on the server.
-    let open = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        uploads_open(&f) > 0
-    });
-    assert!(open, "the upload never started");
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("SIGTERM") && stderr.contains("aborted 1 open multipart upload"),
-        "{stderr}"
-    );
-    assert_eq!(uploads_open(&f), 0, "the multipart upload was aborted");
-    assert!(f.keys().is_empty());
+    let commands: [(&str, &std::path::Path, &str); 2] = [
+        ("cp", &big, "s3://semantics/big.bin"),
+        ("sync", &dir, "s3://semantics/synced/"),
+    ];
+    for (command, source, destination) in commands {
+        let child = client(f.home.path(), &f.server)
+            .args(["--max-bandwidth", "4MiB/s", "--part-size", "5MiB", command])
+            .arg(source)
+            .arg(destination)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Bounded wait until the multipart upload is open on the server.
+        let open = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            uploads_open(&f) > 0
+        });
+        assert!(open, "{command}: the upload never started");
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(143),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("interrupted by SIGTERM")
+                && stderr.contains("aborted 1 open multipart upload")
+                && !stderr.contains("again"),
+            "{command}: {stderr}"
+        );
+        assert_eq!(
+            uploads_open(&f),
+            0,
+            "{command}: the multipart upload was aborted"
+        );
+        assert!(f.keys().is_empty(), "{command}");
+    }
 }
 
 /// Multipart uploads open on the server: `ferry serve` keeps one `.upload-ID.json` in its

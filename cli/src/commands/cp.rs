@@ -8,7 +8,7 @@ use crate::exit::ExitCode;
 use crate::location::{Location, dir_prefix};
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter};
-use crate::signals::stop_requested;
+use crate::signals::Signals;
 use ferry::transfer::{Filters, TransferSummary, Transfers, glob_matches, has_wildcard};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,8 @@ pub async fn transfer(
     moving: bool,
 ) -> Result<ExitCode, CliError> {
     let command = if moving { "mv" } else { "cp" };
+    // From here on SIGINT, SIGTERM and SIGHUP end the run cleanly instead of killing it.
+    let mut signals = Signals::install();
     let source = Location::parse(&args.source)?;
     let destination = Location::parse(&args.destination)?;
     if let (Location::Local(_), Location::Local(_)) = (&source, &destination) {
@@ -123,7 +125,7 @@ pub async fn transfer(
     let copying = copy(&engine, source_engine.as_ref(), &plan, &mut hint);
     let mut summary = tokio::select! {
         summary = copying => summary,
-        stop = stop_requested() => {
+        stop = signals.next() => {
             let aborting = async {
                 let mut aborted = engine.abort_open_uploads().await;
                 if let Some(source) = &source_engine {
@@ -133,7 +135,7 @@ pub async fn transfer(
             };
             let aborted = tokio::select! {
                 aborted = aborting => aborted,
-                again = stop_requested() => {
+                again = signals.next() => {
                     errln!("{} again: not waiting for the aborts; open multipart uploads are left for a rerun to resume", again.name());
                     return Ok(stop.exit_code());
                 }

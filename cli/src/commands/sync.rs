@@ -7,11 +7,13 @@ use crate::exit::ExitCode;
 use crate::location::Location;
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter};
-use crate::signals::stop_requested;
+use crate::signals::Signals;
 use ferry::transfer::{SyncAction, SyncOptions, SyncSummary};
 use std::sync::Arc;
 
 pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> Result<ExitCode, CliError> {
+    // From here on SIGINT, SIGTERM and SIGHUP end the run cleanly instead of killing it.
+    let mut signals = Signals::install();
     let source = Location::parse(&args.source)?;
     let destination = Location::parse(&args.destination)?;
     let filters = args.filters.compile()?;
@@ -75,10 +77,10 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> Result<ExitCode, CliEr
     };
     let report = tokio::select! {
         report = syncing => report,
-        stop = stop_requested() => {
+        stop = signals.next() => {
             let aborted = tokio::select! {
                 aborted = engine.abort_open_uploads() => aborted,
-                again = stop_requested() => {
+                again = signals.next() => {
                     errln!("{} again: not waiting for the aborts; open multipart uploads are left for a rerun to resume", again.name());
                     return Ok(stop.exit_code());
                 }
