@@ -457,3 +457,48 @@ fn each_failed_object_of_a_directory_upload_is_named_exactly_once() {
         );
     }
 }
+
+#[test]
+fn an_object_copied_to_dash_streams_to_standard_output_byte_for_byte() {
+    let f = Fixture::new(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("data.bin");
+    let data: Vec<u8> = (0..(9 * 1024 * 1024 + 17))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    std::fs::write(&source, &data).unwrap();
+    let out = f.ferry_with(|c| {
+        c.arg("cp").arg(&source).arg("s3://semantics/data.bin");
+    });
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = f.ferry(&["cp", "s3://semantics/data.bin", "-"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.stdout == data,
+        "standard output holds the object's bytes"
+    );
+
+    // Redirected to a file, the bytes land in it.
+    let redirected = work.path().join("out.bin");
+    let file = std::fs::File::create(&redirected).unwrap();
+    let status = client(f.home.path(), &f.server)
+        .args(["cp", "s3://semantics/data.bin", "-"])
+        .stdout(file)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(std::fs::read(&redirected).unwrap() == data);
+
+    for refused in [
+        vec!["cp", "-r", "s3://semantics/", "-"],
+        vec!["mv", "s3://semantics/data.bin", "-"],
+        vec!["--json", "cp", "s3://semantics/data.bin", "-"],
+    ] {
+        let out = f.ferry(&refused);
+        assert_eq!(out.status.code(), Some(2), "{refused:?}");
+        assert!(out.stdout.is_empty(), "{refused:?}");
+    }
+    assert!(f.keys().contains("data.bin"), "nothing was moved");
+}

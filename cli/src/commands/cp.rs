@@ -84,6 +84,16 @@ pub async fn transfer(
             "name the key: ferry cp - s3://BUCKET/KEY",
         ));
     }
+    if let Location::Local(path) = &destination
+        && path.as_os_str() == "-"
+    {
+        if moving || args.recursive || global.json {
+            return Err(CliError::usage(
+                "standard output takes one object, copied (not moved), without --json",
+                "e.g. ferry cp s3://BUCKET/KEY - | gunzip",
+            ));
+        }
+    }
     if moving
         && let Location::Local(path) = &source
         && path.as_os_str() == "-"
@@ -172,6 +182,12 @@ async fn copy(
         _ => false,
     };
     let mut summary = match (&plan.source, &plan.destination) {
+        // Standard output takes one object by its exact name, wildcards or not.
+        (Location::S3 { bucket, key }, Location::Local(path)) if path.as_os_str() == "-" => single(
+            engine.download_to_stdout(bucket, key).await,
+            &format!("s3://{bucket}/{key}"),
+            hint,
+        ),
         (Location::Local(path), Location::S3 { bucket, key })
             if has_wildcard(&path.to_string_lossy()) =>
         {

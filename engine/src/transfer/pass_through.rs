@@ -38,7 +38,34 @@ impl Transfers {
         target: &Path,
     ) -> Result<u64, TransferError> {
         let name = format!("s3://{bucket}/{key}");
-        let result = self.write_through(&name, bucket, key, target).await;
+        let path = target.to_owned();
+        // Opened for writing only: no O_CREAT, no O_TRUNC.
+        let open = move || std::fs::OpenOptions::new().write(true).open(&path);
+        let result = self.write_through(&name, bucket, key, target, open).await;
+        self.report_through(name, result)
+    }
+
+    /// Downloads `bucket`/`key` to this process's standard output, sequentially (`ferry cp
+    /// s3://b/k -`): a pipe, a terminal or a file it was redirected to, written in order
+    /// from where it stands.
+    pub async fn download_to_stdout(&self, bucket: &str, key: &str) -> Result<u64, TransferError> {
+        let name = format!("s3://{bucket}/{key}");
+        let open = || {
+            use std::os::fd::AsFd;
+            let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
+            Ok(std::fs::File::from(fd))
+        };
+        let result = self
+            .write_through(&name, bucket, key, Path::new("standard output"), open)
+            .await;
+        self.report_through(name, result)
+    }
+
+    fn report_through(
+        &self,
+        name: String,
+        result: Result<u64, TransferError>,
+    ) -> Result<u64, TransferError> {
         match &result {
             Ok(bytes) => self.progress.emit(Event::Finished {
                 name,
@@ -58,6 +85,7 @@ impl Transfers {
         bucket: &str,
         key: &str,
         target: &Path,
+        open: impl FnOnce() -> std::io::Result<std::fs::File> + Send + 'static,
     ) -> Result<u64, TransferError> {
         let _permit = self.permit(super::download::WRITE_BUFFER as u64).await;
         let mut output = self.client.get_object(bucket, key, None, None).await?;
@@ -68,14 +96,10 @@ impl Transfers {
         });
         let expected = self.expected_checksum(&output.info);
         let etag = output.info.etag.clone();
-        // Opened for writing only: no O_CREAT, no O_TRUNC. A FIFO's open waits for its
-        // reader, so it waits on the blocking pool.
-        let path = target.to_owned();
-        let opened = tokio::task::spawn_blocking(move || {
-            std::fs::OpenOptions::new().write(true).open(&path)
-        })
-        .await
-        .map_err(|e| TransferError::io("opening", target, std::io::Error::other(e)))?;
+        // A FIFO's open waits for its reader, so it waits on the blocking pool.
+        let opened = tokio::task::spawn_blocking(open)
+            .await
+            .map_err(|e| TransferError::io("opening", target, std::io::Error::other(e)))?;
         let file = Arc::new(opened.map_err(|e| TransferError::io("opening", target, e))?);
         let mut hasher = expected
             .as_ref()
