@@ -86,13 +86,12 @@ pub async fn transfer(
     }
     if let Location::Local(path) = &destination
         && path.as_os_str() == "-"
+        && (moving || args.recursive || global.json)
     {
-        if moving || args.recursive || global.json {
-            return Err(CliError::usage(
-                "standard output takes one object, copied (not moved), without --json",
-                "e.g. ferry cp s3://BUCKET/KEY - | gunzip",
-            ));
-        }
+        return Err(CliError::usage(
+            "standard output takes one object, copied (not moved), without --json",
+            "e.g. ferry cp s3://BUCKET/KEY - | gunzip",
+        ));
     }
     if moving
         && let Location::Local(path) = &source
