@@ -530,3 +530,41 @@ async fn uploads_without_a_checksum_send_a_content_md5_the_store_accepts_single_
     let info = direct.head_object(BUCKET, "one.bin").await.unwrap();
     assert!(info.etag_md5().is_some(), "{:?}", info.etag);
 }
+
+#[tokio::test]
+async fn a_download_with_nothing_to_verify_against_but_its_size_is_reported_as_such() {
+    let (_server, client) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("parts.bin");
+    let data = pattern(2 * PART + 3, 13);
+    std::fs::write(&source, &data).unwrap();
+    // A multipart upload without checksums: no stored checksum, and an ETag that is no MD5.
+    let plain = TransferConfig {
+        checksum: None,
+        ..config()
+    };
+    Transfers::new(client.clone(), plain, Progress::silent())
+        .upload_file(&source, BUCKET, "parts.bin")
+        .await
+        .unwrap();
+    let info = client.head_object(BUCKET, "parts.bin").await.unwrap();
+    assert!(
+        info.checksums.is_empty() && info.etag_md5().is_none(),
+        "{info:?}"
+    );
+
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let events = seen.clone();
+    let progress = Progress::new(move |event| {
+        if let ferry::transfer::Event::Unverified { name } = event {
+            events.lock().unwrap().push(name);
+        }
+    });
+    let target = dir.path().join("back.bin");
+    Transfers::new(client, config(), progress)
+        .download_file(BUCKET, "parts.bin", &target)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&target).unwrap() == data);
+    assert_eq!(*seen.lock().unwrap(), [format!("s3://{BUCKET}/parts.bin")]);
+}

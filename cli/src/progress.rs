@@ -45,6 +45,8 @@ struct Counters {
     done: AtomicU64,
     finished: AtomicU64,
     started: AtomicU64,
+    /// Downloads checked by size only.
+    unverified: AtomicU64,
 }
 
 /// Names of the failures and skips already printed, so the summary prints only the others.
@@ -118,6 +120,7 @@ impl Reporter {
     /// Stops the display and prints the summary (a JSON object last with `--json`).
     pub fn finish(self, summary: &TransferSummary) {
         let seconds = self.stop(summary);
+        let unverified = self.counters.unverified.load(Ordering::Relaxed);
         match self.mode {
             Mode::Json => outln!(
                 "{}",
@@ -128,6 +131,7 @@ impl Reporter {
                     "skipped": summary.skipped,
                     "failed": summary.failed,
                     "retries": summary.retries,
+                    "unverified": unverified,
                     "seconds": seconds,
                 })
             ),
@@ -142,6 +146,11 @@ impl Reporter {
                 summary.failed,
                 summary.retries
             ),
+        }
+        if unverified > 0 && matches!(self.mode, Mode::Bars | Mode::Plain) {
+            errln!(
+                "note: {unverified} download(s) checked by size only: the store kept no checksum for them and their ETag is no MD5 (multipart objects on stores that keep no checksums, such as ferry serve; SSE-KMS)"
+            );
         }
     }
 
@@ -312,6 +321,9 @@ fn count(counters: &Counters, event: &Event) {
         Event::Failed { .. } | Event::Skipped { .. } | Event::UpToDate { .. } => {
             counters.done.fetch_add(1, Ordering::Relaxed);
         }
+        Event::Unverified { .. } => {
+            counters.unverified.fetch_add(1, Ordering::Relaxed);
+        }
         Event::PartDone { .. } | Event::Retried { .. } | Event::Deleted { .. } => {}
     }
 }
@@ -431,6 +443,7 @@ fn event_json(event: &Event, dry_run: bool) -> serde_json::Value {
             json!({"type": "skipped", "path": name, "reason": reason})
         }
         Event::Deleted { name } => json!({"type": "deleted", "path": name, "dry_run": dry_run}),
+        Event::Unverified { name } => json!({"type": "unverified", "path": name}),
         Event::Failed { name, error } => json!({"type": "failed", "path": name, "error": error}),
     }
 }

@@ -138,6 +138,7 @@ impl Transfers {
                 object = name,
                 "no checksum and no MD5 ETag: verified by size only"
             );
+            self.progress.emit(Event::Unverified { name: name.into() });
             return Ok(());
         };
         let path = temp.to_owned();

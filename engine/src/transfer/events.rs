@@ -52,6 +52,12 @@ pub enum Event {
         /// Why, in one line.
         reason: String,
     },
+    /// A downloaded object could be checked by its size only: the store holds no checksum
+    /// for it and its ETag is no MD5 (a multipart upload of another tool, SSE-KMS).
+    Unverified {
+        /// The object.
+        name: String,
+    },
     /// An object or local file was deleted (`sync --delete`, `rm`, `mv`).
     Deleted {
         /// `s3://bucket/key` or a local path.
