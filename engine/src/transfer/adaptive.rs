@@ -146,14 +146,17 @@ impl AdaptiveLimit {
         if to > from {
             self.semaphore.add_permits(to - from);
         } else {
-            // Permits are taken out of circulation as they come back.
+            // Permits are taken out of circulation as they come back (outside a runtime,
+            // at shutdown, there is nothing left to limit).
             let semaphore = self.semaphore.clone();
             let surplus = (from - to) as u32;
-            tokio::spawn(async move {
-                if let Ok(permits) = semaphore.acquire_many(surplus).await {
-                    permits.forget();
-                }
-            });
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Ok(permits) = semaphore.acquire_many(surplus).await {
+                        permits.forget();
+                    }
+                });
+            }
         }
     }
 }
