@@ -170,7 +170,9 @@ async fn a_hostile_tree_uploads_every_regular_file_or_names_why_not() {
     failures.sort();
     assert_eq!(failures.len(), tree.must_fail.len(), "{failures:?}");
     for (path, reason) in &tree.must_fail {
-        let name = path.display().to_string();
+        // Named as the object it would have become (the reason names the file).
+        let relative = path.strip_prefix(&tree.root).expect("inside the tree");
+        let name = format!("s3://{BUCKET}/up/{}", relative.display());
         let hit = failures
             .iter()
             .find(|(n, _)| *n == name)
