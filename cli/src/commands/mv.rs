@@ -92,9 +92,20 @@ impl Mover {
     /// summary's failures.
     pub async fn finish(self, summary: &mut TransferSummary) {
         let _ = self.sender.send(Message::Done);
-        if let Ok(deleted) = self.worker.await {
-            summary.failed += deleted.failed;
-            summary.failures.extend(deleted.failures);
+        match self.worker.await {
+            Ok(deleted) => {
+                summary.failed += deleted.failed;
+                summary.failures.extend(deleted.failures);
+            }
+            Err(error) => {
+                summary.failed += 1;
+                summary.failures.push((
+                    "mv".into(),
+                    format!(
+                        "deleting the moved sources stopped ({error}); some copies' sources remain"
+                    ),
+                ));
+            }
         }
     }
 }

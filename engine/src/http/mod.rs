@@ -189,10 +189,12 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request body larger than this is "large" for [`HttpClient::send`]'s answer wait.
 const LARGE_BODY: u64 = 1024 * 1024;
-/// The most of a body the socket buffers may still hold once it is all taken.
-const BUFFERED_AT_MOST: u64 = 8 * 1024 * 1024;
-/// The slowest link a buffered body is expected to drain over (bytes/s).
-const SLOW_LINK: u64 = 1024 * 1024;
+/// The most of a body a connection's send buffer may still hold once it is all taken
+/// (Linux grows it to about 4 MiB).
+const BUFFERED_AT_MOST: u64 = 4 * 1024 * 1024;
+/// The slowest pace a buffered body is expected to drain at, per connection (bytes/s): 16
+/// parts in flight over an 8 Mbit/s uplink.
+const SLOW_LINK: u64 = 64 * 1024;
 
 /// How often a request in flight is checked for a stall.
 const STALL_CHECK: Duration = Duration::from_millis(250);
@@ -232,6 +234,13 @@ impl HttpClient {
     pub async fn send(&self, request: http::Request<RequestBody>) -> Result<Response, HttpError> {
         let moved = body::Moved::new();
         let body_len = request.body().len();
+        // Object bodies (GET) must keep moving; other answers may pause longer, as S3's
+        // CompleteMultipartUpload and CopyObject do between their keep-alive spaces.
+        let body_idle = if request.method() == http::Method::GET {
+            self.stall_timeout
+        } else {
+            self.read_timeout.max(self.stall_timeout)
+        };
         // Once a large body is all taken, much of it may still sit in the socket buffers
         // (several MiB): allow it to drain at a slow link's pace before calling the silence a
         // stall. Small bodies (CompleteMultipartUpload, CopyObject) wait the read timeout,
@@ -285,7 +294,7 @@ impl HttpClient {
         Ok(Response {
             status: parts.status,
             headers: parts.headers,
-            body: ResponseBody::new(incoming, self.stall_timeout, self.limiter.clone()),
+            body: ResponseBody::new(incoming, body_idle, self.limiter.clone()),
         })
     }
 }

@@ -582,10 +582,8 @@ impl Transfers {
 /// `dst_prefix` (with a `/` added when missing) + the key below `src_prefix`; `None` for
 /// the prefix itself.
 fn destination_key(src_prefix: &str, dst_prefix: &str, key: &str) -> Option<String> {
-    let relative = key
-        .strip_prefix(src_prefix)
-        .unwrap_or(key)
-        .trim_start_matches('/');
+    // Kept as it is (a leading `/` included): `p//x` must not land on `p/x`'s copy.
+    let relative = key.strip_prefix(src_prefix).unwrap_or(key);
     if relative.is_empty() {
         return None;
     }
@@ -721,5 +719,8 @@ mod tests {
         assert_eq!(destination_key("p/", "q/", "p/a").as_deref(), Some("q/a"));
         assert_eq!(destination_key("", "", "a/b").as_deref(), Some("a/b"));
         assert_eq!(destination_key("p/", "q/", "p/"), None);
+        // `p//x` keeps its own copy: folded onto `q/x` it would overwrite `p/x`'s, and a
+        // move would then delete `p/x` for it.
+        assert_eq!(destination_key("p/", "q/", "p//x").as_deref(), Some("q//x"));
     }
 }

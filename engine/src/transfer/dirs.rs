@@ -179,7 +179,7 @@ impl Transfers {
                     continue;
                 }
                 let Some(target) = local_target(dir, prefix, &object.key) else {
-                    let reason = "the key would escape the target directory; not written";
+                    let reason = NOT_A_LOCAL_PATH;
                     self.progress.emit(super::Event::Skipped {
                         name: name.clone(),
                         reason: reason.into(),
@@ -237,17 +237,25 @@ fn key_prefix(prefix: &str) -> String {
 
 /// Where `key` goes below `dir`, or `None` if it would leave `dir`.
 pub(crate) fn local_target(dir: &Path, prefix: &str, key: &str) -> Option<PathBuf> {
-    let relative = key
-        .strip_prefix(prefix)
-        .unwrap_or(key)
-        .trim_start_matches('/');
-    if relative.is_empty() {
+    exact_local_path(dir, key.strip_prefix(prefix).unwrap_or(key))
+}
+
+/// `dir` joined with `relative` (a key below its prefix) when every `/`-separated segment of
+/// it is a plain file name: no `..` (it would escape `dir`), and no empty or `.` segment and
+/// no leading `/`, which the file system would fold into another key's path (`a//b` and
+/// `a/./b` both onto `a/b`: two objects written into one file, and under `mv` both deleted).
+pub(crate) fn exact_local_path(dir: &Path, relative: &str) -> Option<PathBuf> {
+    let plain = |segment: &str| !segment.is_empty() && segment != "." && segment != "..";
+    if relative.is_empty() || !relative.split('/').all(plain) {
         return None;
     }
     let path = Path::new(relative);
     let safe = path.components().all(|c| matches!(c, Component::Normal(_)));
     safe.then(|| dir.join(path))
 }
+
+/// Why [`local_target`] refused a key.
+pub(crate) const NOT_A_LOCAL_PATH: &str = "the key is no plain path below the target directory (`..`, `.`, an empty segment or a leading `/`); not written";
 
 #[cfg(test)]
 mod tests {
@@ -261,8 +269,19 @@ mod tests {
             Some(dir.join("a/b.txt"))
         );
         assert_eq!(local_target(dir, "p/", "p/../../etc/passwd"), None);
-        assert_eq!(local_target(dir, "", "/abs"), Some(dir.join("abs")));
         assert_eq!(local_target(dir, "p/", "p/"), None);
+    }
+
+    #[test]
+    fn keys_the_file_system_would_fold_onto_another_are_refused() {
+        let dir = Path::new("/data/out");
+        assert_eq!(local_target(dir, "", "/abs"), None);
+        assert_eq!(local_target(dir, "p/", "p//x"), None);
+        assert_eq!(local_target(dir, "", "a//b"), None);
+        assert_eq!(local_target(dir, "", "a/./b"), None);
+        assert_eq!(local_target(dir, "", "a/b/"), None);
+        assert_eq!(local_target(dir, "", "a/b"), Some(dir.join("a/b")));
+        assert_eq!(local_target(dir, "", "a/.b"), Some(dir.join("a/.b")));
     }
 
     #[test]

@@ -161,6 +161,11 @@ fn fnmatch_to_glob(pattern: &str) -> String {
                         out.push('!');
                         j += 1;
                     }
+                    // fnmatch takes a leading `^` as itself; globset would negate the class.
+                    if chars.get(j) == Some(&'^') && j < end {
+                        out.push_str("\\^");
+                        j += 1;
+                    }
                     for &c in &chars[j..end] {
                         if c == '\\' || c == '[' {
                             out.push('\\');
@@ -292,6 +297,12 @@ mod tests {
         let f = filters(&[(Exclude, "[!a]*")]);
         assert!(f.allows("apple"));
         assert!(!f.allows("banana"));
+        let f = filters(&[(Exclude, "[^_]*")]);
+        assert!(
+            !f.allows("^x") && !f.allows("_x"),
+            "[^_] is `^` or `_`, as in fnmatch"
+        );
+        assert!(f.allows("plain"));
         let f = filters(&[(Exclude, "log[0-9].txt")]);
         assert!(!f.allows("log7.txt"));
         assert!(f.allows("logx.txt"));

@@ -22,7 +22,7 @@ use crate::s3::ListObjects;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, mpsc};
@@ -373,7 +373,7 @@ impl Transfers {
                 }
                 let url = format!("s3://{bucket}/{}", object.key);
                 let Some(path) = safe_join(dir, &relative) else {
-                    let reason = "the key would escape the target directory; not written";
+                    let reason = super::dirs::NOT_A_LOCAL_PATH;
                     self.progress.emit(Event::Skipped {
                         name: url.clone(),
                         reason: reason.into(),
@@ -761,9 +761,7 @@ fn key_prefix(prefix: &str) -> String {
 
 /// `dir/relative`, or `None` when `relative` would leave `dir` (`..`, absolute, empty).
 fn safe_join(dir: &Path, relative: &str) -> Option<PathBuf> {
-    let path = Path::new(relative);
-    let safe = !relative.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
-    safe.then(|| dir.join(path))
+    super::dirs::exact_local_path(dir, relative)
 }
 
 /// A local file found by the walk.
