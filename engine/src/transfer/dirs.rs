@@ -136,7 +136,8 @@ impl Transfers {
     }
 
     /// Downloads every object under `prefix` in `bucket` into `dir`, recreating the key's
-    /// path below the prefix. Keys that would escape `dir` (`..`, absolute) are refused.
+    /// path below the prefix. Keys that are no plain path below `dir` (`..`, an empty or `.`
+    /// segment, a leading `/`) are skipped with a warning.
     pub async fn download_prefix(&self, bucket: &str, prefix: &str, dir: &Path) -> TransferSummary {
         self.download_prefix_where(bucket, prefix, dir, |_| true)
             .await

@@ -40,7 +40,8 @@ pub enum Event {
         name: String,
     },
     /// An object or file was left out for a reason the user must hear (a broken symbolic
-    /// link, a FIFO or device inside a tree, a key that would escape the target directory).
+    /// link, a FIFO or device inside a tree, a key that is no plain path below the target
+    /// directory).
     /// Reported exactly once per object, also counted in [`TransferSummary::skipped`] and
     /// listed in [`TransferSummary::warnings`].
     ///

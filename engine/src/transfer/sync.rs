@@ -319,7 +319,8 @@ impl Transfers {
     }
 
     /// Makes the directory `dir` match `s3://bucket/prefix…` (a `/` is added to a non-empty
-    /// prefix that lacks one). Keys that would escape `dir` are skipped with a failure note.
+    /// prefix that lacks one). Keys that are no plain path below `dir` are skipped with a
+    /// warning.
     pub async fn sync_down(
         &self,
         bucket: &str,
