@@ -8,12 +8,14 @@ use ferry_tests::embedded::{Embedded, client_for, fast_retries};
 use ferry_tests::fault_proxy::{Fault, FaultProxy};
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BUCKET: &str = "resume";
 const PART: u64 = 5 * MIB;
 /// How long an interrupted transfer gets to finish its first parts.
-const PROGRESS_LIMIT: Duration = Duration::from_secs(60);
+/// How many times, 20 ms apart, to check whether a transfer has progressed far enough to
+/// be interrupted (a bound on the wait, not a measure).
+const PROGRESS_POLLS: usize = 3000;
 
 fn engine(client: S3Client, state: &Path) -> Transfers {
     let config = TransferConfig {
@@ -83,18 +85,30 @@ async fn interrupt<T: std::fmt::Debug>(
     mut done: impl FnMut() -> bool,
 ) {
     tokio::pin!(transfer);
-    let start = Instant::now();
-    loop {
+    for _ in 0..PROGRESS_POLLS {
         tokio::select! {
             result = &mut transfer => panic!("the transfer finished before it was interrupted: {result:?}"),
             () = tokio::time::sleep(Duration::from_millis(20)) => {
                 if done() {
                     return;
                 }
-                assert!(start.elapsed() < PROGRESS_LIMIT, "no progress to interrupt");
             }
         }
     }
+    panic!("no progress to interrupt after {PROGRESS_POLLS} checks");
+}
+
+/// How many multipart uploads the store holds open.
+async fn open_uploads(s: &Setup) -> usize {
+    let open = s.direct.list_multipart_uploads(BUCKET, None, None).await;
+    open.expect("ListMultipartUploads").uploads.len()
+}
+
+/// The store holds no multipart upload open.
+async fn assert_no_upload_open(s: &Setup) {
+    let open = s.direct.list_multipart_uploads(BUCKET, None, None).await;
+    let open = open.expect("ListMultipartUploads").uploads;
+    assert!(open.is_empty(), "left open: {open:?}");
 }
 
 fn part_puts(proxy: &FaultProxy) -> Vec<String> {
@@ -152,12 +166,7 @@ async fn interrupted_upload(s: &Setup, key: &str) -> (Vec<u8>, PathBuf) {
 async fn an_interrupted_upload_is_continued_sending_only_the_missing_parts() {
     let s = setup().await;
     let (data, source) = interrupted_upload(&s, "big.bin").await;
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
-    assert_eq!(open.uploads.len(), 1, "the killed upload stays open");
+    assert_eq!(open_uploads(&s).await, 1, "the killed upload stays open");
     assert_eq!(files_in(s.state.path()).len(), 1, "one journal");
     release(&s.proxy);
     let before = part_puts(&s.proxy).len();
@@ -188,12 +197,7 @@ async fn an_interrupted_upload_is_continued_sending_only_the_missing_parts() {
     );
     let stored = s.direct.get_object_bytes(BUCKET, "big.bin").await.unwrap();
     assert!(stored == data, "the object's bytes differ");
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
-    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert_no_upload_open(&s).await;
     assert!(
         files_in(s.state.path()).is_empty(),
         "the journal is removed"
@@ -224,12 +228,7 @@ async fn an_interrupted_upload_aborted_meanwhile_starts_over_and_lands_exact() {
     assert_eq!(part_puts(&s.proxy).len() - before, 4, "every part is sent");
     let stored = s.direct.get_object_bytes(BUCKET, "gone.bin").await.unwrap();
     assert!(stored == data, "the object's bytes differ");
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
-    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert_no_upload_open(&s).await;
     assert!(
         files_in(s.state.path()).is_empty(),
         "the journal is removed"
@@ -253,12 +252,7 @@ async fn a_cleanly_failed_upload_aborts_and_leaves_no_journal() {
         .upload_file(&source, BUCKET, "big.bin")
         .await
         .unwrap_err();
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
-    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert_no_upload_open(&s).await;
     assert!(files_in(s.state.path()).is_empty(), "no journal is left");
 }
 
@@ -379,13 +373,8 @@ async fn a_failed_upload_whose_abort_is_refused_keeps_its_journal_and_the_next_r
         .upload_file(&source, BUCKET, "big.bin")
         .await
         .unwrap_err();
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
     assert_eq!(
-        open.uploads.len(),
+        open_uploads(&s).await,
         1,
         "the abort was refused: the upload is open"
     );
@@ -402,12 +391,7 @@ async fn a_failed_upload_whose_abort_is_refused_keeps_its_journal_and_the_next_r
         .unwrap();
     let stored = s.direct.get_object_bytes(BUCKET, "big.bin").await.unwrap();
     assert!(stored == data, "the object's bytes differ");
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
-    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert_no_upload_open(&s).await;
     assert!(files_in(s.state.path()).is_empty(), "no journal is left");
 }
 
@@ -426,12 +410,7 @@ async fn an_interrupted_upload_whose_file_changed_since_is_aborted_by_the_next_u
         .unwrap();
     let stored = s.direct.get_object_bytes(BUCKET, "big.bin").await.unwrap();
     assert!(stored == data, "the new bytes landed");
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
-    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert_no_upload_open(&s).await;
     assert!(files_in(s.state.path()).is_empty(), "no journal is left");
 }
 
@@ -457,12 +436,7 @@ async fn a_journal_of_a_run_never_repeated_has_its_upload_aborted_after_a_week()
         .upload_file(&other, BUCKET, "other.bin")
         .await
         .unwrap();
-    let open = s
-        .direct
-        .list_multipart_uploads(BUCKET, None, None)
-        .await
-        .unwrap();
-    assert!(open.uploads.is_empty(), "left open: {:?}", open.uploads);
+    assert_no_upload_open(&s).await;
     assert!(
         files_in(s.state.path()).is_empty(),
         "the stale journal is gone"

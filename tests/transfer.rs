@@ -241,6 +241,15 @@ async fn an_upload_carries_a_full_object_crc64nvme_that_the_store_reports_and_ma
     );
 }
 
+/// A proxy in front of `server` that flips one bit, at `offset`, of the first `faults`
+/// GET answers.
+async fn flipping_proxy(server: &Embedded, faults: usize, offset: usize) -> FaultProxy {
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| p.method == http::Method::GET);
+    proxy.push(std::iter::repeat_n(Fault::FlipByte { offset }, faults));
+    proxy
+}
+
 async fn flipped_setup(faults: usize) -> (Embedded, FaultProxy, Vec<u8>, tempfile::TempDir) {
     let (server, direct) = ready().await;
     let data = pattern(PART - 1, 5);
@@ -251,12 +260,7 @@ async fn flipped_setup(faults: usize) -> (Embedded, FaultProxy, Vec<u8>, tempfil
         .upload_file(&source, BUCKET, "flip.bin")
         .await
         .unwrap();
-    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
-    proxy.set_filter(|p| p.method == http::Method::GET);
-    proxy.push(std::iter::repeat_n(
-        Fault::FlipByte { offset: 4242 },
-        faults,
-    ));
+    let proxy = flipping_proxy(&server, faults, 4242).await;
     (server, proxy, data, dir)
 }
 
@@ -460,9 +464,7 @@ async fn unchecksummed_flipped_setup(
     let info = direct.head_object(BUCKET, "plain.bin").await.unwrap();
     assert!(info.checksums.is_empty(), "{:?}", info.checksums);
     assert!(info.etag_md5().is_some(), "{:?}", info.etag);
-    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
-    proxy.set_filter(|p| p.method == http::Method::GET);
-    proxy.push(std::iter::repeat_n(Fault::FlipByte { offset: 777 }, faults));
+    let proxy = flipping_proxy(&server, faults, 777).await;
     (server, proxy, data, tempfile::tempdir().unwrap())
 }
 

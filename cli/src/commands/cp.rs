@@ -373,19 +373,20 @@ fn single(
 
 /// The key for an uploaded file: `s3://b/dir/` gets the file's name appended.
 pub fn object_key(key: &str, path: &Path) -> String {
-    if key.is_empty() || key.ends_with('/') {
-        format!("{key}{}", file_name(path))
-    } else {
-        key.to_owned()
-    }
+    named_key(key, &file_name(path))
 }
 
 /// The destination key of a single-object bucket-to-bucket copy.
 pub fn single_copy_key(src_key: &str, dst_key: &str) -> String {
-    if dst_key.is_empty() || dst_key.ends_with('/') {
-        format!("{dst_key}{}", base_name(src_key))
+    named_key(dst_key, base_name(src_key))
+}
+
+/// `key`, or when it names a "directory" (empty, or ending in `/`), `name` inside it.
+fn named_key(key: &str, name: &str) -> String {
+    if key.is_empty() || key.ends_with('/') {
+        format!("{key}{name}")
     } else {
-        dst_key.to_owned()
+        key.to_owned()
     }
 }
 

@@ -456,19 +456,8 @@ impl S3Client {
         response: Response,
     ) -> Result<Answer, Error> {
         let (bucket, key) = (request.bucket.as_deref(), request.key.as_deref());
-        let Response {
-            status,
-            headers,
-            body,
-        } = response;
-        let body = body
-            .collect(MAX_XML_BODY)
-            .await
-            .map_err(|source| Error::Http {
-                operation,
-                resource: resource(bucket, key),
-                source,
-            })?;
+        let status = response.status;
+        let (headers, body) = super::ops::read_body(response, operation, bucket, key).await?;
         match S3Error::from_success_body(status, &headers, &body) {
             Some(error) => Err(Error::Service(Box::new(
                 error.with_operation(operation).with_resource(bucket, key),

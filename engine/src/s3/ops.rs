@@ -595,7 +595,8 @@ async fn parse<T>(
     parser(&body).map_err(|e| xml_error(operation, bucket, key, e))
 }
 
-async fn read_body(
+/// A small answer's headers and whole body (XML), at most `MAX_XML_BODY` bytes.
+pub(super) async fn read_body(
     response: Response,
     operation: &'static str,
     bucket: Option<&str>,

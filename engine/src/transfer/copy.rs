@@ -213,25 +213,6 @@ impl Transfers {
         self.client.retries() + source.map_or(0, |s| s.client.retries())
     }
 
-    /// Emits `Finished` or `Failed` for `result`, and returns it.
-    fn report(
-        &self,
-        name: String,
-        result: Result<u64, TransferError>,
-    ) -> Result<u64, TransferError> {
-        match &result {
-            Ok(bytes) => self.progress.emit(Event::Finished {
-                name,
-                bytes: *bytes,
-            }),
-            Err(error) => self.progress.emit(Event::Failed {
-                name,
-                error: error.to_string(),
-            }),
-        }
-        result
-    }
-
     /// A server-side multipart copy: UploadPartCopy ranges in parallel, then Complete; the
     /// upload is aborted on any failure. Content type and metadata are carried over (a
     /// multipart copy does not copy them by itself).
@@ -383,15 +364,7 @@ impl Transfers {
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
         let mut options = carried_options(info);
-        if let Some(algorithm) = self.config.checksum {
-            let kind = algorithm.preferred_type().s3_name();
-            options
-                .checksum_headers
-                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
-            options
-                .checksum_headers
-                .push((checksum::ChecksumType::HEADER, kind.into()));
-        }
+        self.announce_checksum(&mut options);
         let upload_id = self
             .client
             .create_multipart_upload(dst_bucket, dst_key, &options)

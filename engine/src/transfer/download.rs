@@ -420,9 +420,14 @@ impl Transfers {
 /// Gives the downloaded file the object's `Last-Modified` (an HTTP date), as `aws s3 cp`
 /// does; nothing when the store sent none or an unreadable one.
 pub(super) fn set_last_modified(path: &Path, modified: Option<&str>) -> Result<(), TransferError> {
-    let Some(time) = modified.and_then(|text| httpdate::parse_http_date(text).ok()) else {
-        return Ok(());
-    };
+    match modified.and_then(|text| httpdate::parse_http_date(text).ok()) {
+        Some(time) => set_modified(path, time),
+        None => Ok(()),
+    }
+}
+
+/// Sets the file's modification time.
+pub(super) fn set_modified(path: &Path, time: std::time::SystemTime) -> Result<(), TransferError> {
     std::fs::File::options()
         .write(true)
         .open(path)

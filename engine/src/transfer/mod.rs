@@ -290,6 +290,39 @@ impl Transfers {
         }
     }
 
+    /// Emits `Finished` or `Failed` for one object's `result`, and returns it.
+    fn report(
+        &self,
+        name: String,
+        result: Result<u64, TransferError>,
+    ) -> Result<u64, TransferError> {
+        match &result {
+            Ok(bytes) => self.progress.emit(Event::Finished {
+                name,
+                bytes: *bytes,
+            }),
+            Err(error) => self.progress.emit(Event::Failed {
+                name,
+                error: error.to_string(),
+            }),
+        }
+        result
+    }
+
+    /// Asks CreateMultipartUpload for the engine's checksum (algorithm and full-object type),
+    /// which every part then carries.
+    fn announce_checksum(&self, options: &mut PutOptions) {
+        if let Some(algorithm) = self.config.checksum {
+            options
+                .checksum_headers
+                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
+            options.checksum_headers.push((
+                checksum::ChecksumType::HEADER,
+                algorithm.preferred_type().s3_name().into(),
+            ));
+        }
+    }
+
     /// Part uploads sent a second time because the first was a straggler.
     pub fn hedged_parts(&self) -> u64 {
         self.part_hedger.as_ref().map_or(0, |h| h.hedged())

@@ -42,7 +42,7 @@ impl Transfers {
         // Opened for writing only: no O_CREAT, no O_TRUNC.
         let open = move || std::fs::OpenOptions::new().write(true).open(&path);
         let result = self.write_through(&name, bucket, key, target, open).await;
-        self.report_through(name, result)
+        self.report(name, result)
     }
 
     /// Downloads `bucket`/`key` to this process's standard output, sequentially (`ferry cp
@@ -58,25 +58,7 @@ impl Transfers {
         let result = self
             .write_through(&name, bucket, key, Path::new("standard output"), open)
             .await;
-        self.report_through(name, result)
-    }
-
-    fn report_through(
-        &self,
-        name: String,
-        result: Result<u64, TransferError>,
-    ) -> Result<u64, TransferError> {
-        match &result {
-            Ok(bytes) => self.progress.emit(Event::Finished {
-                name,
-                bytes: *bytes,
-            }),
-            Err(e) => self.progress.emit(Event::Failed {
-                name,
-                error: e.to_string(),
-            }),
-        }
-        result
+        self.report(name, result)
     }
 
     async fn write_through(

@@ -836,15 +836,10 @@ fn set_mtime(path: &Path, seconds: i64, nanos: u32) -> Result<(), TransferError>
     } else {
         UNIX_EPOCH.checked_sub(offset)
     };
-    let Some(time) = whole.and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
-    else {
-        return Ok(());
-    };
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|file| file.set_modified(time))
-        .map_err(|e| TransferError::io("setting the modification time of", path, e))
+    match whole.and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos)))) {
+        Some(time) => super::download::set_modified(path, time),
+        None => Ok(()),
+    }
 }
 
 /// The file's full-object checksum, base64 as S3 writes it.

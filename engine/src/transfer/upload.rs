@@ -154,15 +154,7 @@ impl Transfers {
             return self.put_bytes(first, bucket, key, options).await;
         }
         let mut options = options.clone();
-        if let Some(algorithm) = self.config.checksum {
-            let kind = algorithm.preferred_type().s3_name();
-            options
-                .checksum_headers
-                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
-            options
-                .checksum_headers
-                .push((checksum::ChecksumType::HEADER, kind.into()));
-        }
+        self.announce_checksum(&mut options);
         let upload_id = self
             .client
             .create_multipart_upload(bucket, key, &options)
@@ -277,7 +269,24 @@ impl Transfers {
                 &headers,
             )
             .await?;
-        let len = data.len() as u64;
+        let part = self.part_done(&bucket, &key, number, data.len() as u64, &sent, etag, &sum);
+        Ok((part, sum))
+    }
+
+    /// A part the store accepted: progress completed to its size (a store may answer before
+    /// reading it all: progress ends at the part's size, never past it), `PartDone`
+    /// reported, and the part as CompleteMultipartUpload lists it.
+    #[allow(clippy::too_many_arguments)]
+    fn part_done(
+        &self,
+        bucket: &str,
+        key: &str,
+        number: u32,
+        len: u64,
+        sent: &SentBytes,
+        etag: String,
+        sum: &Option<PartChecksum>,
+    ) -> CompletedPart {
         if sent.reported() < len {
             self.progress.emit(Event::Bytes(len - sent.reported()));
         }
@@ -286,10 +295,10 @@ impl Transfers {
             part: u64::from(number),
         });
         let mut part = CompletedPart::new(number, etag);
-        if let Some(sum) = &sum {
+        if let Some(sum) = sum {
             set_checksum(&mut part.checksums, sum);
         }
-        Ok((part, sum))
+        part
     }
 
     fn put_options(&self, path: &Path) -> PutOptions {
@@ -371,15 +380,7 @@ impl Transfers {
         let plan = PartPlan::new(size, self.config.part_size, &self.config.limits)?;
         self.collect_stale_journals().await;
         let mut options = options.clone();
-        if let Some(algorithm) = self.config.checksum {
-            let kind = algorithm.preferred_type().s3_name();
-            options
-                .checksum_headers
-                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
-            options
-                .checksum_headers
-                .push((checksum::ChecksumType::HEADER, kind.into()));
-        }
+        self.announce_checksum(&mut options);
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         let endpoint = self.client.endpoint().service_url();
         let identity = UploadIdentity {
@@ -635,20 +636,8 @@ impl Transfers {
                         },
                     );
                 }
-                // Whatever of the part was not reported as sent (a store that answered
-                // before reading it all): progress ends at the part's size, never past it.
                 let len = range.end - range.start;
-                if sent.reported() < len {
-                    this.progress.emit(Event::Bytes(len - sent.reported()));
-                }
-                this.progress.emit(Event::PartDone {
-                    name: format!("s3://{bucket}/{key}"),
-                    part: u64::from(number),
-                });
-                let mut part = CompletedPart::new(number, etag);
-                if let Some(sum) = &sum {
-                    set_checksum(&mut part.checksums, sum);
-                }
+                let part = this.part_done(&bucket, &key, number, len, &sent, etag, &sum);
                 Ok::<_, TransferError>((part, sum))
             });
         }
