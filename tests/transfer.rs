@@ -2,7 +2,7 @@
 //! directories, and failures that must leave nothing behind.
 
 use ferry::s3::S3Client;
-use ferry::transfer::{Progress, TransferConfig, Transfers, limits::MIB};
+use ferry::transfer::{Event, Progress, TransferConfig, Transfers, limits::MIB};
 use ferry_tests::embedded::{Embedded, client_for, fast_retries};
 use ferry_tests::fault_proxy::{Fault, FaultProxy};
 use std::path::Path;
@@ -443,6 +443,85 @@ async fn a_part_upload_that_hangs_is_hedged_and_the_upload_finishes() {
         .await
         .unwrap();
     assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+}
+
+#[tokio::test]
+async fn a_ranged_download_that_stalls_is_hedged_and_its_bytes_counted_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (server, direct) = ready().await;
+    let data = pattern(8 * PART, 8);
+    direct
+        .put_object(
+            BUCKET,
+            "stalls.bin",
+            ferry::http::RequestBody::bytes(bytes::Bytes::from(data.clone())),
+            &ferry::s3::PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    let sixth = format!("bytes={}-", 5 * PART);
+    proxy.set_filter(move |p| {
+        p.method == http::Method::GET
+            && p.headers
+                .get(http::header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with(&sixth))
+    });
+    // Half the range arrives (two 1 MiB writes, written and counted), then nothing more.
+    proxy.push([Fault::StallResponse {
+        after_bytes: 2_600_000,
+    }]);
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let moved = Arc::new(AtomicU64::new(0));
+    let counted = moved.clone();
+    let hedging = Transfers::new(
+        client,
+        TransferConfig {
+            concurrency: 2,
+            hedge: Some(ferry::transfer::hedge::HedgeConfig {
+                quantile: 0.95,
+                min_samples: 3,
+                min_delay: std::time::Duration::from_millis(50),
+            }),
+            ..config()
+        },
+        Progress::new(move |event| {
+            if let Event::Bytes(n) = event {
+                counted.fetch_add(n, Ordering::Relaxed);
+            }
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("stalls.bin");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        hedging.download_file(BUCKET, "stalls.bin", &target),
+    )
+    .await
+    .expect("no hang")
+    .expect("the download succeeds");
+    assert_eq!(
+        proxy.pending(),
+        0,
+        "the stall was served to the sixth range"
+    );
+    assert!(
+        hedging.hedged_ranges() >= 1,
+        "the sixth range was sent again"
+    );
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert_eq!(
+        moved.load(Ordering::Relaxed),
+        data.len() as u64,
+        "every byte counted once, the stalled answer's included"
+    );
+    assert!(leftovers(dir.path()).is_empty());
 }
 
 /// An object stored without any checksum (uploaded with none, as other tools do) and a

@@ -124,8 +124,8 @@ pub struct GlobalArgs {
     /// (one request per 0.4 Gbps; e.g. --target-gbps 10 keeps 25 requests in flight).
     #[arg(long, global = true, value_name = "GBPS")]
     pub target_gbps: Option<f64>,
-    /// Never send a straggling part upload a second time (by default a part slower than 95%
-    /// of recent ones is hedged with a duplicate request).
+    /// Never send a straggling part upload or ranged download a second time (by default a
+    /// part or range slower than 95% of recent ones is hedged with a duplicate request).
     #[arg(long, global = true)]
     pub no_hedging: bool,
     /// Cap on the bytes per second of all transfers together, uploads and downloads

@@ -878,6 +878,13 @@ impl Body for FaultBody {
         if this.cut {
             return this.poll_cut(cx);
         }
+        if let BodyFault::Stall { after_bytes } = this.mode
+            && this.position >= after_bytes
+        {
+            // Stalled: the rest is never even read from upstream (reading it on each wake-up
+            // and dropping it would end the body early, a truncation, not a stall).
+            return Poll::Pending;
+        }
         let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => return Poll::Ready(None),
@@ -909,11 +916,13 @@ impl Body for FaultBody {
                 }
             }
             BodyFault::Stall { after_bytes } => {
-                if start >= after_bytes {
-                    // Nothing more is ever sent; the proxy's drop ends the connection.
+                // Nothing after `after_bytes` is ever sent; the proxy's drop ends the
+                // connection.
+                data.truncate(after_bytes.saturating_sub(start));
+                this.position = start + data.len();
+                if data.is_empty() {
                     return Poll::Pending;
                 }
-                data.truncate(after_bytes - start);
             }
         }
         Poll::Ready(Some(Ok(Frame::data(data))))

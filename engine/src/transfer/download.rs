@@ -12,6 +12,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::task::JoinSet;
 
 /// Bytes gathered before one positioned write.
@@ -319,7 +320,7 @@ impl Transfers {
             tasks.spawn(async move {
                 let _permit = permit;
                 let sum = this
-                    .fetch_range(&bucket, &key, &sink, range, etag.as_deref())
+                    .fetch_range_hedged(&bucket, &key, &sink, range, etag.as_deref())
                     .await?;
                 if let Some(journal) = &journal {
                     let value = sum.map(|s| s.base64());
@@ -343,8 +344,127 @@ impl Transfers {
         Ok(sums.into_iter().filter_map(|(_, sum)| sum).collect())
     }
 
+    /// One range, hedged when it straggles: past the hedger's threshold a second GET of the
+    /// same range (same ETag) is sent and gathered in memory; if it finishes first, the slow
+    /// one is dropped, its last write is waited for, and the hedge's bytes are written over
+    /// the range. Either way the range's bytes and checksum come from one answer, and its
+    /// bytes are counted once.
+    async fn fetch_range_hedged(
+        &self,
+        bucket: &str,
+        key: &str,
+        sink: &Sink,
+        range: Range<u64>,
+        etag: Option<&str>,
+    ) -> Result<Option<PartChecksum>, TransferError> {
+        let Some(hedger) = &self.range_hedger else {
+            return self.fetch_range(bucket, key, sink, range, etag, None).await;
+        };
+        let watch = RangeWatch::default();
+        let direct = async {
+            let sum = self
+                .fetch_range(bucket, key, sink, range.clone(), etag, Some(&watch))
+                .await?;
+            Ok(Winner::Direct(sum))
+        };
+        let buffered = || async {
+            // The hedge holds its whole range in memory: sent only when the budget has room.
+            let Some(memory) = self.try_reserve(range.end - range.start) else {
+                return Err(TransferError::Integrity {
+                    name: format!("s3://{bucket}/{key}"),
+                    message: "no memory to spare for a hedge".into(),
+                });
+            };
+            let (chunks, sum) = self
+                .fetch_range_buffered(bucket, key, sink.algorithm, range.clone(), etag)
+                .await?;
+            Ok::<_, TransferError>(Winner::Buffered(chunks, sum, memory))
+        };
+        match hedger.race(direct, buffered).await? {
+            Winner::Direct(sum) => Ok(sum),
+            Winner::Buffered(chunks, sum, _memory) => {
+                // The slow request is gone; its last write may still be running on the
+                // blocking pool, holding the gate. The hedge's bytes go after it.
+                let gate = watch.gate.clone().lock_owned().await;
+                write_at(sink, range.start, chunks, None, Some(gate)).await?;
+                let reported = watch.reported.load(Ordering::Relaxed);
+                self.progress.emit(Event::Bytes(
+                    (range.end - range.start).saturating_sub(reported),
+                ));
+                Ok(sum)
+            }
+        }
+    }
+
+    /// One range fetched whole into memory (the response's own buffers, not copied), checked
+    /// against its `Content-Range` and length: a hedge, which writes only once it has won.
+    async fn fetch_range_buffered(
+        &self,
+        bucket: &str,
+        key: &str,
+        algorithm: Option<ChecksumAlgorithm>,
+        range: Range<u64>,
+        etag: Option<&str>,
+    ) -> Result<(Vec<bytes::Bytes>, Option<PartChecksum>), TransferError> {
+        let name = format!("s3://{bucket}/{key}");
+        let asked = (range.start, range.end - 1);
+        let mut output = self
+            .client
+            .get_object(bucket, key, Some(asked), etag)
+            .await?;
+        if output.range != Some((asked.0, asked.1, output.info.size)) {
+            let message = format!(
+                "asked for bytes {}-{}, the store answered {:?}",
+                asked.0, asked.1, output.range
+            );
+            return Err(TransferError::Integrity { name, message });
+        }
+        let mut batch = Batch::default();
+        while let Some(chunk) =
+            output
+                .body
+                .chunk()
+                .await
+                .map_err(|source| crate::s3::Error::Http {
+                    operation: "GetObject",
+                    resource: name.clone(),
+                    source,
+                })?
+        {
+            batch.push(chunk);
+        }
+        if batch.len as u64 != range.end - range.start {
+            let message = format!(
+                "asked for {} bytes, the answer held {}",
+                range.end - range.start,
+                batch.len
+            );
+            return Err(TransferError::Integrity { name, message });
+        }
+        let chunks = batch.take();
+        let sum = match algorithm {
+            None => None,
+            Some(algorithm) => {
+                let hashed = chunks.clone();
+                let sum = tokio::task::spawn_blocking(move || {
+                    let mut hasher = Hasher::new(algorithm);
+                    for chunk in &hashed {
+                        hasher.update(chunk);
+                    }
+                    hasher.finish()
+                })
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                Some(sum)
+            }
+        };
+        Ok((chunks, sum))
+    }
+
     /// One range, checked against its `Content-Range`, resumed from where it broke if the
-    /// body fails mid-way. Returns the range's checksum when verifying.
+    /// body fails mid-way. Returns the range's checksum when verifying. With a `watch`, each
+    /// write holds its gate until the bytes are on file (even when this future is dropped
+    /// mid-write) and the bytes reported are counted in it.
     async fn fetch_range(
         &self,
         bucket: &str,
@@ -352,6 +472,7 @@ impl Transfers {
         sink: &Sink,
         range: Range<u64>,
         etag: Option<&str>,
+        watch: Option<&RangeWatch>,
     ) -> Result<Option<PartChecksum>, TransferError> {
         let name = format!("s3://{bucket}/{key}");
         let mut hasher = sink.algorithm.map(Hasher::new);
@@ -376,7 +497,10 @@ impl Transfers {
                     Ok(Some(chunk)) => {
                         if batch.push(chunk) {
                             let len = batch.len as u64;
-                            (next, hasher) = write_at(sink, next, batch.take(), hasher).await?;
+                            let gate = RangeWatch::enter(watch).await;
+                            (next, hasher) =
+                                write_at(sink, next, batch.take(), hasher, gate).await?;
+                            RangeWatch::report(watch, len);
                             self.progress.emit(Event::Bytes(len));
                         }
                     }
@@ -385,7 +509,9 @@ impl Transfers {
                 }
             };
             let tail = batch.len as u64;
-            (next, hasher) = write_at(sink, next, batch.take(), hasher).await?;
+            let gate = RangeWatch::enter(watch).await;
+            (next, hasher) = write_at(sink, next, batch.take(), hasher, gate).await?;
+            RangeWatch::report(watch, tail);
             self.progress.emit(Event::Bytes(tail));
             if next > range.end {
                 let message = "the store sent more bytes than asked for".into();
@@ -415,6 +541,43 @@ impl Transfers {
         }
         Ok(hasher.map(Hasher::finish))
     }
+}
+
+/// How a range's direct request and its hedge share the range: the gate each write to the
+/// file holds until its bytes are written, and the bytes the direct request has reported.
+#[derive(Default)]
+struct RangeWatch {
+    gate: Arc<tokio::sync::Mutex<()>>,
+    reported: AtomicU64,
+}
+
+impl RangeWatch {
+    /// The gate, held, for one write (nothing without a watch).
+    async fn enter(watch: Option<&Self>) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match watch {
+            Some(watch) => Some(watch.gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Counts `bytes` reported as moved.
+    fn report(watch: Option<&Self>, bytes: u64) {
+        if let Some(watch) = watch {
+            watch.reported.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Which of a range's two requests finished first.
+enum Winner {
+    /// The direct request: its bytes are on file.
+    Direct(Option<PartChecksum>),
+    /// The hedge: its bytes are in memory (held in the budget), to be written.
+    Buffered(
+        Vec<bytes::Bytes>,
+        Option<PartChecksum>,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
 }
 
 /// Gives the downloaded file the object's `Last-Modified` (an HTTP date), as `aws s3 cp`
@@ -533,12 +696,14 @@ impl Batch {
 }
 
 /// Writes `chunks` one after another from `offset` and feeds the checksum, both on the
-/// blocking pool; returns the offset after them and the hasher.
+/// blocking pool; returns the offset after them and the hasher. `hold` (a range's gate) is
+/// released only once the bytes are written, even if the caller stops waiting.
 pub(super) async fn write_at(
     sink: &Sink,
     offset: u64,
     chunks: Vec<bytes::Bytes>,
     mut hasher: Option<Hasher>,
+    hold: Option<tokio::sync::OwnedMutexGuard<()>>,
 ) -> Result<(u64, Option<Hasher>), TransferError> {
     let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
     if len == 0 {
@@ -546,6 +711,7 @@ pub(super) async fn write_at(
     }
     let file = sink.file.clone();
     let written = tokio::task::spawn_blocking(move || {
+        let _hold = hold;
         let mut at = offset;
         for chunk in &chunks {
             if let Some(hasher) = &mut hasher {

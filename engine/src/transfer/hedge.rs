@@ -100,8 +100,19 @@ impl Hedger {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.race(send(), &send).await
+    }
+
+    /// Runs `first`; if it has not finished by the threshold, starts `second()` beside it
+    /// and takes whichever succeeds first (if the first to finish fails, the other is still
+    /// awaited). The loser is dropped. The two may differ in how they deliver (a download's
+    /// hedge buffers its range instead of writing it), not in what they fetch.
+    pub async fn race<T, E, A, B>(&self, first: A, second: impl FnOnce() -> B) -> Result<T, E>
+    where
+        A: Future<Output = Result<T, E>>,
+        B: Future<Output = Result<T, E>>,
+    {
         let started = Instant::now();
-        let first = send();
         let result = match self.threshold() {
             None => first.await,
             Some(threshold) => {
@@ -113,7 +124,7 @@ impl Hedger {
                     () = tokio::time::sleep(threshold) => {
                         self.hedged.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(?threshold, "part request is slow; sending it again");
-                        let second = send();
+                        let second = second();
                         tokio::pin!(second);
                         tokio::select! {
                             result = &mut first => match result {

@@ -204,6 +204,8 @@ pub struct Transfers {
     open_uploads: Arc<std::sync::Mutex<Vec<OpenUpload>>>,
     /// Latencies of part uploads, and the hedges sent for stragglers.
     part_hedger: Option<Arc<hedge::Hedger>>,
+    /// Latencies of ranged downloads, and the hedges sent for stragglers.
+    range_hedger: Option<Arc<hedge::Hedger>>,
     /// One slot per core for part checksums.
     checksum_slots: Arc<Semaphore>,
     /// The self-sizing limit of request-bound work.
@@ -232,6 +234,7 @@ impl Transfers {
         );
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
         let part_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
+        let range_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
         let buffers = upload::BufferPool::new(config.memory_budget);
         Self {
             client,
@@ -241,6 +244,7 @@ impl Transfers {
             progress,
             open_uploads: Arc::default(),
             part_hedger,
+            range_hedger,
             checksum_slots: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
@@ -328,6 +332,11 @@ impl Transfers {
         self.part_hedger.as_ref().map_or(0, |h| h.hedged())
     }
 
+    /// Ranged downloads sent a second time because the first was a straggler.
+    pub fn hedged_ranges(&self) -> u64 {
+        self.range_hedger.as_ref().map_or(0, |h| h.hedged())
+    }
+
     /// Aborts every multipart upload this engine (and its clones) still has open: call it
     /// after cancelling transfers (Ctrl-C) so no parts are left to be billed. Returns how
     /// many were aborted.
@@ -394,6 +403,16 @@ impl Transfers {
             _memory: memory,
             _request: Slot::Bytes(request),
         }
+    }
+
+    /// `bytes` of the memory budget if they are free now, without a request slot: for
+    /// extra work that is worth doing only when memory is to spare (a hedge).
+    fn try_reserve(&self, bytes: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let units = budget_units(bytes).min(budget_units(self.config.memory_budget)) as u32;
+        self.memory
+            .clone()
+            .try_acquire_many_owned(units.max(1))
+            .ok()
     }
 
     /// Like [`Self::permit`], for request-bound work (an object that takes one request):

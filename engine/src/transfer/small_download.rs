@@ -102,12 +102,12 @@ impl Transfers {
         })? {
             if batch.push(chunk) {
                 let len = batch.len as u64;
-                (next, hasher) = write_at(&sink, next, batch.take(), hasher).await?;
+                (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
                 self.progress.emit(Event::Bytes(len));
             }
         }
         let tail = batch.len as u64;
-        (next, hasher) = write_at(&sink, next, batch.take(), hasher).await?;
+        (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
         self.progress.emit(Event::Bytes(tail));
         if next != size {
             let message = format!("received {next} bytes of an answer of {size}");
