@@ -128,6 +128,10 @@ pub struct GlobalArgs {
     /// part or range slower than 95% of recent ones is hedged with a duplicate request).
     #[arg(long, global = true)]
     pub no_hedging: bool,
+    /// Abandon and retry a request whose bytes stop moving, either way, for this many
+    /// seconds (default 10).
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_stall_timeout)]
+    pub stall_timeout: Option<std::time::Duration>,
     /// Cap on the bytes per second of all transfers together, uploads and downloads
     /// (e.g. 50MiB/s, 10MB/s, 800KiB/s).
     #[arg(long, global = true, value_name = "RATE")]
@@ -586,4 +590,16 @@ pub struct BenchTransferArgs {
     /// Leave the objects in the bucket (no delete phase).
     #[arg(long)]
     pub keep: bool,
+}
+
+/// `--stall-timeout`: seconds, more than zero and at most a day.
+fn parse_stall_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(seconds))
+        }
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 86400 (e.g. 10 or 2.5)"
+        )),
+    }
 }

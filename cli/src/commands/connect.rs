@@ -25,6 +25,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         concurrency: global.request_concurrency(),
         max_bandwidth: max_bandwidth(global)?,
         temporary: temporary_options(global),
+        stall_timeout: global.stall_timeout,
         ..ClientOptions::default()
     };
     let setup = build_client(&options, &Environment::process()).await?;
@@ -62,6 +63,7 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
             token_codes: token_codes(global),
             ..TemporaryOptions::default()
         },
+        stall_timeout: global.stall_timeout,
         ..ClientOptions::default()
     };
     let setup = build_client(&options, &Environment::process()).await?;

@@ -42,6 +42,9 @@ pub struct ClientOptions {
     pub max_bandwidth: Option<u64>,
     /// Temporary credentials: `--assume-role`, `--mfa-serial`, `--session-token`, ….
     pub temporary: TemporaryOptions,
+    /// `--stall-timeout`: how long a request's bytes may stop moving before it is abandoned
+    /// and retried; `None`: [`crate::http::HttpConfig`]'s default (10 s).
+    pub stall_timeout: Option<std::time::Duration>,
 }
 
 /// Why a client could not be set up. Each message says what to change.
@@ -150,11 +153,13 @@ pub async fn build_client(
             url: endpoint.0.service_url(),
         });
     }
+    let defaults = HttpConfig::default();
     let http = HttpClient::new(&HttpConfig {
         max_connections: options.concurrency.max(1),
         ca_bundle: ca_bundle(options, env, profile),
         max_bandwidth: options.max_bandwidth,
-        ..HttpConfig::default()
+        stall_timeout: options.stall_timeout.unwrap_or(defaults.stall_timeout),
+        ..defaults
     })?;
     let credential_setup = credentials_provider(
         ChainOptions {

@@ -28,6 +28,27 @@ enum Read {
     Checked,
 }
 
+/// What the attempts of one call left behind.
+#[derive(Debug, Default)]
+pub(crate) struct Attempts {
+    /// A failed attempt may have been carried out by the store all the same: its request
+    /// went out and no answer saying otherwise came back (a reset, a timeout, a 5xx).
+    pub(crate) maybe_carried_out: bool,
+}
+
+/// Whether the store may have carried out a request whose attempt failed with `error`:
+/// not when the connection was never made, nor when the store refused it (4xx, throttling).
+fn may_have_been_carried_out(error: &Error) -> bool {
+    match error {
+        Error::Http {
+            source: HttpError::Connect { .. },
+            ..
+        } => false,
+        Error::Service(e) => e.status().is_server_error() && !e.is_throttling(),
+        _ => true,
+    }
+}
+
 /// A successful answer.
 enum Answer {
     Streamed(Response),
@@ -278,7 +299,23 @@ impl S3Client {
         operation: &'static str,
         request: S3Request,
     ) -> Result<Response, Error> {
-        match self.send_with(operation, request, Read::Streamed).await? {
+        self.send_noting(operation, request, &mut Attempts::default())
+            .await
+    }
+
+    /// [`Self::send`], noting in `attempts` whether a failed attempt may have been carried
+    /// out by the store all the same (its answer lost): what a call that is not idempotent,
+    /// like CreateMultipartUpload, needs to know.
+    pub(crate) async fn send_noting(
+        &self,
+        operation: &'static str,
+        request: S3Request,
+        attempts: &mut Attempts,
+    ) -> Result<Response, Error> {
+        match self
+            .send_with(operation, request, Read::Streamed, attempts)
+            .await?
+        {
             Answer::Streamed(response) => Ok(response),
             Answer::Collected { .. } => unreachable!("a streamed answer was asked for"),
         }
@@ -294,7 +331,22 @@ impl S3Client {
         operation: &'static str,
         request: S3Request,
     ) -> Result<(http::HeaderMap, bytes::Bytes), Error> {
-        match self.send_with(operation, request, Read::Checked).await? {
+        self.send_checked_noting(operation, request, &mut Attempts::default())
+            .await
+    }
+
+    /// [`Self::send_checked`], noting in `attempts` whether a failed attempt may have been
+    /// carried out all the same (see [`Self::send_noting`]).
+    pub(crate) async fn send_checked_noting(
+        &self,
+        operation: &'static str,
+        request: S3Request,
+        attempts: &mut Attempts,
+    ) -> Result<(http::HeaderMap, bytes::Bytes), Error> {
+        match self
+            .send_with(operation, request, Read::Checked, attempts)
+            .await?
+        {
             Answer::Collected { headers, body } => Ok((headers, body)),
             Answer::Streamed(_) => unreachable!("a collected answer was asked for"),
         }
@@ -308,6 +360,7 @@ impl S3Client {
         operation: &'static str,
         mut request: S3Request,
         read: Read,
+        attempts: &mut Attempts,
     ) -> Result<Answer, Error> {
         let retry = &self.inner.retry;
         let mut attempt = 1;
@@ -359,6 +412,7 @@ impl S3Client {
             if self.never_reached(&error) && attempt >= FIRST_CONTACT_ATTEMPTS {
                 return Err(error.after_attempts(attempt));
             }
+            attempts.maybe_carried_out |= may_have_been_carried_out(&error);
             let retry_after = error.service().and_then(S3Error::retry_after);
             tracing::debug!(operation, attempt, ?reason, error = %error, "retrying after backoff");
             if !retry.backoff_after(attempt, reason, retry_after).await {
@@ -369,11 +423,22 @@ impl S3Client {
     }
 
     /// Feeds an attempt's outcome to the adaptive send rate: answers count (throttling ones
-    /// as throttles), connection failures do not.
+    /// as throttles), connection failures do not. Anything but a failure to connect shows
+    /// the endpoint exists.
     fn note_answer(&self, result: &Result<Answer, Error>) {
         let throttled = match result {
             Ok(_) => false,
             Err(Error::Service(e)) => e.is_throttling(),
+            Err(Error::Http {
+                source: HttpError::Connect { .. },
+                ..
+            }) => return,
+            Err(Error::Http { .. }) => {
+                // Connected, then broken off: the endpoint is there (a store restarting
+                // breaks the connections it had), so later refusals get the full horizon.
+                self.inner.answered.store(true, Ordering::Relaxed);
+                return;
+            }
             Err(_) => return,
         };
         self.inner.answered.store(true, Ordering::Relaxed);

@@ -160,15 +160,15 @@ impl ListPages {
                     .filter(|_| self.token.is_none()),
             )
             .query_opt("continuation-token", self.token.as_deref());
-        let response = self.client.send("ListObjectsV2", request).await?;
-        let page: xml::ListBucketResult = parse(
-            response,
-            "ListObjectsV2",
-            Some(&self.bucket),
-            None,
-            xml::ListBucketResult::parse,
-        )
-        .await?;
+        let page: xml::ListBucketResult = self
+            .client
+            .send_xml(
+                "ListObjectsV2",
+                request,
+                xml::ListBucketResult::parse,
+                &mut Default::default(),
+            )
+            .await?;
         self.token = page.next_continuation_token.clone();
         self.done = !page.is_truncated || self.token.is_none();
         Ok(Some(page))
@@ -178,17 +178,15 @@ impl ListPages {
 impl S3Client {
     /// ListBuckets.
     pub async fn list_buckets(&self) -> Result<Vec<xml::Bucket>, Error> {
-        let response = self
-            .send("ListBuckets", S3Request::new(Method::GET, None, None))
+        let request = S3Request::new(Method::GET, None, None);
+        let result = self
+            .send_xml(
+                "ListBuckets",
+                request,
+                xml::ListAllMyBucketsResult::parse,
+                &mut Default::default(),
+            )
             .await?;
-        let result = parse(
-            response,
-            "ListBuckets",
-            None,
-            None,
-            xml::ListAllMyBucketsResult::parse,
-        )
-        .await?;
         Ok(result.buckets)
     }
 
@@ -352,13 +350,11 @@ impl S3Client {
             .query("delete", "")
             .header("content-md5", md5)
             .xml_body(body);
-        let response = self.send("DeleteObjects", request).await?;
-        parse(
-            response,
+        self.send_xml(
             "DeleteObjects",
-            Some(bucket),
-            None,
+            request,
             xml::DeleteResult::parse,
+            &mut Default::default(),
         )
         .await
     }
@@ -385,18 +381,36 @@ impl S3Client {
         key: &str,
         options: &PutOptions,
     ) -> Result<String, Error> {
+        Ok(self
+            .create_multipart_upload_noting(bucket, key, options)
+            .await?
+            .upload_id)
+    }
+
+    /// CreateMultipartUpload, saying whether an earlier attempt may have created another
+    /// upload whose answer was lost (such a twin holds no parts, but stays open until
+    /// aborted).
+    pub async fn create_multipart_upload_noting(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &PutOptions,
+    ) -> Result<CreatedUpload, Error> {
         let request = options
             .apply(S3Request::new(Method::POST, Some(bucket), Some(key)).query("uploads", ""));
-        let response = self.send("CreateMultipartUpload", request).await?;
-        let result = parse(
-            response,
-            "CreateMultipartUpload",
-            Some(bucket),
-            Some(key),
-            xml::InitiateMultipartUploadResult::parse,
-        )
-        .await?;
-        Ok(result.upload_id)
+        let mut attempts = super::client::Attempts::default();
+        let result = self
+            .send_xml(
+                "CreateMultipartUpload",
+                request,
+                xml::InitiateMultipartUploadResult::parse,
+                &mut attempts,
+            )
+            .await?;
+        Ok(CreatedUpload {
+            upload_id: result.upload_id,
+            may_have_twin: attempts.maybe_carried_out,
+        })
     }
 
     /// UploadPart. Returns the part's ETag.
@@ -491,13 +505,11 @@ impl S3Client {
             .query_opt("prefix", prefix)
             .query_opt("key-marker", markers.map(|m| m.0))
             .query_opt("upload-id-marker", markers.map(|m| m.1));
-        let response = self.send("ListMultipartUploads", request).await?;
-        parse(
-            response,
+        self.send_xml(
             "ListMultipartUploads",
-            Some(bucket),
-            None,
+            request,
             xml::ListMultipartUploadsResult::parse,
+            &mut Default::default(),
         )
         .await
     }
@@ -514,13 +526,11 @@ impl S3Client {
         let request = S3Request::new(Method::GET, Some(bucket), Some(key))
             .query("uploadId", upload_id)
             .query_opt("part-number-marker", marker.as_deref());
-        let response = self.send("ListParts", request).await?;
-        parse(
-            response,
+        self.send_xml(
             "ListParts",
-            Some(bucket),
-            Some(key),
+            request,
             xml::ListPartsResult::parse,
+            &mut Default::default(),
         )
         .await
     }
@@ -583,16 +593,22 @@ fn xml_error(
     }
 }
 
-/// Reads a small XML answer and parses it.
-async fn parse<T>(
-    response: Response,
-    operation: &'static str,
-    bucket: Option<&str>,
-    key: Option<&str>,
-    parser: fn(&[u8]) -> Result<T, XmlError>,
-) -> Result<T, Error> {
-    let body = read_body(response, operation, bucket, key).await?.1;
-    parser(&body).map_err(|e| xml_error(operation, bucket, key, e))
+impl S3Client {
+    /// Sends a request whose answer is a small XML document, and parses it. The answer is
+    /// read whole inside the retry loop, so one cut short is asked for again.
+    async fn send_xml<T>(
+        &self,
+        operation: &'static str,
+        request: S3Request,
+        parser: fn(&[u8]) -> Result<T, XmlError>,
+        attempts: &mut super::client::Attempts,
+    ) -> Result<T, Error> {
+        let (bucket, key) = (request.bucket.clone(), request.key.clone());
+        let (_, body) = self
+            .send_checked_noting(operation, request, attempts)
+            .await?;
+        parser(&body).map_err(|e| xml_error(operation, bucket.as_deref(), key.as_deref(), e))
+    }
 }
 
 /// A small answer's headers and whole body (XML), at most `MAX_XML_BODY` bytes.
@@ -664,4 +680,14 @@ impl S3Client {
             attempt += 1;
         }
     }
+}
+
+/// A multipart upload CreateMultipartUpload started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedUpload {
+    /// Its upload ID.
+    pub upload_id: String,
+    /// An earlier attempt failed in a way that may have created another upload of the same
+    /// key (its answer lost): look for it with ListMultipartUploads once this one is done.
+    pub may_have_twin: bool,
 }

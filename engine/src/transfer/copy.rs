@@ -229,11 +229,7 @@ impl Transfers {
             metadata: info.metadata.clone(),
             checksum_headers: Vec::new(),
         };
-        let upload_id = self
-            .client
-            .create_multipart_upload(dst_bucket, dst_key, &options)
-            .await?;
-        self.track_upload(dst_bucket, dst_key, &upload_id, true);
+        let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let name = format!("s3://{dst_bucket}/{dst_key}");
         let mut tasks = JoinSet::new();
         let mut parts = Vec::with_capacity(plan.parts as usize);
@@ -317,7 +313,7 @@ impl Transfers {
         {
             tracing::warn!(bucket, key, upload_id, %error, "could not abort the multipart upload; it may still hold parts");
         }
-        self.track_upload(bucket, key, upload_id, false);
+        self.finish_upload(bucket, key, upload_id).await;
         completed
     }
 
@@ -365,11 +361,7 @@ impl Transfers {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
         let mut options = carried_options(info);
         self.announce_checksum(&mut options);
-        let upload_id = self
-            .client
-            .create_multipart_upload(dst_bucket, dst_key, &options)
-            .await?;
-        self.track_upload(dst_bucket, dst_key, &upload_id, true);
+        let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let result = self
             .stream_parts(source, info, src, &plan, (dst_bucket, dst_key, &upload_id))
             .await;

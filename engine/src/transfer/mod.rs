@@ -202,6 +202,9 @@ pub struct Transfers {
     memory: Arc<Semaphore>,
     progress: Progress,
     open_uploads: Arc<std::sync::Mutex<Vec<OpenUpload>>>,
+    /// Uploads whose start may have left a twin on the store (an attempt's answer lost):
+    /// the upload ID, and when it was asked for.
+    twins: Arc<std::sync::Mutex<Vec<(String, std::time::SystemTime)>>>,
     /// Latencies of part uploads, and the hedges sent for stragglers.
     part_hedger: Option<Arc<hedge::Hedger>>,
     /// Latencies of ranged downloads, and the hedges sent for stragglers.
@@ -243,6 +246,7 @@ impl Transfers {
             memory,
             progress,
             open_uploads: Arc::default(),
+            twins: Arc::default(),
             part_hedger,
             range_hedger,
             checksum_slots: Arc::new(Semaphore::new(
@@ -352,6 +356,44 @@ impl Transfers {
             }
         }
         open.len()
+    }
+
+    /// Starts a multipart upload of `bucket`/`key` and tracks it as open (for
+    /// [`Self::abort_open_uploads`]). When an earlier attempt may have started a twin (its
+    /// answer lost), the time is noted, so [`Self::finish_upload`] looks for it.
+    async fn start_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &crate::s3::PutOptions,
+    ) -> Result<String, TransferError> {
+        let asked = std::time::SystemTime::now();
+        let created = self
+            .client
+            .create_multipart_upload_noting(bucket, key, options)
+            .await?;
+        self.track_upload(bucket, key, &created.upload_id, true);
+        if created.may_have_twin {
+            let mut twins = self.twins.lock().unwrap_or_else(|e| e.into_inner());
+            twins.push((created.upload_id.clone(), asked));
+        }
+        Ok(created.upload_id)
+    }
+
+    /// Marks an upload completed or aborted. If starting it may have left a twin on the
+    /// store (see [`Self::start_upload`]), the twins are looked for and aborted: uploads of
+    /// the same key, other than this one, that the store says began at most a minute before
+    /// this one was asked for.
+    async fn finish_upload(&self, bucket: &str, key: &str, upload_id: &str) {
+        self.track_upload(bucket, key, upload_id, false);
+        let asked = {
+            let mut twins = self.twins.lock().unwrap_or_else(|e| e.into_inner());
+            let at = twins.iter().position(|(id, _)| id == upload_id);
+            at.map(|at| twins.swap_remove(at).1)
+        };
+        if let Some(asked) = asked {
+            uploads::abort_twins(self, bucket, key, upload_id, asked).await;
+        }
     }
 
     fn track_upload(&self, bucket: &str, key: &str, upload_id: &str, open: bool) {

@@ -155,11 +155,7 @@ impl Transfers {
         }
         let mut options = options.clone();
         self.announce_checksum(&mut options);
-        let upload_id = self
-            .client
-            .create_multipart_upload(bucket, key, &options)
-            .await?;
-        self.track_upload(bucket, key, &upload_id, true);
+        let upload_id = self.start_upload(bucket, key, &options).await?;
         let sent = self
             .reader_parts(
                 reader, first, permit, part_size, name, bucket, key, &upload_id,
@@ -180,7 +176,7 @@ impl Transfers {
         if completed.is_err() {
             self.abort(bucket, key, &upload_id).await;
         }
-        self.track_upload(bucket, key, &upload_id, false);
+        self.finish_upload(bucket, key, &upload_id).await;
         completed
     }
 
@@ -399,16 +395,15 @@ impl Transfers {
             None => None,
         };
         let (upload_id, done) = match resumed {
-            Some(resumed) => resumed,
-            None => {
-                let id = self
-                    .client
-                    .create_multipart_upload(bucket, key, &options)
-                    .await?;
-                (id, BTreeMap::new())
+            Some((id, done)) => {
+                self.track_upload(bucket, key, &id, true);
+                (id, done)
             }
+            None => (
+                self.start_upload(bucket, key, &options).await?,
+                BTreeMap::new(),
+            ),
         };
-        self.track_upload(bucket, key, &upload_id, true);
         let journal = journal_path.map(|journal_path| {
             let mut state = identity.state(&upload_id);
             state.parts = done.clone();
@@ -448,13 +443,13 @@ impl Transfers {
             if gone && let Some(journal) = &journal {
                 journal.remove();
             }
-            self.track_upload(bucket, key, &upload_id, false);
+            self.finish_upload(bucket, key, &upload_id).await;
             return Err(error);
         }
         if let Some(journal) = &journal {
             journal.remove();
         }
-        self.track_upload(bucket, key, &upload_id, false);
+        self.finish_upload(bucket, key, &upload_id).await;
         Ok(size)
     }
 

@@ -98,6 +98,53 @@ impl Transfers {
     }
 }
 
+/// How long before an upload was asked for a twin of it may have begun by the store's clock
+/// (clocks differ; the twin began after the request was sent).
+const TWIN_CLOCK_SLACK: Duration = Duration::from_secs(60);
+
+/// Aborts the twins of `upload_id`: uploads of exactly `key` begun (by the store's clock) no
+/// earlier than a minute before `asked`, which a lost answer to CreateMultipartUpload left
+/// open. Each is logged; a failure to list or abort is logged and left for `ferry uploads`.
+pub(super) async fn abort_twins(
+    transfers: &Transfers,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    asked: SystemTime,
+) {
+    let uploads = match transfers.open_uploads(bucket, key).await {
+        Ok(uploads) => uploads,
+        Err(error) => {
+            tracing::warn!(bucket, key, %error, "could not look for a multipart upload a lost answer may have left open; `ferry uploads ls` lists it");
+            return;
+        }
+    };
+    let since = asked.checked_sub(TWIN_CLOCK_SLACK).unwrap_or(UNIX_EPOCH);
+    for twin in uploads {
+        let began = twin.initiated.as_deref().and_then(super::parse_iso8601);
+        let began = began.and_then(|(s, _)| u64::try_from(s).ok());
+        let recent = began.is_some_and(|s| UNIX_EPOCH + Duration::from_secs(s) >= since);
+        if twin.key != key || twin.upload_id == upload_id || !recent {
+            continue;
+        }
+        match transfers
+            .client
+            .abort_multipart_upload(bucket, key, &twin.upload_id)
+            .await
+        {
+            Ok(()) => tracing::info!(
+                bucket,
+                key,
+                upload_id = twin.upload_id,
+                "aborted a multipart upload the store started while its answer was lost"
+            ),
+            Err(error) => {
+                tracing::warn!(bucket, key, upload_id = twin.upload_id, %error, "could not abort a multipart upload a lost answer left open; `ferry uploads abort` removes it")
+            }
+        }
+    }
+}
+
 /// How long ago `upload` was started, when the store said.
 pub fn upload_age(upload: &Upload, now: SystemTime) -> Option<Duration> {
     let (seconds, _) = super::parse_iso8601(upload.initiated.as_deref()?)?;
