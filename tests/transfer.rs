@@ -612,40 +612,114 @@ async fn uploads_without_a_checksum_send_a_content_md5_the_store_accepts_single_
     assert!(info.etag_md5().is_some(), "{:?}", info.etag);
 }
 
+/// Collects the names of the objects reported unverified.
+fn unverified_recorder() -> (Progress, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let events = seen.clone();
+    let progress = Progress::new(move |event| {
+        if let Event::Unverified { name } = event {
+            events.lock().unwrap().push(name);
+        }
+    });
+    (progress, seen)
+}
+
 #[tokio::test]
-async fn a_download_with_nothing_to_verify_against_but_its_size_is_reported_as_such() {
-    let (_server, client) = ready().await;
+async fn a_multipart_object_without_checksums_is_checked_against_its_multipart_etag_and_a_flipped_bit_is_fetched_again()
+ {
+    let (server, direct) = ready().await;
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("parts.bin");
     let data = pattern(2 * PART + 3, 13);
     std::fs::write(&source, &data).unwrap();
-    // A multipart upload without checksums: no stored checksum, and an ETag that is no MD5.
+    // A multipart upload without checksums (as other tools make): no stored checksum, an
+    // ETag `md5-of-md5s-3`.
     let plain = TransferConfig {
         checksum: None,
         ..config()
     };
-    Transfers::new(client.clone(), plain, Progress::silent())
+    Transfers::new(direct.clone(), plain, Progress::silent())
         .upload_file(&source, BUCKET, "parts.bin")
         .await
         .unwrap();
-    let info = client.head_object(BUCKET, "parts.bin").await.unwrap();
+    let info = direct.head_object(BUCKET, "parts.bin").await.unwrap();
+    assert!(info.checksums.is_empty(), "{info:?}");
     assert!(
-        info.checksums.is_empty() && info.etag_md5().is_none(),
+        info.etag.as_deref().is_some_and(|e| e.contains("-3")),
         "{info:?}"
     );
 
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let events = seen.clone();
-    let progress = Progress::new(move |event| {
-        if let ferry::transfer::Event::Unverified { name } = event {
-            events.lock().unwrap().push(name);
-        }
+    // One bit of the second range flipped in flight.
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| {
+        p.method == http::Method::GET
+            && p.headers.get(http::header::RANGE).is_some_and(|v| {
+                v.as_bytes()
+                    .starts_with(format!("bytes={PART}-").as_bytes())
+            })
     });
+    proxy.push([Fault::FlipByte { offset: 4242 }]);
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let (progress, unverified) = unverified_recorder();
     let target = dir.path().join("back.bin");
     Transfers::new(client, config(), progress)
         .download_file(BUCKET, "parts.bin", &target)
         .await
         .unwrap();
+    assert_eq!(proxy.pending(), 0, "the flip was served");
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert!(
+        unverified.lock().unwrap().is_empty(),
+        "checked against the ETag"
+    );
+    let gets = proxy.log().iter().filter(|(m, _, _)| m == "GET").count();
+    assert!(
+        gets > 3,
+        "the object was fetched again after the mismatch: {gets} GETs"
+    );
+}
+
+#[tokio::test]
+async fn a_multipart_object_whose_part_size_cannot_be_guessed_is_reported_unverified() {
+    let (_server, client) = ready().await;
+    // Parts of 5 MiB + 7 bytes: no whole MiB or MB size, and s3s-fs ignores partNumber, so
+    // the layout is neither told nor guessed.
+    let odd = PART as usize + 7;
+    let data = pattern(2 * odd as u64 + 3, 14);
+    let id = client
+        .create_multipart_upload(BUCKET, "odd.bin", &ferry::s3::PutOptions::default())
+        .await
+        .unwrap();
+    let mut parts = Vec::new();
+    for (i, chunk) in data.chunks(odd).enumerate() {
+        let n = i as u32 + 1;
+        let body = ferry::http::RequestBody::bytes(bytes::Bytes::copy_from_slice(chunk));
+        let etag = client
+            .upload_part(BUCKET, "odd.bin", &id, n, body, &[])
+            .await
+            .unwrap();
+        parts.push(ferry::s3::xml::CompletedPart::new(n, etag));
+    }
+    client
+        .complete_multipart_upload(BUCKET, "odd.bin", &id, &parts, &[])
+        .await
+        .unwrap();
+
+    let (progress, unverified) = unverified_recorder();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("odd.bin");
+    Transfers::new(client, config(), progress)
+        .download_file(BUCKET, "odd.bin", &target)
+        .await
+        .unwrap();
     assert!(std::fs::read(&target).unwrap() == data);
-    assert_eq!(*seen.lock().unwrap(), [format!("s3://{BUCKET}/parts.bin")]);
+    assert_eq!(
+        *unverified.lock().unwrap(),
+        [format!("s3://{BUCKET}/odd.bin")]
+    );
+    assert!(leftovers(dir.path()).is_empty());
 }

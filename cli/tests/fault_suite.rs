@@ -416,9 +416,12 @@ async fn the_answer_to_create_multipart_upload_lost_after_the_store_acted_on_it(
     .await;
 }
 
-/// A flipped bit in the first answers of the download.
+/// A flipped bit in the first answers for the multipart object's ranges and for one small
+/// object.
 fn flips(proxy: &FaultProxy) {
-    proxy.set_filter(|p| p.method == http::Method::GET);
+    proxy.set_filter(|p| {
+        is_range_of_big(p) || (p.method == http::Method::GET && p.uri.path().ends_with("/0.txt"))
+    });
     proxy.push([
         Fault::FlipByte { offset: 1000 },
         Fault::FlipByte { offset: 3 * MIB },
@@ -447,4 +450,101 @@ async fn flipped_bits_in_objects_without_a_stored_checksum() {
         restart: None,
     })
     .await;
+}
+
+/// Whether this process may make a mount namespace with a tmpfs of its own (root, or the
+/// capability): the full-disk case needs a small file system.
+fn can_mount_tmpfs() -> Result<(), String> {
+    let probe = tempfile::tempdir().unwrap();
+    let output = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=1m tmpfs \"$1\"",
+            "sh",
+        ])
+        .arg(probe.path())
+        .output()
+        .map_err(|e| format!("unshare: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(text(&output.stderr))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_that_fills_up_fails_the_large_download_loudly_and_leaves_nothing_of_it() {
+    if let Err(why) = can_mount_tmpfs() {
+        eprintln!("skipped: no tmpfs can be mounted here to fill up ({why})");
+        return;
+    }
+    let bench = Bench::start().await;
+    let home = tempfile::tempdir().unwrap();
+    for run in 0..RUNS {
+        let files = tree(run);
+        for (name, bytes) in &files {
+            let body = ferry::http::RequestBody::bytes(bytes::Bytes::from(bytes.clone()));
+            let key = format!("run-{run}/{name}");
+            let options = ferry::s3::PutOptions::default();
+            bench
+                .direct
+                .put_object(BUCKET, &key, body, &options)
+                .await
+                .unwrap();
+        }
+        // An 8 MiB file system for a 16 MiB object and small ones: the small ones fit.
+        let mountpoint = tempfile::tempdir().unwrap();
+        let prefix = format!("s3://{BUCKET}/run-{run}/");
+        let script = "mount -t tmpfs -o size=8m tmpfs \"$1\" || exit 99; shift; \"$@\"; rc=$?; \
+                      echo \"== rc=$rc\"; cd \"$MOUNTED\" && find . -type f -exec sh -c 'printf \"%s %s\\n\" \"$1\" \"$(md5sum < \"$1\" | cut -d\" \" -f1)\"' _ {} \\;";
+        let ferry_cmd = bench.ferry(
+            home.path(),
+            &[],
+            &["cp", "-r", &prefix, mountpoint.path().to_str().unwrap()],
+        );
+        // The same command, run inside a mount namespace whose target is the small tmpfs;
+        // the script then lists what is left there, with MD5s.
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "sh", "-c", script, "sh"])
+            .arg(mountpoint.path())
+            .arg(ferry_cmd.get_program())
+            .args(ferry_cmd.get_args())
+            .env_clear()
+            .envs(ferry_cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env("MOUNTED", mountpoint.path());
+        let output = bench.run(cmd, None).await;
+        let stdout = text(&output.stdout);
+        let stderr = text(&output.stderr);
+        let what = format!("run {run}");
+        assert!(
+            stdout.contains("== rc=1"),
+            "{what}: the command did not fail with 1\n{stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.contains("big.bin"),
+            "{what}: the object that did not fit is not named\n{stderr}"
+        );
+        let listed: Vec<(&str, &str)> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("./")?.split_once(' '))
+            .collect();
+        for (name, md5) in &listed {
+            let expected = files.iter().find(|(n, _)| n == name);
+            let Some((_, bytes)) = expected else {
+                panic!("{what}: {name} was left on the full disk\n{stdout}");
+            };
+            let digest = ferry::transfer::etag::md5_of_bytes(bytes);
+            assert_eq!(*md5, digest, "{what}: {name} is not byte-identical");
+        }
+        assert!(
+            !listed.iter().any(|(n, _)| *n == "big.bin"),
+            "{what}: a partial big.bin\n{stdout}"
+        );
+        assert!(
+            !listed.is_empty(),
+            "{what}: nothing fitted\n{stdout}\n{stderr}"
+        );
+    }
 }

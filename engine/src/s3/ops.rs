@@ -34,13 +34,21 @@ impl ObjectInfo {
     /// object stored in one piece the MD5 of its bytes, except under SSE-KMS or SSE-C. `None`
     /// for multipart objects (`…-N`), encrypted ones, and ETags that are no MD5.
     pub fn etag_md5(&self) -> Option<String> {
-        let etag = self.etag.as_deref()?.trim().trim_matches('"');
+        match self.etag_check()? {
+            crate::transfer::etag::EtagCheck::Md5(md5) => Some(md5),
+            crate::transfer::etag::EtagCheck::Multipart { .. } => None,
+        }
+    }
+
+    /// What the ETag lets the bytes be checked against: their MD5, or for a multipart
+    /// object the MD5 of its parts' MD5s (not under SSE-KMS or SSE-C, whose ETags are no
+    /// MD5s).
+    pub fn etag_check(&self) -> Option<crate::transfer::etag::EtagCheck> {
         let kms = self
             .server_side_encryption
             .as_deref()
             .is_some_and(|sse| sse.starts_with("aws:kms"));
-        let md5_like = etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit());
-        (md5_like && !kms && !self.customer_key).then(|| etag.to_ascii_lowercase())
+        crate::transfer::etag::EtagCheck::of(self.etag.as_deref(), kms, self.customer_key)
     }
 
     fn from_headers(headers: &http::HeaderMap, size: u64) -> Self {
@@ -232,6 +240,23 @@ impl S3Client {
             token: None,
             done: false,
         }
+    }
+
+    /// HeadObject of one part of a multipart object (`partNumber`): its size, and the
+    /// object's part count where the store gives it (`x-amz-mp-parts-count`). A store that
+    /// ignores `partNumber` answers for the whole object, without a part count.
+    pub async fn head_object_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        part_number: u32,
+    ) -> Result<(u64, Option<u64>), Error> {
+        let request = S3Request::new(Method::HEAD, Some(bucket), Some(key))
+            .query("partNumber", &part_number.to_string());
+        let response = self.send("HeadObject", request).await?;
+        let size = content_length(&response).unwrap_or(0);
+        let parts = header(&response, "x-amz-mp-parts-count").and_then(|v| v.parse().ok());
+        Ok((size, parts))
     }
 
     /// HeadObject.

@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::task::JoinSet;
 
+/// Part layouts tried at most when the store does not say an object's part size.
+const MAX_GUESSED_LAYOUTS: usize = 4;
+
 /// Bytes gathered before one positioned write.
 pub(super) const WRITE_BUFFER: usize = 1024 * 1024;
 
@@ -75,7 +78,9 @@ impl Transfers {
             .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref(), true)
             .await;
         if result.is_ok() && expected.is_none() {
-            result = self.verify_etag_md5(&name, &temp, &info).await;
+            result = self
+                .verify_etag(&name, &temp, &info, (bucket, key), false)
+                .await;
         }
         if matches!(result, Err(TransferError::Integrity { .. })) {
             self.progress.emit(Event::Retried { name: name.clone() });
@@ -92,7 +97,9 @@ impl Transfers {
                 )
                 .await;
             if result.is_ok() && expected.is_none() {
-                result = self.verify_etag_md5(&name, &temp, &info).await;
+                result = self
+                    .verify_etag(&name, &temp, &info, (bucket, key), true)
+                    .await;
             }
         }
         // Done or failed cleanly: either way there is nothing left to resume. (A crash or
@@ -123,39 +130,98 @@ impl Transfers {
         }
     }
 
-    /// For an object without a full-object checksum: the downloaded file's MD5 against the
-    /// ETag, where S3 makes the ETag the MD5 of the bytes (an object stored in one piece, not
-    /// under SSE-KMS or SSE-C). The file is read again from the page cache on the blocking
-    /// pool. Objects with neither (multipart uploads of other tools without checksums) are
-    /// checked by size alone, and logged at debug level.
-    pub(super) async fn verify_etag_md5(
+    /// For an object without a full-object checksum: the downloaded file against its ETag
+    /// (see [`super::etag`]): the MD5 of the bytes for an object stored in one piece, the MD5
+    /// of the parts' MD5s for a multipart one, under the part layout the store confirms
+    /// (HeadObject `partNumber=1`) or, failing that, each layout that fits the size. The file
+    /// is read again from the page cache on the blocking pool. A mismatch is an integrity
+    /// error, except on the `last_try` of an object whose layout was only guessed: then the
+    /// guess may be what is wrong, and the object is reported unverified. Objects whose ETag
+    /// is no MD5 (SSE-KMS, SSE-C) are checked by size alone and reported unverified.
+    pub(super) async fn verify_etag(
         &self,
         name: &str,
         temp: &Path,
         info: &crate::s3::ObjectInfo,
+        object: (&str, &str),
+        last_try: bool,
     ) -> Result<(), TransferError> {
-        let Some(expected) = info.etag_md5() else {
+        use super::etag::{self, EtagCheck};
+        let (expected, part_sizes, confirmed) = match info.etag_check() {
+            Some(EtagCheck::Md5(md5)) => (md5, None, true),
+            Some(EtagCheck::Multipart { digest, parts }) => {
+                let (bucket, key) = object;
+                let confirmed = self
+                    .confirmed_part_size(bucket, key, info.size, parts)
+                    .await;
+                let sizes = match confirmed {
+                    Some(size) => vec![size],
+                    None => etag::guessed_part_sizes(info.size, parts, MAX_GUESSED_LAYOUTS),
+                };
+                (
+                    format!("{digest}-{parts}"),
+                    Some(sizes),
+                    confirmed.is_some(),
+                )
+            }
+            None => Default::default(),
+        };
+        if expected.is_empty() || part_sizes.as_ref().is_some_and(Vec::is_empty) {
             tracing::debug!(
                 object = name,
-                "no checksum and no MD5 ETag: verified by size only"
+                "no checksum and no ETag to check against: verified by size only"
             );
             self.progress.emit(Event::Unverified { name: name.into() });
             return Ok(());
-        };
+        }
         let path = temp.to_owned();
-        let actual = tokio::task::spawn_blocking(move || md5_of_file(&path))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-            .map_err(|e| TransferError::io("reading back", temp, e))?;
-        if actual == expected {
+        let actual = tokio::task::spawn_blocking(move || match part_sizes {
+            None => etag::md5_of_file(&path).map(|md5| vec![md5]),
+            Some(sizes) => etag::multipart_etags_of_file(&path, &sizes),
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        .map_err(|e| TransferError::io("reading back", temp, e))?;
+        if actual.contains(&expected) {
+            return Ok(());
+        }
+        if last_try && !confirmed {
+            tracing::warn!(
+                object = name,
+                etag = expected,
+                "the multipart ETag matches no part layout ferry could guess (the store does not say the part size): checked by size only"
+            );
+            self.progress.emit(Event::Unverified { name: name.into() });
             return Ok(());
         }
         Err(TransferError::Integrity {
             name: name.into(),
             message: format!(
-                "MD5 mismatch: the store's ETag says {expected}, the bytes received hash to {actual}; nothing was kept"
+                "MD5 mismatch: the store's ETag says {expected}, the bytes received hash to {}; nothing was kept",
+                actual.join(" or ")
             ),
         })
+    }
+
+    /// The part size of a multipart object of `size` bytes in `parts` parts, when the store
+    /// says it (HeadObject `partNumber=1` answering with the part count); `None` otherwise.
+    async fn confirmed_part_size(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+        parts: u64,
+    ) -> Option<u64> {
+        match self.client.head_object_part(bucket, key, 1).await {
+            Ok((part_size, Some(count))) if count == parts => {
+                super::etag::fits(size, parts, part_size).then_some(part_size)
+            }
+            Ok(_) => None,
+            Err(error) => {
+                tracing::debug!(bucket, key, %error, "HeadObject partNumber=1 failed; guessing the part layout");
+                None
+            }
+        }
     }
 
     /// The full-object checksum the store holds, if it holds one ferry can verify. A
@@ -612,27 +678,6 @@ fn resumed_sum(
             .ok()
             .map(Some),
     }
-}
-
-/// The MD5 of a file's bytes, lower-case hex.
-fn md5_of_file(path: &Path) -> std::io::Result<String> {
-    use md5::Digest;
-    use std::io::Read;
-    let mut file = File::open(path)?;
-    let mut hasher = md5::Md5::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// Compares the ranges' combined checksum with the store's.

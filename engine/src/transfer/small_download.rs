@@ -116,7 +116,8 @@ impl Transfers {
         if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
             verify(&name, *algorithm, value, &[hasher.finish()])?;
         } else {
-            self.verify_etag_md5(&name, temp, &output.info).await?;
+            self.verify_etag(&name, temp, &output.info, (bucket, key), false)
+                .await?;
         }
         set_last_modified(temp, output.info.last_modified.as_deref())?;
         self.sync_if_asked(&sink)?;
