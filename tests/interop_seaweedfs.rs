@@ -437,3 +437,70 @@ async fn a_directory_with_awkward_names_round_trips_and_syncs_twice_moving_nothi
         (0, names.len() as u64)
     );
 }
+
+#[tokio::test]
+async fn a_multipart_object_of_odd_parts_without_checksums_is_checked_with_the_part_size_the_store_tells()
+ {
+    use ferry::transfer::{Event, Progress, TransferConfig, Transfers, limits::MIB};
+    let client = admin();
+    let bucket = bucket(&client, "odd").await;
+    // Parts of 5 MiB + 7 bytes: no size ferry would guess, so only HeadObject partNumber=1
+    // can give the layout.
+    let odd = 5 * MIB as usize + 7;
+    let data: Vec<u8> = (0..2 * odd + 3).map(|i| (i % 239) as u8).collect();
+    let id = client
+        .create_multipart_upload(&bucket, "odd.bin", &ferry::s3::PutOptions::default())
+        .await
+        .unwrap();
+    let mut parts = Vec::new();
+    for (i, chunk) in data.chunks(odd).enumerate() {
+        let n = i as u32 + 1;
+        let body = ferry::http::RequestBody::bytes(bytes::Bytes::copy_from_slice(chunk));
+        let etag = client
+            .upload_part(&bucket, "odd.bin", &id, n, body, &[])
+            .await
+            .unwrap();
+        parts.push(ferry::s3::xml::CompletedPart::new(n, etag));
+    }
+    client
+        .complete_multipart_upload(&bucket, "odd.bin", &id, &parts, &[])
+        .await
+        .unwrap();
+    let (part_size, count) = client
+        .head_object_part(&bucket, "odd.bin", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (part_size, count),
+        (odd as u64, Some(3)),
+        "SeaweedFS answers partNumber"
+    );
+
+    let unverified = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = unverified.clone();
+    let progress = Progress::new(move |event| {
+        if let Event::Unverified { .. } = event {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let engine = Transfers::new(
+        client.clone(),
+        TransferConfig {
+            part_size: 8 * MIB,
+            ..TransferConfig::default()
+        },
+        progress,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("odd.bin");
+    engine
+        .download_file(&bucket, "odd.bin", &target)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert_eq!(
+        unverified.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "checked against the multipart ETag"
+    );
+}
