@@ -416,6 +416,25 @@ async fn the_answer_to_create_multipart_upload_lost_after_the_store_acted_on_it(
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answer_to_complete_multipart_upload_lost_after_the_store_completed_it() {
+    fn lose(proxy: &FaultProxy) {
+        proxy.set_filter(|p| {
+            p.method == http::Method::POST && p.uri.query().is_some_and(|q| q.contains("uploadId="))
+        });
+        // Forwarded (the store completes the object), then the answer is cut off: the
+        // retry finds no such upload, because it is done.
+        proxy.push([Fault::TruncateBody { after_bytes: 0 }]);
+    }
+    five_runs(Case {
+        flags: &[],
+        up: lose,
+        down: nothing,
+        restart: None,
+    })
+    .await;
+}
+
 /// A flipped bit in the first answers for the multipart object's ranges and for one small
 /// object.
 fn flips(proxy: &FaultProxy) {

@@ -44,7 +44,10 @@ fn may_have_been_carried_out(error: &Error) -> bool {
             source: HttpError::Connect { .. },
             ..
         } => false,
-        Error::Service(e) => e.status().is_server_error() && !e.is_throttling(),
+        // A 5xx, or a 200 whose body is an error (CompleteMultipartUpload, copies).
+        Error::Service(e) => {
+            (e.status().is_server_error() || e.status().is_success()) && !e.is_throttling()
+        }
         _ => true,
     }
 }

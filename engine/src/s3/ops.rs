@@ -498,11 +498,57 @@ impl S3Client {
         for (name, value) in extra_headers {
             request = request.header(*name, value.clone());
         }
-        let (_, body) = self
-            .send_checked("CompleteMultipartUpload", request)
-            .await?;
+        let mut attempts = super::client::Attempts::default();
+        let answer = self
+            .send_checked_noting("CompleteMultipartUpload", request, &mut attempts)
+            .await;
+        let body = match answer {
+            Ok((_, body)) => body,
+            Err(error)
+                if attempts.maybe_carried_out
+                    && error
+                        .service()
+                        .is_some_and(super::S3Error::is_no_such_upload) =>
+            {
+                // An earlier attempt may have completed the upload, its answer lost: then
+                // the object is there, with the ETag these parts make.
+                return match self.completed_earlier(bucket, key, parts).await {
+                    Some(result) => Ok(result),
+                    None => Err(error),
+                };
+            }
+            Err(error) => return Err(error),
+        };
         xml::CompleteMultipartUploadResult::parse(&body)
             .map_err(|e| xml_error("CompleteMultipartUpload", Some(bucket), Some(key), e))
+    }
+
+    /// The object an earlier, unanswered CompleteMultipartUpload made of `parts`, if the key
+    /// now holds it: its ETag is the MD5 of the parts' MD5 ETags, `-N`.
+    async fn completed_earlier(
+        &self,
+        bucket: &str,
+        key: &str,
+        parts: &[xml::CompletedPart],
+    ) -> Option<xml::CompleteMultipartUploadResult> {
+        let expected = multipart_etag(parts)?;
+        let info = self.head_object(bucket, key).await.ok()?;
+        let etag = info.etag?;
+        if etag.trim_matches('"') != expected {
+            return None;
+        }
+        tracing::info!(
+            bucket,
+            key,
+            "CompleteMultipartUpload's answer was lost, but the object it made is there"
+        );
+        Some(xml::CompleteMultipartUploadResult {
+            bucket: Some(bucket.into()),
+            key: Some(key.into()),
+            etag: Some(etag),
+            checksum_type: info.checksum_type,
+            ..Default::default()
+        })
     }
 
     /// AbortMultipartUpload: frees the parts so nothing is left to be billed.
@@ -715,4 +761,61 @@ pub struct CreatedUpload {
     /// An earlier attempt failed in a way that may have created another upload of the same
     /// key (its answer lost): look for it with ListMultipartUploads once this one is done.
     pub may_have_twin: bool,
+}
+
+/// The ETag S3 gives the object completed from `parts`: the MD5 of their MD5s, `-N`; `None`
+/// when a part's ETag is no MD5 (SSE-KMS, SSE-C).
+fn multipart_etag(parts: &[xml::CompletedPart]) -> Option<String> {
+    use md5::Digest;
+    let mut outer = md5::Md5::new();
+    for part in parts {
+        let hex = part.etag.trim_matches('"');
+        if hex.len() != 32 {
+            return None;
+        }
+        for pair in hex.as_bytes().chunks(2) {
+            let text = std::str::from_utf8(pair).ok()?;
+            outer.update([u8::from_str_radix(text, 16).ok()?]);
+        }
+    }
+    let digest: String = outer
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(format!("{digest}-{}", parts.len()))
+}
+
+#[cfg(test)]
+mod multipart_etag_tests {
+    use super::*;
+
+    #[test]
+    fn the_multipart_etag_is_the_md5_of_the_parts_md5s() {
+        use md5::Digest;
+        let parts: Vec<Vec<u8>> = vec![vec![1u8; 10], vec![2u8; 7]];
+        let completed: Vec<_> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let hex: String = md5::Md5::digest(p)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                xml::CompletedPart::new(i as u32 + 1, format!("\"{hex}\""))
+            })
+            .collect();
+        let mut outer = md5::Md5::new();
+        for p in &parts {
+            outer.update(md5::Md5::digest(p));
+        }
+        let expected: String = outer
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(multipart_etag(&completed), Some(format!("{expected}-2")));
+        let kms = [xml::CompletedPart::new(1, "\"not-an-md5\"")];
+        assert_eq!(multipart_etag(&kms), None);
+    }
 }

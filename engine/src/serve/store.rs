@@ -15,6 +15,8 @@ use std::pin::Pin;
 /// * ListMultipartUploads, which `s3s-fs` lacks, from the upload records it keeps in the root;
 /// * ListParts sorted by part number, with each part's ETag, `max-parts` and
 ///   `part-number-marker` paging, and NoSuchUpload for an unknown upload;
+/// * UploadPart, CompleteMultipartUpload and AbortMultipartUpload answer NoSuchUpload for an
+///   upload that is completed, aborted or unknown, as S3 does (`s3s-fs` says AccessDenied);
 /// * DeleteBucket refuses a bucket that still holds objects (BucketNotEmpty), where `s3s-fs`
 ///   would delete it with everything in it;
 /// * GET and HEAD honour If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since
@@ -80,12 +82,37 @@ macro_rules! delegate_to_fs {
     )*};
 }
 
+/// Forwards operations on one multipart upload to `self.fs` once the upload is known to be
+/// open: otherwise NoSuchUpload, as S3 answers (`s3s-fs` says AccessDenied).
+macro_rules! delegate_open_upload_to_fs {
+    ($($name:ident($input:ident) -> $output:ident;)*) => {$(
+        fn $name<'life0, 'async_trait>(
+            &'life0 self,
+            req: s3s::S3Request<dto::$input>,
+        ) -> S3Future<'async_trait, dto::$output>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                if !self.upload_is_open(&req.input.upload_id) {
+                    return Err(no_such_upload());
+                }
+                self.fs.$name(req).await
+            })
+        }
+    )*};
+}
+
 impl s3s::S3 for Store {
     delegate_to_fs! {
         list_buckets(ListBucketsInput) -> ListBucketsOutput;
         create_bucket(CreateBucketInput) -> CreateBucketOutput;
         head_bucket(HeadBucketInput) -> HeadBucketOutput;
         get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+    }
+
+    delegate_open_upload_to_fs! {
         complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
         abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
     }
@@ -326,7 +353,12 @@ impl s3s::S3 for Store {
         'life0: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(async move { self.fs.upload_part(req).await.map_err(body_error) })
+        Box::pin(async move {
+            if !self.upload_is_open(&req.input.upload_id) {
+                return Err(no_such_upload());
+            }
+            self.fs.upload_part(req).await.map_err(body_error)
+        })
     }
 
     fn delete_bucket<'life0, 'async_trait>(
