@@ -411,8 +411,10 @@ EOF
 export FERRY_MOTO_SETUP="$SETUP"
 export FERRY_MOTO_ENDPOINT="$ENDPOINT"
 export FERRY_BIN
+# botocore from moto's virtualenv reads back what ferry stored (storage class, tags, …).
+export FERRY_MOTO_PYTHON="$PY"
 {
-    for v in FERRY_MOTO_SETUP FERRY_MOTO_ENDPOINT FERRY_BIN; do
+    for v in FERRY_MOTO_SETUP FERRY_MOTO_ENDPOINT FERRY_BIN FERRY_MOTO_PYTHON; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 } >"$STATE/env.sh"

@@ -1248,3 +1248,175 @@ fn secrets_and_session_tokens_never_appear_in_output_even_with_debug_logs_or_jso
         "no debug log at all"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// What objects are stored as: storage class, encryption, tags, headers
+
+/// What botocore (the AWS CLI's SDK, from moto's virtualenv: `FERRY_MOTO_PYTHON`) reads back
+/// of `key`: HeadObject's storage class, encryption, KMS key, headers and metadata, and
+/// GetObjectTagging's tags, as one JSON object.
+fn read_back_with_botocore(key: &str) -> Value {
+    let s = setup();
+    let python = std::env::var("FERRY_MOTO_PYTHON")
+        .expect("FERRY_MOTO_PYTHON: run through scripts/interop_moto.sh");
+    let script = r#"
+import json, sys, boto3
+endpoint, region, key_id, secret, bucket, key = sys.argv[1:7]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region,
+                  aws_access_key_id=key_id, aws_secret_access_key=secret)
+head = s3.head_object(Bucket=bucket, Key=key)
+try:
+    tags = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+except s3.exceptions.ClientError as e:
+    # moto refuses GetObjectTagging on archived objects (DEEP_ARCHIVE, GLACIER).
+    if e.response["Error"]["Code"] != "InvalidObjectState":
+        raise
+    tags = [{"Key": "(archived)", "Value": "(not readable)"}]
+print(json.dumps({
+    "StorageClass": head.get("StorageClass", "STANDARD"),
+    "ServerSideEncryption": head.get("ServerSideEncryption"),
+    "SSEKMSKeyId": head.get("SSEKMSKeyId"),
+    "CacheControl": head.get("CacheControl"),
+    "ContentDisposition": head.get("ContentDisposition"),
+    "ContentType": head.get("ContentType"),
+    "Metadata": head.get("Metadata", {}),
+    "Tags": {t["Key"]: t["Value"] for t in tags},
+}))
+"#;
+    let output = Command::new(python)
+        .args([
+            "-c",
+            script,
+            &s.endpoint,
+            &s.region,
+            &s.key_id,
+            &s.secret,
+            &s.bucket,
+            key,
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "botocore could not read {key} back: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("botocore's JSON")
+}
+
+#[test]
+fn storage_class_sse_kms_tags_and_headers_set_by_ferry_are_what_botocore_reads_back() {
+    let s = setup();
+    let ferry = Ferry::user();
+    let prefix = unique_prefix("options");
+    let dir = ferry.home().join("data");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("small.txt"), b"a small backup\n").unwrap();
+    // Large enough for CreateMultipartUpload, which must carry the same options.
+    let big: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("big.bin"), &big).unwrap();
+    let kms_key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let options = [
+        "--sse",
+        "aws:kms",
+        "--sse-kms-key-id",
+        kms_key,
+        "--tagging",
+        "project=atlas&retention=7y",
+        "--cache-control",
+        "max-age=60",
+        "--content-disposition",
+        "attachment",
+        "--metadata",
+        "origin=ferry-test",
+    ];
+    // moto keeps an archived object's tags but will not show them: the archive class goes
+    // on the small object, the tags are read back from the large one.
+    for (name, class) in [("small.txt", "deep_archive"), ("big.bin", "GLACIER_IR")] {
+        let source = dir.join(name);
+        let target = format!("s3://{}/{prefix}{name}", s.bucket);
+        let mut args = vec![
+            "cp",
+            source.to_str().unwrap(),
+            &target,
+            "--storage-class",
+            class,
+        ];
+        args.extend(options);
+        ferry.run(&args).ok();
+        let back = read_back_with_botocore(&format!("{prefix}{name}"));
+        assert_eq!(
+            back["StorageClass"],
+            class.to_ascii_uppercase(),
+            "{name}: {back}"
+        );
+        assert_eq!(back["ServerSideEncryption"], "aws:kms", "{name}: {back}");
+        assert_eq!(back["SSEKMSKeyId"], kms_key, "{name}: {back}");
+        if name == "big.bin" {
+            assert_eq!(back["Tags"]["project"], "atlas", "{name}: {back}");
+            assert_eq!(back["Tags"]["retention"], "7y", "{name}: {back}");
+        }
+        assert_eq!(back["CacheControl"], "max-age=60", "{name}: {back}");
+        assert_eq!(back["ContentDisposition"], "attachment", "{name}: {back}");
+        assert_eq!(back["Metadata"]["origin"], "ferry-test", "{name}: {back}");
+    }
+
+    // A server-side copy: the class, encryption and tags asked for; the source's metadata
+    // kept (COPY), or replaced when asked.
+    let source = format!("s3://{}/{prefix}big.bin", s.bucket);
+    let kept = format!("s3://{}/{prefix}copy-kept.txt", s.bucket);
+    ferry
+        .run(&[
+            "cp",
+            &source,
+            &kept,
+            "--storage-class",
+            "GLACIER_IR",
+            "--sse",
+            "AES256",
+            "--tagging",
+            "tier=cold",
+        ])
+        .ok();
+    let back = read_back_with_botocore(&format!("{prefix}copy-kept.txt"));
+    assert_eq!(back["StorageClass"], "GLACIER_IR", "{back}");
+    assert_eq!(back["ServerSideEncryption"], "AES256", "{back}");
+    assert_eq!(back["Tags"]["tier"], "cold", "{back}");
+    assert_eq!(back["Metadata"]["origin"], "ferry-test", "{back}");
+
+    let replaced = format!("s3://{}/{prefix}copy-replaced.txt", s.bucket);
+    ferry
+        .run(&[
+            "cp",
+            &source,
+            &replaced,
+            "--metadata",
+            "origin=replaced",
+            "--content-type",
+            "text/x-note",
+        ])
+        .ok();
+    let back = read_back_with_botocore(&format!("{prefix}copy-replaced.txt"));
+    assert_eq!(back["Metadata"]["origin"], "replaced", "{back}");
+    assert_eq!(back["ContentType"], "text/x-note", "{back}");
+}
+
+#[test]
+fn a_storage_class_or_sse_that_s3_does_not_know_is_refused_before_anything_is_sent() {
+    let s = setup();
+    let ferry = Ferry::user();
+    let file = ferry.home().join("f.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let target = format!("s3://{}/{}", s.bucket, unique_prefix("refused"));
+    for (flag, value) in [
+        ("--storage-class", "COLDEST"),
+        ("--sse", "rot13"),
+        ("--acl", "everyone"),
+    ] {
+        let run = ferry
+            .run(&["cp", file.to_str().unwrap(), &target, flag, value])
+            .failed();
+        assert_eq!(run.code, Some(2), "{run:?}");
+        assert!(run.stderr.contains(flag), "{run:?}");
+    }
+}

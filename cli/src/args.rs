@@ -146,6 +146,41 @@ pub struct GlobalArgs {
     /// User metadata for uploaded objects, KEY=VALUE (repeatable): x-amz-meta-KEY.
     #[arg(long, global = true, value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
+    /// Storage class of uploaded and copied objects: STANDARD, STANDARD_IA, ONEZONE_IA,
+    /// INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, … (default: the bucket's).
+    #[arg(long, global = true, value_name = "CLASS")]
+    pub storage_class: Option<String>,
+    /// Server-side encryption of uploaded and copied objects: AES256 (SSE-S3) or aws:kms
+    /// (SSE-KMS).
+    #[arg(long, global = true, value_name = "ALGORITHM")]
+    pub sse: Option<String>,
+    /// The KMS key for SSE-KMS (its ID, ARN or alias; implies --sse aws:kms).
+    #[arg(long, global = true, value_name = "KEY")]
+    pub sse_kms_key_id: Option<String>,
+    /// Tags of uploaded and copied objects, as a URL query: KEY=VALUE&KEY2=VALUE2.
+    #[arg(long, global = true, value_name = "TAGS")]
+    pub tagging: Option<String>,
+    /// Canned ACL of uploaded and copied objects (private, bucket-owner-full-control, …),
+    /// for stores that need one.
+    #[arg(long, global = true, value_name = "ACL")]
+    pub acl: Option<String>,
+    /// Cache-Control of uploaded objects.
+    #[arg(long, global = true, value_name = "VALUE")]
+    pub cache_control: Option<String>,
+    /// Content-Disposition of uploaded objects.
+    #[arg(long, global = true, value_name = "VALUE")]
+    pub content_disposition: Option<String>,
+    /// Content-Encoding of uploaded objects.
+    #[arg(long, global = true, value_name = "VALUE")]
+    pub content_encoding: Option<String>,
+    /// Content-Language of uploaded objects.
+    #[arg(long, global = true, value_name = "VALUE")]
+    pub content_language: Option<String>,
+    /// For S3-to-S3 copies: COPY keeps the source's content type, headers and metadata;
+    /// REPLACE sets them from --content-type, --metadata, --cache-control, … (default: COPY,
+    /// or REPLACE when --metadata is given, as aws s3 does).
+    #[arg(long, global = true, value_name = "COPY|REPLACE")]
+    pub metadata_directive: Option<String>,
     /// Part size for multipart transfers (5MiB to 5GiB; grown for huge objects).
     #[arg(long, global = true, value_name = "SIZE")]
     pub part_size: Option<String>,

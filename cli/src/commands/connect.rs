@@ -171,6 +171,7 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
         };
         config.put.metadata.push((key.to_owned(), value.to_owned()));
     }
+    object_options(global, &mut config)?;
     if config.part_size < config.limits.min_part_size
         || config.part_size > config.limits.max_part_size
     {
@@ -217,6 +218,111 @@ fn checksum_algorithm(global: &GlobalArgs) -> Result<Option<ChecksumAlgorithm>, 
         .get("AWS_REQUEST_CHECKSUM_CALCULATION")
         .is_some_and(|v| v.eq_ignore_ascii_case("when_required"));
     Ok((!when_required).then_some(ChecksumAlgorithm::Crc64Nvme))
+}
+
+/// Storage classes S3 knows.
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+];
+
+/// Canned ACLs S3 knows.
+const CANNED_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+    "log-delivery-write",
+];
+
+/// The per-object flags (storage class, encryption, tags, ACL, headers, metadata
+/// directive) into the engine's upload options.
+fn object_options(global: &GlobalArgs, config: &mut TransferConfig) -> Result<(), CliError> {
+    use ferry::s3::ServerSideEncryption;
+    let put = &mut config.put;
+    if let Some(class) = &global.storage_class {
+        let upper = class.to_ascii_uppercase();
+        if !STORAGE_CLASSES.contains(&upper.as_str()) {
+            return Err(CliError::usage(
+                format!("--storage-class {class} is not a storage class S3 knows"),
+                format!("use one of {}", STORAGE_CLASSES.join(", ")),
+            ));
+        }
+        put.storage_class = Some(upper);
+    }
+    put.encryption = match (global.sse.as_deref(), &global.sse_kms_key_id) {
+        (None, None) => None,
+        (Some(s), key) if s.eq_ignore_ascii_case("aws:kms") => Some(ServerSideEncryption::Kms {
+            key_id: key.clone(),
+        }),
+        (None, Some(key)) => Some(ServerSideEncryption::Kms {
+            key_id: Some(key.clone()),
+        }),
+        (Some(s), None) if s.eq_ignore_ascii_case("AES256") => Some(ServerSideEncryption::S3),
+        (Some(s), Some(_)) if s.eq_ignore_ascii_case("AES256") => {
+            return Err(CliError::usage(
+                "--sse-kms-key-id goes with --sse aws:kms, not AES256",
+                "drop --sse AES256, or drop --sse-kms-key-id",
+            ));
+        }
+        (Some(other), _) => {
+            return Err(CliError::usage(
+                format!("--sse {other} is not AES256 or aws:kms"),
+                "use --sse AES256 (SSE-S3) or --sse aws:kms [--sse-kms-key-id KEY] (SSE-KMS)",
+            ));
+        }
+    };
+    if let Some(tagging) = &global.tagging {
+        let well_formed = tagging
+            .split('&')
+            .all(|pair| pair.split_once('=').is_some_and(|(k, _)| !k.is_empty()));
+        if !well_formed {
+            return Err(CliError::usage(
+                format!("--tagging `{tagging}` is not KEY=VALUE&KEY2=VALUE2"),
+                "e.g. --tagging 'project=atlas&retention=7y' (URL-encode other characters)",
+            ));
+        }
+        put.tagging = Some(tagging.clone());
+    }
+    if let Some(acl) = &global.acl {
+        if !CANNED_ACLS.contains(&acl.as_str()) {
+            return Err(CliError::usage(
+                format!("--acl {acl} is not a canned ACL"),
+                format!("use one of {}", CANNED_ACLS.join(", ")),
+            ));
+        }
+        put.acl = Some(acl.clone());
+    }
+    put.headers = ferry::s3::ObjectHeaders {
+        cache_control: global.cache_control.clone(),
+        content_disposition: global.content_disposition.clone(),
+        content_encoding: global.content_encoding.clone(),
+        content_language: global.content_language.clone(),
+    };
+    config.replace_metadata_on_copy = match global.metadata_directive.as_deref() {
+        None => !global.metadata.is_empty(),
+        Some(d) if d.eq_ignore_ascii_case("COPY") => false,
+        Some(d) if d.eq_ignore_ascii_case("REPLACE") => true,
+        Some(other) => {
+            return Err(CliError::usage(
+                format!("--metadata-directive {other} is not COPY or REPLACE"),
+                "COPY keeps the source's metadata on a copy; REPLACE sets it from the flags",
+            ));
+        }
+    };
+    Ok(())
 }
 
 #[cfg(test)]

@@ -94,31 +94,119 @@ pub struct GetObjectOutput {
     pub body: ResponseBody,
 }
 
-/// Options of PutObject and CreateMultipartUpload.
+/// Options of PutObject and CreateMultipartUpload (and, for a copy, of the new object):
+/// what the object is stored as.
 #[derive(Debug, Clone, Default)]
 pub struct PutOptions {
     /// `Content-Type`.
     pub content_type: Option<String>,
     /// User metadata, names without `x-amz-meta-`.
     pub metadata: Vec<(String, String)>,
+    /// `Cache-Control`, `Content-Disposition`, `Content-Encoding`, `Content-Language`.
+    pub headers: ObjectHeaders,
+    /// The storage class (`STANDARD`, `STANDARD_IA`, `GLACIER_IR`, `DEEP_ARCHIVE`, …);
+    /// `None`: the bucket's default.
+    pub storage_class: Option<String>,
+    /// Server-side encryption; `None`: the bucket's default.
+    pub encryption: Option<ServerSideEncryption>,
+    /// Tags, as a URL query (`project=x&tier=cold`).
+    pub tagging: Option<String>,
+    /// A canned ACL (`private`, `bucket-owner-full-control`, …), for stores that need one.
+    pub acl: Option<String>,
     /// Extra headers, e.g. (`x-amz-checksum-crc64nvme`, base64) on a PUT or UploadPart,
     /// (`x-amz-checksum-algorithm`, `CRC64NVME`) on CreateMultipartUpload.
     pub checksum_headers: Vec<(&'static str, String)>,
 }
 
+/// The standard headers an object is stored with and served back with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectHeaders {
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+}
+
+/// Server-side encryption asked for an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSideEncryption {
+    /// With S3-managed keys (SSE-S3, `AES256`).
+    S3,
+    /// With a KMS key (SSE-KMS, `aws:kms`): its ID or ARN, or `None` for the account's
+    /// default `aws/s3` key.
+    Kms {
+        /// The key's ID, ARN or alias.
+        key_id: Option<String>,
+    },
+}
+
 impl PutOptions {
-    fn apply(&self, mut request: S3Request) -> S3Request {
+    fn apply(&self, request: S3Request) -> S3Request {
+        let mut request = self.apply_content(request);
+        request = self.apply_storage(request);
+        request = request.header_opt("x-amz-tagging", self.tagging.clone());
+        for (name, value) in &self.checksum_headers {
+            request = request.header(*name, value.clone());
+        }
+        request
+    }
+
+    /// What a copy replaces only under `x-amz-metadata-directive: REPLACE`: the content
+    /// type, the standard headers and the user metadata.
+    fn apply_content(&self, mut request: S3Request) -> S3Request {
         request = request.header_opt("content-type", self.content_type.clone());
+        let h = &self.headers;
+        request = request
+            .header_opt("cache-control", h.cache_control.clone())
+            .header_opt("content-disposition", h.content_disposition.clone())
+            .header_opt("content-encoding", h.content_encoding.clone())
+            .header_opt("content-language", h.content_language.clone());
         for (name, value) in &self.metadata {
             request = request.header(
                 format!("x-amz-meta-{}", name.to_ascii_lowercase()),
                 value.clone(),
             );
         }
-        for (name, value) in &self.checksum_headers {
-            request = request.header(*name, value.clone());
-        }
         request
+    }
+
+    /// How the object is kept: storage class, encryption, ACL (a copy sets these whatever
+    /// its metadata directive).
+    fn apply_storage(&self, mut request: S3Request) -> S3Request {
+        request = request
+            .header_opt("x-amz-storage-class", self.storage_class.clone())
+            .header_opt("x-amz-acl", self.acl.clone());
+        match &self.encryption {
+            None => request,
+            Some(ServerSideEncryption::S3) => {
+                request.header("x-amz-server-side-encryption", "AES256".to_owned())
+            }
+            Some(ServerSideEncryption::Kms { key_id }) => request
+                .header("x-amz-server-side-encryption", "aws:kms".to_owned())
+                .header_opt(
+                    "x-amz-server-side-encryption-aws-kms-key-id",
+                    key_id.clone(),
+                ),
+        }
+    }
+
+    /// The options a copy gets from this engine's settings: how the object is kept, its
+    /// tags, and (with `replace`) its content headers and metadata; otherwise those stay
+    /// `carried` (the source's).
+    pub fn for_copy(&self, carried: PutOptions, replace: bool) -> PutOptions {
+        let content = if replace { self.clone() } else { carried };
+        PutOptions {
+            storage_class: self.storage_class.clone(),
+            encryption: self.encryption.clone(),
+            tagging: self.tagging.clone(),
+            acl: self.acl.clone(),
+            checksum_headers: Vec::new(),
+            ..content
+        }
     }
 }
 
@@ -392,8 +480,38 @@ impl S3Client {
         bucket: &str,
         key: &str,
     ) -> Result<xml::CopyResult, Error> {
-        let request = S3Request::new(Method::PUT, Some(bucket), Some(key))
+        self.copy_object_with(
+            (source_bucket, source_key),
+            (bucket, key),
+            &PutOptions::default(),
+            false,
+        )
+        .await
+    }
+
+    /// CopyObject with `options` for the new object: its storage class, encryption, ACL and
+    /// (when given) tags; with `replace_metadata`, also its content type, headers and
+    /// metadata (`x-amz-metadata-directive: REPLACE`), else the source's are kept.
+    pub async fn copy_object_with(
+        &self,
+        (source_bucket, source_key): (&str, &str),
+        (bucket, key): (&str, &str),
+        options: &PutOptions,
+        replace_metadata: bool,
+    ) -> Result<xml::CopyResult, Error> {
+        let mut request = S3Request::new(Method::PUT, Some(bucket), Some(key))
             .header("x-amz-copy-source", copy_source(source_bucket, source_key));
+        request = options.apply_storage(request);
+        if replace_metadata {
+            request = options
+                .apply_content(request)
+                .header("x-amz-metadata-directive", "REPLACE".to_owned());
+        }
+        if let Some(tagging) = &options.tagging {
+            request = request
+                .header("x-amz-tagging", tagging.clone())
+                .header("x-amz-tagging-directive", "REPLACE".to_owned());
+        }
         let (_, body) = self.send_checked("CopyObject", request).await?;
         xml::CopyResult::parse(&body)
             .map_err(|e| xml_error("CopyObject", Some(bucket), Some(key), e))

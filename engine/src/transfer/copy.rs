@@ -40,7 +40,12 @@ impl Transfers {
         let result = if info.size <= self.config.limits.max_single_put {
             let _permit = self.request_permit(0).await;
             self.client
-                .copy_object(src_bucket, src_key, dst_bucket, dst_key)
+                .copy_object_with(
+                    (src_bucket, src_key),
+                    (dst_bucket, dst_key),
+                    &self.config.put,
+                    self.config.replace_metadata_on_copy,
+                )
                 .await
                 .map(|_| {
                     self.progress.emit(Event::Bytes(info.size));
@@ -224,11 +229,7 @@ impl Transfers {
         dst_key: &str,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
-        let options = PutOptions {
-            content_type: info.content_type.clone(),
-            metadata: info.metadata.clone(),
-            checksum_headers: Vec::new(),
-        };
+        let options = self.copy_options(info);
         let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let name = format!("s3://{dst_bucket}/{dst_key}");
         let mut tasks = JoinSet::new();
@@ -333,7 +334,7 @@ impl Transfers {
         } else {
             self.fetch_part(source, src, info, 0..info.size).await?
         };
-        let mut options = carried_options(info);
+        let mut options = self.copy_options(info);
         if let Some(algorithm) = self.config.checksum {
             let sum = self.part_checksum(algorithm, bytes.clone()).await;
             verify_against_source(src, info, std::slice::from_ref(&sum))?;
@@ -359,7 +360,7 @@ impl Transfers {
         dst_key: &str,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
-        let mut options = carried_options(info);
+        let mut options = self.copy_options(info);
         self.announce_checksum(&mut options);
         let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let result = self
@@ -559,13 +560,19 @@ fn destination_key(src_prefix: &str, dst_prefix: &str, key: &str) -> Option<Stri
     }
 }
 
-/// The source's content type and metadata, for the destination's PutObject or
-/// CreateMultipartUpload.
-fn carried_options(info: &ObjectInfo) -> PutOptions {
-    PutOptions {
-        content_type: info.content_type.clone(),
-        metadata: info.metadata.clone(),
-        checksum_headers: Vec::new(),
+impl Transfers {
+    /// The options of a copy's PutObject or CreateMultipartUpload: the source's content
+    /// type and metadata (or this engine's, when copies replace them), with this engine's
+    /// storage class, encryption, tags and ACL.
+    fn copy_options(&self, info: &ObjectInfo) -> PutOptions {
+        let carried = PutOptions {
+            content_type: info.content_type.clone(),
+            metadata: info.metadata.clone(),
+            ..PutOptions::default()
+        };
+        self.config
+            .put
+            .for_copy(carried, self.config.replace_metadata_on_copy)
     }
 }
 

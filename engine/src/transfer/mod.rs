@@ -62,9 +62,12 @@ pub struct TransferConfig {
     pub multipart_threshold: u64,
     /// The store's limits.
     pub limits: Limits,
-    /// Content type and metadata for uploads (`content_type: None` means guess from the
-    /// file's extension).
+    /// What uploaded and copied objects are stored as: content type (`None`: guessed from
+    /// the file's extension), metadata, headers, storage class, encryption, tags, ACL.
     pub put: PutOptions,
+    /// Copies take their content type, headers and metadata from [`Self::put`] instead of
+    /// the source (`aws s3 cp --metadata-directive REPLACE`).
+    pub replace_metadata_on_copy: bool,
     /// Bytes of part data in flight at once, across all transfers (parts are read into
     /// memory, so this bounds memory however large the files).
     pub memory_budget: u64,
@@ -97,6 +100,7 @@ impl Default for TransferConfig {
             multipart_threshold: 8 * limits::MIB,
             limits: Limits::AWS,
             put: PutOptions::default(),
+            replace_metadata_on_copy: false,
             checksum: Some(checksum::ChecksumAlgorithm::Crc64Nvme),
             memory_budget: 64 * limits::MIB,
             state_dir: None,
