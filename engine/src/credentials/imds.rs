@@ -182,6 +182,8 @@ impl ImdsProvider {
         let config = self.config()?;
         let http = self.http()?;
         let base = &config.endpoint;
+        // The status of a refused token request, said with what IMDSv1 then answered.
+        let mut refused = None;
         let token = match send(
             http,
             http::Method::PUT,
@@ -191,8 +193,9 @@ impl ImdsProvider {
         .await?
         {
             (200, body) => Some(body),
-            (403..=405, _) if config.v1_allowed => {
-                tracing::debug!(status = "refused", "IMDSv2 token refused; using IMDSv1");
+            (status @ 403..=405, _) if config.v1_allowed => {
+                tracing::debug!(status, "IMDSv2 token refused; using IMDSv1");
+                refused = Some(status);
                 None
             }
             (403..=405, _) => {
@@ -219,14 +222,21 @@ impl ImdsProvider {
             (404, _) => String::new(),
             (status, _) => {
                 return Err(Failure::Broken(format!(
-                    "IMDS answered HTTP {status} when asked for the instance's role"
+                    "IMDS answered HTTP {status} when asked for the instance's role{}",
+                    if refused.is_some() {
+                        " (without a session token: the token request was refused)"
+                    } else {
+                        ""
+                    }
                 )));
             }
         };
         if role.is_empty() {
-            return Err(Failure::Absent(
-                "the instance has no IAM role (no instance profile is attached); attach one, or use another source".into(),
-            ));
+            return Err(Failure::Absent(match refused {
+                // 403 to the token request is what an instance with IMDS turned off answers.
+                Some(403) => "IMDS refused a session token (HTTP 403: IMDS is disabled on the instance, or blocked) and without one named no IAM role; enable the instance metadata service, or use another source".into(),
+                _ => "the instance has no IAM role (no instance profile is attached); attach one, or use another source".into(),
+            }));
         }
         let url = format!("{base}{ROLES_PATH}{role}");
         let body = match send(http, http::Method::GET, &url, token).await? {
