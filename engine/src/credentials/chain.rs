@@ -3,7 +3,7 @@
 use super::container::ContainerProvider;
 use super::imds::ImdsProvider;
 use super::profile::{ProfileProvider, RoleContext};
-use super::sts::{EndpointParams, StsClient, resolve_endpoint};
+use super::sts::{CliRoleCache, EndpointParams, StsClient, resolve_endpoint};
 use super::web_identity::WebIdentityProvider;
 use super::{
     AnonymousProvider, Credentials, CredentialsError, Environment, EnvironmentProvider,
@@ -145,5 +145,6 @@ fn environment_roles(env: &Environment) -> Option<RoleContext> {
     Some(RoleContext {
         sts: StsClient::new(http, endpoint),
         token_codes: None,
+        cli_cache_dir: CliRoleCache::default_dir(env),
     })
 }
