@@ -516,3 +516,96 @@ async fn a_container_uri_to_a_foreign_host_in_clear_text_is_refused() {
     assert!(err.contains("use https"), "{err}");
     assert!(stand.seen().is_empty());
 }
+
+/// Builds a client for `env` (keys in the environment, so no credential source is asked).
+async fn client_setup(env: Environment) -> ferry::config::ClientSetup {
+    let options = ferry::config::ClientOptions {
+        concurrency: 1,
+        ..Default::default()
+    };
+    ferry::config::build_client(&options, &env).await.unwrap()
+}
+
+fn with_keys<'a>(extra: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
+    let mut pairs = vec![
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE".to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
+        ),
+    ];
+    pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    pairs
+}
+
+fn region_answers() -> Vec<(&'static str, &'static str, u16, &'static str)> {
+    vec![
+        ("PUT", "/latest/api/token", 200, "imds-session"),
+        (
+            "GET",
+            "/latest/meta-data/placement/region",
+            200,
+            "eu-north-1\n",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn without_a_configured_region_the_instances_region_comes_from_imds_with_the_token() {
+    use ferry::endpoint::Source;
+    let stand = Stand::start(&region_answers()).await;
+    let home = tempfile::tempdir().unwrap();
+    let setup = client_setup(env(home.path(), &stand.url, &with_keys(&[]))).await;
+    assert_eq!(setup.sources.region, Source::InstanceMetadata);
+    assert_eq!(setup.client.endpoint().region(), "eu-north-1");
+    let seen = stand.seen();
+    let asked = seen
+        .iter()
+        .find(|s| s.path == "/latest/meta-data/placement/region")
+        .expect("the region was asked for");
+    assert_eq!(asked.headers["x-aws-ec2-metadata-token"], "imds-session");
+}
+
+#[tokio::test]
+async fn a_region_from_the_environment_or_profile_or_disabled_imds_means_imds_is_not_asked() {
+    use ferry::endpoint::Source;
+    let stand = Stand::start(&region_answers()).await;
+    let home = tempfile::tempdir().unwrap();
+    let from_env = client_setup(env(
+        home.path(),
+        &stand.url,
+        &with_keys(&[("AWS_REGION", "ap-south-1")]),
+    ))
+    .await;
+    assert_eq!(from_env.client.endpoint().region(), "ap-south-1");
+
+    write_config(home.path(), "[default]\nregion = sa-east-1\n");
+    let from_profile = client_setup(env(home.path(), &stand.url, &with_keys(&[]))).await;
+    assert_eq!(from_profile.client.endpoint().region(), "sa-east-1");
+    std::fs::remove_file(home.path().join(".aws/config")).unwrap();
+
+    let disabled = client_setup(env(
+        home.path(),
+        &stand.url,
+        &with_keys(&[("AWS_EC2_METADATA_DISABLED", "true")]),
+    ))
+    .await;
+    assert_eq!(disabled.sources.region, Source::Default);
+    assert_eq!(disabled.client.endpoint().region(), "us-east-1");
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
+}
+
+#[tokio::test]
+async fn without_imds_the_default_region_is_used_quietly() {
+    use ferry::endpoint::Source;
+    // Nothing listens on this port: the connection is refused at once.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let home = tempfile::tempdir().unwrap();
+    let setup = client_setup(env(home.path(), &closed, &with_keys(&[]))).await;
+    assert_eq!(setup.sources.region, Source::Default);
+    assert_eq!(setup.client.endpoint().region(), "us-east-1");
+    assert!(setup.warnings.is_empty(), "{:?}", setup.warnings);
+}
