@@ -609,3 +609,138 @@ async fn without_imds_the_default_region_is_used_quietly() {
     assert_eq!(setup.client.endpoint().region(), "us-east-1");
     assert!(setup.warnings.is_empty(), "{:?}", setup.warnings);
 }
+
+/// The token cache file of the `corp` sso-session that [`sso_home`] writes.
+fn sso_cache_file(home: &Path) -> std::path::PathBuf {
+    let name: String = ferry_sha1("corp")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    home.join(".aws/sso/cache").join(format!("{name}.json"))
+}
+
+/// [`sso_home`], with an expired token that has a refresh token and a client registration
+/// valid until `registration_expires_at`.
+fn refreshable_sso_home(home: &Path, registration_expires_at: &str) {
+    sso_home(home, "2020-01-01T00:00:00Z");
+    std::fs::write(
+        sso_cache_file(home),
+        format!(
+            r#"{{"accessToken":"old-access-token","expiresAt":"2020-01-01T00:00:00Z","startUrl":"https://corp.awsapps.com/start","region":"eu-west-1","refreshToken":"old-refresh-token","clientId":"client-id-1","clientSecret":"client-secret-1","registrationExpiresAt":"{registration_expires_at}"}}"#
+        ),
+    )
+    .unwrap();
+}
+
+const SSO_ROLE_ANSWER: &str = r#"{"roleCredentials":{"accessKeyId":"ASIASSOROLEKEY000001","secretAccessKey":"sso-secret","sessionToken":"sso-session-token","expiration":1924992000000}}"#;
+
+#[tokio::test]
+async fn an_expired_sso_token_is_refreshed_with_its_refresh_token_and_written_back() {
+    let stand = Stand::start(&[
+        (
+            "POST",
+            "/token",
+            200,
+            r#"{"accessToken":"new-access-token","tokenType":"Bearer","expiresIn":3600,"refreshToken":"new-refresh-token"}"#,
+        ),
+        ("GET", "/federation/credentials", 200, SSO_ROLE_ANSWER),
+    ])
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    refreshable_sso_home(home.path(), "2099-01-01T00:00:00Z");
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "dev".into()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", stand.url.clone()),
+        ],
+    );
+    let creds = resolve(e).await.unwrap();
+    assert_eq!(creds.access_key_id(), "ASIASSOROLEKEY000001");
+
+    let seen = stand.seen();
+    let create = seen.iter().find(|s| s.path == "/token").expect("CreateToken");
+    assert_eq!(create.method, "POST");
+    let body: serde_json::Value = serde_json::from_str(&create.body).unwrap();
+    assert_eq!(body["grantType"], "refresh_token");
+    assert_eq!(body["refreshToken"], "old-refresh-token");
+    assert_eq!(body["clientId"], "client-id-1");
+    assert_eq!(body["clientSecret"], "client-secret-1");
+    let role = seen
+        .iter()
+        .find(|s| s.path == "/federation/credentials")
+        .expect("GetRoleCredentials");
+    assert_eq!(role.headers["x-amz-sso_bearer_token"], "new-access-token");
+
+    // Written back as the SDKs write it: the new tokens, the registration kept, mode 0600.
+    let path = sso_cache_file(home.path());
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(cached["accessToken"], "new-access-token");
+    assert_eq!(cached["refreshToken"], "new-refresh-token");
+    assert_eq!(cached["clientSecret"], "client-secret-1");
+    assert_eq!(cached["registrationExpiresAt"], "2099-01-01T00:00:00Z");
+    assert_eq!(cached["startUrl"], "https://corp.awsapps.com/start");
+    assert_eq!(cached["region"], "eu-west-1");
+    let expires = cached["expiresAt"].as_str().unwrap();
+    assert!(expires.ends_with('Z') && expires > "2026-", "{expires}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[tokio::test]
+async fn an_sso_token_past_its_client_registration_is_not_refreshed_and_says_to_sign_in() {
+    let stand = Stand::start(&[]).await;
+    let home = tempfile::tempdir().unwrap();
+    refreshable_sso_home(home.path(), "2021-01-01T00:00:00Z");
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "dev".into()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", stand.url.clone()),
+        ],
+    );
+    let err = resolve(e).await.unwrap_err();
+    assert!(err.contains("aws sso login --profile dev"), "{err}");
+    assert!(err.contains("client registration expired"), "{err}");
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
+}
+
+#[tokio::test]
+async fn a_refused_sso_token_refresh_says_to_sign_in_without_showing_a_secret() {
+    let stand = Stand::start(&[(
+        "POST",
+        "/token",
+        400,
+        r#"{"error":"invalid_grant","error_description":"Invalid refresh token provided"}"#,
+    )])
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    refreshable_sso_home(home.path(), "2099-01-01T00:00:00Z");
+    let before = std::fs::read_to_string(sso_cache_file(home.path())).unwrap();
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "dev".into()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", stand.url.clone()),
+        ],
+    );
+    let err = resolve(e).await.unwrap_err();
+    assert!(err.contains("aws sso login --profile dev"), "{err}");
+    assert!(err.contains("invalid_grant"), "{err}");
+    for secret in ["old-refresh-token", "client-secret-1", "old-access-token"] {
+        assert!(!err.contains(secret), "{err}");
+    }
+    // The cache is left as it was.
+    assert_eq!(
+        std::fs::read_to_string(sso_cache_file(home.path())).unwrap(),
+        before
+    );
+}

@@ -17,6 +17,7 @@
 //!   renames it over the old one.
 
 use super::AssumeRole;
+use crate::credentials::private_file::write_atomically;
 use crate::credentials::profile::{Platform, home_dir};
 use crate::credentials::provider::parse_expiry;
 use crate::credentials::{Credentials, Environment, format_utc};
@@ -116,22 +117,8 @@ impl CliRoleCache {
         let Some(expiry) = credentials.expiry() else {
             return Ok(());
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(|source| CliCacheError::Write {
-            path: dir.to_owned(),
-            source,
-        })?;
         let text = entry_json(credentials, expiry, arn, assumed_role_id);
-        let write = || -> std::io::Result<()> {
-            let temp = temp_path(&self.path);
-            let written = write_private(&temp, text.as_bytes())
-                .and_then(|()| std::fs::rename(&temp, &self.path));
-            if written.is_err() {
-                let _ = std::fs::remove_file(&temp);
-            }
-            written
-        };
-        write().map_err(|source| CliCacheError::Write {
+        write_atomically(&self.path, text.as_bytes()).map_err(|source| CliCacheError::Write {
             path: self.path.clone(),
             source,
         })
@@ -266,54 +253,6 @@ fn entry_json(
         });
     }
     doc.to_string()
-}
-
-/// A fresh name next to `path`: `.NAME.PID-RANDOM.tmp`.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut random = [0u8; 6];
-    if getrandom::fill(&mut random).is_err() {
-        random = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-            .to_le_bytes()[..6]
-            .try_into()
-            .unwrap_or_default();
-    }
-    let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let name = path
-        .file_name()
-        .map_or_else(|| "entry".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}-{random}.tmp", std::process::id()))
-}
-
-/// Writes a new file readable by its owner only, and syncs it.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Creates `dir` (and its parents); a directory ferry creates is readable by its owner only.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }
 
 #[cfg(test)]
