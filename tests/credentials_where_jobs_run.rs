@@ -660,7 +660,10 @@ async fn an_expired_sso_token_is_refreshed_with_its_refresh_token_and_written_ba
     assert_eq!(creds.access_key_id(), "ASIASSOROLEKEY000001");
 
     let seen = stand.seen();
-    let create = seen.iter().find(|s| s.path == "/token").expect("CreateToken");
+    let create = seen
+        .iter()
+        .find(|s| s.path == "/token")
+        .expect("CreateToken");
     assert_eq!(create.method, "POST");
     let body: serde_json::Value = serde_json::from_str(&create.body).unwrap();
     assert_eq!(body["grantType"], "refresh_token");
@@ -743,4 +746,115 @@ async fn a_refused_sso_token_refresh_says_to_sign_in_without_showing_a_secret() 
         std::fs::read_to_string(sso_cache_file(home.path())).unwrap(),
         before
     );
+}
+
+#[tokio::test]
+async fn the_credential_process_timeout_is_configurable_and_a_hanging_command_is_killed_at_it() {
+    let home = tempfile::tempdir().unwrap();
+    write_config(
+        home.path(),
+        "[profile slow]\ncredential_process = sleep 30\n",
+    );
+    let stand = Stand::start(&[]).await;
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "slow".into()),
+            ("AWS_REGION", "eu-west-1".into()),
+            ("FERRY_CREDENTIAL_PROCESS_TIMEOUT", "1".into()),
+        ],
+    );
+    let options = ferry::config::ClientOptions {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let err = ferry::config::build_client(&options, &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("did not finish within 1 s and was killed"),
+        "{err}"
+    );
+
+    // Out of range: refused before anything runs, naming the variable.
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "slow".into()),
+            ("FERRY_CREDENTIAL_PROCESS_TIMEOUT", "0".into()),
+        ],
+    );
+    let err = ferry::config::build_client(&options, &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("FERRY_CREDENTIAL_PROCESS_TIMEOUT `0`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_ca_bundle_reaches_the_sso_and_container_clients() {
+    use ferry::credentials::SourceOptions;
+    let stand = Stand::start(&[]).await;
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("no-such-ca.pem");
+    let options = || ChainOptions {
+        sources: SourceOptions {
+            ca_bundle: Some(missing.clone()),
+            process_timeout: None,
+        },
+        ..ChainOptions::default()
+    };
+    // IAM Identity Center: the portal client is built with the bundle (here: a file that is
+    // not there, so building it fails and says which file).
+    sso_home(home.path(), "2099-01-01T00:00:00Z");
+    let e = env(home.path(), &stand.url, &[("AWS_PROFILE", "dev".into())]);
+    let err = default_chain(e, options())
+        .provide()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-ca.pem"), "{err}");
+
+    // The container agent, named by credential_source.
+    write_config(
+        home.path(),
+        "[profile ecs]\nrole_arn = arn:aws:iam::123456789012:role/r\ncredential_source = EcsContainer\n",
+    );
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "ecs".into()),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                format!("{}/creds", stand.url),
+            ),
+        ],
+    );
+    // (A role profile: STS through a client of the test's own, as `build_client` gives one.)
+    let sts = ferry::credentials::sts::StsClient::new(
+        ferry::http::HttpClient::new(&ferry::http::HttpConfig::default()).unwrap(),
+        ferry::credentials::sts::StsEndpoint::new(&stand.url, "us-east-1").unwrap(),
+    );
+    let with_roles = ChainOptions {
+        roles: Some(ferry::credentials::profile::RoleContext {
+            sts,
+            token_codes: None,
+            cli_cache_dir: None,
+        }),
+        ..options()
+    };
+    let err = default_chain(e, with_roles)
+        .provide()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-ca.pem"), "{err}");
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
 }

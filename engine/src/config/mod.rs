@@ -8,7 +8,7 @@ pub use credentials::{CredentialSetup, TemporaryOptions, credentials_provider};
 use crate::credentials::imds;
 use crate::credentials::profile::{self, Profile};
 use crate::credentials::validate::aws_format_warnings;
-use crate::credentials::{ChainOptions, Credentials, CredentialsError, Environment};
+use crate::credentials::{ChainOptions, Credentials, CredentialsError, Environment, SourceOptions};
 use crate::endpoint::{
     AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues,
     Source,
@@ -161,9 +161,12 @@ pub async fn build_client(
             url: endpoint.0.service_url(),
         });
     }
+    let ca_bundle = ca_bundle(options, env, profile);
+    let process_timeout =
+        SourceOptions::process_timeout_from_env(env).map_err(ConfigError::Options)?;
     let http = HttpClient::new(&HttpConfig {
         max_connections: options.concurrency.max(1),
-        ca_bundle: ca_bundle(options, env, profile),
+        ca_bundle: ca_bundle.clone(),
         max_bandwidth: options.max_bandwidth,
         ..HttpConfig::default()
     })?;
@@ -172,6 +175,10 @@ pub async fn build_client(
             static_credentials: options.credentials.clone(),
             profile: options.profile.clone(),
             anonymous: options.no_sign_request,
+            sources: SourceOptions {
+                ca_bundle,
+                process_timeout,
+            },
             ..ChainOptions::default()
         },
         &options.temporary,

@@ -388,11 +388,13 @@ impl ProvideCredentials for ImdsProvider {
     fn provide(&self) -> ProvideFuture<'_> {
         Box::pin(async move {
             if disabled(&self.env) {
-                tracing::debug!(source = NAME, "skipped: AWS_EC2_METADATA_DISABLED is true");
                 return Err(if self.explicit {
                     self.error("it is disabled by AWS_EC2_METADATA_DISABLED=true; unset it, or use another credential_source".into())
                 } else {
-                    CredentialsError::NotConfigured { source_name: NAME }
+                    CredentialsError::NotConfigured {
+                        source_name: NAME,
+                        reason: "AWS_EC2_METADATA_DISABLED is true".into(),
+                    }
                 });
             }
             match self.fetch().await {
@@ -400,8 +402,10 @@ impl ProvideCredentials for ImdsProvider {
                 // In the default chain any failure passes on (a laptop, a proxy answering
                 // for 169.254.169.254): `-v` says why.
                 Err(Failure::Absent(why) | Failure::Broken(why)) if !self.explicit => {
-                    tracing::debug!(source = NAME, reason = %why, "skipped");
-                    Err(CredentialsError::NotConfigured { source_name: NAME })
+                    Err(CredentialsError::NotConfigured {
+                        source_name: NAME,
+                        reason: why,
+                    })
                 }
                 Err(Failure::Absent(why) | Failure::Broken(why)) => Err(self.error(why)),
             }

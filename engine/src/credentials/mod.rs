@@ -20,6 +20,7 @@ pub mod process;
 pub mod profile;
 mod provider;
 mod secret;
+pub mod source_options;
 pub mod sso;
 pub mod sso_refresh;
 pub mod sts;
@@ -33,6 +34,7 @@ pub use provider::{
     StaticProvider,
 };
 pub use secret::Secret;
+pub use source_options::SourceOptions;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

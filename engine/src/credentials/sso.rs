@@ -134,6 +134,7 @@ impl SsoSettings {
 pub struct SsoProvider {
     settings: SsoSettings,
     env: Environment,
+    ca_bundle: Option<PathBuf>,
     http: Arc<OnceLock<HttpClient>>,
 }
 
@@ -143,8 +144,15 @@ impl SsoProvider {
         Self {
             settings,
             env,
+            ca_bundle: None,
             http: Arc::default(),
         }
+    }
+
+    /// Trusts only the certificates in `ca_bundle` (PEM) for the portal and the OIDC service.
+    pub fn with_ca_bundle(mut self, ca_bundle: Option<PathBuf>) -> Self {
+        self.ca_bundle = ca_bundle;
+        self
     }
 
     fn error(&self, message: String) -> CredentialsError {
@@ -175,6 +183,7 @@ impl SsoProvider {
             max_connections: 1,
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(10),
+            ca_bundle: self.ca_bundle.clone(),
             ..HttpConfig::default()
         })
         .map_err(|e| self.error(format!("could not set up HTTP: {e}")))?;

@@ -16,7 +16,7 @@ use crate::credentials::sts::{
 use crate::credentials::web_identity::{WebIdentityProvider, WebIdentitySettings};
 use crate::credentials::{
     CredentialsError, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
-    StaticProvider,
+    SourceOptions, StaticProvider,
 };
 use std::fmt;
 use std::path::PathBuf;
@@ -46,15 +46,17 @@ impl fmt::Debug for RoleContext {
 }
 
 /// The provider for `chain`: credentials of its last role (or of its base source when it
-/// assumes no role), cached and refreshed. Roles and web identity need `context` (STS).
+/// assumes no role), cached and refreshed. Roles and web identity need `context` (STS); the
+/// base sources' own clients and commands are set up with `sources`.
 pub fn role_chain_provider(
     chain: &ProfileChain,
     loaded: &LoadedProfiles,
     env: &Environment,
     context: Option<&RoleContext>,
+    sources: &SourceOptions,
 ) -> Result<Arc<dyn ProvideCredentials>, CredentialsError> {
     let mut provider: Arc<dyn ProvideCredentials> = Arc::new(Required {
-        inner: base_provider(&chain.base, loaded, env, context)?,
+        inner: base_provider(&chain.base, loaded, env, context, sources)?,
         profile: base_profile(&chain.base).to_owned(),
     });
     for hop in &chain.roles {
@@ -129,6 +131,7 @@ fn base_provider(
     loaded: &LoadedProfiles,
     env: &Environment,
     context: Option<&RoleContext>,
+    sources: &SourceOptions,
 ) -> Result<Arc<dyn ProvideCredentials>, CredentialsError> {
     match base {
         BaseSource::AccessKey { profile } => {
@@ -144,9 +147,11 @@ fn base_provider(
         BaseSource::NamedSource { name, profile } if name == "Ec2InstanceMetadata" => Ok(Arc::new(
             ImdsProvider::new(env.clone(), Some(profile.clone())).explicit(),
         )),
-        BaseSource::NamedSource { name, .. } if name == "EcsContainer" => {
-            Ok(Arc::new(ContainerProvider::new(env.clone()).explicit()))
-        }
+        BaseSource::NamedSource { name, .. } if name == "EcsContainer" => Ok(Arc::new(
+            ContainerProvider::new(env.clone())
+                .explicit()
+                .with_ca_bundle(sources.ca_bundle.clone()),
+        )),
         BaseSource::NamedSource { profile, name } => Err(CredentialsError::Provider {
             source_name: format!("profile `{profile}`"),
             message: format!(
@@ -188,12 +193,17 @@ fn base_provider(
                         message: why,
                     }
                 })?;
-            Ok(Arc::new(SsoProvider::new(settings, env.clone())))
+            Ok(Arc::new(
+                SsoProvider::new(settings, env.clone()).with_ca_bundle(sources.ca_bundle.clone()),
+            ))
         }
-        BaseSource::Process { profile, command } => Ok(Arc::new(ProcessProvider::new(
-            command.clone(),
-            profile.clone(),
-        ))),
+        BaseSource::Process { profile, command } => {
+            let provider = ProcessProvider::new(command.clone(), profile.clone());
+            Ok(Arc::new(match sources.process_timeout {
+                Some(timeout) => provider.with_timeout(timeout),
+                None => provider,
+            }))
+        }
     }
 }
 
