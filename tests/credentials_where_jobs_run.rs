@@ -858,3 +858,78 @@ async fn the_ca_bundle_reaches_the_sso_and_container_clients() {
     assert!(err.contains("no-such-ca.pem"), "{err}");
     assert!(stand.seen().is_empty(), "{:?}", stand.seen());
 }
+
+const ASSUME_ROLE_ANSWER: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/ferry-1</Arn><AssumedRoleId>AROAEXAMPLE:ferry-1</AssumedRoleId></AssumedRoleUser>
+    <Credentials><AccessKeyId>ASIAFROMSTS000000001</AccessKeyId><SecretAccessKey>sts-secret</SecretAccessKey><SessionToken>sts-session</SessionToken><Expiration>2031-01-01T00:00:00Z</Expiration></Credentials>
+  </AssumeRoleResult>
+</AssumeRoleResponse>"#;
+
+/// A role profile `r` assumed with `base`'s keys, and the AWS CLI cache file botocore would
+/// use for it: `~/.aws/cli/cache/` + SHA-1 of `{"RoleArn": "…"}` (json.dumps, sort_keys).
+fn cli_cached_role_home(home: &Path) -> std::path::PathBuf {
+    write_config(
+        home,
+        "[profile base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\n[profile r]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = base\n",
+    );
+    let key: String = ferry_sha1(r#"{"RoleArn": "arn:aws:iam::123456789012:role/r"}"#)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    home.join(".aws/cli/cache").join(format!("{key}.json"))
+}
+
+#[tokio::test]
+async fn a_role_in_the_aws_cli_cache_is_used_without_sts_until_it_nears_expiry() {
+    let stand = Stand::start(&[("POST", "/", 200, ASSUME_ROLE_ANSWER)]).await;
+    let home = tempfile::tempdir().unwrap();
+    let entry = cli_cached_role_home(home.path());
+    std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+    // As a botocore program's JSONFileCache writes it (Expiration with strftime's `UTC`).
+    std::fs::write(
+        &entry,
+        r#"{"Credentials": {"AccessKeyId": "ASIAFROMCLICACHE0001", "SecretAccessKey": "cli-secret", "SessionToken": "cli-session", "Expiration": "2099-01-01T00:00:00UTC"}, "AssumedRoleUser": {"AssumedRoleId": "AROAEXAMPLE:botocore-session-1", "Arn": "arn:aws:sts::123456789012:assumed-role/r/botocore-session-1"}}"#,
+    )
+    .unwrap();
+    let e = env(home.path(), &stand.url, &[("AWS_PROFILE", "r".into())]);
+    let creds = resolve(e.clone()).await.unwrap();
+    assert_eq!(creds.access_key_id(), "ASIAFROMCLICACHE0001");
+    assert_eq!(creds.session_token(), Some("cli-session"));
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
+
+    // Expiring within botocore's 15 minutes: ferry assumes the role and rewrites the entry
+    // in the AWS CLI's form.
+    let soon = ferry::credentials::format_utc(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(10 * 60),
+    );
+    std::fs::write(
+        &entry,
+        format!(
+            r#"{{"Credentials": {{"AccessKeyId": "ASIAFROMCLICACHE0001", "SecretAccessKey": "cli-secret", "SessionToken": "cli-session", "Expiration": "{soon}"}}}}"#
+        ),
+    )
+    .unwrap();
+    let creds = resolve(e).await.unwrap();
+    assert_eq!(creds.access_key_id(), "ASIAFROMSTS000000001");
+    let seen = stand.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].body.contains("Action=AssumeRole"),
+        "{}",
+        seen[0].body
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    assert_eq!(
+        written["Credentials"]["AccessKeyId"],
+        "ASIAFROMSTS000000001"
+    );
+    assert_eq!(written["Credentials"]["SessionToken"], "sts-session");
+    assert_eq!(written["Credentials"]["Expiration"], "2031-01-01T00:00:00Z");
+    assert_eq!(written["Credentials"]["AccountId"], "123456789012");
+    assert_eq!(
+        written["AssumedRoleUser"]["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/r/ferry-1"
+    );
+}
