@@ -192,7 +192,7 @@ impl SsoProvider {
 
     /// The cached access token, checked for expiry, and refreshed when it is close to it
     /// (see [`super::sso_refresh`]).
-    async fn token(&self) -> Result<String, CredentialsError> {
+    async fn token(&self) -> Result<(String, SystemTime), CredentialsError> {
         let path = self.cache_path()?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
             self.error(format!(
@@ -235,15 +235,15 @@ impl SsoProvider {
         })?;
         let now = SystemTime::now();
         if expiry.duration_since(now).unwrap_or_default() >= sso_refresh::REFRESH_WINDOW {
-            return Ok(token.to_owned());
+            return Ok((token.to_owned(), expiry));
         }
         let why_not = match self.refresh(&path, &doc, now).await {
-            Ok(token) => return Ok(token),
+            Ok(refreshed) => return Ok(refreshed),
             Err(why) => why,
         };
         tracing::debug!(profile = %self.settings.profile, reason = %why_not, "the SSO token was not refreshed");
         if expiry > now {
-            return Ok(token.to_owned());
+            return Ok((token.to_owned(), expiry));
         }
         Err(self.error(format!(
             "the SSO session expired at {expires} and could not be refreshed ({why_not}); {} (ferry never opens a browser)",
@@ -257,7 +257,7 @@ impl SsoProvider {
         path: &std::path::Path,
         doc: &serde_json::Map<String, serde_json::Value>,
         now: SystemTime,
-    ) -> Result<String, String> {
+    ) -> Result<(String, SystemTime), String> {
         if self.settings.session.is_none() {
             return Err(
                 "the profile names sso_start_url itself, not an [sso-session], and such tokens are not refreshed".into(),
@@ -280,11 +280,18 @@ impl SsoProvider {
             );
         }
         tracing::debug!(profile = %self.settings.profile, "refreshed the SSO token");
-        Ok(new["accessToken"].as_str().unwrap_or_default().to_owned())
+        let expiry = new["expiresAt"]
+            .as_str()
+            .and_then(super::provider::parse_expiry)
+            .unwrap_or(now);
+        Ok((
+            new["accessToken"].as_str().unwrap_or_default().to_owned(),
+            expiry,
+        ))
     }
 
     async fn fetch(&self) -> Result<Credentials, CredentialsError> {
-        let token = self.token().await?;
+        let (token, _) = self.token().await?;
         let http = self.http()?;
         let base = self.env.get(ENDPOINT_ENV).map_or_else(
             || self.settings.portal(),
@@ -337,6 +344,62 @@ impl SsoProvider {
             };
         }
     }
+}
+
+/// An IAM Identity Center access token (the SDKs' SSO token provider), never shown by `Debug`.
+#[derive(Debug, Clone)]
+pub struct SsoToken {
+    /// The bearer token.
+    pub token: super::Secret,
+    /// When it expires.
+    pub expiry: SystemTime,
+}
+
+/// The access token of the selected profile's `sso_session` (`explicit`, else `AWS_PROFILE`,
+/// else `default`), from `~/.aws/sso/cache`, refreshed when it has less than 15 minutes left
+/// as for credentials. `Ok(None)` when the profile names no `sso_session`.
+pub async fn session_token(
+    env: &Environment,
+    explicit: Option<&str>,
+) -> Result<Option<SsoToken>, CredentialsError> {
+    let loaded = super::profile::load(env)?;
+    let name = super::profile::profile_name(env, explicit);
+    let Some(profile) = loaded.profiles.get(&name) else {
+        return Ok(None);
+    };
+    let Some(session) = profile.get_non_empty("sso_session") else {
+        return Ok(None);
+    };
+    let error = |message: String| CredentialsError::Provider {
+        source_name: format!("profile `{name}` (IAM Identity Center)"),
+        message,
+    };
+    let section = loaded.profiles.sso_session(session).ok_or_else(|| {
+        error(format!(
+            "its sso_session `{session}` has no [sso-session {session}] section; add it"
+        ))
+    })?;
+    let get = |key: &str| {
+        section
+            .get_non_empty(key)
+            .map(str::to_owned)
+            .ok_or_else(|| error(format!("{key} is missing from [sso-session {session}]")))
+    };
+    let settings = SsoSettings {
+        profile: name.clone(),
+        session: Some(session.to_owned()),
+        start_url: get("sso_start_url")?,
+        region: get("sso_region")?,
+        account_id: String::new(),
+        role_name: String::new(),
+        fips: false,
+        dual_stack: false,
+    };
+    let (token, expiry) = SsoProvider::new(settings, env.clone()).token().await?;
+    Ok(Some(SsoToken {
+        token: super::Secret::new(token),
+        expiry,
+    }))
 }
 
 /// `{"roleCredentials": {"accessKeyId", "secretAccessKey", "sessionToken", "expiration"}}`,
