@@ -7,7 +7,8 @@
 #
 # What it does, on a fresh machine too:
 #   1. installs moto (PyPI `moto[server]`, which brings boto3, and `awscrt`, without which moto
-#      gets CRC64NVME checksums wrong) into .venv/moto, once;
+#      gets CRC64NVME checksums wrong) and the AWS CLI (`awscli`, whose role cache ferry
+#      shares) into .venv/moto, once;
 #   2. builds the `ferry` binary and the test target before starting anything;
 #   3. starts `moto_server -H 127.0.0.1 -p PORT` on a free port with
 #      INITIAL_NO_AUTH_ACTION_COUNT=3: moto serves the first 3 actions unauthenticated, then
@@ -24,14 +25,15 @@
 #                         s3:GetObject and s3:ListBucket on the bucket;
 #          a bucket with a few seed objects;
 #        and checks that moto now refuses an unknown key (so signatures are enforced);
-#   6. writes those facts to setup.json, exports FERRY_MOTO_SETUP=<its path> and
-#      FERRY_BIN=<the ferry binary>, and runs
+#   6. writes those facts to setup.json, exports FERRY_MOTO_SETUP=<its path>,
+#      FERRY_BIN=<the ferry binary> and FERRY_AWS_CLI=<the AWS CLI>, and runs
 #        cargo test -p ferry-tests --test interop_moto -- --test-threads=2
 #   7. stops moto (on any exit) and removes its state; exits with the tests' exit code.
 #
 # Environment:
 #   FERRY_MOTO_VERSION          moto version to install (default below)
 #   FERRY_AWSCRT_VERSION        awscrt version to install (default below)
+#   FERRY_AWSCLI_VERSION        awscli version to install (default below)
 #   FERRY_MOTO_START_TIMEOUT    seconds to wait for moto to answer (default 60)
 #   FERRY_INTEROP_KEEP=1        leave moto running and its state in place afterwards
 set -euo pipefail
@@ -40,6 +42,8 @@ MOTO_VERSION="${FERRY_MOTO_VERSION:-5.2.5}"
 # Without awscrt, moto "computes" CRC64NVME checksums (ferry's default) as CRC32, and a
 # multipart object's stored checksum is then wrong.
 AWSCRT_VERSION="${FERRY_AWSCRT_VERSION:-0.38.1}"
+# The AWS CLI whose role cache (~/.aws/cli/cache) ferry shares; it carries its own botocore.
+AWSCLI_VERSION="${FERRY_AWSCLI_VERSION:-1.46.3}"
 START_TIMEOUT="${FERRY_MOTO_START_TIMEOUT:-60}"
 KEEP="${FERRY_INTEROP_KEEP:-0}"
 # The unauthenticated actions the setup makes before it signs with the user's keys.
@@ -89,7 +93,7 @@ command -v python3 >/dev/null 2>&1 || die "python3 is needed (apt-get install py
 
 installed_versions() {
     [[ -x "$VENV/bin/moto_server" && -x "$PY" ]] || return 1
-    "$PY" -c 'import importlib.metadata as m; print(m.version("moto"), m.version("awscrt"))' 2>/dev/null
+    "$PY" -c 'import importlib.metadata as m; print(m.version("moto"), m.version("awscrt"), m.version("awscli"))' 2>/dev/null
 }
 
 install_moto() {
@@ -104,16 +108,17 @@ install_moto() {
         }
     fi
     local pip=("$PY" -m pip install --quiet --disable-pip-version-check
-        --no-input --timeout 60 --retries 3 "moto[server]==$MOTO_VERSION" "awscrt==$AWSCRT_VERSION")
+        --no-input --timeout 60 --retries 3 "moto[server]==$MOTO_VERSION" "awscrt==$AWSCRT_VERSION" "awscli==$AWSCLI_VERSION")
     if ! "${pip[@]}" >>"$log" 2>&1; then
         say "pip install failed, retrying once"
         sleep 5
         "${pip[@]}" >>"$log" 2>&1 || {
             tail -n 30 "$log" >&2
-            die "pip install moto[server]==$MOTO_VERSION awscrt==$AWSCRT_VERSION failed (log: $log)"
+            die "pip install moto[server]==$MOTO_VERSION awscrt==$AWSCRT_VERSION awscli==$AWSCLI_VERSION failed (log: $log)"
         }
     fi
     [[ -x "$VENV/bin/moto_server" ]] || die "moto[server] installed no $VENV/bin/moto_server"
+    [[ -x "$VENV/bin/aws" ]] || die "awscli installed no $VENV/bin/aws"
     say "installed moto $MOTO_VERSION (awscrt $AWSCRT_VERSION) in $(elapsed "$t0") s"
 }
 
@@ -124,7 +129,7 @@ install_moto() {
         exec 9>"$ROOT/.venv/moto.lock"
         flock 9
     fi
-    if [[ "$(installed_versions || true)" != "$MOTO_VERSION $AWSCRT_VERSION" ]]; then
+    if [[ "$(installed_versions || true)" != "$MOTO_VERSION $AWSCRT_VERSION $AWSCLI_VERSION" ]]; then
         install_moto
     fi
 )
@@ -413,8 +418,9 @@ export FERRY_MOTO_ENDPOINT="$ENDPOINT"
 export FERRY_BIN
 # botocore from moto's virtualenv reads back what ferry stored (storage class, tags, …).
 export FERRY_MOTO_PYTHON="$PY"
+export FERRY_AWS_CLI="$VENV/bin/aws"
 {
-    for v in FERRY_MOTO_SETUP FERRY_MOTO_ENDPOINT FERRY_BIN FERRY_MOTO_PYTHON; do
+    for v in FERRY_MOTO_SETUP FERRY_MOTO_ENDPOINT FERRY_BIN FERRY_MOTO_PYTHON FERRY_AWS_CLI; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 } >"$STATE/env.sh"

@@ -516,3 +516,420 @@ async fn a_container_uri_to_a_foreign_host_in_clear_text_is_refused() {
     assert!(err.contains("use https"), "{err}");
     assert!(stand.seen().is_empty());
 }
+
+/// Builds a client for `env` (keys in the environment, so no credential source is asked).
+async fn client_setup(env: Environment) -> ferry::config::ClientSetup {
+    let options = ferry::config::ClientOptions {
+        concurrency: 1,
+        ..Default::default()
+    };
+    ferry::config::build_client(&options, &env).await.unwrap()
+}
+
+fn with_keys<'a>(extra: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
+    let mut pairs = vec![
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE".to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
+        ),
+    ];
+    pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    pairs
+}
+
+fn region_answers() -> Vec<(&'static str, &'static str, u16, &'static str)> {
+    vec![
+        ("PUT", "/latest/api/token", 200, "imds-session"),
+        (
+            "GET",
+            "/latest/meta-data/placement/region",
+            200,
+            "eu-north-1\n",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn without_a_configured_region_the_instances_region_comes_from_imds_with_the_token() {
+    use ferry::endpoint::Source;
+    let stand = Stand::start(&region_answers()).await;
+    let home = tempfile::tempdir().unwrap();
+    let setup = client_setup(env(home.path(), &stand.url, &with_keys(&[]))).await;
+    assert_eq!(setup.sources.region, Source::InstanceMetadata);
+    assert_eq!(setup.client.endpoint().region(), "eu-north-1");
+    let seen = stand.seen();
+    let asked = seen
+        .iter()
+        .find(|s| s.path == "/latest/meta-data/placement/region")
+        .expect("the region was asked for");
+    assert_eq!(asked.headers["x-aws-ec2-metadata-token"], "imds-session");
+}
+
+#[tokio::test]
+async fn a_region_from_the_environment_or_profile_or_disabled_imds_means_imds_is_not_asked() {
+    use ferry::endpoint::Source;
+    let stand = Stand::start(&region_answers()).await;
+    let home = tempfile::tempdir().unwrap();
+    let from_env = client_setup(env(
+        home.path(),
+        &stand.url,
+        &with_keys(&[("AWS_REGION", "ap-south-1")]),
+    ))
+    .await;
+    assert_eq!(from_env.client.endpoint().region(), "ap-south-1");
+
+    write_config(home.path(), "[default]\nregion = sa-east-1\n");
+    let from_profile = client_setup(env(home.path(), &stand.url, &with_keys(&[]))).await;
+    assert_eq!(from_profile.client.endpoint().region(), "sa-east-1");
+    std::fs::remove_file(home.path().join(".aws/config")).unwrap();
+
+    let disabled = client_setup(env(
+        home.path(),
+        &stand.url,
+        &with_keys(&[("AWS_EC2_METADATA_DISABLED", "true")]),
+    ))
+    .await;
+    assert_eq!(disabled.sources.region, Source::Default);
+    assert_eq!(disabled.client.endpoint().region(), "us-east-1");
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
+}
+
+#[tokio::test]
+async fn without_imds_the_default_region_is_used_quietly() {
+    use ferry::endpoint::Source;
+    // Nothing listens on this port: the connection is refused at once.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let home = tempfile::tempdir().unwrap();
+    let setup = client_setup(env(home.path(), &closed, &with_keys(&[]))).await;
+    assert_eq!(setup.sources.region, Source::Default);
+    assert_eq!(setup.client.endpoint().region(), "us-east-1");
+    assert!(setup.warnings.is_empty(), "{:?}", setup.warnings);
+}
+
+/// The token cache file of the `corp` sso-session that [`sso_home`] writes.
+fn sso_cache_file(home: &Path) -> std::path::PathBuf {
+    let name: String = ferry_sha1("corp")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    home.join(".aws/sso/cache").join(format!("{name}.json"))
+}
+
+/// [`sso_home`], with an expired token that has a refresh token and a client registration
+/// valid until `registration_expires_at`.
+fn refreshable_sso_home(home: &Path, registration_expires_at: &str) {
+    sso_home(home, "2020-01-01T00:00:00Z");
+    std::fs::write(
+        sso_cache_file(home),
+        format!(
+            r#"{{"accessToken":"old-access-token","expiresAt":"2020-01-01T00:00:00Z","startUrl":"https://corp.awsapps.com/start","region":"eu-west-1","refreshToken":"old-refresh-token","clientId":"client-id-1","clientSecret":"client-secret-1","registrationExpiresAt":"{registration_expires_at}"}}"#
+        ),
+    )
+    .unwrap();
+}
+
+const SSO_ROLE_ANSWER: &str = r#"{"roleCredentials":{"accessKeyId":"ASIASSOROLEKEY000001","secretAccessKey":"sso-secret","sessionToken":"sso-session-token","expiration":1924992000000}}"#;
+
+#[tokio::test]
+async fn an_expired_sso_token_is_refreshed_with_its_refresh_token_and_written_back() {
+    let stand = Stand::start(&[
+        (
+            "POST",
+            "/token",
+            200,
+            r#"{"accessToken":"new-access-token","tokenType":"Bearer","expiresIn":3600,"refreshToken":"new-refresh-token"}"#,
+        ),
+        ("GET", "/federation/credentials", 200, SSO_ROLE_ANSWER),
+    ])
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    refreshable_sso_home(home.path(), "2099-01-01T00:00:00Z");
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "dev".into()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", stand.url.clone()),
+        ],
+    );
+    let creds = resolve(e).await.unwrap();
+    assert_eq!(creds.access_key_id(), "ASIASSOROLEKEY000001");
+
+    let seen = stand.seen();
+    let create = seen
+        .iter()
+        .find(|s| s.path == "/token")
+        .expect("CreateToken");
+    assert_eq!(create.method, "POST");
+    let body: serde_json::Value = serde_json::from_str(&create.body).unwrap();
+    assert_eq!(body["grantType"], "refresh_token");
+    assert_eq!(body["refreshToken"], "old-refresh-token");
+    assert_eq!(body["clientId"], "client-id-1");
+    assert_eq!(body["clientSecret"], "client-secret-1");
+    let role = seen
+        .iter()
+        .find(|s| s.path == "/federation/credentials")
+        .expect("GetRoleCredentials");
+    assert_eq!(role.headers["x-amz-sso_bearer_token"], "new-access-token");
+
+    // Written back as the SDKs write it: the new tokens, the registration kept, mode 0600.
+    let path = sso_cache_file(home.path());
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(cached["accessToken"], "new-access-token");
+    assert_eq!(cached["refreshToken"], "new-refresh-token");
+    assert_eq!(cached["clientSecret"], "client-secret-1");
+    assert_eq!(cached["registrationExpiresAt"], "2099-01-01T00:00:00Z");
+    assert_eq!(cached["startUrl"], "https://corp.awsapps.com/start");
+    assert_eq!(cached["region"], "eu-west-1");
+    let expires = cached["expiresAt"].as_str().unwrap();
+    assert!(expires.ends_with('Z') && expires > "2026-", "{expires}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[tokio::test]
+async fn an_sso_token_past_its_client_registration_is_not_refreshed_and_says_to_sign_in() {
+    let stand = Stand::start(&[]).await;
+    let home = tempfile::tempdir().unwrap();
+    refreshable_sso_home(home.path(), "2021-01-01T00:00:00Z");
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "dev".into()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", stand.url.clone()),
+        ],
+    );
+    let err = resolve(e).await.unwrap_err();
+    assert!(err.contains("aws sso login --profile dev"), "{err}");
+    assert!(err.contains("client registration expired"), "{err}");
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
+}
+
+#[tokio::test]
+async fn a_refused_sso_token_refresh_says_to_sign_in_without_showing_a_secret() {
+    let stand = Stand::start(&[(
+        "POST",
+        "/token",
+        400,
+        r#"{"error":"invalid_grant","error_description":"Invalid refresh token provided"}"#,
+    )])
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    refreshable_sso_home(home.path(), "2099-01-01T00:00:00Z");
+    let before = std::fs::read_to_string(sso_cache_file(home.path())).unwrap();
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "dev".into()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", stand.url.clone()),
+        ],
+    );
+    let err = resolve(e).await.unwrap_err();
+    assert!(err.contains("aws sso login --profile dev"), "{err}");
+    assert!(err.contains("invalid_grant"), "{err}");
+    for secret in ["old-refresh-token", "client-secret-1", "old-access-token"] {
+        assert!(!err.contains(secret), "{err}");
+    }
+    // The cache is left as it was.
+    assert_eq!(
+        std::fs::read_to_string(sso_cache_file(home.path())).unwrap(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn the_credential_process_timeout_is_configurable_and_a_hanging_command_is_killed_at_it() {
+    let home = tempfile::tempdir().unwrap();
+    write_config(
+        home.path(),
+        "[profile slow]\ncredential_process = sleep 30\n",
+    );
+    let stand = Stand::start(&[]).await;
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "slow".into()),
+            ("AWS_REGION", "eu-west-1".into()),
+            ("FERRY_CREDENTIAL_PROCESS_TIMEOUT", "1".into()),
+        ],
+    );
+    let options = ferry::config::ClientOptions {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let err = ferry::config::build_client(&options, &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("did not finish within 1 s and was killed"),
+        "{err}"
+    );
+
+    // Out of range: refused before anything runs, naming the variable.
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "slow".into()),
+            ("FERRY_CREDENTIAL_PROCESS_TIMEOUT", "0".into()),
+        ],
+    );
+    let err = ferry::config::build_client(&options, &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("FERRY_CREDENTIAL_PROCESS_TIMEOUT `0`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_ca_bundle_reaches_the_sso_and_container_clients() {
+    use ferry::credentials::SourceOptions;
+    let stand = Stand::start(&[]).await;
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("no-such-ca.pem");
+    let options = || ChainOptions {
+        sources: SourceOptions {
+            ca_bundle: Some(missing.clone()),
+            process_timeout: None,
+        },
+        ..ChainOptions::default()
+    };
+    // IAM Identity Center: the portal client is built with the bundle (here: a file that is
+    // not there, so building it fails and says which file).
+    sso_home(home.path(), "2099-01-01T00:00:00Z");
+    let e = env(home.path(), &stand.url, &[("AWS_PROFILE", "dev".into())]);
+    let err = default_chain(e, options())
+        .provide()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-ca.pem"), "{err}");
+
+    // The container agent, named by credential_source.
+    write_config(
+        home.path(),
+        "[profile ecs]\nrole_arn = arn:aws:iam::123456789012:role/r\ncredential_source = EcsContainer\n",
+    );
+    let e = env(
+        home.path(),
+        &stand.url,
+        &[
+            ("AWS_PROFILE", "ecs".into()),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                format!("{}/creds", stand.url),
+            ),
+        ],
+    );
+    // (A role profile: STS through a client of the test's own, as `build_client` gives one.)
+    let sts = ferry::credentials::sts::StsClient::new(
+        ferry::http::HttpClient::new(&ferry::http::HttpConfig::default()).unwrap(),
+        ferry::credentials::sts::StsEndpoint::new(&stand.url, "us-east-1").unwrap(),
+    );
+    let with_roles = ChainOptions {
+        roles: Some(ferry::credentials::profile::RoleContext {
+            sts,
+            token_codes: None,
+            cli_cache_dir: None,
+        }),
+        ..options()
+    };
+    let err = default_chain(e, with_roles)
+        .provide()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-ca.pem"), "{err}");
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
+}
+
+const ASSUME_ROLE_ANSWER: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/ferry-1</Arn><AssumedRoleId>AROAEXAMPLE:ferry-1</AssumedRoleId></AssumedRoleUser>
+    <Credentials><AccessKeyId>ASIAFROMSTS000000001</AccessKeyId><SecretAccessKey>sts-secret</SecretAccessKey><SessionToken>sts-session</SessionToken><Expiration>2031-01-01T00:00:00Z</Expiration></Credentials>
+  </AssumeRoleResult>
+</AssumeRoleResponse>"#;
+
+/// A role profile `r` assumed with `base`'s keys, and the AWS CLI cache file botocore would
+/// use for it: `~/.aws/cli/cache/` + SHA-1 of `{"RoleArn": "…"}` (json.dumps, sort_keys).
+fn cli_cached_role_home(home: &Path) -> std::path::PathBuf {
+    write_config(
+        home,
+        "[profile base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\n[profile r]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = base\n",
+    );
+    let key: String = ferry_sha1(r#"{"RoleArn": "arn:aws:iam::123456789012:role/r"}"#)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    home.join(".aws/cli/cache").join(format!("{key}.json"))
+}
+
+#[tokio::test]
+async fn a_role_in_the_aws_cli_cache_is_used_without_sts_until_it_nears_expiry() {
+    let stand = Stand::start(&[("POST", "/", 200, ASSUME_ROLE_ANSWER)]).await;
+    let home = tempfile::tempdir().unwrap();
+    let entry = cli_cached_role_home(home.path());
+    std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+    // As a botocore program's JSONFileCache writes it (Expiration with strftime's `UTC`).
+    std::fs::write(
+        &entry,
+        r#"{"Credentials": {"AccessKeyId": "ASIAFROMCLICACHE0001", "SecretAccessKey": "cli-secret", "SessionToken": "cli-session", "Expiration": "2099-01-01T00:00:00UTC"}, "AssumedRoleUser": {"AssumedRoleId": "AROAEXAMPLE:botocore-session-1", "Arn": "arn:aws:sts::123456789012:assumed-role/r/botocore-session-1"}}"#,
+    )
+    .unwrap();
+    let e = env(home.path(), &stand.url, &[("AWS_PROFILE", "r".into())]);
+    let creds = resolve(e.clone()).await.unwrap();
+    assert_eq!(creds.access_key_id(), "ASIAFROMCLICACHE0001");
+    assert_eq!(creds.session_token(), Some("cli-session"));
+    assert!(stand.seen().is_empty(), "{:?}", stand.seen());
+
+    // Expiring within botocore's 15 minutes: ferry assumes the role and rewrites the entry
+    // in the AWS CLI's form.
+    let soon = ferry::credentials::format_utc(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(10 * 60),
+    );
+    std::fs::write(
+        &entry,
+        format!(
+            r#"{{"Credentials": {{"AccessKeyId": "ASIAFROMCLICACHE0001", "SecretAccessKey": "cli-secret", "SessionToken": "cli-session", "Expiration": "{soon}"}}}}"#
+        ),
+    )
+    .unwrap();
+    let creds = resolve(e).await.unwrap();
+    assert_eq!(creds.access_key_id(), "ASIAFROMSTS000000001");
+    let seen = stand.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].body.contains("Action=AssumeRole"),
+        "{}",
+        seen[0].body
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    assert_eq!(
+        written["Credentials"]["AccessKeyId"],
+        "ASIAFROMSTS000000001"
+    );
+    assert_eq!(written["Credentials"]["SessionToken"], "sts-session");
+    assert_eq!(written["Credentials"]["Expiration"], "2031-01-01T00:00:00Z");
+    assert_eq!(written["Credentials"]["AccountId"], "123456789012");
+    assert_eq!(
+        written["AssumedRoleUser"]["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/r/ferry-1"
+    );
+}

@@ -1,5 +1,6 @@
 //! The default credential chain against the cross-SDK cases of smithy-rs
-//! (`fixtures/default-chain/`, see its `SOURCES.md`), and the IMDS endpoint rules.
+//! (`fixtures/default-chain/`, see its `SOURCES.md`), the SSO token provider's cases, and the
+//! IMDS endpoint rules.
 //!
 //! Each case runs [`default_chain`] over its environment and a copy of its file system, with
 //! one loopback replay server standing in for every host the recording names (IMDS, the
@@ -28,33 +29,8 @@ use std::time::{Duration, UNIX_EPOCH};
 /// How many cases the suite holds.
 const CASES: usize = 29;
 
-/// Cases ferry does not pass, and why.
-const SKIPPED: &[(&str, &str)] = &[
-    (
-        "web_identity_token_profile",
-        "the profile's role ARN has a 13-digit account (arn:aws:iam::1234567890123:…), which ferry refuses before calling STS",
-    ),
-    (
-        "web_identity_token_source_profile",
-        "the assumed role's ARN has a 9-digit account (arn:aws:iam::123456789:role/RoleA), which ferry refuses before calling STS",
-    ),
-    (
-        "imds_no_iam_role",
-        "the role ARN has a 9-digit account (arn:aws:iam::123456789:role/integration-test), so ferry fails on the ARN before asking IMDS",
-    ),
-    (
-        "imds_token_fail",
-        "the role ARN has a 9-digit account (arn:aws:iam::123456789:role/integration-test), so ferry fails on the ARN before asking IMDS",
-    ),
-    (
-        "profile_overrides_web_identity",
-        "the role ARN has a 9-digit account (arn:aws:iam::123456789:role/RoleA), so ferry fails on the ARN before reading the environment",
-    ),
-    (
-        "web_identity_token_invalid_jwt",
-        "the role ARN has a 9-digit account (arn:aws:iam::123456789:role/RoleB), so ferry fails on the ARN before STS can refuse the token",
-    ),
-];
+/// Cases ferry does not pass, and why (none: every case runs).
+const SKIPPED: &[(&str, &str)] = &[];
 
 /// For error cases whose SDK message ferry does not share: what ferry says instead.
 const FERRY_ERRORS: &[(&str, &str)] = &[
@@ -63,6 +39,19 @@ const FERRY_ERRORS: &[(&str, &str)] = &[
     (
         "web_identity_source_profile_no_env",
         "it has web_identity_token_file but no role_arn",
+    ),
+    ("imds_no_iam_role", "the instance has no IAM role"),
+    // ferry falls back to IMDSv1 after a refused token, as botocore does, and then says why.
+    ("imds_token_fail", "IMDS refused a session token (HTTP 403"),
+    // The environment's web identity settings are not used for `credential_source = Environment`.
+    (
+        "profile_overrides_web_identity",
+        "its credential source (environment) has no credentials",
+    ),
+    // STS's error code as sent (the SDK names its exception type after it).
+    (
+        "web_identity_token_invalid_jwt",
+        "InvalidIdentityToken (HTTP 400): No OpenIDConnect provider found in your account",
     ),
 ];
 
@@ -414,6 +403,53 @@ fn the_imds_endpoint_follows_the_cross_sdk_rules() {
         };
         if !ok {
             failures.push(format!("{docs}: expected {result}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn the_sso_token_provider_passes_the_cross_sdk_cases() {
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(cases_dir().join("default-token-provider-chain"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 3);
+    let mut failures = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("test-case.json")).unwrap())
+                .unwrap();
+        let env_json: BTreeMap<String, String> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        copy_tree(&dir.join("fs"), root.path(), root.path());
+        let pairs = env_json.into_iter().map(|(key, value)| {
+            if PATH_VARIABLES.contains(&key.as_str()) && value.starts_with('/') {
+                (key, format!("{}{value}", root.path().display()))
+            } else {
+                (key, value)
+            }
+        });
+        let env = Environment::from_pairs(pairs);
+        let want = &case["result"]["Ok"];
+        match ferry::credentials::sso::session_token(&env, None).await {
+            Ok(Some(token)) => {
+                let expiry = ferry::credentials::format_utc(token.expiry);
+                if Some(token.token.expose()) != want["token"].as_str()
+                    || Some(expiry.as_str()) != want["expiration"].as_str()
+                {
+                    failures.push(format!(
+                        "{name}: got a different token or expiry ({expiry})"
+                    ));
+                }
+            }
+            Ok(None) => failures.push(format!("{name}: no sso_session found")),
+            Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

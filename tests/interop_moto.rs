@@ -2,7 +2,8 @@
 //! starts on loopback with signatures and IAM policies enforced. The script creates, through
 //! moto's IAM API, a user with keys and an MFA device, a read-only role `reader` and a role
 //! `hop1` that may assume it, and a bucket with seed objects; it writes them to the JSON file
-//! `FERRY_MOTO_SETUP` names and points `FERRY_BIN` at the `ferry` binary.
+//! `FERRY_MOTO_SETUP` names, points `FERRY_BIN` at the `ferry` binary and `FERRY_AWS_CLI` at
+//! the AWS CLI (awscli 1.46.3) it installs next to moto.
 //! Not part of `cargo test --workspace`: run `scripts/interop_moto.sh`.
 
 use ferry::credentials::Credentials;
@@ -1215,7 +1216,9 @@ fn secrets_and_session_tokens_never_appear_in_output_even_with_debug_logs_or_jso
     let secrets_seen = tap.received_elements("SecretAccessKey");
     let tokens_seen = tap.received_elements("SessionToken");
     assert!(
-        secrets_seen.len() >= 4 * 6 && tokens_seen.len() == secrets_seen.len(),
+        // Per verbosity: three AssumeRole and two GetSessionToken; the chain's two hops once
+        // (later runs take the reader role from the AWS CLI cache, ~/.aws/cli/cache).
+        secrets_seen.len() >= 4 * 5 + 2 && tokens_seen.len() == secrets_seen.len(),
         "STS answered {} secrets and {} tokens through the tap",
         secrets_seen.len(),
         tokens_seen.len()
@@ -1419,4 +1422,231 @@ fn a_storage_class_or_sse_that_s3_does_not_know_is_refused_before_anything_is_se
         assert_eq!(run.code, Some(2), "{run:?}");
         assert!(run.stderr.contains(flag), "{run:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. The AWS CLI's role cache (~/.aws/cli/cache), shared with a real `aws` (awscli 1.46.3)
+
+/// The `aws` the script installed next to moto (`FERRY_AWS_CLI`).
+fn aws_cli() -> PathBuf {
+    std::env::var_os("FERRY_AWS_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!("FERRY_AWS_CLI is not set: run these tests through scripts/interop_moto.sh")
+        })
+}
+
+/// Runs `aws ARGS…` with this invocation's HOME and `stdin` as its input, in a session of its
+/// own (no controlling terminal, so an MFA prompt reads the code from `stdin`), killed past
+/// [`COMMAND_LIMIT`].
+fn run_aws(ferry: &Ferry, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Run {
+    use std::io::Write;
+    let setsid = Path::new("/usr/bin/setsid");
+    let mut cmd = if setsid.exists() {
+        let mut cmd = Command::new(setsid);
+        cmd.arg(aws_cli());
+        cmd
+    } else {
+        Command::new(aws_cli())
+    };
+    cmd.env_clear()
+        .env("HOME", ferry.home())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .envs(env.iter().copied())
+        .args(args)
+        .current_dir(ferry.home())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("aws starts");
+    let mut input = child.stdin.take().expect("stdin");
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    let out = read_all(child.stdout.take().expect("stdout"));
+    let err = read_all(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for aws") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("aws {args:?} did not finish within {COMMAND_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        success: status.success(),
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// `base` with the user's keys, and `profile` assuming `reader` from it with `extra` settings.
+fn role_profile(ferry: &Ferry, profile: &str, extra: &str) {
+    let s = setup();
+    ferry.aws_file(
+        "credentials",
+        &format!(
+            "[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            s.key_id, s.secret
+        ),
+    );
+    ferry.aws_file(
+        "config",
+        &format!(
+            "[profile {profile}]\nrole_arn = {reader}\nsource_profile = base\nregion = {region}\n{extra}",
+            reader = s.reader_arn,
+            region = s.region,
+        ),
+    );
+}
+
+/// The entries of `~/.aws/cli/cache`.
+fn cli_cache_entries(ferry: &Ferry) -> Vec<PathBuf> {
+    let dir = ferry.home().join(".aws/cli/cache");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+#[test]
+fn a_role_the_aws_cli_assumed_with_an_mfa_code_is_used_from_its_cache_without_sts_or_a_code() {
+    let s = setup();
+    let ferry = Ferry::new();
+    role_profile(
+        &ferry,
+        "mfa-reader",
+        &format!("mfa_serial = {}\nduration_seconds = 1800\n", s.mfa_serial),
+    );
+    // `aws` assumes the role (the code typed on its prompt) and caches the answer.
+    let aws = run_aws(
+        &ferry,
+        &[("AWS_ENDPOINT_URL_STS", &s.endpoint)],
+        &["sts", "get-caller-identity", "--profile", "mfa-reader"],
+        "123456\n",
+    );
+    assert!(aws.success, "{aws:?}");
+    assert!(
+        aws.stdout.contains("assumed-role/reader/botocore-session-"),
+        "{aws:?}"
+    );
+    let entries = cli_cache_entries(&ferry);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+
+    // ferry, with no code and no terminal, through a tap on STS: the role's credentials come
+    // from the cache (the session botocore named), and no AssumeRole is sent.
+    let (_runtime, tap_url, tap) = background_tap();
+    let who = ferry
+        .run(&[
+            "--profile",
+            "mfa-reader",
+            "--sts-endpoint-url",
+            &tap_url,
+            "whoami",
+        ])
+        .ok();
+    assert!(
+        who.stdout.contains("assumed-role/reader/botocore-session-"),
+        "{who:?}"
+    );
+    let sent = tap.take_sent();
+    assert!(sent.contains("Action=GetCallerIdentity"), "{sent}");
+    assert!(!sent.contains("Action=AssumeRole"), "{sent}");
+    let seeds = format!("s3://{}/seed/", s.bucket);
+    let listed = ferry
+        .run(&[
+            "--profile",
+            "mfa-reader",
+            "--sts-endpoint-url",
+            &tap_url,
+            "ls",
+            &seeds,
+        ])
+        .ok();
+    assert!(listed.stdout.contains("object-0.txt"), "{listed:?}");
+    assert!(!tap.take_sent().contains("Action=AssumeRole"));
+
+    // Without the entry, ferry would have to ask for a code, and has no way to.
+    std::fs::remove_file(&entries[0]).unwrap();
+    let refused = ferry
+        .run(&[
+            "--profile",
+            "mfa-reader",
+            "--sts-endpoint-url",
+            &tap_url,
+            "whoami",
+        ])
+        .failed();
+    assert!(refused.stderr.contains("no terminal"), "{refused:?}");
+    assert!(!tap.take_sent().contains("Action=AssumeRole"));
+}
+
+#[test]
+fn a_role_ferry_assumes_is_cached_where_the_aws_cli_finds_it_without_sts() {
+    let s = setup();
+    let ferry = Ferry::new();
+    role_profile(
+        &ferry,
+        "cached-reader",
+        // Longer than botocore's 15-minute expiry window, or `aws` would not use it.
+        "role_session_name = ferry-cache\nduration_seconds = 1800\n",
+    );
+    let seeds = format!("s3://{}/seed/", s.bucket);
+    ferry
+        .run(&["--profile", "cached-reader", "ls", &seeds])
+        .ok();
+    let entries = cli_cache_entries(&ferry);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&entries[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{:?}", entries[0]);
+    }
+    let text = std::fs::read_to_string(&entries[0]).unwrap();
+    let entry: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        entry["AssumedRoleUser"]["Arn"]
+            .as_str()
+            .unwrap()
+            .ends_with("assumed-role/reader/ferry-cache"),
+        "{entry}"
+    );
+
+    // `aws`, with STS out of reach, lists the bucket as the cached role session: it found
+    // ferry's entry under the key it computes itself, and its format.
+    let aws = run_aws(
+        &ferry,
+        &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")],
+        &[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            &s.bucket,
+            "--prefix",
+            "seed/",
+            "--profile",
+            "cached-reader",
+            "--endpoint-url",
+            &s.endpoint,
+        ],
+        "",
+    );
+    assert!(aws.success, "{aws:?}");
+    assert!(aws.stdout.contains("seed/object-0.txt"), "{aws:?}");
+    // It used the entry as it was (it did not assume the role again and rewrite it).
+    assert_eq!(std::fs::read_to_string(&entries[0]).unwrap(), text);
+    assert_eq!(cli_cache_entries(&ferry).len(), 1);
 }

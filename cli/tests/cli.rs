@@ -295,3 +295,31 @@ fn a_key_holding_a_star_or_question_mark_is_copied_by_its_exact_name_before_any_
     assert_eq!(std::fs::read(globbed.join("a*b")).unwrap(), b"star");
     assert!(!globbed.join("ayc").exists());
 }
+
+#[test]
+fn verbose_output_names_each_credential_source_skipped_and_why_without_secrets() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[default]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    let out = run(ferry(home.path())
+        // A token without keys is not a source: it must not be shown either.
+        .env("AWS_SESSION_TOKEN", "tok-secret-value-123")
+        .args(["-v", "--endpoint-url", "http://127.0.0.1:9", "ls", "s3://b"]));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    for reason in [
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
+        "profile `default` holds no keys",
+        "AWS_WEB_IDENTITY_TOKEN_FILE is not set",
+        "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI is set",
+        "AWS_EC2_METADATA_DISABLED is true",
+    ] {
+        assert!(stderr.contains(reason), "{reason:?} not in:\n{stderr}");
+    }
+    assert!(stderr.contains("no credentials found"), "{stderr}");
+    assert!(!stderr.contains("tok-secret-value-123"), "{stderr}");
+}

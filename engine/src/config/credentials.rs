@@ -5,8 +5,8 @@
 use super::ConfigError;
 use crate::credentials::profile::{Profile, RoleContext};
 use crate::credentials::sts::{
-    AssumeRole, AssumeRoleProvider, CachingProvider, EndpointParams, GetSessionToken, Mfa,
-    SessionTokenProvider, StsClient, StsError, TokenCodeSource, resolve_endpoint,
+    AssumeRole, AssumeRoleProvider, CachingProvider, CliRoleCache, EndpointParams, GetSessionToken,
+    Mfa, SessionTokenProvider, StsClient, StsError, TokenCodeSource, resolve_endpoint,
 };
 use crate::credentials::{
     ChainOptions, ChainProvider, Environment, ProvideCredentials, Secret, default_chain,
@@ -107,6 +107,7 @@ pub fn credentials_provider(
     let roles = RoleContext {
         sts: sts.clone(),
         token_codes: temporary.token_codes.clone(),
+        cli_cache_dir: CliRoleCache::default_dir(env),
     };
     let chain = default_chain(
         env.clone(),

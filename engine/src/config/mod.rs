@@ -5,11 +5,13 @@ mod credentials;
 
 pub use credentials::{CredentialSetup, TemporaryOptions, credentials_provider};
 
+use crate::credentials::imds;
 use crate::credentials::profile::{self, Profile};
 use crate::credentials::validate::aws_format_warnings;
-use crate::credentials::{ChainOptions, Credentials, CredentialsError, Environment};
+use crate::credentials::{ChainOptions, Credentials, CredentialsError, Environment, SourceOptions};
 use crate::endpoint::{
     AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues,
+    Source,
 };
 use crate::http::{HttpClient, HttpConfig, HttpError, RetryConfig, RetryState};
 use crate::s3::S3Client;
@@ -145,7 +147,16 @@ pub async fn build_client(
     let services = profile
         .and_then(|p| p.get("services"))
         .and_then(|name| loaded.profiles.services(name));
-    let endpoint = resolve_endpoint(options, env, profile, services)?;
+    let mut endpoint = resolve_endpoint(options, env, profile, services)?;
+    let imds_region = region_from_imds(options, env, &endpoint.1).await;
+    if let Some(region) = &imds_region {
+        let with_region = ClientOptions {
+            region: Some(region.clone()),
+            ..options.clone()
+        };
+        endpoint = resolve_endpoint(&with_region, env, profile, services)?;
+        endpoint.1.region = Source::InstanceMetadata;
+    }
     if !endpoint.0.base_path().is_empty() {
         // S3 endpoints have no path: a bucket written there would be taken for a prefix of
         // every key, and the store's answers would read "no such key".
@@ -154,9 +165,12 @@ pub async fn build_client(
         });
     }
     let defaults = HttpConfig::default();
+    let ca_bundle = ca_bundle(options, env, profile);
+    let process_timeout =
+        SourceOptions::process_timeout_from_env(env).map_err(ConfigError::Options)?;
     let http = HttpClient::new(&HttpConfig {
         max_connections: options.concurrency.max(1),
-        ca_bundle: ca_bundle(options, env, profile),
+        ca_bundle: ca_bundle.clone(),
         max_bandwidth: options.max_bandwidth,
         stall_timeout: options.stall_timeout.unwrap_or(defaults.stall_timeout),
         ..defaults
@@ -166,12 +180,19 @@ pub async fn build_client(
             static_credentials: options.credentials.clone(),
             profile: options.profile.clone(),
             anonymous: options.no_sign_request,
+            sources: SourceOptions {
+                ca_bundle,
+                process_timeout,
+            },
             ..ChainOptions::default()
         },
         &options.temporary,
         env,
         &http,
-        credentials::sts_region(options.region.as_deref(), profile),
+        credentials::sts_region(
+            options.region.as_deref().or(imds_region.as_deref()),
+            profile,
+        ),
     )?;
     let credentials = credential_setup.provider.provide().await?;
     if let Some(creds) = &credentials {
@@ -200,6 +221,21 @@ pub async fn build_client(
         credential_setup,
         warnings,
     })
+}
+
+/// The instance's region from EC2 instance metadata, when nothing else names one (no
+/// `--region`, `AWS_REGION`/`AWS_DEFAULT_REGION` or profile `region`) and the endpoint is
+/// AWS's (an S3-compatible store at `--endpoint-url` takes its region from configuration, and
+/// a machine outside EC2 is not kept waiting for it). Quiet and bounded: see [`imds::region`].
+async fn region_from_imds(
+    options: &ClientOptions,
+    env: &Environment,
+    sources: &ConfigSources,
+) -> Option<String> {
+    if sources.region != Source::Default || sources.endpoint_url != Source::Default {
+        return None;
+    }
+    imds::region(env, options.profile.as_deref()).await
 }
 
 fn resolve_endpoint(

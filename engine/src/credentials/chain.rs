@@ -3,11 +3,11 @@
 use super::container::ContainerProvider;
 use super::imds::ImdsProvider;
 use super::profile::{ProfileProvider, RoleContext};
-use super::sts::{EndpointParams, StsClient, resolve_endpoint};
+use super::sts::{CliRoleCache, EndpointParams, StsClient, resolve_endpoint};
 use super::web_identity::WebIdentityProvider;
 use super::{
     AnonymousProvider, Credentials, CredentialsError, Environment, EnvironmentProvider,
-    ProvideCredentials, ProvideFuture, Secret, StaticProvider,
+    ProvideCredentials, ProvideFuture, Secret, SourceOptions, StaticProvider,
 };
 use crate::http::{HttpClient, HttpConfig};
 use std::sync::Arc;
@@ -40,8 +40,8 @@ impl ChainProvider {
     async fn resolve(&self) -> Result<Option<Credentials>, CredentialsError> {
         for (index, provider) in self.providers.iter().enumerate() {
             match provider.provide().await {
-                Err(err) if err.is_not_configured() => {
-                    tracing::debug!(source = %provider.name(), "no credentials there; trying the next source");
+                Err(CredentialsError::NotConfigured { reason, .. }) => {
+                    tracing::debug!(source = %provider.name(), %reason, "skipped (no credentials there); trying the next source");
                 }
                 Ok(found) => {
                     // Asked on every request: no allocation, no lock.
@@ -90,6 +90,10 @@ pub struct ChainOptions {
     pub roles: Option<RoleContext>,
     /// `--session-token`: the token of the temporary keys the environment or profile gives.
     pub session_token: Option<Secret>,
+    /// The CA bundle and command timeout of the sources' own clients and commands (SSO,
+    /// container agents, `credential_process`, and STS when [`ChainOptions::roles`] is not
+    /// given).
+    pub sources: SourceOptions,
 }
 
 /// The AWS SDKs' order: flags; then, unless a profile was named on the command line, the
@@ -115,9 +119,13 @@ pub fn default_chain(env: Environment, options: ChainOptions) -> ChainProvider {
             EnvironmentProvider::new(env.clone()).with_session_token(options.session_token.clone()),
         ));
     }
-    let roles = options.roles.or_else(|| environment_roles(&env));
+    let roles = options
+        .roles
+        .or_else(|| environment_roles(&env, options.sources.clone()));
+    let sources = options.sources;
     let profile = ProfileProvider::new(env.clone(), options.profile.clone())
-        .with_session_token(options.session_token);
+        .with_session_token(options.session_token)
+        .with_sources(sources.clone());
     providers.push(Arc::new(match &roles {
         Some(roles) => profile.with_roles(roles.clone()),
         None => profile,
@@ -128,22 +136,29 @@ pub fn default_chain(env: Environment, options: ChainOptions) -> ChainProvider {
             roles.sts.clone(),
         )));
     }
-    providers.push(Arc::new(ContainerProvider::new(env.clone())));
+    providers.push(Arc::new(
+        ContainerProvider::new(env.clone()).with_ca_bundle(sources.ca_bundle),
+    ));
     providers.push(Arc::new(ImdsProvider::new(env, options.profile)));
     ChainProvider::new(providers)
 }
 
 /// An STS client for the environment's region and endpoint, for role profiles and web
 /// identity when the caller gave none.
-fn environment_roles(env: &Environment) -> Option<RoleContext> {
+fn environment_roles(env: &Environment, sources: SourceOptions) -> Option<RoleContext> {
     let mut params = EndpointParams::from_env(env, None);
     if params.region.is_none() {
         params.region = Some("us-east-1".into());
     }
     let endpoint = resolve_endpoint(&params).ok()?;
-    let http = HttpClient::new(&HttpConfig::default()).ok()?;
+    let http = HttpClient::new(&HttpConfig {
+        ca_bundle: sources.ca_bundle.clone(),
+        ..HttpConfig::default()
+    })
+    .ok()?;
     Some(RoleContext {
         sts: StsClient::new(http, endpoint),
         token_codes: None,
+        cli_cache_dir: CliRoleCache::default_dir(env),
     })
 }

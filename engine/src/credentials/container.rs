@@ -104,6 +104,7 @@ pub fn check_full_uri(uri: &str) -> Result<(), String> {
 pub struct ContainerProvider {
     env: Environment,
     explicit: bool,
+    ca_bundle: Option<std::path::PathBuf>,
     http: Arc<OnceLock<HttpClient>>,
 }
 
@@ -113,8 +114,15 @@ impl ContainerProvider {
         Self {
             env,
             explicit: false,
+            ca_bundle: None,
             http: Arc::default(),
         }
+    }
+
+    /// Trusts only the certificates in `ca_bundle` (PEM) for an `https://` agent.
+    pub fn with_ca_bundle(mut self, ca_bundle: Option<std::path::PathBuf>) -> Self {
+        self.ca_bundle = ca_bundle;
+        self
     }
 
     /// For `credential_source = EcsContainer`: no agent configured is an error.
@@ -160,6 +168,7 @@ impl ContainerProvider {
                     max_connections: 1,
                     connect_timeout: TIMEOUT,
                     read_timeout: TIMEOUT,
+                    ca_bundle: self.ca_bundle.clone(),
                     ..HttpConfig::default()
                 })
                 .map_err(|e| Self::error(format!("could not set up HTTP: {e}")))?;
@@ -223,11 +232,10 @@ impl ProvideCredentials for ContainerProvider {
             let uri = match resolve_uri(&self.env) {
                 Ok(Some(uri)) => uri,
                 Ok(None) if !self.explicit => {
-                    tracing::debug!(
-                        source = NAME,
-                        "skipped: neither {RELATIVE_URI_ENV} nor {FULL_URI_ENV} is set"
-                    );
-                    return Err(CredentialsError::NotConfigured { source_name: NAME });
+                    return Err(CredentialsError::NotConfigured {
+                        source_name: NAME,
+                        reason: format!("neither {RELATIVE_URI_ENV} nor {FULL_URI_ENV} is set"),
+                    });
                 }
                 Ok(None) => {
                     return Err(Self::error(format!(

@@ -8,10 +8,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum CredentialsError {
     /// The source has nothing configured; a chain moves on to the next source.
-    #[error("{source_name}: not configured")]
+    #[error("{source_name}: not configured ({reason})")]
     NotConfigured {
         /// Which source (e.g. "environment").
         source_name: &'static str,
+        /// Why (for `-v`): what is missing, or what stands in the way. Never a secret.
+        reason: String,
     },
     /// An access key id was given without its secret.
     #[error(

@@ -28,6 +28,7 @@ pub const IPV6_ENDPOINT: &str = "http://[fd00:ec2::254]";
 
 const TOKEN_PATH: &str = "/latest/api/token";
 const ROLES_PATH: &str = "/latest/meta-data/iam/security-credentials/";
+const REGION_PATH: &str = "/latest/meta-data/placement/region";
 const TOKEN_TTL: &str = "21600";
 const TIMEOUT: Duration = Duration::from_secs(1);
 /// Tries for an answer of 5xx.
@@ -116,6 +117,28 @@ fn check_url(url: &str) -> Result<String, String> {
     }
 }
 
+/// The EC2 instance's region from IMDS (`GET /latest/meta-data/placement/region`, with an
+/// IMDSv2 token), for when no flag, variable or profile names one. `None` when IMDS is
+/// disabled (`AWS_EC2_METADATA_DISABLED`), unreachable (a laptop: one try, 1 s to connect,
+/// 1 s to answer) or answers something else; why is logged at debug level only.
+pub async fn region(env: &Environment, profile: Option<&str>) -> Option<String> {
+    if disabled(env) {
+        tracing::debug!("no region from IMDS: AWS_EC2_METADATA_DISABLED is true");
+        return None;
+    }
+    let provider = ImdsProvider::new(env.clone(), profile.map(str::to_owned));
+    match provider.fetch_region().await {
+        Ok(region) => {
+            tracing::debug!(%region, "region from EC2 instance metadata");
+            Some(region)
+        }
+        Err(Failure::Absent(why) | Failure::Broken(why)) => {
+            tracing::debug!(reason = %why, "no region from IMDS");
+            None
+        }
+    }
+}
+
 /// Credentials of the EC2 instance's role, from IMDS. Each call fetches them again: wrap it in
 /// a [`super::sts::CachingProvider`] (the chain's remembering cache, or a role chain's).
 #[derive(Debug, Clone)]
@@ -178,11 +201,13 @@ impl ImdsProvider {
         resolve_config(&self.env, profile.as_ref(), None, None).map_err(Failure::Broken)
     }
 
-    async fn fetch(&self) -> Result<Credentials, Failure> {
-        let config = self.config()?;
-        let http = self.http()?;
+    /// The IMDSv2 session token (`None`: refused, IMDSv1 allowed), and the status of a refusal.
+    async fn token(
+        http: &HttpClient,
+        config: &ImdsConfig,
+    ) -> Result<(Option<String>, Option<u16>), Failure> {
         let base = &config.endpoint;
-        let token = match send(
+        match send(
             http,
             http::Method::PUT,
             &format!("{base}{TOKEN_PATH}"),
@@ -190,23 +215,55 @@ impl ImdsProvider {
         )
         .await?
         {
-            (200, body) => Some(body),
-            (403..=405, _) if config.v1_allowed => {
-                tracing::debug!(status = "refused", "IMDSv2 token refused; using IMDSv1");
-                None
+            (200, body) => Ok((Some(body.trim().to_owned()), None)),
+            (status @ 403..=405, _) if config.v1_allowed => {
+                tracing::debug!(status, "IMDSv2 token refused; using IMDSv1");
+                Ok((None, Some(status)))
             }
-            (403..=405, _) => {
-                return Err(Failure::Broken(
-                    "IMDS refused a session token (IMDSv2) and IMDSv1 is disabled (AWS_EC2_METADATA_V1_DISABLED / ec2_metadata_v1_disabled); enable IMDSv2 on the instance (or allow IMDSv1)".into(),
-                ));
+            (403..=405, _) => Err(Failure::Broken(
+                "IMDS refused a session token (IMDSv2) and IMDSv1 is disabled (AWS_EC2_METADATA_V1_DISABLED / ec2_metadata_v1_disabled); enable IMDSv2 on the instance (or allow IMDSv1)".into(),
+            )),
+            (status, _) => Err(Failure::Broken(format!(
+                "IMDS answered HTTP {status} to the session token request (PUT {TOKEN_PATH})"
+            ))),
+        }
+    }
+
+    /// The instance's region (`/latest/meta-data/placement/region`).
+    async fn fetch_region(&self) -> Result<String, Failure> {
+        let config = self.config()?;
+        let http = self.http()?;
+        let (token, _) = Self::token(http, &config).await?;
+        let url = format!("{}{REGION_PATH}", config.endpoint);
+        match send(http, http::Method::GET, &url, token.as_deref()).await? {
+            (200, body) => {
+                let region = body.trim();
+                let ok = !region.is_empty()
+                    && region.len() <= 63
+                    && region
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if ok {
+                    Ok(region.to_owned())
+                } else {
+                    Err(Failure::Broken(
+                        "IMDS answered something that is not a region name".into(),
+                    ))
+                }
             }
-            (status, _) => {
-                return Err(Failure::Broken(format!(
-                    "IMDS answered HTTP {status} to the session token request (PUT {TOKEN_PATH})"
-                )));
-            }
-        };
-        let token = token.as_deref().map(str::trim);
+            (status, _) => Err(Failure::Broken(format!(
+                "IMDS answered HTTP {status} when asked for the instance's region"
+            ))),
+        }
+    }
+
+    async fn fetch(&self) -> Result<Credentials, Failure> {
+        let config = self.config()?;
+        let http = self.http()?;
+        let base = &config.endpoint;
+        // The status of a refused token request, said with what IMDSv1 then answered.
+        let (token, refused) = Self::token(http, &config).await?;
+        let token = token.as_deref();
         let role = match send(
             http,
             http::Method::GET,
@@ -219,14 +276,21 @@ impl ImdsProvider {
             (404, _) => String::new(),
             (status, _) => {
                 return Err(Failure::Broken(format!(
-                    "IMDS answered HTTP {status} when asked for the instance's role"
+                    "IMDS answered HTTP {status} when asked for the instance's role{}",
+                    if refused.is_some() {
+                        " (without a session token: the token request was refused)"
+                    } else {
+                        ""
+                    }
                 )));
             }
         };
         if role.is_empty() {
-            return Err(Failure::Absent(
-                "the instance has no IAM role (no instance profile is attached); attach one, or use another source".into(),
-            ));
+            return Err(Failure::Absent(match refused {
+                // 403 to the token request is what an instance with IMDS turned off answers.
+                Some(403) => "IMDS refused a session token (HTTP 403: IMDS is disabled on the instance, or blocked) and without one named no IAM role; enable the instance metadata service, or use another source".into(),
+                _ => "the instance has no IAM role (no instance profile is attached); attach one, or use another source".into(),
+            }));
         }
         let url = format!("{base}{ROLES_PATH}{role}");
         let body = match send(http, http::Method::GET, &url, token).await? {
@@ -324,11 +388,13 @@ impl ProvideCredentials for ImdsProvider {
     fn provide(&self) -> ProvideFuture<'_> {
         Box::pin(async move {
             if disabled(&self.env) {
-                tracing::debug!(source = NAME, "skipped: AWS_EC2_METADATA_DISABLED is true");
                 return Err(if self.explicit {
                     self.error("it is disabled by AWS_EC2_METADATA_DISABLED=true; unset it, or use another credential_source".into())
                 } else {
-                    CredentialsError::NotConfigured { source_name: NAME }
+                    CredentialsError::NotConfigured {
+                        source_name: NAME,
+                        reason: "AWS_EC2_METADATA_DISABLED is true".into(),
+                    }
                 });
             }
             match self.fetch().await {
@@ -336,8 +402,10 @@ impl ProvideCredentials for ImdsProvider {
                 // In the default chain any failure passes on (a laptop, a proxy answering
                 // for 169.254.169.254): `-v` says why.
                 Err(Failure::Absent(why) | Failure::Broken(why)) if !self.explicit => {
-                    tracing::debug!(source = NAME, reason = %why, "skipped");
-                    Err(CredentialsError::NotConfigured { source_name: NAME })
+                    Err(CredentialsError::NotConfigured {
+                        source_name: NAME,
+                        reason: why,
+                    })
                 }
                 Err(Failure::Absent(why) | Failure::Broken(why)) => Err(self.error(why)),
             }

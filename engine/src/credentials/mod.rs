@@ -15,11 +15,14 @@ pub mod chain;
 pub mod container;
 mod error;
 pub mod imds;
+mod private_file;
 pub mod process;
 pub mod profile;
 mod provider;
 mod secret;
+pub mod source_options;
 pub mod sso;
+pub mod sso_refresh;
 pub mod sts;
 pub mod validate;
 pub mod web_identity;
@@ -31,6 +34,7 @@ pub use provider::{
     StaticProvider,
 };
 pub use secret::Secret;
+pub use source_options::SourceOptions;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -165,7 +165,12 @@ impl EnvironmentProvider {
             None => self.env.get("AWS_SESSION_TOKEN"),
         };
         let (key, secret) = match (key, secret) {
-            (None, None) => return Err(CredentialsError::NotConfigured { source_name: NAME }),
+            (None, None) => {
+                return Err(CredentialsError::NotConfigured {
+                    source_name: NAME,
+                    reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set".into(),
+                });
+            }
             (Some(_), None) => {
                 return Err(CredentialsError::MissingSecret {
                     source_name: NAME.into(),

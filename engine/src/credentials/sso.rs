@@ -5,14 +5,17 @@
 //! `[sso-session NAME]` section (`sso_session = NAME`, holding `sso_start_url` and
 //! `sso_region`) or, in the legacy form, `sso_start_url` and `sso_region` itself. The token is
 //! in `~/.aws/sso/cache/SHA1.json`, SHA1 being the hex SHA-1 of the session name (or of the
-//! start URL, legacy). ferry never opens a browser and does not refresh the token: when it is
-//! missing or expired, the message says to run `aws sso login --profile NAME`.
+//! start URL, legacy). With an `[sso-session]`, a token with less than 15 minutes left is
+//! refreshed with its cached refresh token and written back, as the SDKs do
+//! ([`super::sso_refresh`]). ferry never opens a browser: when the token is missing, or expired
+//! and not refreshable, the message says to run `aws sso login --profile NAME`.
 //!
 //! The credentials come from the portal's `GetRoleCredentials`
 //! (`GET https://portal.sso.REGION.amazonaws.com/federation/credentials`), or from
 //! `AWS_ENDPOINT_URL_SSO` when set.
 
 use super::profile::{Platform, Profile, ProfileSet, home_dir};
+use super::sso_refresh;
 use super::{Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture};
 use crate::http::{HttpClient, HttpConfig, RequestBody};
 use crate::sign::encode::encode_query_component;
@@ -131,6 +134,7 @@ impl SsoSettings {
 pub struct SsoProvider {
     settings: SsoSettings,
     env: Environment,
+    ca_bundle: Option<PathBuf>,
     http: Arc<OnceLock<HttpClient>>,
 }
 
@@ -140,8 +144,15 @@ impl SsoProvider {
         Self {
             settings,
             env,
+            ca_bundle: None,
             http: Arc::default(),
         }
+    }
+
+    /// Trusts only the certificates in `ca_bundle` (PEM) for the portal and the OIDC service.
+    pub fn with_ca_bundle(mut self, ca_bundle: Option<PathBuf>) -> Self {
+        self.ca_bundle = ca_bundle;
+        self
     }
 
     fn error(&self, message: String) -> CredentialsError {
@@ -164,8 +175,24 @@ impl SsoProvider {
             .join(self.settings.cache_file_name()))
     }
 
-    /// The cached access token, checked for expiry.
-    fn token(&self) -> Result<String, CredentialsError> {
+    fn http(&self) -> Result<&HttpClient, CredentialsError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = HttpClient::new(&HttpConfig {
+            max_connections: 1,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(10),
+            ca_bundle: self.ca_bundle.clone(),
+            ..HttpConfig::default()
+        })
+        .map_err(|e| self.error(format!("could not set up HTTP: {e}")))?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
+    /// The cached access token, checked for expiry, and refreshed when it is close to it
+    /// (see [`super::sso_refresh`]).
+    async fn token(&self) -> Result<(String, SystemTime), CredentialsError> {
         let path = self.cache_path()?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
             self.error(format!(
@@ -174,13 +201,14 @@ impl SsoProvider {
                 self.login()
             ))
         })?;
-        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            self.error(format!(
-                "the SSO token cache `{}` is not JSON ({e}); {} again",
-                path.display(),
-                self.login()
-            ))
-        })?;
+        let doc: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).map_err(|e| {
+                self.error(format!(
+                    "the SSO token cache `{}` is not a JSON object ({e}); {} again",
+                    path.display(),
+                    self.login()
+                ))
+            })?;
         let field = |name: &str| doc.get(name).and_then(serde_json::Value::as_str);
         let token = field("accessToken")
             .filter(|t| !t.is_empty())
@@ -205,30 +233,66 @@ impl SsoProvider {
                 self.login()
             ))
         })?;
-        if expiry <= SystemTime::now() {
-            return Err(self.error(format!(
-                "the SSO session expired at {expires}; {} (ferry never opens a browser)",
-                self.login()
-            )));
+        let now = SystemTime::now();
+        if expiry.duration_since(now).unwrap_or_default() >= sso_refresh::REFRESH_WINDOW {
+            return Ok((token.to_owned(), expiry));
         }
-        Ok(token.to_owned())
+        let why_not = match self.refresh(&path, &doc, now).await {
+            Ok(refreshed) => return Ok(refreshed),
+            Err(why) => why,
+        };
+        tracing::debug!(profile = %self.settings.profile, reason = %why_not, "the SSO token was not refreshed");
+        if expiry > now {
+            return Ok((token.to_owned(), expiry));
+        }
+        Err(self.error(format!(
+            "the SSO session expired at {expires} and could not be refreshed ({why_not}); {} (ferry never opens a browser)",
+            self.login()
+        )))
+    }
+
+    /// A new access token from the cached refresh token, written back to the cache.
+    async fn refresh(
+        &self,
+        path: &std::path::Path,
+        doc: &serde_json::Map<String, serde_json::Value>,
+        now: SystemTime,
+    ) -> Result<(String, SystemTime), String> {
+        if self.settings.session.is_none() {
+            return Err(
+                "the profile names sso_start_url itself, not an [sso-session], and such tokens are not refreshed".into(),
+            );
+        }
+        if let Some(why) = sso_refresh::not_refreshable(doc, now) {
+            return Err(why);
+        }
+        let http = self.http().map_err(|e| e.to_string())?;
+        let endpoint = self.env.get(sso_refresh::OIDC_ENDPOINT_ENV);
+        let session = sso_refresh::Session {
+            start_url: &self.settings.start_url,
+            region: &self.settings.region,
+        };
+        let new = sso_refresh::refresh(http, endpoint.as_deref(), &session, doc, now).await?;
+        if let Err(e) = sso_refresh::save(path, &new) {
+            tracing::warn!(
+                "could not write the refreshed SSO token back to {}: {e}",
+                path.display()
+            );
+        }
+        tracing::debug!(profile = %self.settings.profile, "refreshed the SSO token");
+        let expiry = new["expiresAt"]
+            .as_str()
+            .and_then(super::provider::parse_expiry)
+            .unwrap_or(now);
+        Ok((
+            new["accessToken"].as_str().unwrap_or_default().to_owned(),
+            expiry,
+        ))
     }
 
     async fn fetch(&self) -> Result<Credentials, CredentialsError> {
-        let token = self.token()?;
-        let http = match self.http.get() {
-            Some(http) => http,
-            None => {
-                let http = HttpClient::new(&HttpConfig {
-                    max_connections: 1,
-                    connect_timeout: Duration::from_secs(5),
-                    read_timeout: Duration::from_secs(10),
-                    ..HttpConfig::default()
-                })
-                .map_err(|e| self.error(format!("could not set up HTTP: {e}")))?;
-                self.http.get_or_init(|| http)
-            }
-        };
+        let (token, _) = self.token().await?;
+        let http = self.http()?;
         let base = self.env.get(ENDPOINT_ENV).map_or_else(
             || self.settings.portal(),
             |url| url.trim_end_matches('/').to_owned(),
@@ -280,6 +344,62 @@ impl SsoProvider {
             };
         }
     }
+}
+
+/// An IAM Identity Center access token (the SDKs' SSO token provider), never shown by `Debug`.
+#[derive(Debug, Clone)]
+pub struct SsoToken {
+    /// The bearer token.
+    pub token: super::Secret,
+    /// When it expires.
+    pub expiry: SystemTime,
+}
+
+/// The access token of the selected profile's `sso_session` (`explicit`, else `AWS_PROFILE`,
+/// else `default`), from `~/.aws/sso/cache`, refreshed when it has less than 15 minutes left
+/// as for credentials. `Ok(None)` when the profile names no `sso_session`.
+pub async fn session_token(
+    env: &Environment,
+    explicit: Option<&str>,
+) -> Result<Option<SsoToken>, CredentialsError> {
+    let loaded = super::profile::load(env)?;
+    let name = super::profile::profile_name(env, explicit);
+    let Some(profile) = loaded.profiles.get(&name) else {
+        return Ok(None);
+    };
+    let Some(session) = profile.get_non_empty("sso_session") else {
+        return Ok(None);
+    };
+    let error = |message: String| CredentialsError::Provider {
+        source_name: format!("profile `{name}` (IAM Identity Center)"),
+        message,
+    };
+    let section = loaded.profiles.sso_session(session).ok_or_else(|| {
+        error(format!(
+            "its sso_session `{session}` has no [sso-session {session}] section; add it"
+        ))
+    })?;
+    let get = |key: &str| {
+        section
+            .get_non_empty(key)
+            .map(str::to_owned)
+            .ok_or_else(|| error(format!("{key} is missing from [sso-session {session}]")))
+    };
+    let settings = SsoSettings {
+        profile: name.clone(),
+        session: Some(session.to_owned()),
+        start_url: get("sso_start_url")?,
+        region: get("sso_region")?,
+        account_id: String::new(),
+        role_name: String::new(),
+        fips: false,
+        dual_stack: false,
+    };
+    let (token, expiry) = SsoProvider::new(settings, env.clone()).token().await?;
+    Ok(Some(SsoToken {
+        token: super::Secret::new(token),
+        expiry,
+    }))
 }
 
 /// `{"roleCredentials": {"accessKeyId", "secretAccessKey", "sessionToken", "expiration"}}`,

@@ -167,11 +167,18 @@ impl ProvideCredentials for WebIdentityProvider {
                 (None, Some(env)) => match WebIdentitySettings::from_env(env)? {
                     Some(settings) => settings,
                     None => {
-                        tracing::debug!(source = NAME, "skipped: {TOKEN_FILE_ENV} is not set");
-                        return Err(CredentialsError::NotConfigured { source_name: NAME });
+                        return Err(CredentialsError::NotConfigured {
+                            source_name: NAME,
+                            reason: format!("{TOKEN_FILE_ENV} is not set"),
+                        });
                     }
                 },
-                (None, None) => return Err(CredentialsError::NotConfigured { source_name: NAME }),
+                (None, None) => {
+                    return Err(CredentialsError::NotConfigured {
+                        source_name: NAME,
+                        reason: "no token file is configured".into(),
+                    });
+                }
             };
             self.fetch(&settings).await.map(Some)
         })

@@ -37,6 +37,8 @@ pub enum Source {
     Environment(&'static str),
     /// The named key of the active profile (keys under `s3 =` are written `s3.KEY`).
     Profile(&'static str),
+    /// The EC2 instance metadata service (the region of the instance ferry runs on).
+    InstanceMetadata,
     /// No source set it: ferry's default.
     Default,
 }
@@ -47,6 +49,7 @@ impl fmt::Display for Source {
             Self::CommandLine => f.write_str("command line"),
             Self::Environment(name) => write!(f, "environment variable {name}"),
             Self::Profile(key) => write!(f, "profile key `{key}`"),
+            Self::InstanceMetadata => f.write_str("EC2 instance metadata"),
             Self::Default => f.write_str("default"),
         }
     }

@@ -3,6 +3,7 @@
 use super::role_chain::resolve_chain;
 use super::role_provider::{RoleContext, base_description, role_chain_provider};
 use super::{FileKind, LoadedProfiles, Profile, load, profile_name, selected_profile};
+use crate::credentials::SourceOptions;
 use crate::credentials::provider::build_checked;
 use crate::credentials::{
     Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture, Secret,
@@ -41,6 +42,7 @@ pub struct ProfileProvider {
     env: Environment,
     profile: Option<String>,
     roles: Option<RoleContext>,
+    sources: SourceOptions,
     assumed: Arc<OnceLock<Arc<dyn ProvideCredentials>>>,
     /// What `assumed` does, for the source's name ("assume role ARN with …").
     described: Arc<OnceLock<String>>,
@@ -56,6 +58,7 @@ impl ProfileProvider {
             env,
             profile,
             roles: None,
+            sources: SourceOptions::default(),
             assumed: Arc::new(OnceLock::new()),
             described: Arc::new(OnceLock::new()),
             session_token: None,
@@ -65,6 +68,13 @@ impl ProfileProvider {
     /// Uses `token` (`--session-token`) as the session token of the profile's keys.
     pub fn with_session_token(mut self, token: Option<Secret>) -> Self {
         self.session_token = token;
+        self
+    }
+
+    /// Sets up the base sources' own clients and commands (SSO, container,
+    /// `credential_process`) with `sources`.
+    pub fn with_sources(mut self, sources: SourceOptions) -> Self {
+        self.sources = sources;
         self
     }
 
@@ -101,7 +111,13 @@ impl ProfileProvider {
             Some(role) => format!("assume role {} with {base}", role.role_arn),
             None => base,
         };
-        let provider = role_chain_provider(&chain, &loaded, &self.env, self.roles.as_ref())?;
+        let provider = role_chain_provider(
+            &chain,
+            &loaded,
+            &self.env,
+            self.roles.as_ref(),
+            &self.sources,
+        )?;
         let _ = self.described.set(described);
         Ok(Some(self.assumed.get_or_init(|| provider).clone()))
     }
@@ -122,13 +138,17 @@ impl ProfileProvider {
         let name = self.profile_name();
         let explicit = chosen.is_some();
         if !loaded.any_file_found() && !explicit {
-            return Err(not_configured());
+            return Err(not_configured(format!(
+                "neither {} nor {} exists",
+                loaded.config.display(),
+                loaded.credentials.display()
+            )));
         }
         let Some(profile) = loaded.profiles.get(&name) else {
             return Err(if explicit {
                 not_found(&name, loaded)
             } else {
-                not_configured()
+                not_configured(format!("there is no profile `{name}`"))
             });
         };
         refuse_role_profile(profile)?;
@@ -200,9 +220,10 @@ fn source_name(profile: &str) -> String {
     format!("profile `{profile}`")
 }
 
-fn not_configured() -> CredentialsError {
+fn not_configured(reason: String) -> CredentialsError {
     CredentialsError::NotConfigured {
         source_name: NOT_CONFIGURED,
+        reason,
     }
 }
 
@@ -325,7 +346,7 @@ impl<'a> StaticKeys<'a> {
             return err;
         }
         if !explicit {
-            return not_configured();
+            return not_configured(format!("profile `{}` holds no keys", self.profile.name()));
         }
         CredentialsError::EmptyProfile {
             profile: self.profile.name().to_owned(),

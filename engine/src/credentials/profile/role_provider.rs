@@ -11,12 +11,12 @@ use crate::credentials::imds::ImdsProvider;
 use crate::credentials::process::ProcessProvider;
 use crate::credentials::sso::{SsoProvider, SsoSettings};
 use crate::credentials::sts::{
-    AssumeRole, AssumeRoleProvider, CachingProvider, Mfa, StsClient, TokenCodeSource,
+    AssumeRole, AssumeRoleProvider, CachingProvider, CliRoleCache, Mfa, StsClient, TokenCodeSource,
 };
 use crate::credentials::web_identity::{WebIdentityProvider, WebIdentitySettings};
 use crate::credentials::{
     CredentialsError, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
-    StaticProvider,
+    SourceOptions, StaticProvider,
 };
 use std::fmt;
 use std::path::PathBuf;
@@ -30,6 +30,9 @@ pub struct RoleContext {
     pub sts: StsClient,
     /// Where MFA codes come from (the CLI: `--mfa-code`, or a prompt on the terminal).
     pub token_codes: Option<TokenCodeSource>,
+    /// The AWS CLI's role cache directory (`~/.aws/cli/cache`), shared with `aws`; `None`
+    /// leaves it alone.
+    pub cli_cache_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for RoleContext {
@@ -37,20 +40,23 @@ impl fmt::Debug for RoleContext {
         f.debug_struct("RoleContext")
             .field("sts", &self.sts.endpoint().url())
             .field("token_codes", &self.token_codes.is_some())
+            .field("cli_cache_dir", &self.cli_cache_dir)
             .finish()
     }
 }
 
 /// The provider for `chain`: credentials of its last role (or of its base source when it
-/// assumes no role), cached and refreshed. Roles and web identity need `context` (STS).
+/// assumes no role), cached and refreshed. Roles and web identity need `context` (STS); the
+/// base sources' own clients and commands are set up with `sources`.
 pub fn role_chain_provider(
     chain: &ProfileChain,
     loaded: &LoadedProfiles,
     env: &Environment,
     context: Option<&RoleContext>,
+    sources: &SourceOptions,
 ) -> Result<Arc<dyn ProvideCredentials>, CredentialsError> {
     let mut provider: Arc<dyn ProvideCredentials> = Arc::new(Required {
-        inner: base_provider(&chain.base, loaded, env, context)?,
+        inner: base_provider(&chain.base, loaded, env, context, sources)?,
         profile: base_profile(&chain.base).to_owned(),
     });
     for hop in &chain.roles {
@@ -125,6 +131,7 @@ fn base_provider(
     loaded: &LoadedProfiles,
     env: &Environment,
     context: Option<&RoleContext>,
+    sources: &SourceOptions,
 ) -> Result<Arc<dyn ProvideCredentials>, CredentialsError> {
     match base {
         BaseSource::AccessKey { profile } => {
@@ -140,9 +147,11 @@ fn base_provider(
         BaseSource::NamedSource { name, profile } if name == "Ec2InstanceMetadata" => Ok(Arc::new(
             ImdsProvider::new(env.clone(), Some(profile.clone())).explicit(),
         )),
-        BaseSource::NamedSource { name, .. } if name == "EcsContainer" => {
-            Ok(Arc::new(ContainerProvider::new(env.clone()).explicit()))
-        }
+        BaseSource::NamedSource { name, .. } if name == "EcsContainer" => Ok(Arc::new(
+            ContainerProvider::new(env.clone())
+                .explicit()
+                .with_ca_bundle(sources.ca_bundle.clone()),
+        )),
         BaseSource::NamedSource { profile, name } => Err(CredentialsError::Provider {
             source_name: format!("profile `{profile}`"),
             message: format!(
@@ -184,12 +193,17 @@ fn base_provider(
                         message: why,
                     }
                 })?;
-            Ok(Arc::new(SsoProvider::new(settings, env.clone())))
+            Ok(Arc::new(
+                SsoProvider::new(settings, env.clone()).with_ca_bundle(sources.ca_bundle.clone()),
+            ))
         }
-        BaseSource::Process { profile, command } => Ok(Arc::new(ProcessProvider::new(
-            command.clone(),
-            profile.clone(),
-        ))),
+        BaseSource::Process { profile, command } => {
+            let provider = ProcessProvider::new(command.clone(), profile.clone());
+            Ok(Arc::new(match sources.process_timeout {
+                Some(timeout) => provider.with_timeout(timeout),
+                None => provider,
+            }))
+        }
     }
 }
 
@@ -213,18 +227,33 @@ fn assume(
         source_name: format!("profile `{}`", hop.profile),
         message: error.to_string(),
     };
-    let provider =
+    let cache = context
+        .cli_cache_dir
+        .as_ref()
+        .and_then(|dir| CliRoleCache::for_request(dir, &request, hop.role_session_name.is_some()));
+    let mut provider =
         AssumeRoleProvider::new(context.sts.clone(), source, request).map_err(in_profile)?;
+    if let Some(cache) = cache.clone() {
+        provider = provider.with_cli_cache(cache);
+    }
     match (&hop.mfa_serial, &context.token_codes) {
         (None, _) => Ok(provider),
         (Some(_), Some(codes)) => Ok(provider.with_token_codes(codes.clone())),
+        // An entry the AWS CLI cached (its code typed into `aws`) may do without a code.
+        (Some(_), None) if cache.is_some() => {
+            Ok(provider.with_token_codes(Arc::new(|serial: &str| Err(no_terminal(serial)))))
+        }
         (Some(serial), None) => Err(CredentialsError::Provider {
             source_name: format!("profile `{}`", hop.profile),
-            message: format!(
-                "the role needs a code from MFA device {serial} (mfa_serial), and there is no terminal to ask on; pass --mfa-code CODE"
-            ),
+            message: no_terminal(serial),
         }),
     }
+}
+
+fn no_terminal(serial: &str) -> String {
+    format!(
+        "the role needs a code from MFA device {serial} (mfa_serial), and there is no terminal to ask on; pass --mfa-code CODE (or assume the role with `aws` first, whose cached credentials ferry uses)"
+    )
 }
 
 fn unsupported(profile: &str, why: &str) -> CredentialsError {

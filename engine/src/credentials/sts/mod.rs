@@ -8,6 +8,7 @@
 //! a few minutes before it expires.
 
 mod cache;
+mod cli_cache;
 mod client;
 mod endpoint;
 mod error;
@@ -16,6 +17,9 @@ mod providers;
 mod xml;
 
 pub use cache::{CachingProvider, DEFAULT_REFRESH_BEFORE};
+pub use cli_cache::{
+    CliCacheError, CliRoleCache, EXPIRY_WINDOW as CLI_CACHE_EXPIRY_WINDOW, cache_key,
+};
 pub use client::{AssumedRole, CallerIdentity, StsClient, form_request};
 pub use endpoint::{EndpointParams, GLOBAL_ENDPOINT, StsEndpoint, resolve_endpoint};
 pub use error::StsError;

@@ -191,6 +191,10 @@ impl AssumeRole {
 }
 
 /// Checks `arn:PARTITION:iam::ACCOUNT:role/NAME` (the name may have a path).
+///
+/// The account must be digits, but of any count: like the AWS SDKs (which check only the
+/// ARN's length, 20-2048) ferry leaves the account itself to STS, so test ARNs with short
+/// accounts (`arn:aws:iam::123456789:role/x`) reach the endpoint as they do in the SDKs.
 pub(crate) fn validate_role_arn(arn: &str) -> Result<(), StsError> {
     let bad = |why: &str| {
         Err(StsError::Invalid(format!(
@@ -212,8 +216,8 @@ pub(crate) fn validate_role_arn(arn: &str) -> Result<(), StsError> {
     if !parts[3].is_empty() {
         return bad("IAM ARNs have no region");
     }
-    if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
-        return bad("the account id must be 12 digits");
+    if parts[4].is_empty() || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
+        return bad("the account id must be digits");
     }
     let Some(name) = parts[5].strip_prefix("role/") else {
         return bad("the resource must be `role/NAME`");
@@ -224,7 +228,7 @@ pub(crate) fn validate_role_arn(arn: &str) -> Result<(), StsError> {
         && role
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c));
-    if !role_ok || arn.len() > 2048 {
+    if !role_ok || !(20..=2048).contains(&arn.len()) {
         return bad("the role name must be 1-64 characters of A-Za-z0-9+=,.@_-");
     }
     Ok(())
@@ -410,11 +414,15 @@ mod tests {
             ARN,
             "arn:aws-cn:iam::123456789012:role/path/to/R_1",
             "arn:aws-us-gov:iam::123456789012:role/a",
+            // The SDKs and STS put no length rule on the account: test fixtures use 9 and 13.
+            "arn:aws:iam::123456789:role/x",
+            "arn:aws:iam::1234567890123:role/RoleA",
         ] {
             validate_role_arn(good).unwrap();
         }
         for bad in [
-            "arn:aws:iam::123456789:role/x",
+            "arn:aws:iam:::role/x",
+            "arn:aws:iam::12345678901a:role/x",
             "arn:aws:s3::123456789012:role/x",
             "arn:aws:iam:us-east-1:123456789012:role/x",
             "arn:aws:iam::123456789012:user/x",

@@ -1,10 +1,12 @@
 //! Providers that trade a source's credentials for temporary ones from STS.
 
+use super::cli_cache::CliRoleCache;
 use super::ops::{AssumeRole, GetSessionToken, StsOperation};
 use super::{StsClient, StsError};
 use crate::credentials::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Asks for the current code of the MFA device whose serial number (or ARN) it is given, when
 /// a provider (re)fetches credentials (the CLI prompts on the terminal). MFA codes are
@@ -59,6 +61,9 @@ pub struct AssumeRoleProvider {
     source: Arc<dyn ProvideCredentials>,
     request: AssumeRole,
     token_codes: Option<TokenCodeSource>,
+    cli_cache: Option<CliRoleCache>,
+    /// Set when a service rejected credentials: the next fetch asks STS, not the cache.
+    bypass_cache: Arc<AtomicBool>,
 }
 
 impl AssumeRoleProvider {
@@ -82,7 +87,16 @@ impl AssumeRoleProvider {
             source,
             request,
             token_codes: None,
+            cli_cache: None,
+            bypass_cache: Arc::default(),
         })
+    }
+
+    /// Shares the AWS CLI's role cache entry `cache`: an unexpired entry is used instead of
+    /// calling STS (no MFA code is asked for), and what STS answers is written there.
+    pub fn with_cli_cache(mut self, cache: CliRoleCache) -> Self {
+        self.cli_cache = Some(cache);
+        self
     }
 
     /// Asks `codes` for the MFA code each time the role is assumed.
@@ -97,15 +111,37 @@ impl AssumeRoleProvider {
     }
 
     async fn fetch(&self) -> Result<Credentials, StsError> {
-        let source = source_credentials(self.source.as_ref()).await?;
+        let cache = self.cli_cache.as_ref();
+        if let Some(cache) = cache
+            && !self.bypass_cache.swap(false, Ordering::SeqCst)
+            && let Some(credentials) = cache.load(std::time::SystemTime::now())
+        {
+            tracing::debug!(
+                role = %self.request.role_arn,
+                path = %cache.path().display(),
+                "using the role's credentials from the AWS CLI cache"
+            );
+            return Ok(credentials);
+        }
+        // The code first: without one nothing is sent, not even an inner hop's request.
         let request =
             with_code(&self.request, |r| r.mfa.as_mut(), self.token_codes.as_ref()).await?;
+        let source = source_credentials(self.source.as_ref()).await?;
         let assumed = self.client.assume_role(&source, &request).await?;
         tracing::debug!(
             role = %self.request.role_arn,
             arn = assumed.arn.as_deref().unwrap_or("?"),
             "assumed role"
         );
+        if let Some(cache) = cache
+            && let Err(error) = cache.store(
+                &assumed.credentials,
+                assumed.arn.as_deref(),
+                assumed.assumed_role_id.as_deref(),
+            )
+        {
+            tracing::warn!("{error}");
+        }
         Ok(assumed.credentials)
     }
 }
@@ -132,6 +168,12 @@ impl ProvideCredentials for AssumeRoleProvider {
 
     fn name(&self) -> String {
         format!("assume role {}", self.request.role_arn)
+    }
+
+    fn invalidate(&self, _generation: u64) -> bool {
+        // Rejected credentials may be the cache's: the next fetch asks STS.
+        self.bypass_cache.store(true, Ordering::SeqCst);
+        true
     }
 }
 
