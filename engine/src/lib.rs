@@ -23,6 +23,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod http;
 pub mod s3;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod sign;
 pub mod transfer;

@@ -30,6 +30,7 @@ pub use multipart::{
     CompleteMultipartUploadResult, CompletedPart, CopyResult, InitiateMultipartUploadResult,
     ListMultipartUploadsResult, ListPartsResult, Part, Upload, complete_multipart_upload_xml,
 };
+#[cfg(feature = "serve")]
 pub(crate) use text::percent_decode;
 pub use text::xml_can_carry;
 

@@ -111,6 +111,7 @@ pub(crate) fn url_decode(element: &'static str, value: &str) -> Result<String, X
 }
 
 /// Decodes `%XX` escapes (a `+` stays a `+`); `None` for a bad escape or invalid UTF-8.
+#[cfg(feature = "serve")]
 pub(crate) fn percent_decode(value: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(value.len());
     let mut rest = value.as_bytes();
