@@ -16,6 +16,36 @@
 //! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy |
 //! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, directories, progress events |
 //! | [`s3`] | the S3 API's XML bodies and its typed errors |
+//!
+//! # Example
+//!
+//! A directory to S3, in a cold storage class, with keys given in code (no file or variable
+//! is read: see [`ClientBuilder`]):
+//!
+//! ```no_run
+//! # async fn backup() -> Result<(), Box<dyn std::error::Error>> {
+//! use ferry::s3::PutOptions;
+//! use ferry::transfer::{Progress, TransferConfig};
+//! use ferry::{Client, Credentials, Transfers};
+//!
+//! let client = Client::builder()
+//!     .region("eu-west-1")
+//!     .credentials(Credentials::new("AKIA...", "..."))
+//!     .build()
+//!     .await?;
+//! let put = PutOptions {
+//!     storage_class: Some("GLACIER_IR".into()),
+//!     ..PutOptions::default()
+//! };
+//! let config = TransferConfig { put, ..TransferConfig::default() };
+//! let engine = Transfers::for_client(client, config, Progress::silent());
+//! let summary = engine.upload_dir("/srv/data".as_ref(), "my-bucket", "2026-12-01/").await;
+//! for (object, reason) in &summary.failures {
+//!     eprintln!("{object}: {reason}");
+//! }
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 pub mod config;
@@ -27,3 +57,9 @@ pub mod s3;
 pub mod serve;
 pub mod sign;
 pub mod transfer;
+
+pub use config::ClientBuilder;
+pub use credentials::Credentials;
+/// The S3 client: [`Client::builder`] makes one.
+pub use s3::S3Client as Client;
+pub use transfer::Transfers;

@@ -3,7 +3,7 @@
 use crate::args::GlobalArgs;
 use crate::location::parse_size;
 use crate::output::CliError;
-use ferry::config::{ClientOptions, ClientSetup, TemporaryOptions, build_client};
+use ferry::config::{ClientBuilder, ClientOptions, ClientSetup, TemporaryOptions};
 use ferry::credentials::sts::TokenCodeSource;
 use ferry::credentials::{Environment, Secret};
 use ferry::transfer::checksum::ChecksumAlgorithm;
@@ -28,7 +28,10 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         stall_timeout: global.stall_timeout,
         ..ClientOptions::default()
     };
-    let setup = build_client(&options, &Environment::process()).await?;
+    let setup = ClientBuilder::with_options(options)
+        .from_environment()
+        .build_setup()
+        .await?;
     for warning in &setup.warnings {
         tracing::warn!("{warning}");
     }
@@ -66,7 +69,10 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
         stall_timeout: global.stall_timeout,
         ..ClientOptions::default()
     };
-    let setup = build_client(&options, &Environment::process()).await?;
+    let setup = ClientBuilder::with_options(options)
+        .from_environment()
+        .build_setup()
+        .await?;
     for warning in &setup.warnings {
         tracing::warn!("source: {warning}");
     }

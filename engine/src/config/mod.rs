@@ -1,8 +1,10 @@
 //! One place that turns what the user said (flags), the environment and the profile files
 //! into a ready [`S3Client`]: endpoint, credentials chain, TLS roots, pool size, retries.
 
+mod builder;
 mod credentials;
 
+pub use builder::ClientBuilder;
 pub use credentials::{CredentialSetup, TemporaryOptions, credentials_provider};
 
 use crate::credentials::imds;
@@ -77,6 +79,12 @@ pub enum ConfigError {
     /// `--role-session-name`, `--sts-endpoint-url`) is not valid.
     #[error("{0}")]
     Sts(String),
+    /// A [`ClientBuilder`] was given neither keys nor `anonymous()`, and was not asked to
+    /// look for them.
+    #[error(
+        "no credentials: give the builder .credentials(...), or .anonymous() for public buckets, or .from_environment() to find them as the AWS CLI does"
+    )]
+    NoCredentialsGiven,
 }
 
 /// What to do about a CA bundle or TLS failure.
@@ -98,6 +106,7 @@ impl ConfigError {
                 Some(CA_BUNDLE_HINT.into())
             }
             Self::Http(_) | Self::Options(_) | Self::EndpointPath { .. } => None,
+            Self::NoCredentialsGiven => None,
             Self::Sts(message) => Some(sts_hint(message).into()),
         }
     }
@@ -141,12 +150,26 @@ pub async fn build_client(
     options: &ClientOptions,
     env: &Environment,
 ) -> Result<ClientSetup, ConfigError> {
-    let loaded = profile::load(env)?;
+    build_client_reading(options, env, true).await
+}
+
+/// [`build_client`]; without `read_files`, the profile files are not read at all (a client
+/// from settings given in code: [`ClientBuilder`]).
+async fn build_client_reading(
+    options: &ClientOptions,
+    env: &Environment,
+    read_files: bool,
+) -> Result<ClientSetup, ConfigError> {
+    let loaded = if read_files {
+        Some(profile::load(env)?)
+    } else {
+        None
+    };
     let profile_name = profile::profile_name(env, options.profile.as_deref());
-    let profile = loaded.profiles.get(&profile_name);
+    let profile = loaded.as_ref().and_then(|l| l.profiles.get(&profile_name));
     let services = profile
         .and_then(|p| p.get("services"))
-        .and_then(|name| loaded.profiles.services(name));
+        .and_then(|name| loaded.as_ref()?.profiles.services(name));
     let mut endpoint = resolve_endpoint(options, env, profile, services)?;
     let imds_region = region_from_imds(options, env, &endpoint.1).await;
     if let Some(region) = &imds_region {

@@ -227,6 +227,11 @@ impl HttpClient {
         })
     }
 
+    /// The connections kept open at most (requests in flight it is sized for).
+    pub fn max_connections(&self) -> usize {
+        self.max_connections as usize
+    }
+
     /// Sends a request and waits for the response headers; the body streams after. The
     /// request is abandoned as stalled when its body stops moving for the stall timeout (a
     /// frame under a bandwidth cap may wait for its tokens longer: that wait is allowed for),

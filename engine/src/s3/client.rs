@@ -235,6 +235,11 @@ impl S3Client {
         &self.inner.endpoint
     }
 
+    /// The requests in flight this client's connection pool is sized for.
+    pub fn max_connections(&self) -> usize {
+        self.inner.http.max_connections()
+    }
+
     /// The retry policy and adaptive send rate shared by this client's requests.
     pub fn retry_state(&self) -> &RetryState {
         &self.inner.retry

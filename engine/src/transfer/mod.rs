@@ -233,6 +233,19 @@ struct OpenUpload {
 }
 
 impl Transfers {
+    /// An engine sending through `client`, its requests in flight sized by the client's
+    /// connection pool (what [`crate::ClientBuilder::concurrency`] set): request-bound
+    /// work grows up to it, parts and ranges use at most `config.concurrency` of it.
+    pub fn for_client(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
+        let pool = client.max_connections().max(1);
+        let config = TransferConfig {
+            request_concurrency: pool,
+            concurrency: config.concurrency.min(pool),
+            ..config
+        };
+        Self::new(client, config, progress)
+    }
+
     /// An engine sending through `client`.
     pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
