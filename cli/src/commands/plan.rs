@@ -27,7 +27,25 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, CliEr
             "drop --source-endpoint-url / --source-profile",
         ));
     }
-    if layout::header_path(&args.out).exists() {
+    if let (
+        Place::S3 {
+            bucket: sb,
+            prefix: sp,
+        },
+        Place::S3 {
+            bucket: db,
+            prefix: dp,
+        },
+    ) = (&source, &destination)
+        && sb == db
+        && (sp.starts_with(dp.as_str()) || dp.starts_with(sp.as_str()))
+    {
+        return Err(CliError::usage(
+            format!("s3://{sb}/{sp} and s3://{db}/{dp} overlap"),
+            "copies would land among the objects being copied: choose prefixes neither of which contains the other",
+        ));
+    }
+    if layout::holds_a_plan(&args.out) {
         return Err(ferry::shard::ShardError::PlanExists(args.out.clone()).into());
     }
     let (entries, read_from) = read_source(global, args, &source).await?;

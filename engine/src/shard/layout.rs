@@ -152,7 +152,7 @@ pub fn write_plan(
     mut header: PlanHeader,
     shards: &[Vec<Entry>],
 ) -> Result<PlanHeader, ShardError> {
-    if header_path(dir).exists() {
+    if holds_a_plan(dir) {
         return Err(ShardError::PlanExists(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(|e| ShardError::io("making", dir, e))?;
@@ -180,6 +180,21 @@ pub fn write_plan(
     json.push(b'\n');
     write_atomic(&header_path(dir), &json)?;
     Ok(header)
+}
+
+/// Whether `dir` holds a plan, or files of one (shards, journals, results: a journal of
+/// another plan would make a new plan skip objects it never copied).
+pub fn holds_a_plan(dir: &Path) -> bool {
+    if header_path(dir).exists() {
+        return true;
+    }
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("shard-") || name.starts_with("result-")
+        })
+    })
 }
 
 /// Reads `plan.json` from `dir`.

@@ -53,8 +53,8 @@ pub enum ShardError {
         /// What is wrong.
         message: String,
     },
-    /// `--out` already holds a plan.
-    #[error("{0} already holds a plan")]
+    /// `--out` already holds a plan (or the shards, journals or results of one).
+    #[error("{0} already holds a plan (or the shards, journals or results of one)")]
     PlanExists(PathBuf),
     /// No `plan.json` where a plan was expected.
     #[error("{0} holds no plan (no plan.json)")]

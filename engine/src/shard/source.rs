@@ -6,6 +6,7 @@
 //! writes them bare) give the same entries.
 
 use super::{Entry, ShardError};
+use crate::s3::xml::Object;
 use crate::s3::{ListObjects, S3Client};
 use futures_util::StreamExt;
 use std::io::{BufRead, BufReader};
@@ -14,37 +15,93 @@ use std::path::{Path, PathBuf};
 /// HEAD requests in flight while sizing manifest keys that came without a size.
 const HEADS_IN_FLIGHT: usize = 64;
 
+/// Listings in flight at once.
+const LISTINGS_IN_FLIGHT: usize = 16;
+/// How many levels of "directories" are opened (each with a `/`-delimited listing) to find
+/// enough prefixes to list in parallel.
+const FAN_OUT_LEVELS: usize = 3;
+
 /// Every object below `prefix` in `bucket`, keyed relative to `prefix`. Zero-byte keys
 /// ending in `/` (folder markers) are left out: they are no files to copy.
+///
+/// The listing runs in parallel where the keys have `/`-separated "directories": up to
+/// [`FAN_OUT_LEVELS`] levels are opened with delimited listings (which give the objects
+/// directly at that level and the prefixes below it) until there are at least
+/// [`LISTINGS_IN_FLIGHT`] prefixes, then each prefix is listed whole, that many at once.
+/// Every key is found exactly once: either directly at an opened level or below one prefix.
 pub async fn list_s3(
     client: &S3Client,
     bucket: &str,
     prefix: &str,
 ) -> Result<Vec<Entry>, ShardError> {
+    let mut objects = Vec::new();
+    let mut frontier = vec![prefix.to_owned()];
+    for _ in 0..FAN_OUT_LEVELS {
+        if frontier.is_empty() || frontier.len() >= LISTINGS_IN_FLIGHT {
+            break;
+        }
+        let levels: Vec<Result<(Vec<Object>, Vec<String>), ShardError>> =
+            futures_util::stream::iter(
+                frontier.iter().map(|p| list_pages(client, bucket, p, true)),
+            )
+            .buffered(LISTINGS_IN_FLIGHT)
+            .collect()
+            .await;
+        frontier = Vec::new();
+        for level in levels {
+            let (found, below) = level?;
+            objects.extend(found);
+            frontier.extend(below);
+        }
+    }
+    let whole: Vec<Result<(Vec<Object>, Vec<String>), ShardError>> = futures_util::stream::iter(
+        frontier
+            .iter()
+            .map(|p| list_pages(client, bucket, p, false)),
+    )
+    .buffer_unordered(LISTINGS_IN_FLIGHT)
+    .collect()
+    .await;
+    for listed in whole {
+        objects.extend(listed?.0);
+    }
+    Ok(objects
+        .into_iter()
+        .filter(|o| !(o.size == 0 && o.key.ends_with('/')))
+        .filter_map(|o| {
+            let key = o.key.strip_prefix(prefix)?.to_owned();
+            Some(Entry {
+                key,
+                size: o.size,
+                tag: bare_etag(o.etag.as_deref()),
+            })
+        })
+        .collect())
+}
+
+/// Every page of one listing below `prefix`: the objects, and with `delimited` the common
+/// prefixes one `/` further down.
+async fn list_pages(
+    client: &S3Client,
+    bucket: &str,
+    prefix: &str,
+    delimited: bool,
+) -> Result<(Vec<Object>, Vec<String>), ShardError> {
     let mut pages = client.list_objects(
         bucket,
         ListObjects {
             prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            delimiter: delimited.then(|| "/".to_owned()),
             ..ListObjects::default()
         },
     );
-    let mut entries = Vec::new();
+    let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
     while let Some(page) = pages.next_page().await? {
-        for object in page.contents {
-            if object.size == 0 && object.key.ends_with('/') {
-                continue;
-            }
-            let Some(key) = object.key.strip_prefix(prefix) else {
-                continue;
-            };
-            entries.push(Entry {
-                key: key.to_owned(),
-                size: object.size,
-                tag: bare_etag(object.etag.as_deref()),
-            });
-        }
+        objects.extend(page.contents);
+        // A store that answers a delimited listing with the prefix itself would loop.
+        prefixes.extend(page.common_prefixes.into_iter().filter(|p| p != prefix));
     }
-    Ok(entries)
+    Ok((objects, prefixes))
 }
 
 /// An ETag without quotes or surrounding spaces.
