@@ -631,3 +631,74 @@ fn overlapping_prefixes_and_a_directory_with_an_old_journal_are_refused() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_plan_kept_in_s3_is_run_and_reported_from_s3() {
+    let setup = Setup::new(300, 10);
+    std::fs::create_dir_all(setup.root.path().join("ops")).unwrap();
+    let plan = "s3://ops/plans/m/";
+    expect(
+        setup.ferry().args([
+            "plan",
+            "s3://src/data/",
+            "s3://dst/copy/",
+            "--shards",
+            "3",
+            "--out",
+            plan,
+        ]),
+        0,
+    );
+    let stored = setup.root.path().join("ops/plans/m");
+    assert!(stored.join("plan.json").is_file() && stored.join("shard-00002.jsonl").is_file());
+    let report = expect(setup.ferry().args(["report", plan]), 1);
+    assert!(report.contains("not run: shards 0-2"), "{report}");
+
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            setup
+                .ferry()
+                .args(["run", plan])
+                .env("AWS_BATCH_JOB_ARRAY_INDEX", i.to_string())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert!(
+        tree(&setup.destination()) == setup.source(),
+        "the destination differs"
+    );
+    expect(setup.ferry().args(["report", plan]), 0);
+    let journaled: usize = (0..3)
+        .map(|i| {
+            std::fs::read_to_string(stored.join(format!("shard-{i:05}.journal")))
+                .unwrap()
+                .lines()
+                .count()
+        })
+        .sum();
+    assert_eq!(journaled, 300, "each journal was put back whole");
+
+    expect(setup.ferry().args(["run", plan, "--shard", "1"]), 0);
+    let again: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stored.join("result-00001.json")).unwrap()).unwrap();
+    assert_eq!(again["done"], 0, "{again}");
+    let out = setup
+        .ferry()
+        .args([
+            "plan",
+            "s3://src/data/",
+            "s3://dst/copy/",
+            "--shards",
+            "3",
+            "--out",
+            plan,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

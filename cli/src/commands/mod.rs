@@ -9,6 +9,7 @@ mod demo;
 mod ls;
 mod mv;
 mod plan;
+mod plan_store;
 mod presign;
 mod report;
 mod rm;
@@ -46,7 +47,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 Command::Whoami => whoami::run(&global).await,
                 Command::Plan(args) => plan::run(&global, &args).await,
                 Command::Run(args) => run::run(&global, &args).await,
-                Command::Report(args) => report::run(&global, &args),
+                Command::Report(args) => report::run(&global, &args).await,
                 Command::Bench(BenchCommand::Transfer(args)) => {
                     bench_transfer::run(&global, &args).await
                 }

@@ -2,11 +2,13 @@
 //! balanced shards (see `ferry::shard`).
 
 use super::connect::connect;
+use super::plan_store::PlanStore;
 use crate::args::{GlobalArgs, PlanArgs};
 use crate::exit::ExitCode;
 use crate::location::{Location, dir_prefix};
 use crate::output::CliError;
 use crate::progress::human_bytes;
+use ferry::s3::S3Client;
 use ferry::shard::source::{self, Lookup};
 use ferry::shard::{Entry, Place, PlanHeader, layout, split};
 use std::path::Path;
@@ -45,10 +47,21 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, CliEr
             "copies would land among the objects being copied: choose prefixes neither of which contains the other",
         ));
     }
-    if layout::holds_a_plan(&args.out) {
-        return Err(ferry::shard::ShardError::PlanExists(args.out.clone()).into());
+    let needs_client = matches!(source, Place::S3 { .. }) || PlanStore::is_remote(&args.out);
+    let setup = match needs_client {
+        true => Some(connect(global).await?),
+        false => None,
+    };
+    let client = setup.as_ref().map(|s| &s.client);
+    let store = PlanStore::open(&args.out, client)?;
+    let taken = match store.remote() {
+        Some(remote) => remote.holds_a_plan().await?,
+        None => layout::holds_a_plan(store.dir()),
+    };
+    if taken {
+        return Err(ferry::shard::ShardError::PlanExists(args.out.clone().into()).into());
     }
-    let (entries, read_from) = read_source(global, args, &source).await?;
+    let (entries, read_from) = read_source(client, args, &source).await?;
     let mut options = serde_json::Map::new();
     if let Some(manifest) = &args.manifest {
         options.insert(
@@ -70,13 +83,16 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, CliEr
     };
     let shards = split::split(entries, args.shards as usize);
     let (bytes_off, count_off) = split::imbalance(&shards);
-    let header = layout::write_plan(&args.out, header, &shards)?;
+    let header = layout::write_plan(store.dir(), header, &shards)?;
+    if let Some(remote) = store.remote() {
+        remote.upload_plan(store.dir()).await?;
+    }
     if global.json {
         outln!(
             "{}",
             serde_json::json!({
                 "type": "plan",
-                "plan": args.out.display().to_string(),
+                "plan": args.out,
                 "objects": header.objects,
                 "bytes": header.bytes,
                 "largest": header.largest,
@@ -99,7 +115,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, CliEr
         errln!("fingerprint {}", header.fingerprint);
         errln!(
             "run each shard: ferry run {} --shard I   (I = 0..{})",
-            args.out.display(),
+            args.out,
             header.shards.len().saturating_sub(1)
         );
     }
@@ -108,7 +124,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, CliEr
 
 /// Reads the objects to plan, and says how: `listing`, `walk`, `manifest` or `inventory`.
 async fn read_source(
-    global: &GlobalArgs,
+    client: Option<&S3Client>,
     args: &PlanArgs,
     source: &Place,
 ) -> Result<(Vec<Entry>, &'static str), CliError> {
@@ -126,9 +142,8 @@ async fn read_source(
             "give the inventoried bucket as the source: ferry plan s3://BUCKET/ …",
         )),
         (Place::S3 { bucket, prefix }, Some(manifest)) => {
-            let setup = connect(global).await?;
             let lookup = Lookup::S3 {
-                client: &setup.client,
+                client: connected(client)?,
                 bucket,
             };
             Ok((
@@ -140,15 +155,22 @@ async fn read_source(
             source::read_text_manifest(manifest, "", Lookup::Local(path)).await?,
             "manifest",
         )),
-        (Place::S3 { bucket, prefix }, None) => {
-            let setup = connect(global).await?;
-            Ok((
-                source::list_s3(&setup.client, bucket, prefix).await?,
-                "listing",
-            ))
-        }
+        (Place::S3 { bucket, prefix }, None) => Ok((
+            source::list_s3(connected(client)?, bucket, prefix).await?,
+            "listing",
+        )),
         (Place::Local { path }, None) => Ok((source::walk_local(path)?, "walk")),
     }
+}
+
+/// The client, which an S3 source always has.
+fn connected(client: Option<&S3Client>) -> Result<&S3Client, CliError> {
+    client.ok_or_else(|| {
+        CliError::usage(
+            "an S3 source needs a connection",
+            "this is a bug in ferry: please report it",
+        )
+    })
 }
 
 /// A command-line location as a plan side: an S3 prefix taken as a "directory"

@@ -1,13 +1,23 @@
 //! `ferry report PLAN`: the shards' results merged; exits 1 until every object is done.
 
+use super::connect::connect;
+use super::plan_store::PlanStore;
 use crate::args::{GlobalArgs, ReportArgs};
 use crate::exit::ExitCode;
 use crate::output::CliError;
 use crate::progress::{human_bytes, printable};
 
 /// `ferry report`.
-pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<ExitCode, CliError> {
-    let report = ferry::shard::report::report(&args.plan)?;
+pub async fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<ExitCode, CliError> {
+    let setup = match PlanStore::is_remote(&args.plan) {
+        true => Some(connect(global).await?),
+        false => None,
+    };
+    let store = PlanStore::open(&args.plan, setup.as_ref().map(|s| &s.client))?;
+    if let Some(remote) = store.remote() {
+        remote.fetch_results(store.dir()).await?;
+    }
+    let report = ferry::shard::report::report(store.dir())?;
     if global.json {
         let value = serde_json::to_value(&report).map_err(|e| CliError {
             message: format!("the report cannot be written as JSON: {e}"),

@@ -1,6 +1,7 @@
 //! `ferry run PLAN --shard I`: one shard of a plan, resumable (see `ferry::shard::run`).
 
 use super::connect::{connect, transfers};
+use super::plan_store::PlanStore;
 use crate::args::{GlobalArgs, RunArgs};
 use crate::exit::ExitCode;
 use crate::output::CliError;
@@ -8,6 +9,22 @@ use crate::progress::{Mode, Reporter, human_bytes, printable};
 use crate::signals::Signals;
 use ferry::shard::run::run_shard;
 use ferry::transfer::TransferSummary;
+use std::path::Path;
+use std::time::Duration;
+
+/// How often the journal of a shard of an S3 plan is put back while the shard runs (a kill
+/// loses at most this much of it, which costs HEADs on the rerun, never a wrong skip).
+const JOURNAL_PUSH: Duration = Duration::from_secs(30);
+
+/// Puts the shard's journal back to an S3 plan (a warning when it cannot: the next run
+/// HEADs what the lost lines would have skipped).
+async fn push_journal(store: &PlanStore, index: usize) {
+    if let Some(remote) = store.remote()
+        && let Err(error) = remote.push_journal(store.dir(), index).await
+    {
+        tracing::warn!(%error, "could not put the shard's journal back to {}", remote.url());
+    }
+}
 
 /// Where schedulers put a worker's index, in the order they are read.
 const INDEX_VARIABLES: [&str; 2] = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
@@ -16,26 +33,54 @@ const INDEX_VARIABLES: [&str; 2] = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY
 pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, CliError> {
     let mut signals = Signals::install();
     let index = shard_index(args.shard, |name| std::env::var(name).ok())?;
-    // A missing plan or shard is reported before credentials are looked for.
-    let header = ferry::shard::layout::read_header(&args.plan)?;
-    if index >= header.shards.len() {
-        return Err(ferry::shard::ShardError::NoSuchShard {
-            index,
-            shards: header.shards.len(),
+    let remote = PlanStore::is_remote(&args.plan);
+    if !remote {
+        // A missing local plan or shard is reported before credentials are looked for.
+        let header = ferry::shard::layout::read_header(Path::new(&args.plan))?;
+        if index >= header.shards.len() {
+            return Err(ferry::shard::ShardError::NoSuchShard {
+                index,
+                shards: header.shards.len(),
+            }
+            .into());
         }
-        .into());
     }
     let setup = connect(global).await?;
+    let store = PlanStore::open(&args.plan, Some(&setup.client))?;
+    if let Some(remote) = store.remote() {
+        remote.fetch_shard(store.dir(), index).await?;
+    }
     let reporter = Reporter::start(Mode::choose(global.json, global.quiet));
     let engine = transfers(global, &setup, reporter.progress())?;
-    let result = tokio::select! {
-        result = run_shard(&engine, &args.plan, index) => result?,
-        stop = signals.next() => {
-            let aborted = engine.abort_open_uploads().await;
-            reporter.finish_interrupted(stop.name(), aborted);
-            return Ok(stop.exit_code());
+    let mut running = Box::pin(run_shard(&engine, store.dir(), index));
+    let mut journal_push = tokio::time::interval(JOURNAL_PUSH);
+    journal_push.tick().await;
+    let result = loop {
+        tokio::select! {
+            result = &mut running => break result,
+            _ = journal_push.tick(), if store.remote().is_some() => push_journal(&store, index).await,
+            stop = signals.next() => {
+                let aborted = engine.abort_open_uploads().await;
+                // Dropping the run flushes its journal, which then goes back to S3.
+                drop(running);
+                push_journal(&store, index).await;
+                reporter.finish_interrupted(stop.name(), aborted);
+                return Ok(stop.exit_code());
+            }
         }
     };
+    let result = match result {
+        Ok(result) => result,
+        Err(error) => {
+            drop(running);
+            push_journal(&store, index).await;
+            return Err(error.into());
+        }
+    };
+    drop(running);
+    if let Some(remote) = store.remote() {
+        remote.push_shard(store.dir(), index).await?;
+    }
     let summary = TransferSummary {
         objects: result.done,
         bytes: result.bytes,

@@ -10,10 +10,12 @@
 //! * [`journal`]: the per-shard journal of finished objects (appended, fsynced, shared).
 //! * [`run`]: one shard, on the transfer engine.
 //! * [`report`]: the shards' results merged.
+//! * [`remote`]: a plan kept in S3, staged locally by each worker.
 
 pub mod entry;
 pub mod journal;
 pub mod layout;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod source;

@@ -40,13 +40,12 @@ pub async fn list_s3(
         if frontier.is_empty() || frontier.len() >= LISTINGS_IN_FLIGHT {
             break;
         }
-        let levels: Vec<Result<(Vec<Object>, Vec<String>), ShardError>> =
-            futures_util::stream::iter(
-                frontier.iter().map(|p| list_pages(client, bucket, p, true)),
-            )
-            .buffered(LISTINGS_IN_FLIGHT)
-            .collect()
-            .await;
+        let levels: Vec<Result<Level, ShardError>> = futures_util::stream::iter(
+            frontier.iter().map(|p| list_pages(client, bucket, p, true)),
+        )
+        .buffered(LISTINGS_IN_FLIGHT)
+        .collect()
+        .await;
         frontier = Vec::new();
         for level in levels {
             let (found, below) = level?;
@@ -54,7 +53,7 @@ pub async fn list_s3(
             frontier.extend(below);
         }
     }
-    let whole: Vec<Result<(Vec<Object>, Vec<String>), ShardError>> = futures_util::stream::iter(
+    let whole: Vec<Result<Level, ShardError>> = futures_util::stream::iter(
         frontier
             .iter()
             .map(|p| list_pages(client, bucket, p, false)),
@@ -79,6 +78,9 @@ pub async fn list_s3(
         .collect())
 }
 
+/// What one listing found: the objects, and the prefixes one `/` further down.
+type Level = (Vec<Object>, Vec<String>);
+
 /// Every page of one listing below `prefix`: the objects, and with `delimited` the common
 /// prefixes one `/` further down.
 async fn list_pages(
@@ -86,7 +88,7 @@ async fn list_pages(
     bucket: &str,
     prefix: &str,
     delimited: bool,
-) -> Result<(Vec<Object>, Vec<String>), ShardError> {
+) -> Result<Level, ShardError> {
     let mut pages = client.list_objects(
         bucket,
         ListObjects {
