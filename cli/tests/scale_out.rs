@@ -702,3 +702,49 @@ fn a_plan_kept_in_s3_is_run_and_reported_from_s3() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_failed_object_is_reported_until_a_rerun_copies_it() {
+    let setup = Setup::new(20, 11);
+    let plan = setup.plan("plan", 2, &[]);
+    let (missing, bytes) = setup.source().into_iter().next().unwrap();
+    let path = setup.root.path().join("src/data").join(&missing);
+    std::fs::remove_file(&path).unwrap();
+
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            setup
+                .ferry()
+                .args(["run", "--shard", &i.to_string()])
+                .arg(&plan)
+                .output()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<_> = children.iter().map(|o| o.status.code()).collect();
+    assert!(
+        codes.contains(&Some(1)) && codes.contains(&Some(0)),
+        "{codes:?}"
+    );
+    let report = expect(setup.ferry().args(["report", "--json"]).arg(&plan), 1);
+    let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
+    assert_eq!(report["complete"], false);
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(failed[0]["key"], missing.as_str());
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("NoSuchKey"),
+        "{report}"
+    );
+    let text_report = expect(setup.ferry().arg("report").arg(&plan), 1);
+    assert!(
+        text_report.contains(&format!("{missing}: ")),
+        "{text_report}"
+    );
+
+    std::fs::write(&path, bytes).unwrap();
+    let shard = failed[0]["shard"].as_u64().unwrap().to_string();
+    expect(setup.ferry().args(["run", "--shard", &shard]).arg(&plan), 0);
+    expect(setup.ferry().arg("report").arg(&plan), 0);
+    assert!(tree(&setup.destination()) == setup.source());
+}

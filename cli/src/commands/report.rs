@@ -54,7 +54,8 @@ pub async fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<ExitCode, Cli
                 ),
             }
         }
-        for (shard, failure) in &report.failed {
+        for failure in &report.failed {
+            let shard = failure.shard;
             outln!(
                 "failed (shard {shard}): {}: {}",
                 printable(&failure.key),

@@ -23,7 +23,7 @@ pub mod split;
 
 pub use entry::Entry;
 pub use layout::{Place, PlanHeader, ShardInfo};
-pub use report::{PlanReport, ShardStatus};
+pub use report::{FailedObject, PlanReport, ShardStatus};
 pub use run::{Failure, ShardResult};
 
 use std::path::PathBuf;

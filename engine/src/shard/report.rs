@@ -19,6 +19,17 @@ pub struct ShardStatus {
     pub result: Option<ShardResult>,
 }
 
+/// One object that failed in a shard's last run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedObject {
+    /// The shard.
+    pub shard: usize,
+    /// The key below the source prefix.
+    pub key: String,
+    /// Why, in one line.
+    pub error: String,
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanReport {
@@ -28,8 +39,8 @@ pub struct PlanReport {
     pub shards: Vec<ShardStatus>,
     /// Objects in place (copied or found in place by a shard's last run).
     pub done: u64,
-    /// Every failure of every shard's last run, with its shard.
-    pub failed: Vec<(usize, Failure)>,
+    /// Every failure of every shard's last run.
+    pub failed: Vec<FailedObject>,
     /// Shards that have not run (or whose result is of another plan).
     pub not_run: Vec<usize>,
     /// Whether every object is in place.
@@ -58,7 +69,11 @@ pub fn report(dir: &Path) -> Result<PlanReport, ShardError> {
             }
             Some(r) => {
                 done += r.done + r.skipped;
-                failed.extend(r.failed.iter().map(|f| (info.index, f.clone())));
+                failed.extend(r.failed.iter().map(|f: &Failure| FailedObject {
+                    shard: info.index,
+                    key: f.key.clone(),
+                    error: f.error.clone(),
+                }));
                 if r.complete() {
                     "complete"
                 } else {
