@@ -683,7 +683,16 @@ fn a_plan_kept_in_s3_is_run_and_reported_from_s3() {
         .sum();
     assert_eq!(journaled, 300, "each journal was put back whole");
 
-    expect(setup.ferry().args(["run", plan, "--shard", "1"]), 0);
+    let line = expect(
+        setup.ferry().args(["--json", "run", plan, "--shard", "1"]),
+        0,
+    );
+    let shard_line = line
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "shard")
+        .expect("a shard line in --json output");
+    assert_eq!(shard_line["done"], 0, "{shard_line}");
     let again: serde_json::Value =
         serde_json::from_slice(&std::fs::read(stored.join("result-00001.json")).unwrap()).unwrap();
     assert_eq!(again["done"], 0, "{again}");

@@ -92,7 +92,13 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, CliErr
         warnings: Vec::new(),
     };
     reporter.finish(&summary);
-    if !global.json && !global.quiet {
+    if global.json {
+        let mut value = serde_json::to_value(&result).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            object.insert("type".into(), "shard".into());
+        }
+        outln!("{value}");
+    } else if !global.quiet {
         for failure in &result.failed {
             errln!("failed: {}: {}", printable(&failure.key), failure.error);
         }
