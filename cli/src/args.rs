@@ -331,6 +331,78 @@ pub enum Command {
     /// Multipart uploads left open (by a crash, a killed job, another tool): list or abort.
     #[command(subcommand)]
     Uploads(UploadsCommand),
+    /// Split a migration into N shards, balanced by bytes and count (see docs/scale-out.md).
+    #[command(after_help = PLAN_EXAMPLES)]
+    Plan(PlanArgs),
+    /// Run one shard of a plan: copy its objects, skipping those already done.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Merge the shards' results; exits 1 until every object is done.
+    #[command(after_help = "Examples:\n  ferry report ./plan\n  ferry report ./plan --json")]
+    Report(ReportArgs),
+}
+
+const PLAN_EXAMPLES: &str = "\
+The source is read once (an S3 listing, a local tree, or --manifest) and its objects are
+split into N shard files, the same split for the same input. PLAN is a local directory
+every worker can read and write (a shared volume), where `ferry run` keeps each shard's
+journal and result; or s3://BUCKET/PREFIX/, from which each worker fetches its shard and to
+which it puts its journal and result back.
+
+Examples:
+  ferry plan s3://old/data/ s3://new/data/ --shards 64 --out /mnt/plans/data
+  ferry plan ./archive s3://bucket/archive/ --shards 8 --out ./plan
+  ferry plan s3://old/ s3://new/ --manifest keys.txt --shards 16 --out ./plan
+  ferry plan s3://old/ s3://new/ --manifest inventory/manifest.json --shards 256 --out ./plan
+  ferry plan s3://old/ s3://new/ --shards 256 --out s3://ops/plans/migration/";
+
+const RUN_EXAMPLES: &str = "\
+The shard index comes from --shard, else JOB_COMPLETION_INDEX (a Kubernetes Indexed Job),
+else AWS_BATCH_JOB_ARRAY_INDEX (an AWS Batch array job). Objects the shard's journal lists,
+or that the destination already holds (same size and MD5 where known), are skipped, so a
+shard may be run again after a failure or a kill. Exits 0 when every object of the shard is
+in place, 1 when some failed (listed, and in result-NNNNN.json).
+
+Examples:
+  ferry run ./plan --shard 3
+  JOB_COMPLETION_INDEX=3 ferry run /mnt/plans/data
+  AWS_BATCH_JOB_ARRAY_INDEX=3 ferry run s3://ops/plans/migration/";
+
+/// `ferry plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// s3://BUCKET/PREFIX or a local directory.
+    pub source: String,
+    /// s3://BUCKET/PREFIX or a local directory.
+    pub destination: String,
+    /// How many shards (1 to 99999).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=99_999))]
+    pub shards: u32,
+    /// Where to write the plan: a local directory (made if missing) or s3://BUCKET/PREFIX/;
+    /// it must hold no plan yet.
+    #[arg(long, value_name = "PLAN")]
+    pub out: String,
+    /// Read the objects from this file instead of listing the source: a text file of keys
+    /// (KEY, or KEY<TAB>SIZE[<TAB>ETAG], one per line), or an S3 Inventory manifest.json.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<std::path::PathBuf>,
+}
+
+/// `ferry run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The plan: a local directory or s3://BUCKET/PREFIX/.
+    pub plan: String,
+    /// The shard to run (else JOB_COMPLETION_INDEX, else AWS_BATCH_JOB_ARRAY_INDEX).
+    #[arg(long)]
+    pub shard: Option<usize>,
+}
+
+/// `ferry report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The plan: a local directory or s3://BUCKET/PREFIX/.
+    pub plan: String,
 }
 
 /// `ferry uploads …`.

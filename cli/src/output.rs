@@ -178,3 +178,20 @@ impl From<ferry::transfer::TransferError> for CliError {
         }
     }
 }
+
+impl From<ferry::shard::ShardError> for CliError {
+    fn from(error: ferry::shard::ShardError) -> Self {
+        use ferry::shard::ShardError as E;
+        let code = match &error {
+            E::NoPlan(_) | E::NoSuchShard { .. } | E::PlanExists(_) | E::Invalid(_) => {
+                ExitCode::Usage
+            }
+            _ => ExitCode::Failure,
+        };
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
+            code,
+        }
+    }
+}

@@ -16,6 +16,7 @@
 //! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy |
 //! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, directories, progress events |
 //! | [`s3`] | the S3 API's XML bodies and its typed errors |
+//! | [`shard`] | a migration split into shards: the plan, one shard's run, the merged report |
 //!
 //! # Example
 //!
@@ -55,6 +56,7 @@ pub mod http;
 pub mod s3;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod shard;
 pub mod sign;
 pub mod transfer;
 

@@ -8,8 +8,12 @@ mod cp;
 mod demo;
 mod ls;
 mod mv;
+mod plan;
+mod plan_store;
 mod presign;
+mod report;
 mod rm;
+mod run;
 mod serve;
 mod sync;
 mod uploads;
@@ -41,6 +45,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     uploads::abort(&global, &args).await
                 }
                 Command::Whoami => whoami::run(&global).await,
+                Command::Plan(args) => plan::run(&global, &args).await,
+                Command::Run(args) => run::run(&global, &args).await,
+                Command::Report(args) => report::run(&global, &args).await,
                 Command::Bench(BenchCommand::Transfer(args)) => {
                     bench_transfer::run(&global, &args).await
                 }

@@ -1,0 +1,495 @@
+//! Reading what a plan moves: an S3 listing (ListObjectsV2, page by page), a local tree, a
+//! text manifest (`KEY`, or `KEY<TAB>SIZE[<TAB>ETAG]`, one per line), or an S3 Inventory
+//! report (`manifest.json` and its CSV files, as S3 Batch Operations takes work).
+//!
+//! S3 ETags are kept without their quotes, so that a listing and an inventory (which
+//! writes them bare) give the same entries.
+
+use super::{Entry, ShardError};
+use crate::s3::xml::Object;
+use crate::s3::{ListObjects, S3Client};
+use futures_util::StreamExt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+/// HEAD requests in flight while sizing manifest keys that came without a size.
+const HEADS_IN_FLIGHT: usize = 64;
+
+/// Listings in flight at once.
+const LISTINGS_IN_FLIGHT: usize = 16;
+/// How many levels of "directories" are opened (each with a `/`-delimited listing) to find
+/// enough prefixes to list in parallel.
+const FAN_OUT_LEVELS: usize = 3;
+
+/// Every object below `prefix` in `bucket`, keyed relative to `prefix`. Zero-byte keys
+/// ending in `/` (folder markers) are left out: they are no files to copy.
+///
+/// The listing runs in parallel where the keys have `/`-separated "directories": up to
+/// [`FAN_OUT_LEVELS`] levels are opened with delimited listings (which give the objects
+/// directly at that level and the prefixes below it) until there are at least
+/// [`LISTINGS_IN_FLIGHT`] prefixes, then each prefix is listed whole, that many at once.
+/// Every key is found exactly once: either directly at an opened level or below one prefix.
+pub async fn list_s3(
+    client: &S3Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<Entry>, ShardError> {
+    let mut objects = Vec::new();
+    let mut frontier = vec![prefix.to_owned()];
+    for _ in 0..FAN_OUT_LEVELS {
+        if frontier.is_empty() || frontier.len() >= LISTINGS_IN_FLIGHT {
+            break;
+        }
+        let levels: Vec<Result<Level, ShardError>> = futures_util::stream::iter(
+            frontier.iter().map(|p| list_pages(client, bucket, p, true)),
+        )
+        .buffered(LISTINGS_IN_FLIGHT)
+        .collect()
+        .await;
+        frontier = Vec::new();
+        for level in levels {
+            let (found, below) = level?;
+            objects.extend(found);
+            frontier.extend(below);
+        }
+    }
+    let whole: Vec<Result<Level, ShardError>> = futures_util::stream::iter(
+        frontier
+            .iter()
+            .map(|p| list_pages(client, bucket, p, false)),
+    )
+    .buffer_unordered(LISTINGS_IN_FLIGHT)
+    .collect()
+    .await;
+    for listed in whole {
+        objects.extend(listed?.0);
+    }
+    Ok(objects
+        .into_iter()
+        .filter(|o| !(o.size == 0 && o.key.ends_with('/')))
+        .filter_map(|o| {
+            let key = o.key.strip_prefix(prefix)?.to_owned();
+            Some(Entry {
+                key,
+                size: o.size,
+                tag: bare_etag(o.etag.as_deref()),
+            })
+        })
+        .collect())
+}
+
+/// What one listing found: the objects, and the prefixes one `/` further down.
+type Level = (Vec<Object>, Vec<String>);
+
+/// Every page of one listing below `prefix`: the objects, and with `delimited` the common
+/// prefixes one `/` further down.
+async fn list_pages(
+    client: &S3Client,
+    bucket: &str,
+    prefix: &str,
+    delimited: bool,
+) -> Result<Level, ShardError> {
+    let mut pages = client.list_objects(
+        bucket,
+        ListObjects {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            delimiter: delimited.then(|| "/".to_owned()),
+            ..ListObjects::default()
+        },
+    );
+    let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
+    while let Some(page) = pages.next_page().await? {
+        objects.extend(page.contents);
+        // A store that answers a delimited listing with the prefix itself would loop.
+        prefixes.extend(page.common_prefixes.into_iter().filter(|p| p != prefix));
+    }
+    Ok((objects, prefixes))
+}
+
+/// An ETag without quotes or surrounding spaces.
+fn bare_etag(etag: Option<&str>) -> String {
+    etag.unwrap_or_default().trim().trim_matches('"').to_owned()
+}
+
+/// Every regular file below `dir`, keyed by its path relative to `dir` (`/`-separated).
+/// Symbolic links are not followed (each is left out with a warning); a name that is not
+/// UTF-8 is an error, since it has no S3 key.
+pub fn walk_local(dir: &Path) -> Result<Vec<Entry>, ShardError> {
+    let mut entries = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((path, relative)) = pending.pop() {
+        let listing = std::fs::read_dir(&path).map_err(|e| ShardError::io("reading", &path, e))?;
+        for item in listing {
+            let item = item.map_err(|e| ShardError::io("reading", &path, e))?;
+            let child = item.path();
+            let Some(name) = item.file_name().to_str().map(str::to_owned) else {
+                return Err(ShardError::Invalid(format!(
+                    "{} is not UTF-8, so it has no S3 key; rename it",
+                    child.display()
+                )));
+            };
+            let key = format!("{relative}{name}");
+            let kind = item
+                .file_type()
+                .map_err(|e| ShardError::io("reading", &child, e))?;
+            if kind.is_dir() {
+                pending.push((child, format!("{key}/")));
+            } else if kind.is_file() {
+                let meta = item
+                    .metadata()
+                    .map_err(|e| ShardError::io("reading", &child, e))?;
+                entries.push(Entry {
+                    key,
+                    size: meta.len(),
+                    tag: mtime_tag(&meta),
+                });
+            } else {
+                tracing::warn!(path = %child.display(), "not a regular file: left out of the plan");
+            }
+        }
+    }
+    Ok(entries)
+}
+
+/// A file's modification time as `SECONDS.NANOS` since the epoch.
+fn mtime_tag(meta: &std::fs::Metadata) -> String {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
+        .unwrap_or_default()
+}
+
+/// Where a text manifest's keys are found, to size those that came without a size.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    /// HEAD each in `bucket`.
+    S3 {
+        /// The client.
+        client: &'a S3Client,
+        /// The source bucket.
+        bucket: &'a str,
+    },
+    /// Stat each below this directory.
+    Local(&'a Path),
+}
+
+/// The objects a text manifest lists: one per line, `KEY` or `KEY<TAB>SIZE[<TAB>ETAG]`
+/// (blank lines are skipped). For an S3 source a key is the object's whole key and must be
+/// below `prefix`; for a local source it is a path relative to the directory. Keys without a
+/// size are looked up (HEAD, or stat), as many at once as [`HEADS_IN_FLIGHT`].
+pub async fn read_text_manifest(
+    path: &Path,
+    prefix: &str,
+    lookup: Lookup<'_>,
+) -> Result<Vec<Entry>, ShardError> {
+    let file = std::fs::File::open(path).map_err(|e| ShardError::io("reading", path, e))?;
+    let mut entries = Vec::new();
+    let mut sizeless: Vec<(usize, String)> = Vec::new();
+    for (number, line) in BufReader::new(file).lines().enumerate() {
+        let number = number as u64 + 1;
+        let line = line.map_err(|e| ShardError::io("reading", path, e))?;
+        let line = line.strip_suffix('\r').unwrap_or(&line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = line.split('\t');
+        let key = fields.next().unwrap_or_default();
+        let Some(relative) = key.strip_prefix(prefix) else {
+            return Err(ShardError::malformed(
+                path,
+                number,
+                format!("`{key}` is not below the source prefix `{prefix}`"),
+            ));
+        };
+        let size = match fields.next() {
+            Some(size) => Some(size.trim().parse::<u64>().map_err(|_| {
+                ShardError::malformed(path, number, format!("`{size}` is not a size in bytes"))
+            })?),
+            None => None,
+        };
+        let tag = fields
+            .next()
+            .map(|t| bare_etag(Some(t)))
+            .unwrap_or_default();
+        if size.is_none() {
+            sizeless.push((entries.len(), relative.to_owned()));
+        }
+        entries.push(Entry {
+            key: relative.to_owned(),
+            size: size.unwrap_or(0),
+            tag,
+        });
+    }
+    let looked_up = look_up(&sizeless, prefix, lookup).await?;
+    for ((index, _), (size, tag)) in sizeless.iter().zip(looked_up) {
+        entries[*index].size = size;
+        entries[*index].tag = tag;
+    }
+    Ok(entries)
+}
+
+/// The size and tag of each of `keys` (relative to `prefix`), in order.
+async fn look_up(
+    keys: &[(usize, String)],
+    prefix: &str,
+    lookup: Lookup<'_>,
+) -> Result<Vec<(u64, String)>, ShardError> {
+    match lookup {
+        Lookup::Local(dir) => keys
+            .iter()
+            .map(|(_, key)| {
+                let path = dir.join(key);
+                let meta =
+                    std::fs::metadata(&path).map_err(|e| ShardError::io("reading", &path, e))?;
+                Ok((meta.len(), mtime_tag(&meta)))
+            })
+            .collect(),
+        Lookup::S3 { client, bucket } => {
+            futures_util::stream::iter(keys.iter().map(|(_, key)| async move {
+                let info = client
+                    .head_object(bucket, &format!("{prefix}{key}"))
+                    .await?;
+                Ok((info.size, bare_etag(info.etag.as_deref())))
+            }))
+            .buffered(HEADS_IN_FLIGHT)
+            .collect::<Vec<Result<_, ShardError>>>()
+            .await
+            .into_iter()
+            .collect()
+        }
+    }
+}
+
+/// The objects an S3 Inventory report lists below `prefix` of `bucket`: `manifest.json`
+/// (its `fileSchema` names the columns; `Key` and `Size` are needed, `ETag` is used when
+/// present) and the CSV files it names, looked for beside it (or in a `data/` folder
+/// beside it) by file name. A file named `….csv.gz` is read from its uncompressed copy
+/// `….csv` (this build has no gzip reader: run `gunzip` on them first).
+pub fn read_inventory(
+    manifest: &Path,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<Entry>, ShardError> {
+    let text = std::fs::read(manifest).map_err(|e| ShardError::io("reading", manifest, e))?;
+    let json: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        ShardError::malformed(manifest, 0, format!("not an inventory manifest: {e}"))
+    })?;
+    let field = |name: &str| json.get(name).and_then(|v| v.as_str());
+    if let Some(format) = field("fileFormat")
+        && !format.eq_ignore_ascii_case("CSV")
+    {
+        return Err(ShardError::malformed(
+            manifest,
+            0,
+            format!("inventory format {format}: only CSV inventories are read"),
+        ));
+    }
+    if let Some(source) = field("sourceBucket")
+        && source != bucket
+    {
+        return Err(ShardError::Invalid(format!(
+            "the inventory lists bucket `{source}`, not the source bucket `{bucket}`"
+        )));
+    }
+    let schema: Vec<String> = field("fileSchema")
+        .ok_or_else(|| ShardError::malformed(manifest, 0, "no fileSchema"))?
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .collect();
+    let column = |name: &str| schema.iter().position(|c| c.eq_ignore_ascii_case(name));
+    let (Some(key_at), Some(size_at)) = (column("Key"), column("Size")) else {
+        return Err(ShardError::malformed(
+            manifest,
+            0,
+            "the fileSchema lacks Key or Size (add them to the inventory configuration)",
+        ));
+    };
+    let etag_at = column("ETag");
+    let files = json
+        .get("files")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| ShardError::malformed(manifest, 0, "no files"))?;
+    let base = manifest.parent().unwrap_or(Path::new("."));
+    let mut entries = Vec::new();
+    for file in files {
+        let key = file
+            .get("key")
+            .and_then(|k| k.as_str())
+            .ok_or_else(|| ShardError::malformed(manifest, 0, "a file without a key"))?;
+        let csv = find_data_file(base, key)?;
+        let reader = std::fs::File::open(&csv).map_err(|e| ShardError::io("reading", &csv, e))?;
+        for (number, line) in BufReader::new(reader).lines().enumerate() {
+            let number = number as u64 + 1;
+            let line = line.map_err(|e| ShardError::io("reading", &csv, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fields = csv_fields(&line)
+                .ok_or_else(|| ShardError::malformed(&csv, number, "an unterminated quote"))?;
+            let get = |i: usize| fields.get(i).map(String::as_str).unwrap_or_default();
+            let object_key = percent_decode(get(key_at)).ok_or_else(|| {
+                ShardError::malformed(&csv, number, "a key that is not URL-encoded UTF-8")
+            })?;
+            let Some(relative) = object_key.strip_prefix(prefix) else {
+                continue;
+            };
+            if relative.is_empty() || (get(size_at) == "0" && relative.ends_with('/')) {
+                continue;
+            }
+            let size = get(size_at).parse::<u64>().map_err(|_| {
+                ShardError::malformed(&csv, number, format!("`{}` is not a size", get(size_at)))
+            })?;
+            entries.push(Entry {
+                key: relative.to_owned(),
+                size,
+                tag: etag_at.map(|i| bare_etag(Some(get(i)))).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(entries)
+}
+
+/// The local copy of inventory data file `key`: by its file name beside the manifest or in
+/// `data/` beside it, uncompressed.
+fn find_data_file(base: &Path, key: &str) -> Result<PathBuf, ShardError> {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let plain = name.strip_suffix(".gz").unwrap_or(name);
+    for dir in [base.to_path_buf(), base.join("data")] {
+        let candidate = dir.join(plain);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    if name.ends_with(".gz") {
+        return Err(ShardError::Invalid(format!(
+            "inventory file {name} is gzip-compressed and this build reads only CSV: run `gunzip {name}` beside manifest.json (or in data/) first"
+        )));
+    }
+    Err(ShardError::Invalid(format!(
+        "inventory file {name} was not found beside {} or in its data/ folder",
+        base.display()
+    )))
+}
+
+/// The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields); `None` for
+/// an unterminated quote.
+fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    '"' => break,
+                    c => field.push(c),
+                }
+            }
+            // Anything between the closing quote and the comma is kept, as most readers do.
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                field.push(c);
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                field.push(c);
+                chars.next();
+            }
+        }
+        fields.push(field);
+        if chars.next().is_none() {
+            return Some(fields);
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (S3 Inventory URL-encodes keys); `None` when the result is not UTF-8
+/// or an escape is cut short.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_handle_quotes_commas_and_doubled_quotes() {
+        assert_eq!(
+            csv_fields(r#""b","a,b","say ""hi""",12,"#).unwrap(),
+            vec!["b", "a,b", "say \"hi\"", "12", ""]
+        );
+        assert_eq!(csv_fields("\"open"), None);
+    }
+
+    #[test]
+    fn percent_decoding_gives_utf8_and_refuses_cut_escapes() {
+        assert_eq!(percent_decode("a%20b%2Fc%C3%A9").unwrap(), "a b/cé");
+        assert_eq!(percent_decode("bad%2"), None);
+        assert_eq!(percent_decode("%FF"), None);
+    }
+
+    #[tokio::test]
+    async fn a_text_manifest_outside_the_prefix_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.txt");
+        std::fs::write(&path, "p/a\t1\nq/b\t2\n").unwrap();
+        let error = read_text_manifest(&path, "p/", Lookup::Local(dir.path()))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("m.txt:2:"), "{error}");
+    }
+
+    #[test]
+    fn an_inventory_with_gzip_files_says_to_gunzip_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("manifest.json");
+        std::fs::write(
+            &manifest,
+            r#"{"sourceBucket":"b","fileFormat":"CSV","fileSchema":"Bucket, Key, Size, ETag","files":[{"key":"inv/data/x.csv.gz"}]}"#,
+        )
+        .unwrap();
+        let error = read_inventory(&manifest, "b", "").unwrap_err();
+        assert!(error.to_string().contains("gunzip x.csv.gz"), "{error}");
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        std::fs::write(
+            dir.path().join("data/x.csv"),
+            "\"b\",\"a%20b\",\"5\",\"e1\"\n\"b\",\"dir/\",\"0\",\"e2\"\n",
+        )
+        .unwrap();
+        let entries = read_inventory(&manifest, "b", "").unwrap();
+        assert_eq!(
+            entries,
+            vec![Entry {
+                key: "a b".into(),
+                size: 5,
+                tag: "e1".into()
+            }]
+        );
+    }
+}
