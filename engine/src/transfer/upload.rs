@@ -225,6 +225,14 @@ impl Transfers {
             while let Some(done) = tasks.try_join_next() {
                 parts.push(joined(done)?);
             }
+            // A stream's parts are copies held whole until sent: at most half the memory
+            // budget's worth in flight (a 1 GiB `tar | ferry cp -` stays under 64 MiB).
+            let in_flight = (self.config.memory_budget / (2 * part_size)).max(2) as usize;
+            while tasks.len() >= in_flight
+                && let Some(done) = tasks.join_next().await
+            {
+                parts.push(joined(done)?);
+            }
             if full {
                 let permit = self.permit(part_size).await;
                 let data = read_up_to(&mut reader, part_size, name).await?;
