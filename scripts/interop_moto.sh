@@ -416,11 +416,9 @@ EOF
 export FERRY_MOTO_SETUP="$SETUP"
 export FERRY_MOTO_ENDPOINT="$ENDPOINT"
 export FERRY_BIN
-# botocore from moto's virtualenv reads back what ferry stored (storage class, tags, …).
-export FERRY_MOTO_PYTHON="$PY"
 export FERRY_AWS_CLI="$VENV/bin/aws"
 {
-    for v in FERRY_MOTO_SETUP FERRY_MOTO_ENDPOINT FERRY_BIN FERRY_MOTO_PYTHON FERRY_AWS_CLI; do
+    for v in FERRY_MOTO_SETUP FERRY_MOTO_ENDPOINT FERRY_BIN FERRY_AWS_CLI; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 } >"$STATE/env.sh"

@@ -1255,60 +1255,70 @@ fn secrets_and_session_tokens_never_appear_in_output_even_with_debug_logs_or_jso
 // ---------------------------------------------------------------------------------------
 // What objects are stored as: storage class, encryption, tags, headers
 
-/// What botocore (the AWS CLI's SDK, from moto's virtualenv: `FERRY_MOTO_PYTHON`) reads back
-/// of `key`: HeadObject's storage class, encryption, KMS key, headers and metadata, and
-/// GetObjectTagging's tags, as one JSON object.
-fn read_back_with_botocore(key: &str) -> Value {
+/// What the AWS CLI (`FERRY_AWS_CLI`, awscli 1.46.3) reads back of `key`: `s3api
+/// head-object`'s storage class, encryption, KMS key, headers and metadata, and `s3api
+/// get-object-tagging`'s tags, as one JSON object.
+fn read_back_with_the_aws_cli(key: &str) -> Value {
     let s = setup();
-    let python = std::env::var("FERRY_MOTO_PYTHON")
-        .expect("FERRY_MOTO_PYTHON: run through scripts/interop_moto.sh");
-    let script = r#"
-import json, sys, boto3
-endpoint, region, key_id, secret, bucket, key = sys.argv[1:7]
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region,
-                  aws_access_key_id=key_id, aws_secret_access_key=secret)
-head = s3.head_object(Bucket=bucket, Key=key)
-try:
-    tags = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
-except s3.exceptions.ClientError as e:
-    # moto refuses GetObjectTagging on archived objects (DEEP_ARCHIVE, GLACIER).
-    if e.response["Error"]["Code"] != "InvalidObjectState":
-        raise
-    tags = [{"Key": "(archived)", "Value": "(not readable)"}]
-print(json.dumps({
-    "StorageClass": head.get("StorageClass", "STANDARD"),
-    "ServerSideEncryption": head.get("ServerSideEncryption"),
-    "SSEKMSKeyId": head.get("SSEKMSKeyId"),
-    "CacheControl": head.get("CacheControl"),
-    "ContentDisposition": head.get("ContentDisposition"),
-    "ContentType": head.get("ContentType"),
-    "Metadata": head.get("Metadata", {}),
-    "Tags": {t["Key"]: t["Value"] for t in tags},
-}))
-"#;
-    let output = Command::new(python)
-        .args([
-            "-c",
-            script,
-            &s.endpoint,
-            &s.region,
-            &s.key_id,
-            &s.secret,
-            &s.bucket,
-            key,
-        ])
-        .output()
-        .expect("python runs");
+    let aws = |args: &[&str]| {
+        let output = Command::new(aws_cli())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .env("AWS_ACCESS_KEY_ID", &s.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &s.secret)
+            .env("AWS_DEFAULT_REGION", &s.region)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["--endpoint-url", &s.endpoint, "--output", "json", "s3api"])
+            .args(args)
+            .args(["--bucket", &s.bucket, "--key", key])
+            .output()
+            .expect("aws runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, head, err) = aws(&["head-object"]);
+    assert!(ok, "aws s3api head-object {key}: {err}");
+    let head: Value = serde_json::from_str(&head).expect("head-object's JSON");
+    let (ok, tagging, err) = aws(&["get-object-tagging"]);
+    // moto refuses GetObjectTagging on archived objects (DEEP_ARCHIVE, GLACIER).
     assert!(
-        output.status.success(),
-        "botocore could not read {key} back: {}",
-        String::from_utf8_lossy(&output.stderr)
+        ok || err.contains("InvalidObjectState"),
+        "aws s3api get-object-tagging {key}: {err}"
     );
-    serde_json::from_slice(&output.stdout).expect("botocore's JSON")
+    let tags: serde_json::Map<String, Value> = if ok {
+        let tagging: Value = serde_json::from_str(&tagging).expect("get-object-tagging's JSON");
+        tagging["TagSet"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t["Key"].as_str().unwrap_or_default().to_owned(),
+                    t["Value"].clone(),
+                )
+            })
+            .collect()
+    } else {
+        serde_json::Map::new()
+    };
+    serde_json::json!({
+        "StorageClass": head.get("StorageClass").cloned().unwrap_or("STANDARD".into()),
+        "ServerSideEncryption": head["ServerSideEncryption"],
+        "SSEKMSKeyId": head["SSEKMSKeyId"],
+        "CacheControl": head["CacheControl"],
+        "ContentDisposition": head["ContentDisposition"],
+        "ContentType": head["ContentType"],
+        "Metadata": head["Metadata"],
+        "Tags": tags,
+    })
 }
 
 #[test]
-fn storage_class_sse_kms_tags_and_headers_set_by_ferry_are_what_botocore_reads_back() {
+fn storage_class_sse_kms_tags_and_headers_set_by_ferry_are_what_the_aws_cli_reads_back() {
     let s = setup();
     let ferry = Ferry::user();
     let prefix = unique_prefix("options");
@@ -1347,7 +1357,7 @@ fn storage_class_sse_kms_tags_and_headers_set_by_ferry_are_what_botocore_reads_b
         ];
         args.extend(options);
         ferry.run(&args).ok();
-        let back = read_back_with_botocore(&format!("{prefix}{name}"));
+        let back = read_back_with_the_aws_cli(&format!("{prefix}{name}"));
         assert_eq!(
             back["StorageClass"],
             class.to_ascii_uppercase(),
@@ -1381,7 +1391,7 @@ fn storage_class_sse_kms_tags_and_headers_set_by_ferry_are_what_botocore_reads_b
             "tier=cold",
         ])
         .ok();
-    let back = read_back_with_botocore(&format!("{prefix}copy-kept.txt"));
+    let back = read_back_with_the_aws_cli(&format!("{prefix}copy-kept.txt"));
     assert_eq!(back["StorageClass"], "GLACIER_IR", "{back}");
     assert_eq!(back["ServerSideEncryption"], "AES256", "{back}");
     assert_eq!(back["Tags"]["tier"], "cold", "{back}");
@@ -1399,7 +1409,7 @@ fn storage_class_sse_kms_tags_and_headers_set_by_ferry_are_what_botocore_reads_b
             "text/x-note",
         ])
         .ok();
-    let back = read_back_with_botocore(&format!("{prefix}copy-replaced.txt"));
+    let back = read_back_with_the_aws_cli(&format!("{prefix}copy-replaced.txt"));
     assert_eq!(back["Metadata"]["origin"], "replaced", "{back}");
     assert_eq!(back["ContentType"], "text/x-note", "{back}");
 }
