@@ -264,8 +264,8 @@ async fn look_up(
 /// The objects an S3 Inventory report lists below `prefix` of `bucket`: `manifest.json`
 /// (its `fileSchema` names the columns; `Key` and `Size` are needed, `ETag` is used when
 /// present) and the CSV files it names, looked for beside it (or in a `data/` folder
-/// beside it) by file name. A file named `….csv.gz` is read from its uncompressed copy
-/// `….csv` (this build has no gzip reader: run `gunzip` on them first).
+/// beside it) by file name; `….csv.gz` files are read compressed as S3 writes them, or from
+/// an uncompressed copy `….csv`.
 pub fn read_inventory(
     manifest: &Path,
     bucket: &str,
@@ -318,7 +318,12 @@ pub fn read_inventory(
             .and_then(|k| k.as_str())
             .ok_or_else(|| ShardError::malformed(manifest, 0, "a file without a key"))?;
         let csv = find_data_file(base, key)?;
-        let reader = std::fs::File::open(&csv).map_err(|e| ShardError::io("reading", &csv, e))?;
+        let file = std::fs::File::open(&csv).map_err(|e| ShardError::io("reading", &csv, e))?;
+        let reader: Box<dyn std::io::Read> = if csv.extension().is_some_and(|e| e == "gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
         for (number, line) in BufReader::new(reader).lines().enumerate() {
             let number = number as u64 + 1;
             let line = line.map_err(|e| ShardError::io("reading", &csv, e))?;
@@ -351,20 +356,16 @@ pub fn read_inventory(
 }
 
 /// The local copy of inventory data file `key`: by its file name beside the manifest or in
-/// `data/` beside it, uncompressed.
+/// `data/` beside it, as named (gzip-compressed or not), or uncompressed.
 fn find_data_file(base: &Path, key: &str) -> Result<PathBuf, ShardError> {
     let name = key.rsplit('/').next().unwrap_or(key);
     let plain = name.strip_suffix(".gz").unwrap_or(name);
     for dir in [base.to_path_buf(), base.join("data")] {
-        let candidate = dir.join(plain);
-        if candidate.is_file() {
-            return Ok(candidate);
+        for candidate in [dir.join(name), dir.join(plain)] {
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
         }
-    }
-    if name.ends_with(".gz") {
-        return Err(ShardError::Invalid(format!(
-            "inventory file {name} is gzip-compressed and this build reads only CSV: run `gunzip {name}` beside manifest.json (or in data/) first"
-        )));
     }
     Err(ShardError::Invalid(format!(
         "inventory file {name} was not found beside {} or in its data/ folder",
@@ -466,30 +467,41 @@ mod tests {
     }
 
     #[test]
-    fn an_inventory_with_gzip_files_says_to_gunzip_them() {
+    fn an_inventory_reads_its_csv_gz_files_as_s3_writes_them_or_uncompressed_copies() {
+        use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let manifest = dir.path().join("manifest.json");
         std::fs::write(
             &manifest,
-            r#"{"sourceBucket":"b","fileFormat":"CSV","fileSchema":"Bucket, Key, Size, ETag","files":[{"key":"inv/data/x.csv.gz"}]}"#,
+            r#"{"sourceBucket":"b","fileFormat":"CSV","fileSchema":"Bucket, Key, Size, ETag","files":[{"key":"inv/data/x.csv.gz"},{"key":"inv/data/y.csv.gz"}]}"#,
         )
         .unwrap();
         let error = read_inventory(&manifest, "b", "").unwrap_err();
-        assert!(error.to_string().contains("gunzip x.csv.gz"), "{error}");
+        assert!(
+            error.to_string().contains("x.csv.gz was not found"),
+            "{error}"
+        );
         std::fs::create_dir(dir.path().join("data")).unwrap();
-        std::fs::write(
-            dir.path().join("data/x.csv"),
-            "\"b\",\"a%20b\",\"5\",\"e1\"\n\"b\",\"dir/\",\"0\",\"e2\"\n",
-        )
-        .unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"\"b\",\"a%20b\",\"5\",\"e1\"\n\"b\",\"dir/\",\"0\",\"e2\"\n")
+            .unwrap();
+        std::fs::write(dir.path().join("data/x.csv.gz"), gz.finish().unwrap()).unwrap();
+        std::fs::write(dir.path().join("data/y.csv"), "\"b\",\"c\",\"7\",\"e3\"\n").unwrap();
         let entries = read_inventory(&manifest, "b", "").unwrap();
         assert_eq!(
             entries,
-            vec![Entry {
-                key: "a b".into(),
-                size: 5,
-                tag: "e1".into()
-            }]
+            vec![
+                Entry {
+                    key: "a b".into(),
+                    size: 5,
+                    tag: "e1".into()
+                },
+                Entry {
+                    key: "c".into(),
+                    size: 7,
+                    tag: "e3".into()
+                }
+            ]
         );
     }
 }
