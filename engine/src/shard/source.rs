@@ -17,18 +17,23 @@ const HEADS_IN_FLIGHT: usize = 64;
 
 /// Listings in flight at once.
 const LISTINGS_IN_FLIGHT: usize = 16;
-/// How many levels of "directories" are opened (each with a `/`-delimited listing) to find
-/// enough prefixes to list in parallel.
-const FAN_OUT_LEVELS: usize = 3;
+/// How many rounds of splitting, one character further each, to find enough ranges to list
+/// in parallel (keys that share a long common part take a round per character of it).
+const SPLIT_ROUNDS: usize = 64;
+/// Requests spent at most finding the next characters below one prefix (one per character
+/// present).
+const MAX_HOPS: usize = 2048;
 
 /// Every object below `prefix` in `bucket`, keyed relative to `prefix`. Zero-byte keys
 /// ending in `/` (folder markers) are left out: they are no files to copy.
 ///
-/// The listing runs in parallel where the keys have `/`-separated "directories": up to
-/// [`FAN_OUT_LEVELS`] levels are opened with delimited listings (which give the objects
-/// directly at that level and the prefixes below it) until there are at least
-/// [`LISTINGS_IN_FLIGHT`] prefixes, then each prefix is listed whole, that many at once.
-/// Every key is found exactly once: either directly at an opened level or below one prefix.
+/// The listing runs in parallel whatever the keys look like, with or without `/`: a prefix
+/// whose first page (1,000 keys) is not the whole of it is split by the character that
+/// follows the prefix in its keys, found by sampling the key space with `StartAfter` (one
+/// request of one key per character present), a character further each round (at most
+/// [`SPLIT_ROUNDS`]) until there are [`LISTINGS_IN_FLIGHT`] ranges; then each range is listed
+/// whole, that many at once. Every key is found exactly once: it is the prefix itself, or below exactly one
+/// prefix one character longer.
 pub async fn list_s3(
     client: &S3Client,
     bucket: &str,
@@ -36,33 +41,36 @@ pub async fn list_s3(
 ) -> Result<Vec<Entry>, ShardError> {
     let mut objects = Vec::new();
     let mut frontier = vec![prefix.to_owned()];
-    for _ in 0..FAN_OUT_LEVELS {
+    for _ in 0..SPLIT_ROUNDS {
         if frontier.is_empty() || frontier.len() >= LISTINGS_IN_FLIGHT {
             break;
         }
-        let levels: Vec<Result<Level, ShardError>> = futures_util::stream::iter(
-            frontier.iter().map(|p| list_pages(client, bucket, p, true)),
+        let splits: Vec<Result<Split, ShardError>> = futures_util::stream::iter(
+            frontier
+                .iter()
+                .map(|p| split_by_next_character(client, bucket, p)),
         )
         .buffered(LISTINGS_IN_FLIGHT)
         .collect()
         .await;
         frontier = Vec::new();
-        for level in levels {
-            let (found, below) = level?;
-            objects.extend(found);
-            frontier.extend(below);
+        for split in splits {
+            match split? {
+                Split::Whole(found) => objects.extend(found),
+                Split::Below(exact, children) => {
+                    objects.extend(exact);
+                    frontier.extend(children);
+                }
+            }
         }
     }
-    let whole: Vec<Result<Level, ShardError>> = futures_util::stream::iter(
-        frontier
-            .iter()
-            .map(|p| list_pages(client, bucket, p, false)),
-    )
-    .buffer_unordered(LISTINGS_IN_FLIGHT)
-    .collect()
-    .await;
+    let whole: Vec<Result<Vec<Object>, ShardError>> =
+        futures_util::stream::iter(frontier.iter().map(|p| list_pages(client, bucket, p)))
+            .buffer_unordered(LISTINGS_IN_FLIGHT)
+            .collect()
+            .await;
     for listed in whole {
-        objects.extend(listed?.0);
+        objects.extend(listed?);
     }
     Ok(objects
         .into_iter()
@@ -78,32 +86,102 @@ pub async fn list_s3(
         .collect())
 }
 
-/// What one listing found: the objects, and the prefixes one `/` further down.
-type Level = (Vec<Object>, Vec<String>);
+/// What splitting one prefix gave.
+enum Split {
+    /// It holds at most one page of keys: here they are.
+    Whole(Vec<Object>),
+    /// It holds more: the object named exactly by the prefix (if any), and the prefixes one
+    /// character longer that hold the rest.
+    Below(Vec<Object>, Vec<String>),
+}
 
-/// Every page of one listing below `prefix`: the objects, and with `delimited` the common
-/// prefixes one `/` further down.
-async fn list_pages(
+/// Splits the keys below `prefix` by the character after it: one page first (a prefix that
+/// fits in it needs no split), else `StartAfter` hops, each asking for one key past all the
+/// keys of the last character found.
+async fn split_by_next_character(
     client: &S3Client,
     bucket: &str,
     prefix: &str,
-    delimited: bool,
-) -> Result<Level, ShardError> {
+) -> Result<Split, ShardError> {
+    let page = one_page(client, bucket, prefix, None, None).await?;
+    if !page.1 {
+        return Ok(Split::Whole(page.0));
+    }
+    let (mut exact, mut children) = (Vec::new(), Vec::<String>::new());
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_HOPS {
+        let (found, _) = one_page(client, bucket, prefix, after.as_deref(), Some(1)).await?;
+        let Some(object) = found.into_iter().next() else {
+            return Ok(Split::Below(exact, children));
+        };
+        let Some(next) = object
+            .key
+            .strip_prefix(prefix)
+            .and_then(|r| r.chars().next())
+        else {
+            // The key is the prefix itself.
+            after = Some(object.key.clone());
+            exact.push(object);
+            continue;
+        };
+        let child = format!("{prefix}{next}");
+        if children.last() == Some(&child) {
+            // A key past the hop's mark that is still below the last child (it continues
+            // with U+10FFFF): that child's listing has it; go on from it.
+            after = Some(object.key);
+            continue;
+        }
+        // Past every key that starts with `child` (none continues beyond U+10FFFF twice).
+        after = Some(format!("{child}\u{10FFFF}\u{10FFFF}"));
+        children.push(child);
+    }
+    Err(ShardError::Invalid(format!(
+        "s3://{bucket}/{prefix} has keys with more than {MAX_HOPS} different characters after the prefix; plan below narrower prefixes"
+    )))
+}
+
+/// One page of the listing below `prefix`, from `after`, at most `max_keys`: its objects,
+/// and whether more follow.
+async fn one_page(
+    client: &S3Client,
+    bucket: &str,
+    prefix: &str,
+    after: Option<&str>,
+    max_keys: Option<u32>,
+) -> Result<(Vec<Object>, bool), ShardError> {
     let mut pages = client.list_objects(
         bucket,
         ListObjects {
             prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
-            delimiter: delimited.then(|| "/".to_owned()),
+            start_after: after.map(str::to_owned),
+            max_keys,
             ..ListObjects::default()
         },
     );
-    let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
+    match pages.next_page().await? {
+        Some(page) => Ok((page.contents, page.is_truncated)),
+        None => Ok((Vec::new(), false)),
+    }
+}
+
+/// Every page of the listing below `prefix`.
+async fn list_pages(
+    client: &S3Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<Object>, ShardError> {
+    let mut pages = client.list_objects(
+        bucket,
+        ListObjects {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            ..ListObjects::default()
+        },
+    );
+    let mut objects = Vec::new();
     while let Some(page) = pages.next_page().await? {
         objects.extend(page.contents);
-        // A store that answers a delimited listing with the prefix itself would loop.
-        prefixes.extend(page.common_prefixes.into_iter().filter(|p| p != prefix));
     }
-    Ok((objects, prefixes))
+    Ok(objects)
 }
 
 /// An ETag without quotes or surrounding spaces.
