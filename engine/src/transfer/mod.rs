@@ -30,6 +30,7 @@ pub mod sizing;
 mod small_download;
 mod sync;
 mod sync_sides;
+mod timestamps;
 mod upload;
 pub mod uploads;
 mod walk;
@@ -39,7 +40,8 @@ pub use events::{Event, Progress};
 pub use filter::{FilterError, FilterKind, Filters, glob_matches, has_wildcard};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
-pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary, parse_iso8601};
+pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary};
+pub use timestamps::parse_iso8601;
 
 use crate::s3::{PutOptions, S3Client};
 use std::path::PathBuf;

@@ -141,7 +141,7 @@ impl Sorted for Listing {
             let time = object
                 .last_modified
                 .as_deref()
-                .and_then(super::sync::parse_iso8601);
+                .and_then(super::timestamps::parse_iso8601);
             return Some(Ok(Listed {
                 relative: relative.to_owned(),
                 key: object.key,
