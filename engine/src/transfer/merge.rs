@@ -177,7 +177,7 @@ mod tests {
 
     fn side(items: &[Option<&'static str>]) -> (Counted, Rc<Cell<usize>>) {
         let pulled = Rc::new(Cell::new(0));
-        let items = items.to_vec().into_iter();
+        let items = Vec::from(items).into_iter();
         let counted = Counted {
             items,
             pulled: pulled.clone(),

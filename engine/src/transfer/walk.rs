@@ -167,15 +167,8 @@ pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem
             }
             Node::Ready(item) => item,
             Node::Entry(entry) => match classify(root, &entry.path(), &entry, options) {
-                Found::Item(Some(item)) => item,
-                Found::Item(None) => continue,
-                // It was no directory when its directory was read: its place in the order is
-                // gone, so what lies below it is unknown.
-                Found::Dir => WalkItem::Error {
-                    name: name(&entry.path()),
-                    relative: relative_key(root, &entry.path()),
-                    error: "became a directory during the walk".into(),
-                },
+                Some(item) => item,
+                None => continue,
             },
         };
         if !send(item) {
@@ -284,28 +277,29 @@ fn pending(
     }
 }
 
-enum Found {
-    Dir,
-    Item(Option<WalkItem>),
-}
-
-/// What one directory entry is, following a link when asked.
-fn classify(root: &Path, path: &Path, entry: &std::fs::DirEntry, options: WalkOptions) -> Found {
+/// What one directory entry that was no directory when its directory was read is, following
+/// a link when asked; `None` for a file left out silently (a temporary file).
+fn classify(
+    root: &Path,
+    path: &Path,
+    entry: &std::fs::DirEntry,
+    options: WalkOptions,
+) -> Option<WalkItem> {
     let name = path.display().to_string();
     let relative = relative_key(root, path);
     let skipped = |reason: String| {
-        Found::Item(Some(WalkItem::Skipped {
+        Some(WalkItem::Skipped {
             name: name.clone(),
             relative: relative.clone(),
             reason,
-        }))
+        })
     };
     let error = |e: std::io::Error| {
-        Found::Item(Some(WalkItem::Error {
+        Some(WalkItem::Error {
             name: name.clone(),
             relative: relative.clone(),
             error: e.to_string(),
-        }))
+        })
     };
     let kind = match entry.file_type() {
         Ok(kind) => kind,
@@ -333,26 +327,28 @@ fn classify(root: &Path, path: &Path, entry: &std::fs::DirEntry, options: WalkOp
         }
     };
     if metadata.is_dir() {
-        return Found::Dir;
+        // It became one after its directory was read: its place in the key order is gone,
+        // so what lies below it is unknown.
+        return error(std::io::Error::other("became a directory during the walk"));
     }
     if let Some(what) = special_kind(metadata.file_type()) {
         return skipped(format!("not a regular file ({what})"));
     }
     if options.skip_temporary && is_temporary(path) {
-        return Found::Item(None);
+        return None;
     }
-    match relative {
-        Some(relative) => Found::Item(Some(WalkItem::File {
+    Some(match relative {
+        Some(relative) => WalkItem::File {
             path: path.to_owned(),
             relative,
             metadata,
-        })),
-        None => Found::Item(Some(WalkItem::Error {
+        },
+        None => WalkItem::Error {
             name,
             relative: None,
             error: "the file name is not valid UTF-8; S3 keys must be".into(),
-        })),
-    }
+        },
+    })
 }
 
 /// A download's temporary file or its resume journal.
