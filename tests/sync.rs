@@ -5,7 +5,8 @@ use ferry::s3::{ListObjects, S3Client};
 use ferry::transfer::{
     Filters, Progress, SyncAction, SyncOptions, TransferConfig, Transfers, limits::MIB,
 };
-use ferry_tests::embedded::Embedded;
+use ferry_tests::embedded::{Embedded, client_for, fast_retries};
+use ferry_tests::fault_proxy::FaultProxy;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -412,4 +413,168 @@ async fn a_second_bucket_to_bucket_sync_moves_nothing_and_delete_removes_the_ext
     }
     keys.sort();
     assert_eq!(keys, ["dst/a.txt", "dst/d/c.txt", "dst/d/e/f.bin"]);
+}
+
+/// Names whose order as bytes (S3's) differs from their order as paths or as characters:
+/// `-` (0x2d) < `.` (0x2e) < `/` (0x2f) < `0`, upper case before lower, and non-ASCII names
+/// by their UTF-8 bytes (`ÿ` C3 BF < `é` + combining accent … < `😀` F0 …).
+const AWKWARD: [&str; 14] = [
+    "a b",
+    "a-1",
+    "a.txt",
+    "a/b-c",
+    "a/b.txt",
+    "a/b/c",
+    "a0",
+    "B",
+    "\u{e9}/x",
+    "e\u{301}",
+    "\u{65e5}\u{672c}/\u{8a9e}.txt",
+    "\u{1F600}",
+    "\u{ff}",
+    "z/\u{ff}/\u{1F600}",
+];
+
+#[tokio::test]
+async fn names_that_sort_differently_as_bytes_and_as_paths_sync_once_then_stay_put() {
+    let (_server, client) = ready().await;
+    let engine = engine(client.clone());
+    let dir = tempfile::tempdir().unwrap();
+    for name in AWKWARD {
+        write(dir.path(), name, name.as_bytes());
+    }
+    let options = SyncOptions {
+        delete: true,
+        ..SyncOptions::default()
+    };
+    let n = AWKWARD.len() as u64;
+
+    let up = engine.sync_up(dir.path(), BUCKET, "up", &options).await;
+    assert_eq!((up.transfers.objects, up.deleted), (n, 0), "{up:?}");
+    let expected: BTreeMap<String, Vec<u8>> = AWKWARD
+        .iter()
+        .map(|name| (format!("up/{name}"), name.as_bytes().to_vec()))
+        .collect();
+    assert_eq!(objects(&client, "up/").await, expected);
+    let again = engine.sync_up(dir.path(), BUCKET, "up", &options).await;
+    let moved = (
+        again.transfers.objects,
+        again.deleted,
+        again.transfers.failed,
+    );
+    assert_eq!(moved, (0, 0, 0), "{again:?}");
+    assert_eq!(again.transfers.skipped, n);
+
+    let target = tempfile::tempdir().unwrap();
+    let down = engine
+        .sync_down(BUCKET, "up", target.path(), &options)
+        .await;
+    assert_eq!((down.transfers.objects, down.deleted), (n, 0), "{down:?}");
+    assert_eq!(files(target.path()), files(dir.path()));
+    let again = engine
+        .sync_down(BUCKET, "up", target.path(), &options)
+        .await;
+    let moved = (
+        again.transfers.objects,
+        again.deleted,
+        again.transfers.failed,
+    );
+    assert_eq!(moved, (0, 0, 0), "{again:?}");
+    assert_eq!(again.transfers.skipped, n);
+
+    let copied = engine
+        .sync_between(BUCKET, "up", BUCKET, "copy", &options)
+        .await;
+    assert_eq!(
+        (copied.transfers.objects, copied.deleted),
+        (n, 0),
+        "{copied:?}"
+    );
+    let again = engine
+        .sync_between(BUCKET, "up", BUCKET, "copy", &options)
+        .await;
+    let moved = (
+        again.transfers.objects,
+        again.deleted,
+        again.transfers.failed,
+    );
+    assert_eq!(moved, (0, 0, 0), "{again:?}");
+    assert_eq!(again.transfers.skipped, n);
+}
+
+#[tokio::test]
+async fn an_extra_key_between_awkward_names_is_the_only_one_deleted() {
+    let (_server, client) = ready().await;
+    let engine = engine(client.clone());
+    let dir = tempfile::tempdir().unwrap();
+    for name in AWKWARD {
+        write(dir.path(), name, name.as_bytes());
+    }
+    engine
+        .sync_up(dir.path(), BUCKET, "p", &SyncOptions::default())
+        .await;
+    // Each sorts next to a local name it is not: a path-ordered merge would pair them wrong.
+    let extras = ["p/a-", "p/a.tx", "p/a/b.", "p/a/b/c-", "p/a/b0", "p/\u{e8}"];
+    let extra = tempfile::tempdir().unwrap();
+    write(extra.path(), "extra", b"extra");
+    for key in extras {
+        engine
+            .upload_file(&extra.path().join("extra"), BUCKET, key)
+            .await
+            .unwrap();
+    }
+    let (mut options, seen) = recorder();
+    options.delete = true;
+    let report = engine.sync_up(dir.path(), BUCKET, "p", &options).await;
+    assert_eq!(report.transfers.objects, 0, "{report:?}");
+    assert_eq!(report.deleted, extras.len() as u64, "{report:?}");
+    let mut deleted: Vec<String> = seen.lock().unwrap().iter().map(|a| a.to_string()).collect();
+    deleted.sort();
+    let mut expected: Vec<String> = extras
+        .iter()
+        .map(|key| format!("delete s3://{BUCKET}/{key}"))
+        .collect();
+    expected.sort();
+    assert_eq!(deleted, expected);
+    let stored: Vec<String> = objects(&client, "p/").await.into_keys().collect();
+    let mut kept: Vec<String> = AWKWARD.iter().map(|name| format!("p/{name}")).collect();
+    kept.sort();
+    assert_eq!(stored, kept);
+}
+
+#[tokio::test]
+async fn extra_objects_are_decided_as_the_listing_is_read_not_after_it() {
+    let (server, _) = ready().await;
+    // Three listing pages of objects (written straight into the served directory).
+    for i in 0..2500 {
+        write(&server.root.path().join(BUCKET), &format!("p/k{i:04}"), b"");
+    }
+    let proxy = Arc::new(FaultProxy::start(server.endpoint.local_addr()).await);
+    let credentials = server.endpoint.credentials().clone();
+    let engine = engine(client_for(&proxy.url(), credentials, fast_retries()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (log, sink) = (proxy.clone(), seen.clone());
+    let options = SyncOptions {
+        delete: true,
+        dry_run: true,
+        on_action: Some(Arc::new(move |action: &SyncAction| {
+            let lists = log
+                .log()
+                .iter()
+                .filter(|(_, query, _)| query.contains("list-type=2"))
+                .count();
+            sink.lock().unwrap().push((action.to_string(), lists));
+        })),
+        ..SyncOptions::default()
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let report = engine.sync_up(empty.path(), BUCKET, "p", &options).await;
+    assert_eq!(report.planned, 2500, "{report:?}");
+    let seen = seen.lock().unwrap();
+    // Each deletion is decided with only the pages up to its key requested: page n + 1 is
+    // asked for when page n is used up, never the whole listing first.
+    assert_eq!(seen[0], (format!("delete s3://{BUCKET}/p/k0000"), 1));
+    let pages: Vec<usize> = seen.iter().map(|(_, lists)| *lists).collect();
+    let expected: Vec<usize> = (0..2500).map(|i| i / 1000 + 1).collect();
+    assert_eq!(pages, expected);
 }

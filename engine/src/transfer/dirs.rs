@@ -101,7 +101,7 @@ impl Transfers {
                     summary.warn(name, reason);
                     continue;
                 }
-                WalkItem::Error { name, error } => {
+                WalkItem::Error { name, error, .. } => {
                     self.progress.emit(super::Event::Failed {
                         name: name.clone(),
                         error: error.clone(),

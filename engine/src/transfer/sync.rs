@@ -8,31 +8,32 @@
 //! time check. A download sets the file's mtime to the object's `LastModified`, so the next
 //! sync sees it up to date; an upload leaves the object newer than the file.
 //!
-//! Memory: the destination is indexed first (key → size and time, about 100 bytes plus the
-//! key per entry); the source is streamed, walked or listed page by page, and never held.
-//! Entries left in the index once the source is done are the extra ones `--delete` removes
-//! (S3: DeleteObjects in batches of 1000).
+//! Memory stays flat with the number of entries: both sides come in S3's key order (a local
+//! tree walked in that order, a listing page by page) and are merged as two sorted streams
+//! (see `merge`), as `aws s3 sync` does; neither is held. An entry only the destination has
+//! is extra, and `--delete` removes it as soon as the merge passes it (S3: DeleteObjects in
+//! batches of 1000). An entry the source walk could not read (an unreadable directory) is
+//! not known to be extra: its objects stay. The copies run as tasks, at most the engine's
+//! tasks-ahead in flight.
 
 use super::checksum::{ChecksumAlgorithm, Hasher};
 use super::events::Event;
 use super::filter::Filters;
-use super::walk::{WalkItem, WalkOptions, walk};
+use super::merge::{Merge, Pair};
+use super::sync_sides::{Listed, Listing, LocalTree};
+use super::timestamps::{set_mtime, unix_seconds};
+use super::walk::{WalkItem, WalkOptions};
 use super::{TransferError, TransferSummary, Transfers};
-use crate::s3::ListObjects;
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Semaphore, mpsc};
+use std::time::Instant;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// Keys per DeleteObjects request (S3's maximum).
 const DELETE_BATCH: usize = 1000;
-
-/// Files walked ahead of the transfers.
-const WALK_AHEAD: usize = 1024;
 
 /// What a sync does (or, with `dry_run`, would do), one per copied or deleted entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,31 +199,52 @@ impl Transfers {
         let started = Instant::now();
         let retries_before = self.client.retries();
         let prefix = key_prefix(prefix);
+        let listed = format!("s3://{bucket}/{prefix}");
         let mut report = SyncSummary::default();
-        let mut index = match self.remote_index(bucket, &prefix).await {
-            Ok(index) => index,
-            Err(error) => {
-                fail(
-                    &mut report.transfers,
-                    format!("s3://{bucket}/{prefix}"),
-                    error,
-                );
-                return self.finish(report, started, retries_before);
-            }
-        };
-        let (tx, mut rx) = mpsc::channel(WALK_AHEAD);
-        let root = dir.to_owned();
         let walk_options = WalkOptions {
             follow_symlinks: self.config.follow_symlinks,
             skip_temporary: true,
             missing_root_is_empty: false,
         };
-        let walker = tokio::task::spawn_blocking(move || walk(&root, walk_options, &tx));
+        let local = LocalTree::walk(dir, walk_options, options.filters.clone());
+        let remote = Listing::new(self, bucket, &prefix, options.filters.clone());
+        let mut merge = Merge::new(local, remote);
         let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
-        let mut walked_whole = true;
-        while let Some(item) = rx.recv().await {
-            let local = match item {
+        let mut unseen = Unseen::default();
+        let mut deleter = Deleter::new(bucket);
+        loop {
+            let pair = match merge.next().await {
+                Ok(Some(pair)) => pair,
+                Ok(None) => break,
+                Err(error) => {
+                    let side = if error.side == "source" {
+                        dir.display().to_string()
+                    } else {
+                        listed.clone()
+                    };
+                    fail_with(&mut report.transfers, side, error.to_string());
+                    break;
+                }
+            };
+            let (local, remote) = match pair {
+                Pair::Source(local) => (local, None),
+                Pair::Both(local, remote) => (local, remote.ok()),
+                Pair::Destination(Ok(remote)) => {
+                    // An unreadable directory would make its objects look extra: they stay.
+                    if options.delete && !unseen.covers(&remote.relative) {
+                        self.delete_later(&mut deleter, remote.key, options, &mut report)
+                            .await;
+                    }
+                    continue;
+                }
+                Pair::Destination(Err(error)) => {
+                    // A listing cut short would make every unlisted object look missing.
+                    fail(&mut report.transfers, listed.clone(), error);
+                    break;
+                }
+            };
+            let local = match local {
                 WalkItem::File {
                     path,
                     relative,
@@ -235,18 +257,8 @@ impl Transfers {
                         time: metadata.modified().ok().map(unix_seconds),
                     },
                 },
-                WalkItem::Skipped {
-                    name,
-                    relative,
-                    reason,
-                } => {
-                    if let Some(relative) = &relative {
-                        if !options.filters.allows(relative) {
-                            continue;
-                        }
-                        // Left out, not gone: `--delete` keeps its object.
-                        index.remove(relative);
-                    }
+                WalkItem::Skipped { name, reason, .. } => {
+                    // Left out, not gone: `--delete` keeps its object (paired with it here).
                     self.progress.emit(Event::Skipped {
                         name: name.clone(),
                         reason: reason.clone(),
@@ -254,23 +266,28 @@ impl Transfers {
                     report.transfers.warn(name, reason);
                     continue;
                 }
-                WalkItem::Error { name, error } => {
+                WalkItem::Error {
+                    name,
+                    relative,
+                    error,
+                } => {
                     self.progress.emit(Event::Failed {
                         name: name.clone(),
                         error: error.clone(),
                     });
-                    report.transfers.failed += 1;
-                    report.transfers.failures.push((name, error));
-                    walked_whole = false;
+                    fail_with(&mut report.transfers, name, error);
+                    if let Some(relative) = relative {
+                        unseen.add(relative);
+                    }
                     continue;
                 }
             };
-            if !options.filters.allows(&local.relative) {
-                continue;
-            }
             let key = format!("{prefix}{}", local.relative);
             let url = format!("s3://{bucket}/{key}");
-            let remote = index.remove(&local.relative);
+            let remote = remote.map(|r| Entry {
+                size: r.size,
+                time: r.time.map(|t| t.0),
+            });
             let verdict = quick_verdict(local.entry, remote, options.checksum);
             if verdict == Verdict::Same {
                 self.skip(&mut report.transfers, url);
@@ -303,18 +320,10 @@ impl Transfers {
             });
             self.drain_finished(&mut tasks, &mut report);
         }
-        let _ = walker.await;
+        let (local, _) = merge.into_sides();
+        local.finish().await;
         self.drain_all(&mut tasks, &mut report).await;
-        // An unreadable directory would make its objects look extra: delete nothing then.
-        if options.delete && walked_whole {
-            let extra: Vec<String> = index
-                .into_keys()
-                .filter(|relative| options.filters.allows(relative))
-                .map(|relative| format!("{prefix}{relative}"))
-                .collect();
-            self.sync_delete_keys(bucket, extra, options, &mut report)
-                .await;
-        }
+        self.flush_deletes(&mut deleter, &mut report).await;
         self.finish(report, started, retries_before)
     }
 
@@ -331,135 +340,130 @@ impl Transfers {
         let started = Instant::now();
         let retries_before = self.client.retries();
         let prefix = key_prefix(prefix);
+        let listed = format!("s3://{bucket}/{prefix}");
         let mut report = SyncSummary::default();
-        let root = dir.to_owned();
-        let follow = self.config.follow_symlinks;
-        let mut index = match tokio::task::spawn_blocking(move || local_index(&root, follow)).await
-        {
-            Ok(Ok(index)) => index,
-            Ok(Err(error)) => {
-                fail(&mut report.transfers, dir.display().to_string(), error);
-                return self.finish(report, started, retries_before);
-            }
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        let walk_options = WalkOptions {
+            follow_symlinks: self.config.follow_symlinks,
+            skip_temporary: true,
+            missing_root_is_empty: true,
         };
-        let list = ListObjects {
-            prefix: (!prefix.is_empty()).then(|| prefix.clone()),
-            ..ListObjects::default()
-        };
-        let mut pages = self.client.list_objects(bucket, list);
+        let remote = Listing::new(self, bucket, &prefix, options.filters.clone());
+        let local = LocalTree::walk(dir, walk_options, options.filters.clone());
+        let mut merge = Merge::new(remote, local);
         let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
-        let mut listed_whole = true;
         loop {
-            let page = match pages.next_page().await {
-                Ok(Some(page)) => page,
+            let pair = match merge.next().await {
+                Ok(Some(pair)) => pair,
                 Ok(None) => break,
                 Err(error) => {
-                    fail(
-                        &mut report.transfers,
-                        format!("s3://{bucket}/{prefix}"),
-                        error.into(),
-                    );
-                    listed_whole = false;
+                    let side = if error.side == "source" {
+                        listed.clone()
+                    } else {
+                        dir.display().to_string()
+                    };
+                    fail_with(&mut report.transfers, side, error.to_string());
                     break;
                 }
             };
-            for object in page.contents {
-                let Some(relative) = object.key.strip_prefix(&prefix).map(str::to_owned) else {
-                    continue;
-                };
-                if object.key.ends_with('/') || !options.filters.allows(&relative) {
-                    continue;
-                }
-                let url = format!("s3://{bucket}/{}", object.key);
-                let Some(path) = safe_join(dir, &relative) else {
-                    let reason = super::dirs::NOT_A_LOCAL_PATH;
-                    self.progress.emit(Event::Skipped {
-                        name: url.clone(),
-                        reason: reason.into(),
-                    });
-                    report.transfers.warn(url, reason.into());
-                    continue;
-                };
-                if let Some(reason) = super::pass_through::not_overwritten(&path) {
-                    self.progress.emit(Event::Skipped {
-                        name: url.clone(),
-                        reason: reason.clone(),
-                    });
-                    report.transfers.warn(url, reason);
-                    continue;
-                }
-                let time = object.last_modified.as_deref().and_then(parse_iso8601);
-                let remote = Entry {
-                    size: object.size,
-                    time: time.map(|t| t.0),
-                };
-                let verdict = quick_verdict(remote, index.remove(&relative), options.checksum);
-                if verdict == Verdict::Same {
-                    self.skip(&mut report.transfers, url);
-                    continue;
-                }
-                let permit = files.clone().acquire_owned().await;
-                let (this, bucket, key, options) =
-                    (self.clone(), bucket.to_owned(), object.key, options.clone());
-                tasks.spawn(async move {
-                    let _permit = permit;
-                    let outcome = async {
-                        if let Verdict::Compare { .. } = verdict {
-                            let same = this.same_content(&path, &bucket, &key).await?;
-                            if !verdict.copy_after(same) {
-                                return Ok(Done::Same);
-                            }
-                        }
-                        options.announce(&SyncAction::Download {
-                            url: url.clone(),
-                            path: path.clone(),
-                        });
-                        if options.dry_run {
-                            return Ok(Done::Planned);
-                        }
-                        let bytes = this.download_file(&bucket, &key, &path).await?;
-                        if let Some((seconds, nanos)) = time {
-                            set_mtime(&path, seconds, nanos)?;
-                        }
-                        Ok(Done::Moved(bytes))
+            let (object, local) = match pair {
+                Pair::Source(object) => (object, None),
+                Pair::Both(object, local) => (object, Some(local)),
+                Pair::Destination(WalkItem::File { relative, .. }) => {
+                    if options.delete {
+                        self.delete_local(dir, &relative, options, &mut report);
                     }
-                    .await;
-                    (url, outcome)
+                    continue;
+                }
+                // What the walk leaves out (links, FIFOs) is neither compared nor deleted.
+                Pair::Destination(WalkItem::Skipped { .. }) => continue,
+                Pair::Destination(WalkItem::Error { name, error, .. }) => {
+                    // An unreadable directory would make its files look missing: stop
+                    // rather than guess.
+                    self.walk_failed(dir, name, error, &mut report);
+                    break;
+                }
+            };
+            let object = match object {
+                Ok(object) => object,
+                Err(error) => {
+                    // A listing cut short would make every unlisted file look extra.
+                    fail(&mut report.transfers, listed.clone(), error);
+                    break;
+                }
+            };
+            let local = match local {
+                Some(WalkItem::File { metadata, .. }) => Some(Entry {
+                    size: metadata.len(),
+                    time: metadata.modified().ok().map(unix_seconds),
+                }),
+                Some(WalkItem::Error { name, error, .. }) => {
+                    self.walk_failed(dir, name, error, &mut report);
+                    break;
+                }
+                Some(WalkItem::Skipped { .. }) | None => None,
+            };
+            let url = format!("s3://{bucket}/{}", object.key);
+            let Some(path) = safe_join(dir, &object.relative) else {
+                let reason = super::dirs::NOT_A_LOCAL_PATH;
+                self.progress.emit(Event::Skipped {
+                    name: url.clone(),
+                    reason: reason.into(),
                 });
-                self.drain_finished(&mut tasks, &mut report);
+                report.transfers.warn(url, reason.into());
+                continue;
+            };
+            if let Some(reason) = super::pass_through::not_overwritten(&path) {
+                self.progress.emit(Event::Skipped {
+                    name: url.clone(),
+                    reason: reason.clone(),
+                });
+                report.transfers.warn(url, reason);
+                continue;
             }
-        }
-        self.drain_all(&mut tasks, &mut report).await;
-        // A listing cut short would make every unlisted file look extra: delete nothing then.
-        if options.delete && listed_whole {
-            let mut extra: Vec<String> = index
-                .into_keys()
-                .filter(|relative| options.filters.allows(relative))
-                .collect();
-            extra.sort();
-            for relative in extra {
-                let path = dir.join(&relative);
-                let name = path.display().to_string();
-                options.announce(&SyncAction::Delete { name: name.clone() });
-                report.planned += 1;
-                if options.dry_run {
-                    continue;
-                }
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {
-                        report.deleted += 1;
-                        self.progress.emit(Event::Deleted { name });
+            let time = object.time;
+            let remote = Entry {
+                size: object.size,
+                time: time.map(|t| t.0),
+            };
+            let verdict = quick_verdict(remote, local, options.checksum);
+            if verdict == Verdict::Same {
+                self.skip(&mut report.transfers, url);
+                continue;
+            }
+            let permit = files.clone().acquire_owned().await;
+            let (this, bucket, key, options) =
+                (self.clone(), bucket.to_owned(), object.key, options.clone());
+            tasks.spawn(async move {
+                let _permit = permit;
+                let outcome = async {
+                    if let Verdict::Compare { .. } = verdict {
+                        let same = this.same_content(&path, &bucket, &key).await?;
+                        if !verdict.copy_after(same) {
+                            return Ok(Done::Same);
+                        }
                     }
-                    Err(e) => fail(
-                        &mut report.transfers,
-                        name,
-                        TransferError::io("removing", path, e),
-                    ),
+                    options.announce(&SyncAction::Download {
+                        url: url.clone(),
+                        path: path.clone(),
+                    });
+                    if options.dry_run {
+                        return Ok(Done::Planned);
+                    }
+                    let bytes = this.download_file(&bucket, &key, &path).await?;
+                    if let Some((seconds, nanos)) = time {
+                        set_mtime(&path, seconds, nanos)?;
+                    }
+                    Ok(Done::Moved(bytes))
                 }
-            }
+                .await;
+                (url, outcome)
+            });
+            self.drain_finished(&mut tasks, &mut report);
         }
+        let (_, local) = merge.into_sides();
+        local.finish().await;
+        self.drain_all(&mut tasks, &mut report).await;
         self.finish(report, started, retries_before)
     }
 
@@ -478,98 +482,97 @@ impl Transfers {
         let started = Instant::now();
         let retries_before = self.client.retries();
         let (src_prefix, dst_prefix) = (key_prefix(src_prefix), key_prefix(dst_prefix));
+        let src_listed = format!("s3://{src_bucket}/{src_prefix}");
+        let dst_listed = format!("s3://{dst_bucket}/{dst_prefix}");
         let mut report = SyncSummary::default();
-        let mut index = match self.remote_index(dst_bucket, &dst_prefix).await {
-            Ok(index) => index,
-            Err(error) => {
-                let name = format!("s3://{dst_bucket}/{dst_prefix}");
-                fail(&mut report.transfers, name, error);
-                return self.finish(report, started, retries_before);
-            }
-        };
-        let list = ListObjects {
-            prefix: (!src_prefix.is_empty()).then(|| src_prefix.clone()),
-            ..ListObjects::default()
-        };
-        let mut pages = self.client.list_objects(src_bucket, list);
+        let source = Listing::new(self, src_bucket, &src_prefix, options.filters.clone());
+        let destination = Listing::new(self, dst_bucket, &dst_prefix, options.filters.clone());
+        let mut merge = Merge::new(source, destination);
         let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
-        let mut listed_whole = true;
+        let mut deleter = Deleter::new(dst_bucket);
         loop {
-            let page = match pages.next_page().await {
-                Ok(Some(page)) => page,
+            let pair = match merge.next().await {
+                Ok(Some(pair)) => pair,
                 Ok(None) => break,
                 Err(error) => {
-                    let name = format!("s3://{src_bucket}/{src_prefix}");
-                    fail(&mut report.transfers, name, error.into());
-                    listed_whole = false;
+                    let side = if error.side == "source" {
+                        src_listed.clone()
+                    } else {
+                        dst_listed.clone()
+                    };
+                    fail_with(&mut report.transfers, side, error.to_string());
                     break;
                 }
             };
-            for object in page.contents {
-                let Some(relative) = object.key.strip_prefix(&src_prefix) else {
-                    continue;
-                };
-                if object.key.ends_with('/') || !options.filters.allows(relative) {
-                    continue;
-                }
-                let dst_key = format!("{dst_prefix}{relative}");
-                let url = format!("s3://{dst_bucket}/{dst_key}");
-                let source = Entry {
-                    size: object.size,
-                    time: object
-                        .last_modified
-                        .as_deref()
-                        .and_then(parse_iso8601)
-                        .map(|t| t.0),
-                };
-                let verdict = quick_verdict(source, index.remove(relative), options.checksum);
-                if verdict == Verdict::Same {
-                    self.skip(&mut report.transfers, url);
-                    continue;
-                }
-                let permit = files.clone().acquire_owned().await;
-                let (this, options) = (self.clone(), options.clone());
-                let (src_bucket, dst_bucket) = (src_bucket.to_owned(), dst_bucket.to_owned());
-                let src_key = object.key.clone();
-                tasks.spawn(async move {
-                    let _permit = permit;
-                    let outcome = async {
-                        if let Verdict::Compare { .. } = verdict {
-                            let same = this
-                                .same_objects((&src_bucket, &src_key), (&dst_bucket, &dst_key))
-                                .await?;
-                            if !verdict.copy_after(same) {
-                                return Ok(Done::Same);
-                            }
-                        }
-                        options.announce(&SyncAction::Copy {
-                            from: format!("s3://{src_bucket}/{src_key}"),
-                            url: url.clone(),
-                        });
-                        if options.dry_run {
-                            return Ok(Done::Planned);
-                        }
-                        this.copy_object(&src_bucket, &src_key, &dst_bucket, &dst_key)
-                            .await
-                            .map(Done::Moved)
+            let (object, destination) = match pair {
+                Pair::Source(object) => (object, None),
+                Pair::Both(object, destination) => (object, destination.ok()),
+                Pair::Destination(Ok(extra)) => {
+                    if options.delete {
+                        self.delete_later(&mut deleter, extra.key, options, &mut report)
+                            .await;
                     }
-                    .await;
-                    (url, outcome)
-                });
-                self.drain_finished(&mut tasks, &mut report);
+                    continue;
+                }
+                Pair::Destination(Err(error)) => {
+                    fail(&mut report.transfers, dst_listed.clone(), error);
+                    break;
+                }
+            };
+            let object = match object {
+                Ok(object) => object,
+                Err(error) => {
+                    fail(&mut report.transfers, src_listed.clone(), error);
+                    break;
+                }
+            };
+            let dst_key = format!("{dst_prefix}{}", object.relative);
+            let url = format!("s3://{dst_bucket}/{dst_key}");
+            let entry = |listed: &Listed| Entry {
+                size: listed.size,
+                time: listed.time.map(|t| t.0),
+            };
+            let destination = destination.as_ref().map(entry);
+            let verdict = quick_verdict(entry(&object), destination, options.checksum);
+            if verdict == Verdict::Same {
+                self.skip(&mut report.transfers, url);
+                continue;
             }
-        }
-        self.drain_all(&mut tasks, &mut report).await;
-        if options.delete && listed_whole {
-            let extra: Vec<String> = index
-                .into_keys()
-                .filter(|relative| options.filters.allows(relative))
-                .map(|relative| format!("{dst_prefix}{relative}"))
-                .collect();
-            self.sync_delete_keys(dst_bucket, extra, options, &mut report)
+            let permit = files.clone().acquire_owned().await;
+            let (this, options) = (self.clone(), options.clone());
+            let (src_bucket, dst_bucket) = (src_bucket.to_owned(), dst_bucket.to_owned());
+            let src_key = object.key;
+            tasks.spawn(async move {
+                let _permit = permit;
+                let outcome = async {
+                    if let Verdict::Compare { .. } = verdict {
+                        let same = this
+                            .same_objects((&src_bucket, &src_key), (&dst_bucket, &dst_key))
+                            .await?;
+                        if !verdict.copy_after(same) {
+                            return Ok(Done::Same);
+                        }
+                    }
+                    options.announce(&SyncAction::Copy {
+                        from: format!("s3://{src_bucket}/{src_key}"),
+                        url: url.clone(),
+                    });
+                    if options.dry_run {
+                        return Ok(Done::Planned);
+                    }
+                    this.copy_object(&src_bucket, &src_key, &dst_bucket, &dst_key)
+                        .await
+                        .map(Done::Moved)
+                }
                 .await;
+                (url, outcome)
+            });
+            self.drain_finished(&mut tasks, &mut report);
         }
+        drop(merge);
+        self.drain_all(&mut tasks, &mut report).await;
+        self.flush_deletes(&mut deleter, &mut report).await;
         self.finish(report, started, retries_before)
     }
 
@@ -599,39 +602,6 @@ impl Transfers {
                 .find(|(h, _)| *h == header)
                 .map(|(_, v)| *v == value)
         }))
-    }
-
-    /// Every object under `prefix`: key below the prefix → size and time.
-    async fn remote_index(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<HashMap<String, Entry>, TransferError> {
-        let list = ListObjects {
-            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
-            ..ListObjects::default()
-        };
-        let mut pages = self.client.list_objects(bucket, list);
-        let mut index = HashMap::new();
-        while let Some(page) = pages.next_page().await? {
-            for object in page.contents {
-                if object.key.ends_with('/') {
-                    continue;
-                }
-                let Some(relative) = object.key.strip_prefix(prefix) else {
-                    continue;
-                };
-                let time = object.last_modified.as_deref().and_then(parse_iso8601);
-                index.insert(
-                    relative.to_owned(),
-                    Entry {
-                        size: object.size,
-                        time: time.map(|t| t.0),
-                    },
-                );
-            }
-        }
-        Ok(index)
     }
 
     /// Whether the file and the object hold the same bytes, by the store's full-object CRC;
@@ -672,30 +642,72 @@ impl Transfers {
         Ok(Some(local == value))
     }
 
-    /// Deletes `keys` in DeleteObjects batches (or announces them, for a dry run).
-    async fn sync_delete_keys(
+    /// Decides that `key` goes: announced (and counted) now, deleted with the next full
+    /// DeleteObjects batch, unless this is a dry run.
+    async fn delete_later(
         &self,
-        bucket: &str,
-        mut keys: Vec<String>,
+        deleter: &mut Deleter,
+        key: String,
         options: &SyncOptions,
         report: &mut SyncSummary,
     ) {
-        keys.sort();
-        for key in &keys {
-            options.announce(&SyncAction::Delete {
-                name: format!("s3://{bucket}/{key}"),
-            });
-        }
-        report.planned += keys.len() as u64;
+        options.announce(&SyncAction::Delete {
+            name: format!("s3://{}/{key}", deleter.bucket),
+        });
+        report.planned += 1;
         if options.dry_run {
             return;
         }
-        for batch in keys.chunks(DELETE_BATCH) {
-            let mut batch = batch.to_vec();
-            report.deleted += self
-                .delete_batch(bucket, &mut batch, false, &mut report.transfers)
-                .await;
+        deleter.keys.push(key);
+        if deleter.keys.len() >= DELETE_BATCH {
+            self.flush_deletes(deleter, report).await;
         }
+    }
+
+    /// Deletes the keys decided so far, in one DeleteObjects request.
+    async fn flush_deletes(&self, deleter: &mut Deleter, report: &mut SyncSummary) {
+        if deleter.keys.is_empty() {
+            return;
+        }
+        let mut batch = std::mem::take(&mut deleter.keys);
+        report.deleted += self
+            .delete_batch(&deleter.bucket, &mut batch, false, &mut report.transfers)
+            .await;
+    }
+
+    /// Removes the local file `dir/relative` the source lacks (or announces it, for a dry
+    /// run).
+    fn delete_local(
+        &self,
+        dir: &Path,
+        relative: &str,
+        options: &SyncOptions,
+        report: &mut SyncSummary,
+    ) {
+        let path = dir.join(relative);
+        let name = path.display().to_string();
+        options.announce(&SyncAction::Delete { name: name.clone() });
+        report.planned += 1;
+        if options.dry_run {
+            return;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                report.deleted += 1;
+                self.progress.emit(Event::Deleted { name });
+            }
+            Err(e) => fail(
+                &mut report.transfers,
+                name,
+                TransferError::io("removing", path, e),
+            ),
+        }
+    }
+
+    /// Records that the target directory could not be walked (at `name`).
+    fn walk_failed(&self, dir: &Path, name: String, error: String, report: &mut SyncSummary) {
+        let error = TransferError::io("walking", name, std::io::Error::other(error));
+        fail(&mut report.transfers, dir.display().to_string(), error);
     }
 
     fn skip(&self, summary: &mut TransferSummary, name: String) {
@@ -747,8 +759,47 @@ impl Transfers {
 }
 
 fn fail(summary: &mut TransferSummary, name: String, error: TransferError) {
+    fail_with(summary, name, error.to_string());
+}
+
+fn fail_with(summary: &mut TransferSummary, name: String, error: String) {
     summary.failed += 1;
-    summary.failures.push((name, error.to_string()));
+    summary.failures.push((name, error));
+}
+
+/// The keys `--delete` removes from a bucket, waiting for a full DeleteObjects batch.
+struct Deleter {
+    bucket: String,
+    keys: Vec<String>,
+}
+
+impl Deleter {
+    fn new(bucket: &str) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            keys: Vec::with_capacity(DELETE_BATCH),
+        }
+    }
+}
+
+/// What the local walk could not read, as keys (a file) and prefixes (a directory, `d/`;
+/// the root, ``): objects there are not known to be extra, so `--delete` keeps them. Only
+/// failures add to it.
+#[derive(Debug, Default)]
+struct Unseen(Vec<String>);
+
+impl Unseen {
+    fn add(&mut self, relative: String) {
+        self.0.push(relative);
+    }
+
+    /// Whether `relative` is, or lies below, something the walk could not read.
+    fn covers(&self, relative: &str) -> bool {
+        self.0.iter().any(|unseen| {
+            relative == unseen
+                || ((unseen.is_empty() || unseen.ends_with('/')) && relative.starts_with(unseen))
+        })
+    }
 }
 
 /// `p` → `p/`, `` → ``.
@@ -774,74 +825,6 @@ struct LocalFile {
     entry: Entry,
 }
 
-/// Every file below `root`: relative path → size and mtime (a missing root is empty).
-/// What the walk leaves out (links, FIFOs) is not in it: a download replaces it.
-fn local_index(
-    root: &Path,
-    follow_symlinks: bool,
-) -> Result<HashMap<String, Entry>, TransferError> {
-    let (tx, mut rx) = mpsc::channel(WALK_AHEAD);
-    let root = root.to_owned();
-    let options = WalkOptions {
-        follow_symlinks,
-        skip_temporary: true,
-        missing_root_is_empty: true,
-    };
-    let walker = std::thread::spawn(move || walk(&root, options, &tx));
-    let mut index = HashMap::new();
-    let mut first_error = None;
-    while let Some(item) = rx.blocking_recv() {
-        match item {
-            WalkItem::File {
-                relative, metadata, ..
-            } => {
-                let entry = Entry {
-                    size: metadata.len(),
-                    time: metadata.modified().ok().map(unix_seconds),
-                };
-                index.insert(relative, entry);
-            }
-            WalkItem::Skipped { .. } => {}
-            WalkItem::Error { name, error } => {
-                first_error.get_or_insert_with(|| {
-                    TransferError::io("walking", name, std::io::Error::other(error))
-                });
-            }
-        }
-    }
-    let _ = walker.join();
-    match first_error {
-        // An unreadable directory would make its files look missing; refuse rather than guess.
-        Some(error) => Err(error),
-        None => Ok(index),
-    }
-}
-
-/// Whole seconds since the epoch (negative before it), rounded down.
-fn unix_seconds(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => {
-            let d = before.duration();
-            -i64::try_from(d.as_secs()).unwrap_or(i64::MAX) - i64::from(d.subsec_nanos() > 0)
-        }
-    }
-}
-
-/// Sets the file's mtime to `seconds`.`nanos` after the epoch.
-fn set_mtime(path: &Path, seconds: i64, nanos: u32) -> Result<(), TransferError> {
-    let offset = Duration::new(seconds.unsigned_abs(), 0);
-    let whole = if seconds >= 0 {
-        UNIX_EPOCH.checked_add(offset)
-    } else {
-        UNIX_EPOCH.checked_sub(offset)
-    };
-    match whole.and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos)))) {
-        Some(time) => super::download::set_modified(path, time),
-        None => Ok(()),
-    }
-}
-
 /// The file's full-object checksum, base64 as S3 writes it.
 fn hash_file(path: &Path, algorithm: ChecksumAlgorithm) -> Result<String, TransferError> {
     let mut file = std::fs::File::open(path).map_err(|e| TransferError::io("opening", path, e))?;
@@ -859,81 +842,9 @@ fn hash_file(path: &Path, algorithm: ChecksumAlgorithm) -> Result<String, Transf
     Ok(hasher.finish().base64())
 }
 
-/// An ISO-8601 UTC time as S3 lists it (`2026-11-22T22:13:00.123Z`; a `+00:00` zone, no
-/// fraction or a lowercase `t`/`z` also do) → (seconds since the epoch, nanoseconds).
-pub fn parse_iso8601(text: &str) -> Option<(i64, u32)> {
-    let text = text.trim();
-    let (date, rest) = text.split_once(['T', 't', ' '])?;
-    let mut date = date.splitn(3, '-');
-    let year: i64 = date.next()?.parse().ok()?;
-    let month: u32 = date.next()?.parse().ok()?;
-    let day: u32 = date.next()?.parse().ok()?;
-    let (time, zone_offset) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
-        (t, 0)
-    } else if let Some(index) = rest.rfind(['+', '-']) {
-        let (t, zone) = rest.split_at(index);
-        let sign = if zone.starts_with('-') { -1 } else { 1 };
-        let (h, m) = zone[1..].split_once(':').unwrap_or((&zone[1..], "0"));
-        let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-        (t, sign * (h * 3600 + m * 60))
-    } else {
-        (rest, 0)
-    };
-    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
-    let mut hms = hms.splitn(3, ':');
-    let hour: i64 = hms.next()?.parse().ok()?;
-    let minute: i64 = hms.next()?.parse().ok()?;
-    let second: i64 = hms.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let nanos = fraction
-        .bytes()
-        .chain(std::iter::repeat(b'0'))
-        .take(9)
-        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - zone_offset;
-    Some((seconds, nanos))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn s3_listing_times_parse_to_unix_seconds() {
-        assert_eq!(parse_iso8601("1970-01-01T00:00:00.000Z"), Some((0, 0)));
-        assert_eq!(
-            parse_iso8601("2026-11-22T22:13:00.123Z"),
-            Some((1_795_385_580, 123_000_000))
-        );
-        assert_eq!(
-            parse_iso8601("2000-02-29T12:00:00Z"),
-            Some((951_825_600, 0))
-        );
-        assert_eq!(
-            parse_iso8601("2000-02-29T14:00:00+02:00"),
-            Some((951_825_600, 0))
-        );
-        assert_eq!(parse_iso8601("1969-12-31T23:59:59Z"), Some((-1, 0)));
-        assert_eq!(parse_iso8601("2026-13-01T00:00:00Z"), None);
-        assert_eq!(parse_iso8601("yesterday"), None);
-    }
 
     #[test]
     fn the_source_is_copied_when_missing_resized_or_newer() {
@@ -962,5 +873,19 @@ mod tests {
             quick_verdict(entry(1, 5), Some(entry(1, 5)), true),
             Verdict::Compare { newer: false }
         );
+    }
+
+    #[test]
+    fn what_the_walk_could_not_read_covers_its_key_and_what_lies_below_it() {
+        let mut unseen = Unseen::default();
+        assert!(!unseen.covers("a"));
+        unseen.add("d/".into());
+        unseen.add("f.txt".into());
+        assert!(unseen.covers("d/x") && unseen.covers("d/e/x") && unseen.covers("f.txt"));
+        // Neighbours in key order are not below it.
+        assert!(!unseen.covers("d") && !unseen.covers("d.txt") && !unseen.covers("d0"));
+        assert!(!unseen.covers("f.txt/x") && !unseen.covers("f.txt0"));
+        unseen.add(String::new());
+        assert!(unseen.covers("anything"));
     }
 }

@@ -1,5 +1,6 @@
-//! The one local directory walker, for `cp -r` and `sync`: depth-first, streamed through a
-//! bounded channel (never held whole), on a blocking thread.
+//! The one local directory walker, for `cp -r` and `sync`: depth-first in S3's key order
+//! (UTF-8 bytes of the `/`-separated relative key), streamed through a bounded channel (never
+//! held whole), on a blocking thread.
 //!
 //! As `aws s3 cp --recursive` and `aws s3 sync` do, symbolic links are followed by default: a
 //! link to a file is sent as a file under the link's name, a link to a directory is walked
@@ -10,6 +11,7 @@
 //! directory, a file whose type cannot be read) is reported as an error naming the path.
 
 use std::fs::{FileType, Metadata};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +54,9 @@ pub(crate) enum WalkItem {
     Error {
         /// The path.
         name: String,
+        /// What it leaves unknown, as a key below the root: a file's key, or a directory's
+        /// prefix (`d/`, `` for the root); `None` when the name is not valid UTF-8.
+        relative: Option<String>,
         /// Why.
         error: String,
     },
@@ -98,7 +103,15 @@ pub(crate) fn special_kind(kind: FileType) -> Option<&'static str> {
     }
 }
 
-/// Walks `root`, sending what it finds to `tx`; stops early when the receiver is gone.
+/// Walks `root`, sending what it finds to `tx` in S3's key order; stops early when the
+/// receiver is gone.
+///
+/// Each directory's entries are read whole and sorted by their key's bytes, a directory by
+/// its name and a `/` (so `a.txt` < `a/b` < `a0`: `.` < `/` < `0`), then walked lazily in
+/// that order: memory is bounded by the directories on the path from the root, never by the
+/// tree. Every name a directory holds shares the key prefix `name/`, and no sibling's key
+/// falls between `name/` and the keys below it, so the files come out sorted as a
+/// ListObjectsV2 listing of the uploaded tree would be.
 pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem>) {
     let send = |item: WalkItem| tx.blocking_send(item).is_ok();
     let name = |path: &Path| path.display().to_string();
@@ -108,6 +121,7 @@ pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem
             let error = "not a directory".to_owned();
             send(WalkItem::Error {
                 name: name(root),
+                relative: Some(String::new()),
                 error,
             });
             return;
@@ -118,6 +132,7 @@ pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem
         Err(e) => {
             send(WalkItem::Error {
                 name: name(root),
+                relative: Some(String::new()),
                 error: e.to_string(),
             });
             return;
@@ -127,81 +142,164 @@ pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem
         id: identity(&root_metadata),
         parent: None,
     });
-    let mut stack = vec![(root.to_owned(), top)];
-    while let Some((dir, ancestors)) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                if !send(WalkItem::Error {
-                    name: name(&dir),
-                    error: e.to_string(),
-                }) {
-                    return;
-                }
-                continue;
-            }
+    let (entries, error) = read_sorted(root, root, &top, options);
+    if let Some(item) = error
+        && !send(item)
+    {
+        return;
+    }
+    let mut stack = vec![(entries.into_iter(), top)];
+    while let Some((entries, ancestors)) = stack.last_mut() {
+        let Some(pending) = entries.next() else {
+            stack.pop();
+            continue;
         };
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    if !send(WalkItem::Error {
-                        name: name(&dir),
-                        error: e.to_string(),
-                    }) {
-                        return;
-                    }
-                    break;
+        let item = match pending.node {
+            Node::Walk { path, id } => {
+                let parent = Some(ancestors.clone());
+                let ancestors = Arc::new(Ancestor { id, parent });
+                let (entries, error) = read_sorted(root, &path, &ancestors, options);
+                stack.push((entries.into_iter(), ancestors));
+                match error {
+                    Some(item) => item,
+                    None => continue,
                 }
-            };
-            let path = entry.path();
-            let item = match classify(root, &path, &entry, options) {
-                Found::Dir(metadata) => {
-                    let id = identity(&metadata);
-                    if ancestors.contains(id) {
-                        WalkItem::Skipped {
-                            name: name(&path),
-                            relative: relative_key(root, &path),
-                            reason: "symbolic link loop (leads back to a directory above it)"
-                                .into(),
-                        }
-                    } else {
-                        let parent = Some(ancestors.clone());
-                        stack.push((path, Arc::new(Ancestor { id, parent })));
-                        continue;
-                    }
-                }
-                Found::Item(Some(item)) => item,
-                Found::Item(None) => continue,
-            };
-            if !send(item) {
-                return;
             }
+            Node::Ready(item) => item,
+            Node::Entry(entry) => match classify(root, &entry.path(), &entry, options) {
+                Some(item) => item,
+                None => continue,
+            },
+        };
+        if !send(item) {
+            return;
         }
     }
 }
 
-enum Found {
-    Dir(Metadata),
-    Item(Option<WalkItem>),
+/// A directory entry waiting for its turn in key order.
+struct Pending {
+    /// Its key's bytes below its directory: the name, and a `/` for a directory walked into.
+    key: Vec<u8>,
+    node: Node,
 }
 
-/// What one directory entry is, following a link when asked.
-fn classify(root: &Path, path: &Path, entry: &std::fs::DirEntry, options: WalkOptions) -> Found {
+enum Node {
+    /// A directory to walk into (`id` its identity).
+    Walk { path: PathBuf, id: (u64, u64) },
+    /// Decided already (a link loop).
+    Ready(WalkItem),
+    /// Classified when its turn comes (files: their metadata is read then, not held).
+    Entry(std::fs::DirEntry),
+}
+
+/// The entries of `dir`, sorted by key; and the error that cut its reading short, if any
+/// (what it read before is still walked).
+fn read_sorted(
+    root: &Path,
+    dir: &Path,
+    ancestors: &Arc<Ancestor>,
+    options: WalkOptions,
+) -> (Vec<Pending>, Option<WalkItem>) {
+    let dir_error = |e: std::io::Error| WalkItem::Error {
+        name: dir.display().to_string(),
+        relative: relative_key(root, dir).map(|r| prefix_of(&r)),
+        error: e.to_string(),
+    };
+    let reader = match std::fs::read_dir(dir) {
+        Ok(reader) => reader,
+        Err(e) => return (Vec::new(), Some(dir_error(e))),
+    };
+    let mut entries = Vec::new();
+    let mut error = None;
+    for entry in reader {
+        match entry {
+            Ok(entry) => entries.push(pending(root, entry, ancestors, options)),
+            Err(e) => {
+                error = Some(dir_error(e));
+                break;
+            }
+        }
+    }
+    entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    (entries, error)
+}
+
+/// `relative` as the prefix of the keys below it: `d` → `d/`, the root `` → ``.
+fn prefix_of(relative: &str) -> String {
+    if relative.is_empty() {
+        String::new()
+    } else {
+        format!("{relative}/")
+    }
+}
+
+/// Where an entry sorts, and what it is as far as the order needs: only directories (and
+/// links to them, when followed) are looked at now.
+fn pending(
+    root: &Path,
+    entry: std::fs::DirEntry,
+    ancestors: &Arc<Ancestor>,
+    options: WalkOptions,
+) -> Pending {
+    let mut key = entry.file_name().into_vec();
+    let directory = match entry.file_type() {
+        Ok(kind) if kind.is_dir() => entry.metadata().ok(),
+        Ok(kind) if kind.is_symlink() && options.follow_symlinks => std::fs::metadata(entry.path())
+            .ok()
+            .filter(Metadata::is_dir),
+        _ => None,
+    };
+    let Some(metadata) = directory else {
+        return Pending {
+            key,
+            node: Node::Entry(entry),
+        };
+    };
+    let path = entry.path();
+    let id = identity(&metadata);
+    if ancestors.contains(id) {
+        // Not walked: it sorts as the one key it is reported under.
+        let item = WalkItem::Skipped {
+            name: path.display().to_string(),
+            relative: relative_key(root, &path),
+            reason: "symbolic link loop (leads back to a directory above it)".into(),
+        };
+        return Pending {
+            key,
+            node: Node::Ready(item),
+        };
+    }
+    key.push(b'/');
+    Pending {
+        key,
+        node: Node::Walk { path, id },
+    }
+}
+
+/// What one directory entry that was no directory when its directory was read is, following
+/// a link when asked; `None` for a file left out silently (a temporary file).
+fn classify(
+    root: &Path,
+    path: &Path,
+    entry: &std::fs::DirEntry,
+    options: WalkOptions,
+) -> Option<WalkItem> {
     let name = path.display().to_string();
     let relative = relative_key(root, path);
     let skipped = |reason: String| {
-        Found::Item(Some(WalkItem::Skipped {
+        Some(WalkItem::Skipped {
             name: name.clone(),
             relative: relative.clone(),
             reason,
-        }))
+        })
     };
     let error = |e: std::io::Error| {
-        Found::Item(Some(WalkItem::Error {
+        Some(WalkItem::Error {
             name: name.clone(),
+            relative: relative.clone(),
             error: e.to_string(),
-        }))
+        })
     };
     let kind = match entry.file_type() {
         Ok(kind) => kind,
@@ -229,25 +327,28 @@ fn classify(root: &Path, path: &Path, entry: &std::fs::DirEntry, options: WalkOp
         }
     };
     if metadata.is_dir() {
-        return Found::Dir(metadata);
+        // It became one after its directory was read: its place in the key order is gone,
+        // so what lies below it is unknown.
+        return error(std::io::Error::other("became a directory during the walk"));
     }
     if let Some(what) = special_kind(metadata.file_type()) {
         return skipped(format!("not a regular file ({what})"));
     }
     if options.skip_temporary && is_temporary(path) {
-        return Found::Item(None);
+        return None;
     }
-    match relative {
-        Some(relative) => Found::Item(Some(WalkItem::File {
+    Some(match relative {
+        Some(relative) => WalkItem::File {
             path: path.to_owned(),
             relative,
             metadata,
-        })),
-        None => Found::Item(Some(WalkItem::Error {
+        },
+        None => WalkItem::Error {
             name,
+            relative: None,
             error: "the file name is not valid UTF-8; S3 keys must be".into(),
-        })),
-    }
+        },
+    })
 }
 
 /// A download's temporary file or its resume journal.
@@ -343,6 +444,63 @@ mod tests {
     }
 
     #[test]
+    fn files_come_in_s3_key_order_not_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        // As paths, `a/b` would come before `a-1` and `a.txt`; as keys it comes after them,
+        // since `-` < `.` < `/` < `0`. Non-ASCII names sort by their UTF-8 bytes.
+        let names = [
+            "a/b",
+            "a/b.txt",
+            "a/b/c",
+            "a-1",
+            "a.txt",
+            "a0",
+            "b",
+            "\u{e9}t\u{e9}",
+            "z",
+            "Z",
+            "a/\u{1F600}",
+            "a/\u{ff}",
+        ];
+        for name in names {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            if name == "a/b" {
+                std::fs::create_dir_all(&path).unwrap();
+                continue;
+            }
+            std::fs::write(path, name).unwrap();
+        }
+        let items = collect(dir.path(), FOLLOW);
+        let walked: Vec<&str> = items
+            .iter()
+            .map(|item| match item {
+                WalkItem::File { relative, .. } => relative.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let mut by_bytes: Vec<&str> = walked.clone();
+        by_bytes.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(walked, by_bytes);
+        assert_eq!(
+            walked,
+            [
+                "Z",
+                "a-1",
+                "a.txt",
+                "a/b.txt",
+                "a/b/c",
+                "a/\u{ff}",
+                "a/\u{1F600}",
+                "a0",
+                "b",
+                "z",
+                "\u{e9}t\u{e9}"
+            ]
+        );
+    }
+
+    #[test]
     fn links_are_skipped_by_name_when_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.txt"), b"a").unwrap();
@@ -365,7 +523,7 @@ mod tests {
         let missing = dir.path().join("missing");
         let items = collect(&missing, FOLLOW);
         match items.as_slice() {
-            [WalkItem::Error { name, error }] => {
+            [WalkItem::Error { name, error, .. }] => {
                 assert_eq!(name, &missing.display().to_string());
                 assert!(error.contains("No such file or directory"), "{error}");
             }
