@@ -462,6 +462,31 @@ impl Transfers {
         }
     }
 
+    /// A ranged GET of bytes `asked` (inclusive) whose `Content-Range` must be exactly that.
+    async fn get_range(
+        &self,
+        name: &str,
+        (bucket, key): (&str, &str),
+        asked: (u64, u64),
+        etag: Option<&str>,
+    ) -> Result<crate::s3::GetObjectOutput, TransferError> {
+        let output = self
+            .client
+            .get_object(bucket, key, Some(asked), etag)
+            .await?;
+        if output.range != Some((asked.0, asked.1, output.info.size)) {
+            let message = format!(
+                "asked for bytes {}-{}, the store answered {:?}",
+                asked.0, asked.1, output.range
+            );
+            return Err(TransferError::Integrity {
+                name: name.into(),
+                message,
+            });
+        }
+        Ok(output)
+    }
+
     /// One range fetched whole into memory (the response's own buffers, not copied), checked
     /// against its `Content-Range` and length: a hedge, which writes only once it has won.
     async fn fetch_range_buffered(
@@ -473,18 +498,9 @@ impl Transfers {
         etag: Option<&str>,
     ) -> Result<(Vec<bytes::Bytes>, Option<PartChecksum>), TransferError> {
         let name = format!("s3://{bucket}/{key}");
-        let asked = (range.start, range.end - 1);
         let mut output = self
-            .client
-            .get_object(bucket, key, Some(asked), etag)
+            .get_range(&name, (bucket, key), (range.start, range.end - 1), etag)
             .await?;
-        if output.range != Some((asked.0, asked.1, output.info.size)) {
-            let message = format!(
-                "asked for bytes {}-{}, the store answered {:?}",
-                asked.0, asked.1, output.range
-            );
-            return Err(TransferError::Integrity { name, message });
-        }
         let mut batch = Batch::default();
         while let Some(chunk) =
             output
@@ -545,18 +561,9 @@ impl Transfers {
         let mut next = range.start;
         let mut attempt = 1;
         while next < range.end {
-            let asked = (next, range.end - 1);
             let mut output = self
-                .client
-                .get_object(bucket, key, Some(asked), etag)
+                .get_range(&name, (bucket, key), (next, range.end - 1), etag)
                 .await?;
-            if output.range != Some((asked.0, asked.1, output.info.size)) {
-                let message = format!(
-                    "asked for bytes {}-{}, the store answered {:?}",
-                    asked.0, asked.1, output.range
-                );
-                return Err(TransferError::Integrity { name, message });
-            }
             let mut batch = Batch::default();
             let failure = loop {
                 match output.body.chunk().await {
