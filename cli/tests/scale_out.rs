@@ -16,8 +16,8 @@ mod common;
 
 use common::{Server, client, serve, text};
 
-/// Objects in the big test (8 workers at once).
-const MANY: usize = 10_000;
+/// Objects in the big test (8 workers at once): the 10^5.
+const MANY: usize = 100_000;
 /// How many times, 5 ms apart, to look for a killed worker's progress (a bound, not a
 /// speed requirement).
 const PROGRESS_POLLS: usize = 24_000;
