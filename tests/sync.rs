@@ -18,6 +18,8 @@ fn engine(client: S3Client) -> Transfers {
         concurrency: 4,
         part_size: 5 * MIB,
         multipart_threshold: 5 * MIB,
+        // The embedded store lists in S3's byte order: listings stream into the merge.
+        sorted_listings: Some(true),
         ..TransferConfig::default()
     };
     Transfers::new(client, config, Progress::silent())

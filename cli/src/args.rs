@@ -146,6 +146,12 @@ pub struct GlobalArgs {
     /// User metadata for uploaded objects, KEY=VALUE (repeatable): x-amz-meta-KEY.
     #[arg(long, global = true, value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
+    /// The store lists keys in UTF-8 byte order, as Amazon S3 does (MinIO, Ceph and `ferry
+    /// serve` do too): sync then merges listings as they stream in, in flat memory. By
+    /// default only AWS endpoints are trusted to; on others a listing is read whole and
+    /// sorted first.
+    #[arg(long, global = true)]
+    pub sorted_listings: bool,
     /// Storage class of uploaded and copied objects: STANDARD, STANDARD_IA, ONEZONE_IA,
     /// INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, … (default: the bucket's).
     #[arg(long, global = true, value_name = "CLASS")]

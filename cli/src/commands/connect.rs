@@ -178,6 +178,9 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
         config.put.metadata.push((key.to_owned(), value.to_owned()));
     }
     object_options(global, &mut config)?;
+    if global.sorted_listings {
+        config.sorted_listings = Some(true);
+    }
     if config.part_size < config.limits.min_part_size
         || config.part_size > config.limits.max_part_size
     {

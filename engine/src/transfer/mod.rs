@@ -72,6 +72,11 @@ pub struct TransferConfig {
     /// Copies take their content type, headers and metadata from [`Self::put`] instead of
     /// the source (`aws s3 cp --metadata-directive REPLACE`).
     pub replace_metadata_on_copy: bool,
+    /// Whether the store lists keys in UTF-8 byte order, as Amazon S3 does, so that sync
+    /// can merge its listings as they stream in (memory flat however many objects); where it
+    /// may not, a listing is read whole and sorted first. `None`: yes on AWS endpoints, no
+    /// on custom ones (SeaweedFS, for one, lists `logs/…` before `logs-archive/…`).
+    pub sorted_listings: Option<bool>,
     /// Bytes of part data in flight at once, across all transfers (parts are read into
     /// memory, so this bounds memory however large the files).
     pub memory_budget: u64,
@@ -105,6 +110,7 @@ impl Default for TransferConfig {
             limits: Limits::AWS,
             put: PutOptions::default(),
             replace_metadata_on_copy: false,
+            sorted_listings: None,
             checksum: Some(checksum::ChecksumAlgorithm::Crc64Nvme),
             memory_budget: 64 * limits::MIB,
             state_dir: None,

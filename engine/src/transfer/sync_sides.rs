@@ -91,12 +91,24 @@ impl Keyed for Result<Listed, TransferError> {
 
 /// The objects under a prefix, page by page: a failed page ends it, as an error (which has
 /// no key, so the merge passes it on at once).
+///
+/// Amazon S3 lists keys in UTF-8 byte order, which the merge relies on, so there the
+/// listing streams and memory stays flat. Other stores need not: SeaweedFS lists a
+/// "directory" before the keys that extend its name (`logs/1` before `logs-archive/1`). On
+/// a custom endpoint (unless [`super::TransferConfig::sorted_listings`] says otherwise) the
+/// whole listing is therefore read first and sorted (memory grows with the number of
+/// objects, as before the merge); a page that fails then ends the listing before any object
+/// is given, so nothing is decided on part of it.
 pub(crate) struct Listing {
     pages: ListPages,
     page: std::vec::IntoIter<crate::s3::xml::Object>,
     prefix: String,
     filters: Filters,
     failed: bool,
+    /// Read everything and sort it before giving the first object.
+    sort_first: bool,
+    /// The sorted listing, once read (`sort_first`).
+    sorted: Option<std::vec::IntoIter<Result<Listed, TransferError>>>,
 }
 
 impl Listing {
@@ -112,7 +124,25 @@ impl Listing {
             prefix: prefix.to_owned(),
             filters,
             failed: false,
+            sort_first: !engine
+                .config
+                .sorted_listings
+                .unwrap_or(!engine.client.endpoint().is_custom()),
+            sorted: None,
         }
+    }
+
+    /// The whole listing in byte order of the keys; only the error if a page failed.
+    async fn read_sorted(&mut self) -> Vec<Result<Listed, TransferError>> {
+        let mut all = Vec::new();
+        while let Some(item) = self.next_listed().await {
+            match item {
+                Ok(listed) => all.push(listed),
+                Err(error) => return vec![Err(error)],
+            }
+        }
+        all.sort_unstable_by(|a: &Listed, b: &Listed| a.relative.cmp(&b.relative));
+        all.into_iter().map(Ok).collect()
     }
 }
 
@@ -120,6 +150,20 @@ impl Sorted for Listing {
     type Item = Result<Listed, TransferError>;
 
     async fn next(&mut self) -> Option<Self::Item> {
+        if !self.sort_first {
+            return self.next_listed().await;
+        }
+        if self.sorted.is_none() {
+            let all = self.read_sorted().await;
+            self.sorted = Some(all.into_iter());
+        }
+        self.sorted.as_mut()?.next()
+    }
+}
+
+impl Listing {
+    /// The next object in the store's own order.
+    async fn next_listed(&mut self) -> Option<Result<Listed, TransferError>> {
         while !self.failed {
             let Some(object) = self.page.next() else {
                 match self.pages.next_page().await {
