@@ -554,7 +554,7 @@ async fn a_disk_that_fills_up_fails_the_large_download_loudly_and_leaves_nothing
             let Some((_, bytes)) = expected else {
                 panic!("{what}: {name} was left on the full disk\n{stdout}");
             };
-            let digest = ferry::transfer::etag::md5_of_bytes(bytes);
+            let digest = ferry::s3::etag::md5_of_bytes(bytes);
             assert_eq!(*md5, digest, "{what}: {name} is not byte-identical");
         }
         assert!(

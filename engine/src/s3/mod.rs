@@ -7,6 +7,7 @@
 
 mod client;
 pub mod error;
+pub mod etag;
 mod ops;
 mod request;
 pub mod xml;

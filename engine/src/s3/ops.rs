@@ -35,20 +35,20 @@ impl ObjectInfo {
     /// for multipart objects (`…-N`), encrypted ones, and ETags that are no MD5.
     pub fn etag_md5(&self) -> Option<String> {
         match self.etag_check()? {
-            crate::transfer::etag::EtagCheck::Md5(md5) => Some(md5),
-            crate::transfer::etag::EtagCheck::Multipart { .. } => None,
+            super::etag::EtagCheck::Md5(md5) => Some(md5),
+            super::etag::EtagCheck::Multipart { .. } => None,
         }
     }
 
     /// What the ETag lets the bytes be checked against: their MD5, or for a multipart
     /// object the MD5 of its parts' MD5s (not under SSE-KMS or SSE-C, whose ETags are no
     /// MD5s).
-    pub fn etag_check(&self) -> Option<crate::transfer::etag::EtagCheck> {
+    pub fn etag_check(&self) -> Option<super::etag::EtagCheck> {
         let kms = self
             .server_side_encryption
             .as_deref()
             .is_some_and(|sse| sse.starts_with("aws:kms"));
-        crate::transfer::etag::EtagCheck::of(self.etag.as_deref(), kms, self.customer_key)
+        super::etag::EtagCheck::of(self.etag.as_deref(), kms, self.customer_key)
     }
 
     fn from_headers(headers: &http::HeaderMap, size: u64) -> Self {
@@ -884,24 +884,7 @@ pub struct CreatedUpload {
 /// The ETag S3 gives the object completed from `parts`: the MD5 of their MD5s, `-N`; `None`
 /// when a part's ETag is no MD5 (SSE-KMS, SSE-C).
 fn multipart_etag(parts: &[xml::CompletedPart]) -> Option<String> {
-    use md5::Digest;
-    let mut outer = md5::Md5::new();
-    for part in parts {
-        let hex = part.etag.trim_matches('"');
-        if hex.len() != 32 {
-            return None;
-        }
-        for pair in hex.as_bytes().chunks(2) {
-            let text = std::str::from_utf8(pair).ok()?;
-            outer.update([u8::from_str_radix(text, 16).ok()?]);
-        }
-    }
-    let digest: String = outer
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Some(format!("{digest}-{}", parts.len()))
+    super::etag::of_part_md5s(parts.iter().map(|p| p.etag.as_str()))
 }
 
 #[cfg(test)]

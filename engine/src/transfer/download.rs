@@ -146,7 +146,7 @@ impl Transfers {
         object: (&str, &str),
         last_try: bool,
     ) -> Result<(), TransferError> {
-        use super::etag::{self, EtagCheck};
+        use crate::s3::etag::{self, EtagCheck};
         let (expected, part_sizes, confirmed) = match info.etag_check() {
             Some(EtagCheck::Md5(md5)) => (md5, None, true),
             Some(EtagCheck::Multipart { digest, parts }) => {
@@ -214,7 +214,7 @@ impl Transfers {
     ) -> Option<u64> {
         match self.client.head_object_part(bucket, key, 1).await {
             Ok((part_size, Some(count))) if count == parts => {
-                super::etag::fits(size, parts, part_size).then_some(part_size)
+                crate::s3::etag::fits(size, parts, part_size).then_some(part_size)
             }
             Ok(_) => None,
             Err(error) => {

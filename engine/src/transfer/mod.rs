@@ -18,7 +18,6 @@ mod copy;
 mod delete;
 mod dirs;
 mod download;
-pub mod etag;
 pub mod events;
 pub mod filter;
 pub mod hedge;

@@ -1,4 +1,4 @@
-//! What an object's ETag lets a download be checked against when the store holds no
+//! S3 ETags as checksums: what an object's ETag lets a download be checked against when the store holds no
 //! full-object checksum (objects from other tools, composite checksums).
 //!
 //! S3 makes the ETag of an object stored in one piece the MD5 of its bytes, and that of a
@@ -151,6 +151,25 @@ pub fn md5_of_file(path: &Path) -> std::io::Result<String> {
         hasher.update(&buffer[..read]);
     }
     Ok(hex(&hasher.finalize()))
+}
+
+/// The multipart ETag (`hex-N`) of parts whose ETags (quoted or not) are `part_md5s`;
+/// `None` when one is no MD5 (SSE-KMS, SSE-C parts).
+pub fn of_part_md5s<'a>(part_md5s: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut outer = Md5::new();
+    let mut count = 0;
+    for etag in part_md5s {
+        let hex = etag.trim().trim_matches('"');
+        if hex.len() != 32 {
+            return None;
+        }
+        for pair in hex.as_bytes().chunks(2) {
+            let text = std::str::from_utf8(pair).ok()?;
+            outer.update([u8::from_str_radix(text, 16).ok()?]);
+        }
+        count += 1;
+    }
+    Some(format!("{}-{count}", hex(&outer.finalize())))
 }
 
 /// The MD5 of `bytes`, lower-case hex.
