@@ -166,8 +166,7 @@ async fn a_hostile_tree_uploads_every_regular_file_or_names_why_not() {
         .expect("the upload of the tree ends");
 
     // Named failures, each with its reason, each reported once as an event.
-    let mut failures = summary.failures.clone();
-    failures.sort();
+    let failures = summary.failures.clone();
     assert_eq!(failures.len(), tree.must_fail.len(), "{failures:?}");
     for (path, reason) in &tree.must_fail {
         // Named as the object it would have become (the reason names the file).
@@ -175,15 +174,16 @@ async fn a_hostile_tree_uploads_every_regular_file_or_names_why_not() {
         let name = format!("s3://{BUCKET}/up/{}", relative.display());
         let hit = failures
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|f| f.object == name)
             .unwrap_or_else(|| panic!("{name} is not named among {failures:?}"));
-        assert!(hit.1.contains(reason), "{name}: {}", hit.1);
+        let message = hit.error.to_string();
+        assert!(message.contains(reason), "{name}: {message}");
     }
     let failed_events = events
         .lock()
         .unwrap()
         .iter()
-        .filter(|e| matches!(e, Event::Failed { .. }))
+        .filter(|e| matches!(e, Event::Failed(_)))
         .count();
     assert_eq!(failed_events, tree.must_fail.len());
     assert_eq!(summary.failed as usize, tree.must_fail.len());

@@ -3,7 +3,9 @@
 //! downloads into devices and FIFOs, and progress that moves as bytes are sent.
 
 use ferry::s3::S3Client;
-use ferry::transfer::{Event, Progress, TransferConfig, Transfers, limits::MIB};
+use ferry::transfer::{
+    Event, Failure, FailureKind, Progress, TransferConfig, Transfers, limits::MIB,
+};
 use ferry_tests::embedded::{Embedded, client_for, fast_retries};
 use ferry_tests::fault_proxy::{Fault, FaultProxy};
 use std::io::{Read, Write};
@@ -72,13 +74,13 @@ fn skipped(events: &Events) -> Vec<(String, String)> {
     all
 }
 
-fn failed(events: &Events) -> Vec<(String, String)> {
+fn failed(events: &Events) -> Vec<Failure> {
     events
         .lock()
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            Event::Failed { name, error } => Some((name.clone(), error.clone())),
+            Event::Failed(failure) => Some(failure.clone()),
             _ => None,
         })
         .collect()
@@ -186,9 +188,13 @@ async fn a_missing_directory_fails_naming_it_with_the_reason() {
     let missing = dir.path().join("missing");
     let summary = engine.upload_dir(&missing, BUCKET, "p").await;
     assert_eq!(summary.failed, 1);
-    let (name, error) = &summary.failures[0];
-    assert_eq!(name, &missing.display().to_string());
-    assert!(error.contains("No such file or directory"), "{error}");
+    let failure = &summary.failures[0];
+    assert_eq!(failure.object, missing.display().to_string());
+    assert_eq!(failure.kind(), FailureKind::NotFound, "{failure}");
+    assert!(
+        failure.to_string().contains("No such file or directory"),
+        "{failure}"
+    );
     assert_eq!(failed(&events), summary.failures, "one event, one record");
 }
 
@@ -235,7 +241,8 @@ async fn upload_changing(change: fn(&Path)) {
     let (sink, target) = (events.clone(), path.clone());
     let changed = std::sync::atomic::AtomicBool::new(false);
     let progress = Progress::new(move |e| {
-        if matches!(e, Event::Bytes(_)) && !changed.swap(true, std::sync::atomic::Ordering::SeqCst)
+        if matches!(e, Event::Bytes { .. })
+            && !changed.swap(true, std::sync::atomic::Ordering::SeqCst)
         {
             change(&target);
         }
@@ -301,7 +308,7 @@ async fn upload_progress_moves_per_frame_and_a_resent_part_counts_once() {
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            Event::Bytes(n) => Some(*n),
+            Event::Bytes { bytes, .. } => Some(*bytes),
             _ => None,
         })
         .collect();
@@ -421,9 +428,9 @@ async fn sync_delete_keeps_the_object_of_a_skipped_link_and_deletes_nothing_for_
     let missing = dir.path().join("missing");
     let third = engine.sync_up(&missing, BUCKET, "s", &options).await;
     assert_eq!((third.deleted, third.transfers.failed), (0, 1));
-    let (failed_name, error) = &third.transfers.failures[0];
-    assert_eq!(failed_name, &missing.display().to_string());
-    assert!(error.contains("No such file or directory"), "{error}");
+    let failure = &third.transfers.failures[0];
+    assert_eq!(failure.object, missing.display().to_string());
+    assert_eq!(failure.kind(), FailureKind::NotFound, "{failure}");
     assert_eq!(object(&client, "s/kept.txt").await, b"kept");
 }
 

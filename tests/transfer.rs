@@ -492,8 +492,13 @@ async fn a_ranged_download_that_stalls_is_hedged_and_its_bytes_counted_once() {
             ..config()
         },
         Progress::new(move |event| {
-            if let Event::Bytes(n) = event {
-                counted.fetch_add(n, Ordering::Relaxed);
+            if let Event::Bytes { name, bytes } = event {
+                assert_eq!(
+                    *name,
+                    *format!("s3://{BUCKET}/stalls.bin"),
+                    "bytes name their object"
+                );
+                counted.fetch_add(bytes, Ordering::Relaxed);
             }
         }),
     );

@@ -5,7 +5,8 @@
 //! engine reports it, and at the end for any the summary holds that no event named.
 //! Deletions are listed on stdout (`delete: s3://b/k`), as `aws s3` lists them.
 
-use ferry::transfer::{Event, Progress, TransferSummary};
+use crate::signals::Interrupted;
+use ferry::transfer::{Event, Progress, TransferSummary, UploadRef};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
@@ -110,8 +111,14 @@ impl Reporter {
                 bar.set_length(counters.total.load(Ordering::Relaxed));
                 bar.set_position(counters.moved.load(Ordering::Relaxed));
             }
-            if let Event::Failed { name, .. } | Event::Skipped { name, .. } = &event {
-                lock(&reported).insert(name.clone());
+            match &event {
+                Event::Failed(failure) => {
+                    lock(&reported).insert(failure.object.clone());
+                }
+                Event::Skipped { name, .. } => {
+                    lock(&reported).insert(name.clone());
+                }
+                _ => {}
             }
             show(mode, bar.as_ref(), dry_run, &event);
         })
@@ -182,11 +189,19 @@ impl Reporter {
 
     /// Stops the display after a signal and says what had been done by then: the objects
     /// finished and the bytes actually moved, counted from the engine's events.
-    pub fn finish_interrupted(self, signal: &str, aborted: usize) {
+    pub fn finish_interrupted(self, interrupted: &Interrupted) {
+        let signal = interrupted.stop.name();
         let moved = self.counters.moved.load(Ordering::Relaxed);
         let finished = self.counters.finished.load(Ordering::Relaxed);
         let seconds = self.stop(&TransferSummary::default());
+        let left = interrupted.left.clone().unwrap_or_default();
+        let url = |u: &UploadRef| format!("s3://{}/{}", u.bucket, u.key);
         if self.mode == Mode::Json {
+            let open: Vec<_> = left
+                .open_uploads
+                .iter()
+                .map(|(u, why)| serde_json::json!({"object": url(u), "upload_id": u.upload_id, "reason": why}))
+                .collect();
             outln!(
                 "{}",
                 serde_json::json!({
@@ -194,16 +209,35 @@ impl Reporter {
                     "signal": signal,
                     "objects": finished,
                     "bytes": moved,
-                    "aborted_uploads": aborted,
+                    "aborted_uploads": left.aborted_uploads.len(),
+                    "open_uploads": open,
+                    "partial_downloads": left.partial_downloads,
                     "seconds": seconds,
                 })
             );
         }
-        errln!(
-            "interrupted by {signal} after {:.2} s: {finished} objects done, {} moved; aborted {aborted} open multipart upload(s); partial downloads stay under their .ferry-part names for a rerun to resume",
-            seconds,
+        let mut line = format!(
+            "interrupted by {signal} after {seconds:.2} s: {finished} objects done, {} moved",
             human_bytes(moved),
         );
+        if interrupted.left.is_some() {
+            let aborted = left.aborted_uploads.len();
+            line.push_str(&format!("; aborted {aborted} open multipart upload(s)"));
+        }
+        if !left.partial_downloads.is_empty() {
+            line.push_str(&format!(
+                "; {} partial download(s) stay under their .ferry-part names for a rerun to resume",
+                left.partial_downloads.len()
+            ));
+        }
+        errln!("{line}");
+        for (upload, why) in &left.open_uploads {
+            errln!(
+                "left open: {} (upload {}): {why}",
+                printable(&url(upload)),
+                upload.upload_id
+            );
+        }
     }
 
     /// Ends the bar and the ticker, prints what the summary holds that no event named, and
@@ -216,13 +250,9 @@ impl Reporter {
             stop.store(true, Ordering::Relaxed);
         }
         let reported = lock(&self.reported);
-        for (name, error) in &summary.failures {
-            if !reported.contains(name) {
-                let event = Event::Failed {
-                    name: name.clone(),
-                    error: error.clone(),
-                };
-                show(self.mode, None, false, &event);
+        for failure in &summary.failures {
+            if !reported.contains(&failure.object) {
+                show(self.mode, None, false, &Event::Failed(failure.clone()));
             }
         }
         for (name, reason) in &summary.warnings {
@@ -265,7 +295,9 @@ fn show(mode: Mode, bar: Option<&ProgressBar>, dry_run: bool, event: &Event) {
         return;
     }
     let line = match event {
-        Event::Failed { name, error } => format!("failed: {}: {error}", printable(name)),
+        Event::Failed(failure) => {
+            format!("failed: {}: {}", printable(&failure.object), failure.error)
+        }
         Event::Skipped { name, reason } if mode != Mode::Quiet => {
             format!("warning: skipped {}: {reason}", printable(name))
         }
@@ -311,14 +343,14 @@ fn count(counters: &Counters, event: &Event) {
             counters.total.fetch_add(*bytes, Ordering::Relaxed);
             counters.started.fetch_add(1, Ordering::Relaxed);
         }
-        Event::Bytes(n) => {
-            counters.moved.fetch_add(*n, Ordering::Relaxed);
+        Event::Bytes { bytes, .. } => {
+            counters.moved.fetch_add(*bytes, Ordering::Relaxed);
         }
         Event::Finished { .. } => {
             counters.finished.fetch_add(1, Ordering::Relaxed);
             counters.done.fetch_add(1, Ordering::Relaxed);
         }
-        Event::Failed { .. } | Event::Skipped { .. } | Event::UpToDate { .. } => {
+        Event::Failed(_) | Event::Skipped { .. } | Event::UpToDate { .. } => {
             counters.done.fetch_add(1, Ordering::Relaxed);
         }
         Event::Unverified { .. } => {
@@ -430,7 +462,9 @@ fn event_json(event: &Event, dry_run: bool) -> serde_json::Value {
         Event::Started { name, bytes } => {
             json!({"type": "started", "object": name, "bytes": bytes})
         }
-        Event::Bytes(n) => json!({"type": "bytes", "bytes": n}),
+        Event::Bytes { name, bytes } => {
+            json!({"type": "bytes", "object": &**name, "bytes": bytes})
+        }
         Event::PartDone { name, part } => {
             json!({"type": "part_done", "object": name, "part": part})
         }
@@ -444,7 +478,12 @@ fn event_json(event: &Event, dry_run: bool) -> serde_json::Value {
         }
         Event::Deleted { name } => json!({"type": "deleted", "path": name, "dry_run": dry_run}),
         Event::Unverified { name } => json!({"type": "unverified", "path": name}),
-        Event::Failed { name, error } => json!({"type": "failed", "path": name, "error": error}),
+        Event::Failed(failure) => json!({
+            "type": "failed",
+            "path": failure.object,
+            "kind": failure.kind().name(),
+            "error": failure.error.to_string(),
+        }),
     }
 }
 

@@ -36,8 +36,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &ferry::credentials::format_utc(std::time::SystemTime::now())[..10]
     );
     let summary = backup.upload_dir(dir.as_ref(), &bucket, &prefix).await;
-    for (object, reason) in &summary.failures {
-        eprintln!("failed: {object}: {reason}");
+    for failure in &summary.failures {
+        let later = if failure.kind().is_transient() {
+            " (try again later)"
+        } else {
+            ""
+        };
+        eprintln!("failed: {failure}{later}");
     }
     println!(
         "{} objects, {} bytes in s3://{bucket}/{prefix}",

@@ -41,8 +41,10 @@
 //! let config = TransferConfig { put, ..TransferConfig::default() };
 //! let engine = Transfers::for_client(client, config, Progress::silent());
 //! let summary = engine.upload_dir("/srv/data".as_ref(), "my-bucket", "2026-12-01/").await;
-//! for (object, reason) in &summary.failures {
-//!     eprintln!("{object}: {reason}");
+//! for failure in &summary.failures {
+//!     // The object, and a typed error: `failure.kind()` is NotFound, AccessDenied,
+//!     // Throttled, ChecksumMismatch, LocalIo, ...
+//!     eprintln!("{}: {} ({})", failure.object, failure.error, failure.kind().name());
 //! }
 //! # Ok(())
 //! # }

@@ -8,7 +8,7 @@ use crate::exit::ExitCode;
 use crate::location::{Location, dir_prefix};
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter};
-use crate::signals::Signals;
+use crate::signals::{Signals, until_signal};
 use ferry::transfer::{Filters, TransferSummary, Transfers, glob_matches, has_wildcard};
 use std::path::{Path, PathBuf};
 
@@ -132,25 +132,16 @@ pub async fn transfer(
     };
     let mut hint = None;
     let copying = copy(&engine, source_engine.as_ref(), &plan, &mut hint);
-    let mut summary = tokio::select! {
-        summary = copying => summary,
-        stop = signals.next() => {
-            let aborting = async {
-                let mut aborted = engine.abort_open_uploads().await;
-                if let Some(source) = &source_engine {
-                    aborted += source.abort_open_uploads().await;
-                }
-                aborted
-            };
-            let aborted = tokio::select! {
-                aborted = aborting => aborted,
-                again = signals.next() => {
-                    errln!("{} again: not waiting for the aborts; open multipart uploads are left for a rerun to resume", again.name());
-                    return Ok(stop.exit_code());
-                }
-            };
-            reporter.finish_interrupted(stop.name(), aborted);
-            return Ok(stop.exit_code());
+    let mut summary = match until_signal(&engine, &mut signals, copying).await {
+        Ok(summary) => summary,
+        Err(mut interrupted) => {
+            if let (Some(source), Some(left)) = (&source_engine, &mut interrupted.left) {
+                left.aborted_uploads
+                    .extend(source.abort_open_uploads_listed().await);
+            }
+            let code = interrupted.stop.exit_code();
+            reporter.finish_interrupted(&interrupted);
+            return Ok(code);
         }
     };
     if let Some(mover) = mover {
@@ -235,11 +226,11 @@ async fn copy(
         (Location::Local(path), Location::S3 { bucket, key }) if path.as_os_str() == "-" => {
             let result = match standard_input() {
                 Ok(stdin) => engine.upload_reader(stdin, bucket, key).await,
-                Err(e) => Err(ferry::transfer::TransferError::Io {
-                    action: "reading",
-                    path: "standard input".into(),
-                    source: e,
-                }),
+                Err(e) => Err(ferry::transfer::TransferError::io(
+                    "reading",
+                    "standard input",
+                    e,
+                )),
             };
             single(result, &format!("s3://{bucket}/{key}"), hint)
         }
@@ -364,8 +355,7 @@ fn single(
         }
         Err(error) => {
             *hint = error.hint();
-            summary.failed = 1;
-            summary.failures.push((name.to_owned(), error.to_string()));
+            summary.fail(ferry::transfer::Failure::new(name, error));
         }
     }
     summary

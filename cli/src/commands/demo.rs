@@ -147,8 +147,8 @@ where
     let engine = transfers(global, setup, reporter.progress())?;
     let summary = run(engine).await;
     reporter.finish(&summary);
-    for (object, error) in &summary.failures {
-        errln!("failed: {object}: {error}");
+    for failure in &summary.failures {
+        errln!("failed: {failure}");
     }
     Ok(summary)
 }

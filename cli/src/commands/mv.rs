@@ -5,7 +5,9 @@
 
 use super::cp::{Plan, glob_base, object_key, single_copy_key, split_glob};
 use crate::location::{Location, dir_prefix};
-use ferry::transfer::{Event, Progress, TransferSummary, Transfers, has_wildcard};
+use ferry::transfer::{
+    Event, Failure, Progress, TransferError, TransferSummary, Transfers, has_wildcard,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -98,13 +100,10 @@ impl Mover {
                 summary.failures.extend(deleted.failures);
             }
             Err(error) => {
-                summary.failed += 1;
-                summary.failures.push((
-                    "mv".into(),
-                    format!(
-                        "deleting the moved sources stopped ({error}); some copies' sources remain"
-                    ),
-                ));
+                let message = format!(
+                    "deleting the moved sources stopped ({error}); some copies' sources remain"
+                );
+                summary.fail(Failure::new("mv", TransferError::Other { message }));
             }
         }
     }
@@ -124,13 +123,10 @@ async fn remove_local(deleter: &Transfers, path: PathBuf, summary: &mut Transfer
             deleter.progress().emit(Event::Deleted { name });
         }
         Err(error) => {
-            let error = format!("copied, but the source could not be removed: {error}");
-            deleter.progress().emit(Event::Failed {
-                name: name.clone(),
-                error: error.clone(),
-            });
-            summary.failed += 1;
-            summary.failures.push((name, error));
+            let error = TransferError::io("copied, but could not remove the source", &path, error);
+            let failure = Failure::new(name, error);
+            deleter.progress().emit(Event::Failed(failure.clone()));
+            summary.fail(failure);
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::args::{GlobalArgs, RunArgs};
 use crate::exit::ExitCode;
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter, human_bytes, printable};
-use crate::signals::Signals;
+use crate::signals::{Signals, until_signal};
 use ferry::shard::run::run_shard;
 use ferry::transfer::TransferSummary;
 use std::path::Path;
@@ -55,18 +55,23 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, CliErr
     let mut running = Box::pin(run_shard(&engine, store.dir(), index));
     let mut journal_push = tokio::time::interval(JOURNAL_PUSH);
     journal_push.tick().await;
-    let result = loop {
-        tokio::select! {
-            result = &mut running => break result,
-            _ = journal_push.tick(), if store.remote().is_some() => push_journal(&store, index).await,
-            stop = signals.next() => {
-                let aborted = engine.abort_open_uploads().await;
-                // Dropping the run flushes its journal, which then goes back to S3.
-                drop(running);
-                push_journal(&store, index).await;
-                reporter.finish_interrupted(stop.name(), aborted);
-                return Ok(stop.exit_code());
+    let work = async {
+        loop {
+            tokio::select! {
+                result = &mut running => break result,
+                _ = journal_push.tick(), if store.remote().is_some() => push_journal(&store, index).await,
             }
+        }
+    };
+    let result = match until_signal(&engine, &mut signals, work).await {
+        Ok(result) => result,
+        Err(interrupted) => {
+            // Dropping the run flushed its journal, which now goes back to S3.
+            drop(running);
+            push_journal(&store, index).await;
+            let code = interrupted.stop.exit_code();
+            reporter.finish_interrupted(&interrupted);
+            return Ok(code);
         }
     };
     let result = match result {

@@ -7,7 +7,7 @@ use crate::exit::ExitCode;
 use crate::location::Location;
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter};
-use crate::signals::Signals;
+use crate::signals::{Signals, until_signal};
 use ferry::transfer::{SyncAction, SyncOptions, SyncSummary};
 use std::sync::Arc;
 
@@ -75,18 +75,12 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> Result<ExitCode, CliEr
             (Location::Local(_), Location::Local(_)) => SyncSummary::default(),
         }
     };
-    let report = tokio::select! {
-        report = syncing => report,
-        stop = signals.next() => {
-            let aborted = tokio::select! {
-                aborted = engine.abort_open_uploads() => aborted,
-                again = signals.next() => {
-                    errln!("{} again: not waiting for the aborts; open multipart uploads are left for a rerun to resume", again.name());
-                    return Ok(stop.exit_code());
-                }
-            };
-            reporter.finish_interrupted(stop.name(), aborted);
-            return Ok(stop.exit_code());
+    let report = match until_signal(&engine, &mut signals, syncing).await {
+        Ok(report) => report,
+        Err(interrupted) => {
+            let code = interrupted.stop.exit_code();
+            reporter.finish_interrupted(&interrupted);
+            return Ok(code);
         }
     };
     print_report(global, args.dry_run, &report);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// Why a credentials source gave no usable credentials. Every message names the source and
 /// says what to change.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum CredentialsError {
     /// The source has nothing configured; a chain moves on to the next source.

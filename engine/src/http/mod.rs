@@ -58,7 +58,7 @@ impl Default for HttpConfig {
 }
 
 /// Why a request got no HTTP answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
     /// The connection could not be opened.

@@ -62,7 +62,7 @@ enum Answer {
 }
 
 /// Why an S3 call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The store answered with an error.

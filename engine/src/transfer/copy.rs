@@ -48,7 +48,7 @@ impl Transfers {
                 )
                 .await
                 .map(|_| {
-                    self.progress.emit(Event::Bytes(info.size));
+                    self.progress.bytes(&name, info.size);
                     info.size
                 })
                 .map_err(TransferError::from)
@@ -169,7 +169,7 @@ impl Transfers {
                 Ok(None) => break,
                 Err(error) => {
                     let name = format!("s3://{src_bucket}/{src_prefix}");
-                    record(&mut summary, name, Err(error.into()));
+                    summary.record(name, Err(error.into()));
                     break;
                 }
             };
@@ -201,13 +201,13 @@ impl Transfers {
                 });
                 while let Some(done) = tasks.try_join_next() {
                     let (name, result) = joined(done);
-                    record(&mut summary, name, result);
+                    summary.record(name, result);
                 }
             }
         }
         while let Some(done) = tasks.join_next().await {
             let (name, result) = joined(done);
-            record(&mut summary, name, result);
+            summary.record(name, result);
         }
         summary.retries = self.retries_with(source) - retries_before;
         summary.seconds = started.elapsed().as_secs_f64();
@@ -268,7 +268,7 @@ impl Transfers {
                     name: name.clone(),
                     message: format!("UploadPartCopy of part {number} answered no ETag"),
                 })?;
-                this.progress.emit(Event::Bytes(range.end - range.start));
+                this.progress.bytes(&name, range.end - range.start);
                 this.progress.emit(Event::PartDone {
                     name,
                     part: u64::from(number),
@@ -345,7 +345,8 @@ impl Transfers {
         self.client
             .put_object(dst_bucket, dst_key, RequestBody::bytes(bytes), &options)
             .await?;
-        self.progress.emit(Event::Bytes(info.size));
+        self.progress
+            .bytes(&format!("s3://{dst_bucket}/{dst_key}"), info.size);
         Ok(info.size)
     }
 
@@ -439,7 +440,7 @@ impl Transfers {
                         &headers,
                     )
                     .await?;
-                this.progress.emit(Event::Bytes(len));
+                this.progress.bytes(&name, len);
                 this.progress.emit(Event::PartDone {
                     name,
                     part: u64::from(number),
@@ -662,19 +663,6 @@ fn joined<T>(done: Result<T, tokio::task::JoinError>) -> T {
     match done {
         Ok(value) => value,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
-}
-
-fn record(summary: &mut TransferSummary, name: String, result: Result<u64, TransferError>) {
-    match result {
-        Ok(bytes) => {
-            summary.objects += 1;
-            summary.bytes += bytes;
-        }
-        Err(error) => {
-            summary.failed += 1;
-            summary.failures.push((name, error.to_string()));
-        }
     }
 }
 

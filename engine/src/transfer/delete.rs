@@ -4,7 +4,8 @@
 
 use super::events::Event;
 use super::{TransferError, TransferSummary, Transfers};
-use crate::s3::ListObjects;
+use crate::s3::xml::DeleteError;
+use crate::s3::{ListObjects, S3Error};
 use std::time::Instant;
 
 /// Keys per DeleteObjects request (S3's maximum).
@@ -157,21 +158,14 @@ impl Transfers {
         }
         match self.client.delete_objects(bucket, &keys).await {
             Ok(result) => {
-                let failed: std::collections::HashMap<&str, String> = result
-                    .errors
-                    .iter()
-                    .map(|e| (e.key.as_str(), format!("{} {}", e.code, e.message)))
-                    .collect();
+                let failed: std::collections::HashMap<&str, &DeleteError> =
+                    result.errors.iter().map(|e| (e.key.as_str(), e)).collect();
                 for key in &keys {
                     let name = format!("s3://{bucket}/{key}");
                     match failed.get(key.as_str()) {
                         Some(error) => {
-                            self.progress.emit(Event::Failed {
-                                name: name.clone(),
-                                error: error.trim().to_owned(),
-                            });
-                            summary.failed += 1;
-                            summary.failures.push((name, error.trim().to_owned()));
+                            let error = key_error(bucket, error);
+                            summary.fail(self.progress.failed(name, error));
                         }
                         None => {
                             deleted += 1;
@@ -181,15 +175,10 @@ impl Transfers {
                 }
             }
             Err(error) => {
-                let error = TransferError::from(error).to_string();
+                let error = TransferError::from(error);
                 for key in keys {
                     let name = format!("s3://{bucket}/{key}");
-                    self.progress.emit(Event::Failed {
-                        name: name.clone(),
-                        error: error.clone(),
-                    });
-                    summary.failed += 1;
-                    summary.failures.push((name, error.clone()));
+                    summary.fail(self.progress.failed(name, error.clone()));
                 }
             }
         }
@@ -197,12 +186,15 @@ impl Transfers {
     }
 
     fn fail(&self, summary: &mut TransferSummary, name: String, error: TransferError) {
-        let error = error.to_string();
-        self.progress.emit(Event::Failed {
-            name: name.clone(),
-            error: error.clone(),
-        });
-        summary.failed += 1;
-        summary.failures.push((name, error));
+        summary.fail(self.progress.failed(name, error));
     }
+}
+
+/// A key DeleteObjects refused, as the typed error a request for that key alone would give
+/// (the batch itself answered 200).
+fn key_error(bucket: &str, error: &DeleteError) -> TransferError {
+    let answer = S3Error::new(http::StatusCode::OK, &error.code, error.message.trim())
+        .with_operation("DeleteObjects")
+        .with_resource(Some(bucket), Some(&error.key));
+    TransferError::S3(crate::s3::Error::Service(Box::new(answer)))
 }

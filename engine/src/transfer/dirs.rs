@@ -2,7 +2,7 @@
 //! each file or object a task, all of them under the engine's one concurrency limit.
 
 use super::walk::{WalkItem, WalkOptions, walk};
-use super::{TransferError, Transfers};
+use super::{Failure, TransferError, Transfers};
 use crate::s3::ListObjects;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +25,8 @@ pub struct TransferSummary {
     pub retries: u64,
     /// Wall time.
     pub seconds: f64,
-    /// (object, error) for each failure.
-    pub failures: Vec<(String, String)>,
+    /// Each object that failed, with its typed error.
+    pub failures: Vec<Failure>,
     /// (object, reason) for each object left out for a reason the user must hear.
     pub warnings: Vec<(String, String)>,
 }
@@ -38,17 +38,21 @@ impl TransferSummary {
         self.warnings.push((name, reason));
     }
 
-    fn record(&mut self, name: String, result: Result<u64, TransferError>) {
+    /// Counts an object done, or records its failure.
+    pub(crate) fn record(&mut self, name: String, result: Result<u64, TransferError>) {
         match result {
             Ok(bytes) => {
                 self.objects += 1;
                 self.bytes += bytes;
             }
-            Err(error) => {
-                self.failed += 1;
-                self.failures.push((name, error.to_string()));
-            }
+            Err(error) => self.fail(Failure::new(name, error)),
         }
+    }
+
+    /// Records a failure (the caller emits its event).
+    pub fn fail(&mut self, failure: Failure) {
+        self.failed += 1;
+        self.failures.push(failure);
     }
 }
 
@@ -102,12 +106,7 @@ impl Transfers {
                     continue;
                 }
                 WalkItem::Error { name, error, .. } => {
-                    self.progress.emit(super::Event::Failed {
-                        name: name.clone(),
-                        error: error.clone(),
-                    });
-                    summary.failed += 1;
-                    summary.failures.push((name, error));
+                    summary.fail(self.progress.failed(name, error));
                     continue;
                 }
             };

@@ -59,10 +59,7 @@ impl Transfers {
             Ok(info) => info,
             Err(error) => {
                 let error = TransferError::from(error);
-                self.progress.emit(Event::Failed {
-                    name,
-                    error: error.to_string(),
-                });
+                self.progress.failed(name, error.clone());
                 return Err(error);
             }
         };
@@ -71,6 +68,7 @@ impl Transfers {
             bytes: info.size,
         });
         let temp = temporary_path(target);
+        self.track_download(&temp, true);
         let expected = self.expected_checksum(&info);
         let etag = info.etag.as_deref();
         let journal_path = journal::download_journal_path(&temp);
@@ -111,6 +109,7 @@ impl Transfers {
             std::fs::rename(&temp, target)
                 .map_err(|e| TransferError::io("renaming into place", target, e))
         });
+        self.track_download(&temp, false);
         match result {
             Ok(()) => {
                 self.progress.emit(Event::Finished {
@@ -121,10 +120,7 @@ impl Transfers {
             }
             Err(error) => {
                 let _ = std::fs::remove_file(&temp);
-                self.progress.emit(Event::Failed {
-                    name,
-                    error: error.to_string(),
-                });
+                self.progress.failed(name, error.clone());
                 Err(error)
             }
         }
@@ -401,7 +397,8 @@ impl Transfers {
             });
         }
         if resumed_bytes > 0 {
-            self.progress.emit(Event::Bytes(resumed_bytes));
+            self.progress
+                .bytes(&format!("s3://{bucket}/{key}"), resumed_bytes);
         }
         while let Some(done) = tasks.join_next().await {
             sums.push(flatten(done)?);
@@ -454,9 +451,10 @@ impl Transfers {
                 let gate = watch.gate.clone().lock_owned().await;
                 write_at(sink, range.start, chunks, None, Some(gate)).await?;
                 let reported = watch.reported.load(Ordering::Relaxed);
-                self.progress.emit(Event::Bytes(
+                self.progress.bytes(
+                    &format!("s3://{bucket}/{key}"),
                     (range.end - range.start).saturating_sub(reported),
-                ));
+                );
                 Ok(sum)
             }
         }
@@ -574,7 +572,7 @@ impl Transfers {
                             (next, hasher) =
                                 write_at(sink, next, batch.take(), hasher, gate).await?;
                             RangeWatch::report(watch, len);
-                            self.progress.emit(Event::Bytes(len));
+                            self.progress.bytes(&name, len);
                         }
                     }
                     Ok(None) => break None,
@@ -585,7 +583,7 @@ impl Transfers {
             let gate = RangeWatch::enter(watch).await;
             (next, hasher) = write_at(sink, next, batch.take(), hasher, gate).await?;
             RangeWatch::report(watch, tail);
-            self.progress.emit(Event::Bytes(tail));
+            self.progress.bytes(&name, tail);
             if next > range.end {
                 let message = "the store sent more bytes than asked for".into();
                 return Err(TransferError::Integrity { name, message });

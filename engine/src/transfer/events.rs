@@ -1,5 +1,6 @@
 //! What the engine reports while it works. The engine never prints: the CLI renders these.
 
+use super::Failure;
 use std::fmt;
 use std::sync::Arc;
 
@@ -13,8 +14,13 @@ pub enum Event {
         /// Its size.
         bytes: u64,
     },
-    /// Bytes moved (sent or received).
-    Bytes(u64),
+    /// Bytes of an object moved (sent or received).
+    Bytes {
+        /// The object (shared, so that reporting bytes costs no allocation).
+        name: Arc<str>,
+        /// How many bytes, since the last report for this object.
+        bytes: u64,
+    },
     /// A part finished.
     PartDone {
         /// The object.
@@ -64,14 +70,9 @@ pub enum Event {
         /// `s3://bucket/key` or a local path.
         name: String,
     },
-    /// An object failed. Reported exactly once per object, also listed in
-    /// [`TransferSummary::failures`](super::TransferSummary::failures).
-    Failed {
-        /// The object.
-        name: String,
-        /// Why, in one line.
-        error: String,
-    },
+    /// An object failed, with its typed error. Reported exactly once per object, also
+    /// listed in [`TransferSummary::failures`](super::TransferSummary::failures).
+    Failed(Failure),
 }
 
 /// Where events go. Cheap to clone; called from many tasks at once.
@@ -92,6 +93,25 @@ impl Progress {
     /// Reports one event.
     pub fn emit(&self, event: Event) {
         (self.0)(event);
+    }
+
+    /// Reports `bytes` more bytes of `name` moved.
+    pub(crate) fn bytes(&self, name: &str, bytes: u64) {
+        self.emit(Event::Bytes {
+            name: name.into(),
+            bytes,
+        });
+    }
+
+    /// Reports that `name` failed with `error`, and returns the failure for the summary.
+    pub(crate) fn failed(
+        &self,
+        name: impl Into<String>,
+        error: impl Into<super::TransferError>,
+    ) -> Failure {
+        let failure = Failure::new(name, error);
+        self.emit(Event::Failed(failure.clone()));
+        failure
     }
 }
 

@@ -12,6 +12,7 @@
 //!   walked and listed as streams, never held whole.
 
 pub mod adaptive;
+mod cancel;
 pub mod checksum;
 mod content_type;
 mod copy;
@@ -19,6 +20,7 @@ mod delete;
 mod dirs;
 mod download;
 pub mod events;
+mod failure;
 pub mod filter;
 pub mod hedge;
 mod journal;
@@ -35,8 +37,10 @@ mod upload;
 pub mod uploads;
 mod walk;
 
+pub use cancel::{Cancel, Cancelled, UploadRef};
 pub use dirs::TransferSummary;
 pub use events::{Event, Progress};
+pub use failure::{Failure, FailureKind};
 pub use filter::{FilterError, FilterKind, Filters, glob_matches, has_wildcard};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
@@ -94,6 +98,10 @@ pub struct TransferConfig {
     /// Follow symbolic links when walking a directory (as `aws s3 cp -r` and `sync` do);
     /// off: each link is skipped with a warning.
     pub follow_symlinks: bool,
+    /// When work run under [`Transfers::until_cancelled`] is cancelled, leave its open
+    /// multipart uploads on the store for a rerun to resume (from their journals) instead of
+    /// aborting them. Off by default: nothing is left to be billed.
+    pub keep_uploads_on_cancel: bool,
     /// With no [`checksum`](Self::checksum), send each upload's `Content-MD5` so the store
     /// still verifies what arrives (on by default; off only when asked for no verification).
     pub content_md5: bool,
@@ -116,6 +124,7 @@ impl Default for TransferConfig {
             sync_downloads: false,
             hedge: Some(hedge::HedgeConfig::default()),
             follow_symlinks: true,
+            keep_uploads_on_cancel: false,
             content_md5: true,
         }
     }
@@ -125,8 +134,9 @@ impl Default for TransferConfig {
 /// requests in flight complete about 5,000 small objects a second.
 pub const DEFAULT_REQUEST_CONCURRENCY: usize = 256;
 
-/// Why a transfer failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a transfer failed. Cloneable, so a failure can go both to the progress events and to
+/// the summary; [`TransferError::kind`] says what kind of failure it is.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransferError {
     /// The store refused or could not be reached.
@@ -139,12 +149,25 @@ pub enum TransferError {
         action: &'static str,
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (shared, so that the error can be cloned).
+        source: Arc<std::io::Error>,
     },
     /// The object cannot be split within the store's limits.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// A local file or directory met while walking a tree could not be read (the failure
+    /// names the path; this is the cause).
+    #[error("{source}")]
+    Local {
+        /// The cause.
+        source: Arc<std::io::Error>,
+    },
+    /// Anything else, in words (a listing out of S3's key order, ...).
+    #[error("{message}")]
+    Other {
+        /// What went wrong.
+        message: String,
+    },
     /// What arrived is not what was asked for (wrong range, wrong size).
     #[error("{name}: {message}")]
     Integrity {
@@ -156,15 +179,12 @@ pub enum TransferError {
 }
 
 impl TransferError {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
+    /// A local file error: what was being done ("reading", "writing"), the path, the cause.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             action,
             path: path.into(),
-            source,
+            source: Arc::new(source),
         }
     }
 
@@ -176,6 +196,7 @@ impl TransferError {
             ),
             Self::S3(e) => e.hint(),
             Self::Io { source, .. } => io_hint(source).map(Into::into),
+            Self::Local { .. } | Self::Other { .. } => None,
             Self::Plan(_) => Some("use a --part-size between 5 MiB and 5 GiB".into()),
             Self::Integrity { .. } => Some("the transfer was not kept; run it again".into()),
         }
@@ -215,7 +236,11 @@ pub struct Transfers {
     /// The memory budget, in KiB units.
     memory: Arc<Semaphore>,
     progress: Progress,
-    open_uploads: Arc<std::sync::Mutex<Vec<OpenUpload>>>,
+    open_uploads: Arc<std::sync::Mutex<Vec<UploadRef>>>,
+    /// Temporary files of downloads under way (what a cancel leaves on disk).
+    open_downloads: Arc<std::sync::Mutex<Vec<PathBuf>>>,
+    /// Trips to stop the work run under [`Self::until_cancelled`].
+    cancel: Cancel,
     /// Uploads whose start may have left a twin on the store (an attempt's answer lost):
     /// the upload ID, and when it was asked for.
     twins: Arc<std::sync::Mutex<Vec<(String, std::time::SystemTime)>>>,
@@ -231,14 +256,6 @@ pub struct Transfers {
     stale_journals_collected: Arc<tokio::sync::OnceCell<()>>,
     /// Upload part buffers, reused.
     buffers: Arc<upload::BufferPool>,
-}
-
-/// A multipart upload created and not yet completed or aborted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct OpenUpload {
-    bucket: String,
-    key: String,
-    upload_id: String,
 }
 
 impl Transfers {
@@ -273,6 +290,8 @@ impl Transfers {
             memory,
             progress,
             open_uploads: Arc::default(),
+            open_downloads: Arc::default(),
+            cancel: Cancel::new(),
             twins: Arc::default(),
             part_hedger,
             range_hedger,
@@ -336,10 +355,9 @@ impl Transfers {
                 name,
                 bytes: *bytes,
             }),
-            Err(error) => self.progress.emit(Event::Failed {
-                name,
-                error: error.to_string(),
-            }),
+            Err(error) => {
+                self.progress.failed(name, error.clone());
+            }
         }
         result
     }
@@ -372,17 +390,23 @@ impl Transfers {
     /// after cancelling transfers (Ctrl-C) so no parts are left to be billed. Returns how
     /// many were aborted.
     pub async fn abort_open_uploads(&self) -> usize {
-        let open: Vec<OpenUpload> = match self.open_uploads.lock() {
-            Ok(mut open) => std::mem::take(&mut *open),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
-        for upload in &open {
+        self.abort_open_uploads_listed().await.len()
+    }
+
+    /// Like [`Self::abort_open_uploads`], returning the uploads aborted (those whose abort
+    /// failed are logged and left out).
+    pub async fn abort_open_uploads_listed(&self) -> Vec<UploadRef> {
+        let mut aborted = Vec::new();
+        for upload in self.take_open_uploads() {
             let (bucket, key, id) = (&upload.bucket, &upload.key, &upload.upload_id);
-            if let Err(error) = self.client.abort_multipart_upload(bucket, key, id).await {
-                tracing::warn!(bucket, key, %error, "could not abort a cancelled multipart upload");
+            match self.client.abort_multipart_upload(bucket, key, id).await {
+                Ok(()) => aborted.push(upload),
+                Err(error) => {
+                    tracing::warn!(bucket, key, %error, "could not abort a cancelled multipart upload");
+                }
             }
         }
-        open.len()
+        aborted
     }
 
     /// Starts a multipart upload of `bucket`/`key` and tracks it as open (for
@@ -424,7 +448,7 @@ impl Transfers {
     }
 
     fn track_upload(&self, bucket: &str, key: &str, upload_id: &str, open: bool) {
-        let upload = OpenUpload {
+        let upload = UploadRef {
             bucket: bucket.into(),
             key: key.into(),
             upload_id: upload_id.into(),
@@ -438,6 +462,33 @@ impl Transfers {
         } else {
             list.retain(|u| *u != upload);
         }
+    }
+
+    /// The multipart uploads still open, no longer tracked.
+    fn take_open_uploads(&self) -> Vec<UploadRef> {
+        std::mem::take(&mut *self.open_uploads.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Notes a download writing `temp` (`open`), or done with it.
+    pub(crate) fn track_download(&self, temp: &std::path::Path, open: bool) {
+        let mut list = self
+            .open_downloads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if open {
+            list.push(temp.to_owned());
+        } else if let Some(at) = list.iter().position(|p| p == temp) {
+            list.swap_remove(at);
+        }
+    }
+
+    /// The temporary files of downloads under way that are on disk.
+    fn partial_downloads(&self) -> Vec<PathBuf> {
+        let list = self
+            .open_downloads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        list.iter().filter(|p| p.exists()).cloned().collect()
     }
 
     /// The client.

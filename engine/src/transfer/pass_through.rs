@@ -97,7 +97,7 @@ impl Transfers {
                             let len = batch.len as u64;
                             hasher = write_in_order(&file, target, batch.take(), hasher).await?;
                             next += len;
-                            self.progress.emit(Event::Bytes(len));
+                            self.progress.bytes(name, len);
                         }
                     }
                     Ok(None) => break None,
@@ -107,7 +107,7 @@ impl Transfers {
             let tail = batch.len as u64;
             hasher = write_in_order(&file, target, batch.take(), hasher).await?;
             next += tail;
-            self.progress.emit(Event::Bytes(tail));
+            self.progress.bytes(name, tail);
             if next > size {
                 let message = "the store sent more bytes than asked for".into();
                 return Err(integrity(name, message));

@@ -33,7 +33,9 @@ impl Transfers {
             bytes: listed_size,
         });
         let temp = temporary_path(target);
+        self.track_download(&temp, true);
         let result = self.fetch_whole(bucket, key, &temp, listed_size).await;
+        self.track_download(&temp, false);
         let result = result.and_then(|size| {
             std::fs::rename(&temp, target)
                 .map(|()| size)
@@ -47,10 +49,7 @@ impl Transfers {
             Err(TransferError::S3(error)) if error.service().is_some() => {
                 let _ = std::fs::remove_file(&temp);
                 let error = TransferError::S3(error);
-                self.progress.emit(Event::Failed {
-                    name,
-                    error: error.to_string(),
-                });
+                self.progress.failed(name, error.clone());
                 Err(error)
             }
             Err(error) => {
@@ -103,12 +102,12 @@ impl Transfers {
             if batch.push(chunk) {
                 let len = batch.len as u64;
                 (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
-                self.progress.emit(Event::Bytes(len));
+                self.progress.bytes(&name, len);
             }
         }
         let tail = batch.len as u64;
         (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
-        self.progress.emit(Event::Bytes(tail));
+        self.progress.bytes(&name, tail);
         if next != size {
             let message = format!("received {next} bytes of an answer of {size}");
             return Err(TransferError::Integrity { name, message });

@@ -23,7 +23,7 @@ use super::merge::{Merge, Pair};
 use super::sync_sides::{Listed, Listing, LocalTree};
 use super::timestamps::{set_mtime, unix_seconds};
 use super::walk::{WalkItem, WalkOptions};
-use super::{TransferError, TransferSummary, Transfers};
+use super::{Failure, TransferError, TransferSummary, Transfers};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -223,7 +223,13 @@ impl Transfers {
                     } else {
                         listed.clone()
                     };
-                    fail_with(&mut report.transfers, side, error.to_string());
+                    fail(
+                        &mut report.transfers,
+                        side,
+                        TransferError::Other {
+                            message: error.to_string(),
+                        },
+                    );
                     break;
                 }
             };
@@ -271,11 +277,8 @@ impl Transfers {
                     relative,
                     error,
                 } => {
-                    self.progress.emit(Event::Failed {
-                        name: name.clone(),
-                        error: error.clone(),
-                    });
-                    fail_with(&mut report.transfers, name, error);
+                    self.progress.failed(name.clone(), error.clone());
+                    fail(&mut report.transfers, name, error);
                     if let Some(relative) = relative {
                         unseen.add(relative);
                     }
@@ -362,7 +365,13 @@ impl Transfers {
                     } else {
                         dir.display().to_string()
                     };
-                    fail_with(&mut report.transfers, side, error.to_string());
+                    fail(
+                        &mut report.transfers,
+                        side,
+                        TransferError::Other {
+                            message: error.to_string(),
+                        },
+                    );
                     break;
                 }
             };
@@ -501,7 +510,13 @@ impl Transfers {
                     } else {
                         dst_listed.clone()
                     };
-                    fail_with(&mut report.transfers, side, error.to_string());
+                    fail(
+                        &mut report.transfers,
+                        side,
+                        TransferError::Other {
+                            message: error.to_string(),
+                        },
+                    );
                     break;
                 }
             };
@@ -705,8 +720,21 @@ impl Transfers {
     }
 
     /// Records that the target directory could not be walked (at `name`).
-    fn walk_failed(&self, dir: &Path, name: String, error: String, report: &mut SyncSummary) {
-        let error = TransferError::io("walking", name, std::io::Error::other(error));
+    fn walk_failed(
+        &self,
+        dir: &Path,
+        name: String,
+        error: TransferError,
+        report: &mut SyncSummary,
+    ) {
+        let error = match error {
+            TransferError::Local { source } => TransferError::Io {
+                action: "walking",
+                path: name.into(),
+                source,
+            },
+            other => other,
+        };
         fail(&mut report.transfers, dir.display().to_string(), error);
     }
 
@@ -759,12 +787,7 @@ impl Transfers {
 }
 
 fn fail(summary: &mut TransferSummary, name: String, error: TransferError) {
-    fail_with(summary, name, error.to_string());
-}
-
-fn fail_with(summary: &mut TransferSummary, name: String, error: String) {
-    summary.failed += 1;
-    summary.failures.push((name, error));
+    summary.fail(Failure::new(name, error));
 }
 
 /// The keys `--delete` removes from a bucket, waiting for a full DeleteObjects batch.

@@ -42,10 +42,7 @@ impl Transfers {
         let source = match opened {
             Ok(source) => source,
             Err(error) => {
-                self.progress.emit(Event::Failed {
-                    name,
-                    error: error.to_string(),
-                });
+                self.progress.failed(name, error.clone());
                 return Err(error);
             }
         };
@@ -63,10 +60,9 @@ impl Transfers {
         };
         match &result {
             Ok(_) => self.progress.emit(Event::Finished { name, bytes: size }),
-            Err(e) => self.progress.emit(Event::Failed {
-                name,
-                error: e.to_string(),
-            }),
+            Err(e) => {
+                self.progress.failed(name, e.clone());
+            }
         }
         result
     }
@@ -88,10 +84,8 @@ impl Transfers {
             Ok(file) => self.upload_reader(file, bucket, key).await,
             Err(e) => {
                 let error = TransferError::io("opening", path, e);
-                self.progress.emit(Event::Failed {
-                    name: format!("s3://{bucket}/{key}"),
-                    error: error.to_string(),
-                });
+                self.progress
+                    .failed(format!("s3://{bucket}/{key}"), error.clone());
                 Err(error)
             }
         }
@@ -123,10 +117,9 @@ impl Transfers {
                 name,
                 bytes: *bytes,
             }),
-            Err(e) => self.progress.emit(Event::Failed {
-                name,
-                error: e.to_string(),
-            }),
+            Err(e) => {
+                self.progress.failed(name, e.clone());
+            }
         }
         result
     }
@@ -261,7 +254,7 @@ impl Transfers {
     ) -> Result<(CompletedPart, Option<PartChecksum>), TransferError> {
         let _permit = permit;
         let (sum, headers) = self.integrity(&data).await;
-        let sent = self.sent_bytes();
+        let sent = self.sent_bytes(&bucket, &key);
         let etag = self
             .client
             .upload_part(
@@ -292,7 +285,8 @@ impl Transfers {
         sum: &Option<PartChecksum>,
     ) -> CompletedPart {
         if sent.reported() < len {
-            self.progress.emit(Event::Bytes(len - sent.reported()));
+            self.progress
+                .bytes(&format!("s3://{bucket}/{key}"), len - sent.reported());
         }
         self.progress.emit(Event::PartDone {
             name: format!("s3://{bucket}/{key}"),
@@ -341,7 +335,7 @@ impl Transfers {
         let body = if data.is_empty() {
             RequestBody::empty()
         } else {
-            RequestBody::part(data).reporting(self.sent_bytes())
+            RequestBody::part(data).reporting(self.sent_bytes(bucket, key))
         };
         self.client.put_object(bucket, key, body, &options).await?;
         Ok(size)
@@ -367,10 +361,17 @@ impl Transfers {
         }
     }
 
-    /// Reports a body's bytes as [`Event::Bytes`] as they are sent, once each.
-    fn sent_bytes(&self) -> Arc<SentBytes> {
+    /// Reports a body's bytes, of `s3://bucket/key`, as [`Event::Bytes`] as they are sent,
+    /// once each.
+    fn sent_bytes(&self, bucket: &str, key: &str) -> Arc<SentBytes> {
         let progress = self.progress.clone();
-        SentBytes::new(move |bytes| progress.emit(Event::Bytes(bytes)))
+        let name: Arc<str> = format!("s3://{bucket}/{key}").into();
+        SentBytes::new(move |bytes| {
+            progress.emit(Event::Bytes {
+                name: name.clone(),
+                bytes,
+            })
+        })
     }
 
     async fn multipart(
@@ -612,7 +613,7 @@ impl Transfers {
                 let number = index as u32 + 1;
                 let data = source.read(range.clone(), &this.buffers).await?;
                 let (sum, headers) = this.integrity(&data).await;
-                let sent = this.sent_bytes();
+                let sent = this.sent_bytes(&bucket, &key);
                 let send = || {
                     this.client.upload_part(
                         &bucket,
@@ -645,7 +646,8 @@ impl Transfers {
             });
         }
         if resumed_bytes > 0 {
-            self.progress.emit(Event::Bytes(resumed_bytes));
+            self.progress
+                .bytes(&format!("s3://{bucket}/{key}"), resumed_bytes);
         }
         while let Some(done) = tasks.join_next().await {
             parts.push(joined(done)?);

@@ -54,12 +54,7 @@ impl Transfers {
             Ok(uploads) => uploads,
             Err(error) => {
                 let name = format!("s3://{bucket}/{prefix}");
-                self.progress.emit(Event::Failed {
-                    name: name.clone(),
-                    error: error.to_string(),
-                });
-                summary.failed += 1;
-                summary.failures.push((name, error.to_string()));
+                summary.fail(self.progress.failed(name, error));
                 return summary;
             }
         };
@@ -85,12 +80,7 @@ impl Transfers {
                 }
                 Err(error) if error.service().is_some_and(|s| s.is_no_such_upload()) => {}
                 Err(error) => {
-                    self.progress.emit(Event::Failed {
-                        name: name.clone(),
-                        error: error.to_string(),
-                    });
-                    summary.failed += 1;
-                    summary.failures.push((name, error.to_string()));
+                    summary.fail(self.progress.failed(name, error));
                 }
             }
         }

@@ -10,6 +10,7 @@
 //! a FIFO waits for a writer forever). What cannot be read (a missing root, an unreadable
 //! directory, a file whose type cannot be read) is reported as an error naming the path.
 
+use super::TransferError;
 use std::fs::{FileType, Metadata};
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -58,7 +59,7 @@ pub(crate) enum WalkItem {
         /// prefix (`d/`, `` for the root); `None` when the name is not valid UTF-8.
         relative: Option<String>,
         /// Why.
-        error: String,
+        error: TransferError,
     },
 }
 
@@ -112,13 +113,23 @@ pub(crate) fn special_kind(kind: FileType) -> Option<&'static str> {
 /// tree. Every name a directory holds shares the key prefix `name/`, and no sibling's key
 /// falls between `name/` and the keys below it, so the files come out sorted as a
 /// ListObjectsV2 listing of the uploaded tree would be.
+/// A walk's error: the item names the path, the error says what went wrong there.
+fn local(error: std::io::Error) -> TransferError {
+    TransferError::Local {
+        source: Arc::new(error),
+    }
+}
+
 pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem>) {
     let send = |item: WalkItem| tx.blocking_send(item).is_ok();
     let name = |path: &Path| path.display().to_string();
     let root_metadata = match std::fs::metadata(root) {
         Ok(metadata) if metadata.is_dir() => metadata,
         Ok(_) => {
-            let error = "not a directory".to_owned();
+            let error = local(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a directory",
+            ));
             send(WalkItem::Error {
                 name: name(root),
                 relative: Some(String::new()),
@@ -133,7 +144,7 @@ pub(crate) fn walk(root: &Path, options: WalkOptions, tx: &mpsc::Sender<WalkItem
             send(WalkItem::Error {
                 name: name(root),
                 relative: Some(String::new()),
-                error: e.to_string(),
+                error: local(e),
             });
             return;
         }
@@ -204,7 +215,7 @@ fn read_sorted(
     let dir_error = |e: std::io::Error| WalkItem::Error {
         name: dir.display().to_string(),
         relative: relative_key(root, dir).map(|r| prefix_of(&r)),
-        error: e.to_string(),
+        error: local(e),
     };
     let reader = match std::fs::read_dir(dir) {
         Ok(reader) => reader,
@@ -298,7 +309,7 @@ fn classify(
         Some(WalkItem::Error {
             name: name.clone(),
             relative: relative.clone(),
-            error: e.to_string(),
+            error: local(e),
         })
     };
     let kind = match entry.file_type() {
@@ -346,7 +357,10 @@ fn classify(
         None => WalkItem::Error {
             name,
             relative: None,
-            error: "the file name is not valid UTF-8; S3 keys must be".into(),
+            error: local(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the file name is not valid UTF-8; S3 keys must be",
+            )),
         },
     })
 }
@@ -525,6 +539,7 @@ mod tests {
         match items.as_slice() {
             [WalkItem::Error { name, error, .. }] => {
                 assert_eq!(name, &missing.display().to_string());
+                let error = error.to_string();
                 assert!(error.contains("No such file or directory"), "{error}");
             }
             other => panic!("{other:?}"),

@@ -4,7 +4,7 @@ use crate::credentials::CredentialsError;
 use crate::http::HttpError;
 
 /// Why an STS call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StsError {
     /// The request was refused before sending: a parameter is out of range or malformed.

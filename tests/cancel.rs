@@ -1,0 +1,156 @@
+//! Cancellation through the engine's token: work stops, and what it leaves behind is said
+//! (uploads aborted or kept open, partial downloads kept under their temporary names).
+
+use ferry::s3::S3Client;
+use ferry::transfer::{Cancel, Event, Progress, TransferConfig, Transfers, limits::MIB};
+use ferry_tests::embedded::Embedded;
+use std::time::Duration;
+
+const BUCKET: &str = "cancels";
+const PART: u64 = 5 * MIB;
+/// Every wait here is bounded.
+const BOUND: Duration = Duration::from_secs(120);
+
+fn config() -> TransferConfig {
+    TransferConfig {
+        concurrency: 1,
+        part_size: PART,
+        multipart_threshold: PART,
+        hedge: None,
+        state_dir: Some(std::env::temp_dir().join("ferry-tests-state")),
+        ..TransferConfig::default()
+    }
+}
+
+async fn ready() -> (Embedded, S3Client) {
+    let server = Embedded::start("127.0.0.1:0").await;
+    let client = server.client();
+    client.create_bucket(BUCKET, None).await.expect("bucket");
+    (server, client)
+}
+
+/// An engine whose token trips at the first event `trips` accepts.
+fn tripping(
+    client: S3Client,
+    config: TransferConfig,
+    trips: impl Fn(&Event) -> bool + Send + Sync + 'static,
+) -> Transfers {
+    let cancel = Cancel::new();
+    let trigger = cancel.clone();
+    let progress = Progress::new(move |event| {
+        if trips(&event) {
+            trigger.cancel();
+        }
+    });
+    Transfers::new(client, config, progress).with_cancel(cancel)
+}
+
+fn file_of(dir: &std::path::Path, size: u64) -> std::path::PathBuf {
+    let path = dir.join("big.bin");
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+async fn open_uploads(client: &S3Client) -> usize {
+    let listed = client.list_multipart_uploads(BUCKET, None, None).await;
+    listed.expect("listed").uploads.len()
+}
+
+#[tokio::test]
+async fn a_cancelled_upload_stops_and_its_multipart_upload_is_aborted_and_named() {
+    let (_server, client) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_of(dir.path(), 4 * PART);
+    let engine = tripping(client.clone(), config(), |e| {
+        matches!(e, Event::PartDone { .. })
+    });
+    let run = engine.until_cancelled(engine.upload_file(&path, BUCKET, "big.bin"));
+    let left = tokio::time::timeout(BOUND, run)
+        .await
+        .expect("the cancel ends the run")
+        .expect_err("cancelled before the last part");
+    assert_eq!(left.aborted_uploads.len(), 1, "{left:?}");
+    assert_eq!(left.aborted_uploads[0].key, "big.bin");
+    assert!(left.open_uploads.is_empty(), "{left:?}");
+    assert_eq!(
+        open_uploads(&client).await,
+        0,
+        "nothing is left to be billed"
+    );
+    assert!(client.head_object(BUCKET, "big.bin").await.is_err());
+}
+
+#[tokio::test]
+async fn a_cancelled_upload_can_be_kept_open_for_a_rerun_and_is_named() {
+    let (_server, client) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_of(dir.path(), 4 * PART);
+    let config = TransferConfig {
+        keep_uploads_on_cancel: true,
+        ..config()
+    };
+    let engine = tripping(client.clone(), config, |e| {
+        matches!(e, Event::PartDone { .. })
+    });
+    let run = engine.until_cancelled(engine.upload_file(&path, BUCKET, "kept.bin"));
+    let left = tokio::time::timeout(BOUND, run)
+        .await
+        .expect("the cancel ends the run")
+        .expect_err("cancelled before the last part");
+    assert!(left.aborted_uploads.is_empty(), "{left:?}");
+    assert_eq!(left.open_uploads.len(), 1, "{left:?}");
+    let (upload, why) = &left.open_uploads[0];
+    assert!(why.contains("resume"), "{why}");
+    assert_eq!(open_uploads(&client).await, 1, "kept on the store");
+    client
+        .abort_multipart_upload(BUCKET, &upload.key, &upload.upload_id)
+        .await
+        .expect("the named upload is the open one");
+}
+
+#[tokio::test]
+async fn a_cancelled_download_keeps_its_partial_file_under_the_temporary_name_only() {
+    let (_server, client) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_of(dir.path(), 4 * PART);
+    Transfers::new(client.clone(), config(), Progress::silent())
+        .upload_file(&path, BUCKET, "down.bin")
+        .await
+        .expect("uploaded");
+    let engine = tripping(client.clone(), config(), |e| {
+        matches!(e, Event::Bytes { .. })
+    });
+    let target = dir.path().join("down.bin.copy");
+    let run = engine.until_cancelled(engine.download_file(BUCKET, "down.bin", &target));
+    let left = tokio::time::timeout(BOUND, run)
+        .await
+        .expect("the cancel ends the run")
+        .expect_err("cancelled at the first bytes");
+    assert!(!target.exists(), "never under the final name");
+    assert_eq!(left.partial_downloads.len(), 1, "{left:?}");
+    let partial = &left.partial_downloads[0];
+    assert!(partial.exists());
+    assert!(
+        partial.to_string_lossy().ends_with(".ferry-part"),
+        "{partial:?}"
+    );
+}
+
+#[tokio::test]
+async fn work_that_ends_before_a_cancel_returns_its_result() {
+    let (_server, client) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_of(dir.path(), 1024);
+    let engine = Transfers::new(client.clone(), config(), Progress::silent());
+    let done = engine
+        .until_cancelled(engine.upload_file(&path, BUCKET, "small.bin"))
+        .await;
+    assert_eq!(done.expect("not cancelled").expect("uploaded"), 1024);
+    engine.cancel_token().cancel();
+    let after = engine.until_cancelled(async { 1 }).await;
+    assert!(
+        after.is_err(),
+        "a tripped token stops what comes after it too"
+    );
+}
