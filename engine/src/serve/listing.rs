@@ -10,7 +10,7 @@
 
 use super::MAX_LIST;
 use s3s::dto;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -43,9 +43,48 @@ pub(super) fn follow_stat(path: &Path) -> io::Result<Metadata> {
     std::fs::metadata(path)
 }
 
-/// Walks `bucket_dir` for the keys that start with `prefix`; with a `delimiter`, keys with
-/// the delimiter after the prefix are grouped into common prefixes (and not statted).
-/// `stat` gives a file's size and modification time ([`follow_stat`] when serving).
+/// The part of the key space one listing page needs: the keys after `after`, and (with a
+/// `limit`) no more entries, objects and common prefixes together, than that.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Span {
+    /// Only keys (and common prefixes) greater than this are listed.
+    pub(super) after: String,
+    /// The walk stops once it holds this many entries past `after`.
+    pub(super) limit: Option<usize>,
+}
+
+/// A directory's entries, sorted so that a walk visits keys in S3's order: each name by
+/// its bytes, a directory's as `name/` (so `a.txt` < `a/b` < `a0`).
+fn read_sorted(dir: &Path) -> io::Result<Vec<(String, bool, PathBuf)>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if vanished(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let is_dir = match entry.file_type() {
+            Ok(file_type) => file_type.is_dir(),
+            Err(e) if vanished(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        let sort_name = if is_dir { name + "/" } else { name };
+        entries.push((sort_name, is_dir, entry.path()));
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
+}
+
+/// Walks `bucket_dir` for the keys that start with `prefix` and lie in `span`, in key order
+/// (each directory sorted, depth first), stopping once the span's limit is reached;
+/// directories whose keys all lie before the span are not read, and files before it are
+/// not statted, so a page costs the directories on its way, not the bucket. With a
+/// `delimiter`, keys with the delimiter after the prefix are grouped into common prefixes
+/// (and not statted). `stat` gives a file's size and modification time ([`follow_stat`]
+/// when serving).
 ///
 /// Files and directories that vanish while the walk runs are skipped. An error only if
 /// `bucket_dir` itself cannot be read (`NotFound`: no such bucket) or on another failure
@@ -54,68 +93,75 @@ pub(super) fn walk(
     bucket_dir: &Path,
     prefix: &str,
     delimiter: Option<&str>,
+    span: &Span,
     stat: impl Fn(&Path) -> io::Result<Metadata>,
 ) -> io::Result<Walk> {
+    let after = span.after.as_str();
     let mut found = Walk::default();
-    // Directories still to read, each with its key prefix (`""`, `a/`, `a/b/`…).
-    let mut pending: VecDeque<(PathBuf, String)> = VecDeque::new();
-    pending.push_back((bucket_dir.to_path_buf(), String::new()));
-    let mut at_bucket = true;
-    while let Some((dir, dir_key)) = pending.pop_front() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if !at_bucket && vanished(&e) => continue,
+    // Directories being read, each with its key prefix (`""`, `a/`, `a/b/`…), deepest last.
+    let mut stack = vec![(read_sorted(bucket_dir)?.into_iter(), String::new())];
+    loop {
+        if span
+            .limit
+            .is_some_and(|limit| found.objects.len() + found.common_prefixes.len() >= limit)
+        {
+            break;
+        }
+        let Some((entries, dir_key)) = stack.last_mut() else {
+            break;
+        };
+        let Some((name, is_dir, path)) = entries.next() else {
+            stack.pop();
+            continue;
+        };
+        // A directory's sort name ends with `/`: its key prefix.
+        let key = format!("{dir_key}{name}");
+        if is_dir {
+            let below = key;
+            // Only directories that can hold keys with the prefix, and keys after `after`
+            // (every key below `below` sorts before `after` when `below` does and is not a
+            // prefix of it).
+            let holds_prefix = below.starts_with(prefix) || prefix.starts_with(&below);
+            let before_span = below.as_str() < after && !after.starts_with(&below);
+            if holds_prefix && !before_span {
+                match read_sorted(&path) {
+                    Ok(entries) => stack.push((entries.into_iter(), below)),
+                    Err(e) if vanished(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            continue;
+        }
+        if key.as_str() <= after {
+            continue;
+        }
+        let Some(rest) = key.strip_prefix(prefix) else {
+            continue;
+        };
+        if let Some(delimiter) = delimiter
+            && let Some(at) = rest.find(delimiter)
+        {
+            let end = prefix.len() + at + delimiter.len();
+            let common = &key[..end];
+            if common > after {
+                found.common_prefixes.insert(common.to_owned());
+            }
+            continue;
+        }
+        let meta = match stat(&path) {
+            Ok(meta) => meta,
+            Err(e) if vanished(&e) => continue,
             Err(e) => return Err(e),
         };
-        at_bucket = false;
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) if vanished(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let key = format!("{dir_key}{name}");
-            let file_type = match entry.file_type() {
-                Ok(file_type) => file_type,
-                Err(e) if vanished(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            if file_type.is_dir() {
-                let below = key + "/";
-                // Only directories that can hold keys with the prefix.
-                if below.starts_with(prefix) || prefix.starts_with(&below) {
-                    pending.push_back((entry.path(), below));
-                }
-                continue;
-            }
-            let Some(rest) = key.strip_prefix(prefix) else {
-                continue;
-            };
-            if let Some(delimiter) = delimiter
-                && let Some(at) = rest.find(delimiter)
-            {
-                let end = prefix.len() + at + delimiter.len();
-                found.common_prefixes.insert(key[..end].to_owned());
-                continue;
-            }
-            let meta = match stat(&entry.path()) {
-                Ok(meta) => meta,
-                Err(e) if vanished(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            // A link to a directory is not an object.
-            if meta.is_dir() {
-                continue;
-            }
-            found.objects.push(Found {
-                key,
-                size: meta.len(),
-                modified: meta.modified()?,
-            });
+        // A link to a directory is not an object.
+        if meta.is_dir() {
+            continue;
         }
+        found.objects.push(Found {
+            key,
+            size: meta.len(),
+            modified: meta.modified()?,
+        });
     }
     found.objects.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(found)
@@ -227,17 +273,41 @@ fn token_key(token: &str) -> String {
     crate::s3::xml::percent_decode(token).unwrap_or_else(|| token.to_owned())
 }
 
-/// One page of ListObjectsV2 from `walk` (which used the input's prefix and delimiter).
-pub(super) fn page_v2(input: dto::ListObjectsV2Input, walk: Walk) -> dto::ListObjectsV2Output {
-    let url = wants_url(input.encoding_type.as_ref());
-    // The token is the last key of the previous page; StartAfter only matters before it.
+/// The entries a page of at most `max_keys` needs: one more than it shows, to know whether
+/// it is truncated.
+fn page_limit(max_keys: Option<i32>) -> Option<usize> {
+    let max_keys = max_keys.unwrap_or(MAX_LIST).clamp(0, MAX_LIST);
+    Some(usize::try_from(max_keys).unwrap_or(0) + 1)
+}
+
+/// The span a ListObjectsV2 page covers: after the continuation token (the last key of the
+/// previous page) or StartAfter, whichever is later.
+pub(super) fn span_v2(input: &dto::ListObjectsV2Input) -> Span {
     let token = input.continuation_token.as_deref().map(token_key);
     let after = match (token.as_deref(), input.start_after.as_deref()) {
         (Some(token), Some(start)) => token.max(start),
         (Some(one), None) | (None, Some(one)) => one,
         (None, None) => "",
     };
-    let page = cut_page(walk, after, input.max_keys, url);
+    Span {
+        after: after.to_owned(),
+        limit: page_limit(input.max_keys),
+    }
+}
+
+/// The span a ListObjects (version 1) page covers: after its marker.
+pub(super) fn span_v1(input: &dto::ListObjectsInput) -> Span {
+    Span {
+        after: input.marker.clone().unwrap_or_default(),
+        limit: page_limit(input.max_keys),
+    }
+}
+
+/// One page of ListObjectsV2 from `walk` (which used the input's prefix and delimiter).
+pub(super) fn page_v2(input: dto::ListObjectsV2Input, walk: Walk) -> dto::ListObjectsV2Output {
+    let url = wants_url(input.encoding_type.as_ref());
+    let after = span_v2(&input).after;
+    let page = cut_page(walk, &after, input.max_keys, url);
     let count = page.contents.len() + page.common_prefixes.len();
     dto::ListObjectsV2Output {
         name: Some(input.bucket),
@@ -307,7 +377,7 @@ mod tests {
         // Deletes every other file just before it is statted: the state a concurrent
         // DeleteObject leaves between the directory read and the stat.
         let calls = Cell::new(0);
-        let walked = walk(dir.path(), "small/", None, |path| {
+        let walked = walk(dir.path(), "small/", None, &Span::default(), |path| {
             calls.set(calls.get() + 1);
             if path.ends_with("b.bin") || path.ends_with("d.bin") {
                 std::fs::remove_file(path).unwrap();
@@ -322,31 +392,38 @@ mod tests {
 
     #[test]
     fn a_directory_deleted_before_it_is_read_is_skipped() {
-        // The walk reads the bucket directory, then `gone/` and `kept/`: the stat of
-        // `top.bin` (in the bucket directory) removes `gone/` before it is read.
-        let dir = bucket(&["top.bin", "gone/x.bin", "kept/y.bin"]);
+        // The walk reads the bucket directory, stats `a.bin`, then reads `gone/` and
+        // `kept/` (key order): the stat of `a.bin` removes `gone/` before it is read.
+        let dir = bucket(&["a.bin", "gone/x.bin", "kept/y.bin"]);
         let gone = dir.path().join("gone");
-        let walked = walk(dir.path(), "", None, |path| {
-            if path.ends_with("top.bin") && gone.exists() {
+        let walked = walk(dir.path(), "", None, &Span::default(), |path| {
+            if path.ends_with("a.bin") && gone.exists() {
                 std::fs::remove_dir_all(&gone).unwrap();
             }
             std::fs::metadata(path)
         })
         .expect("a vanished directory does not fail the listing");
-        assert_eq!(keys(&walked), ["kept/y.bin", "top.bin"]);
+        assert_eq!(keys(&walked), ["a.bin", "kept/y.bin"]);
     }
 
     #[test]
     fn a_missing_bucket_directory_is_not_found() {
         let dir = tempfile::tempdir().unwrap();
-        let err = walk(&dir.path().join("nope"), "", None, follow_stat).unwrap_err();
+        let err = walk(
+            &dir.path().join("nope"),
+            "",
+            None,
+            &Span::default(),
+            follow_stat,
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]
     fn other_stat_failures_still_fail_the_listing() {
         let dir = bucket(&["a.bin"]);
-        let err = walk(dir.path(), "", None, |_| {
+        let err = walk(dir.path(), "", None, &Span::default(), |_| {
             Err(io::Error::from(io::ErrorKind::PermissionDenied))
         })
         .unwrap_err();
@@ -363,7 +440,7 @@ mod tests {
             "other/x.bin",
         ]);
         let calls = Cell::new(0);
-        let walked = walk(dir.path(), "logs/", Some("/"), |path| {
+        let walked = walk(dir.path(), "logs/", Some("/"), &Span::default(), |path| {
             calls.set(calls.get() + 1);
             std::fs::metadata(path)
         })
@@ -375,7 +452,7 @@ mod tests {
         );
         assert_eq!(calls.get(), 1, "only listed objects are statted");
 
-        let all = walk(dir.path(), "logs", None, follow_stat).unwrap();
+        let all = walk(dir.path(), "logs", None, &Span::default(), follow_stat).unwrap();
         assert_eq!(
             keys(&all),
             [
@@ -383,6 +460,53 @@ mod tests {
                 "logs/2026/02.gz",
                 "logs/top.txt",
                 "logsbook.txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_walks_in_key_order_from_its_marker_and_stops_at_its_limit() {
+        let dir = bucket(&[
+            "a/1.bin", "a/2.bin", "a.txt", "b/1.bin", "b/2.bin", "b/3.bin", "c/1.bin", "c0.bin",
+        ]);
+        let statted = std::cell::RefCell::new(Vec::new());
+        let span = Span {
+            after: "b/1.bin".into(),
+            limit: Some(3),
+        };
+        let walked = walk(dir.path(), "", None, &span, |path| {
+            statted.borrow_mut().push(path.to_owned());
+            std::fs::metadata(path)
+        })
+        .unwrap();
+        assert_eq!(keys(&walked), ["b/2.bin", "b/3.bin", "c/1.bin"]);
+        let statted = statted.into_inner();
+        assert_eq!(
+            statted.len(),
+            3,
+            "nothing before the marker or past the limit: {statted:?}"
+        );
+        // Every page of a whole listing, one entry each, gives each key once, in order.
+        let mut after = String::new();
+        let mut listed = Vec::new();
+        for _ in 0..20 {
+            let span = Span {
+                after: after.clone(),
+                limit: Some(1),
+            };
+            let page = walk(dir.path(), "", None, &span, follow_stat).unwrap();
+            let Some(next) = page.objects.first() else {
+                break;
+            };
+            after = next.key.clone();
+            listed.push(after.clone());
+        }
+        let all = walk(dir.path(), "", None, &Span::default(), follow_stat).unwrap();
+        assert_eq!(listed, keys(&all));
+        assert_eq!(
+            listed,
+            [
+                "a.txt", "a/1.bin", "a/2.bin", "b/1.bin", "b/2.bin", "b/3.bin", "c/1.bin", "c0.bin"
             ]
         );
     }

@@ -285,11 +285,13 @@ impl s3s::S3 for Store {
     {
         Box::pin(async move {
             let input = req.input;
+            let span = listing::span_v1(&input);
             let walk = self
                 .walk(
                     &input.bucket,
                     input.prefix.as_deref(),
                     input.delimiter.as_deref(),
+                    span,
                 )
                 .await?;
             Ok(s3s::S3Response::new(listing::page_v1(input, walk)))
@@ -306,11 +308,13 @@ impl s3s::S3 for Store {
     {
         Box::pin(async move {
             let input = req.input;
+            let span = listing::span_v2(&input);
             let walk = self
                 .walk(
                     &input.bucket,
                     input.prefix.as_deref(),
                     input.delimiter.as_deref(),
+                    span,
                 )
                 .await?;
             Ok(s3s::S3Response::new(listing::page_v2(input, walk)))
@@ -616,19 +620,27 @@ impl Store {
         Ok(())
     }
 
-    /// Walks the bucket for a listing, on a blocking thread; NoSuchBucket if it is missing.
+    /// Walks the bucket for a listing page's `span`, on a blocking thread; NoSuchBucket if
+    /// it is missing.
     async fn walk(
         &self,
         bucket: &str,
         prefix: Option<&str>,
         delimiter: Option<&str>,
+        span: listing::Span,
     ) -> s3s::S3Result<listing::Walk> {
         let no_such_bucket = || s3s::S3Error::new(s3s::S3ErrorCode::NoSuchBucket);
         let dir = self.bucket_dir(bucket).ok_or_else(no_such_bucket)?;
         let (prefix, delimiter) = listing::walk_arguments(prefix, delimiter);
         let (prefix, delimiter) = (prefix.to_owned(), delimiter.map(str::to_owned));
         let walked = tokio::task::spawn_blocking(move || {
-            listing::walk(&dir, &prefix, delimiter.as_deref(), listing::follow_stat)
+            listing::walk(
+                &dir,
+                &prefix,
+                delimiter.as_deref(),
+                &span,
+                listing::follow_stat,
+            )
         })
         .await
         .map_err(|e| s3s::S3Error::with_source(s3s::S3ErrorCode::InternalError, Box::new(e)))?;
