@@ -728,3 +728,31 @@ async fn a_multipart_object_whose_part_size_cannot_be_guessed_is_reported_unveri
     );
     assert!(leftovers(dir.path()).is_empty());
 }
+
+#[tokio::test]
+async fn an_object_downloads_into_any_async_writer_in_order_and_verified() {
+    let (_server, client) = ready().await;
+    let engine = engine(client.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 * PART + 12_345;
+    let data = pattern(size, 9);
+    let source = dir.path().join("writer.bin");
+    std::fs::write(&source, &data).unwrap();
+    engine
+        .upload_file(&source, BUCKET, "writer.bin")
+        .await
+        .expect("uploaded");
+    let mut written: Vec<u8> = Vec::new();
+    let bytes = engine
+        .download_to_writer(BUCKET, "writer.bin", &mut written)
+        .await
+        .expect("downloaded into the writer");
+    assert_eq!(bytes, size);
+    assert!(written == data, "every byte, in order");
+
+    let missing = engine
+        .download_to_writer(BUCKET, "no-such-key", &mut Vec::new())
+        .await
+        .expect_err("a missing key fails");
+    assert_eq!(missing.kind(), ferry::transfer::FailureKind::NotFound);
+}

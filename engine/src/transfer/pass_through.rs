@@ -41,7 +41,29 @@ impl Transfers {
         let path = target.to_owned();
         // Opened for writing only: no O_CREAT, no O_TRUNC.
         let open = move || std::fs::OpenOptions::new().write(true).open(&path);
-        let result = self.write_through(&name, bucket, key, target, open).await;
+        let result = self
+            .write_through(&name, bucket, key, target, open_file(target, open))
+            .await;
+        self.report(name, result)
+    }
+
+    /// Downloads `bucket`/`key` into `writer`, in order: one GET, resumed by a ranged GET if
+    /// the body breaks, verified against the object's full-object checksum when the store
+    /// holds one; `writer` is flushed at the end. Memory stays at one batch of the body
+    /// (about 1 MiB) however large the object. Returns the bytes written.
+    pub async fn download_to_writer<W>(
+        &self,
+        bucket: &str,
+        key: &str,
+        writer: &mut W,
+    ) -> Result<u64, TransferError>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        let name = format!("s3://{bucket}/{key}");
+        let target = Path::new("the writer");
+        let sink = async { Ok(WriterSink(writer)) };
+        let result = self.write_through(&name, bucket, key, target, sink).await;
         self.report(name, result)
     }
 
@@ -55,19 +77,22 @@ impl Transfers {
             let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
             Ok(std::fs::File::from(fd))
         };
+        let target = Path::new("standard output");
         let result = self
-            .write_through(&name, bucket, key, Path::new("standard output"), open)
+            .write_through(&name, bucket, key, target, open_file(target, open))
             .await;
         self.report(name, result)
     }
 
-    async fn write_through(
+    /// The object written in order into the sink `open` gives (opened once the object is
+    /// known to exist).
+    async fn write_through<S: InOrder>(
         &self,
         name: &str,
         bucket: &str,
         key: &str,
         target: &Path,
-        open: impl FnOnce() -> std::io::Result<std::fs::File> + Send + 'static,
+        open: impl Future<Output = Result<S, TransferError>>,
     ) -> Result<u64, TransferError> {
         let _permit = self.permit(super::download::WRITE_BUFFER as u64).await;
         let mut output = self.client.get_object(bucket, key, None, None).await?;
@@ -78,11 +103,7 @@ impl Transfers {
         });
         let expected = self.expected_checksum(&output.info);
         let etag = output.info.etag.clone();
-        // A FIFO's open waits for its reader, so it waits on the blocking pool.
-        let opened = tokio::task::spawn_blocking(open)
-            .await
-            .map_err(|e| TransferError::io("opening", target, std::io::Error::other(e)))?;
-        let file = Arc::new(opened.map_err(|e| TransferError::io("opening", target, e))?);
+        let mut sink = open.await?;
         let mut hasher = expected
             .as_ref()
             .map(|(algorithm, _)| Hasher::new(*algorithm));
@@ -95,7 +116,7 @@ impl Transfers {
                     Ok(Some(chunk)) => {
                         if batch.push(chunk) {
                             let len = batch.len as u64;
-                            hasher = write_in_order(&file, target, batch.take(), hasher).await?;
+                            hasher = sink.write(target, batch.take(), hasher).await?;
                             next += len;
                             self.progress.bytes(name, len);
                         }
@@ -105,7 +126,7 @@ impl Transfers {
                 }
             };
             let tail = batch.len as u64;
-            hasher = write_in_order(&file, target, batch.take(), hasher).await?;
+            hasher = sink.write(target, batch.take(), hasher).await?;
             next += tail;
             self.progress.bytes(name, tail);
             if next > size {
@@ -147,11 +168,88 @@ impl Transfers {
                 return Err(integrity(name, message));
             }
         }
+        sink.finish(target).await?;
         if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
             verify(name, *algorithm, value, &[hasher.finish()])?;
         }
         Ok(size)
     }
+}
+
+/// Where a download is written in order: chunks one after another, feeding the checksum.
+trait InOrder: Send {
+    /// Writes `chunks` after what was written before.
+    fn write(
+        &mut self,
+        target: &Path,
+        chunks: Vec<bytes::Bytes>,
+        hasher: Option<Hasher>,
+    ) -> impl Future<Output = Result<Option<Hasher>, TransferError>> + Send;
+
+    /// Everything written has reached the sink.
+    fn finish(&mut self, target: &Path) -> impl Future<Output = Result<(), TransferError>> + Send;
+}
+
+/// A file, FIFO, device or standard output, written on the blocking pool.
+struct FileSink(Arc<std::fs::File>);
+
+impl InOrder for FileSink {
+    async fn write(
+        &mut self,
+        target: &Path,
+        chunks: Vec<bytes::Bytes>,
+        hasher: Option<Hasher>,
+    ) -> Result<Option<Hasher>, TransferError> {
+        write_in_order(&self.0, target, chunks, hasher).await
+    }
+
+    async fn finish(&mut self, _target: &Path) -> Result<(), TransferError> {
+        Ok(())
+    }
+}
+
+/// Any `AsyncWrite`.
+struct WriterSink<'a, W>(&'a mut W);
+
+impl<W: tokio::io::AsyncWrite + Unpin + Send> InOrder for WriterSink<'_, W> {
+    async fn write(
+        &mut self,
+        target: &Path,
+        chunks: Vec<bytes::Bytes>,
+        mut hasher: Option<Hasher>,
+    ) -> Result<Option<Hasher>, TransferError> {
+        use tokio::io::AsyncWriteExt;
+        for chunk in &chunks {
+            if let Some(hasher) = &mut hasher {
+                hasher.update(chunk);
+            }
+            self.0
+                .write_all(chunk)
+                .await
+                .map_err(|e| TransferError::io("writing", target, e))?;
+        }
+        Ok(hasher)
+    }
+
+    async fn finish(&mut self, target: &Path) -> Result<(), TransferError> {
+        use tokio::io::AsyncWriteExt;
+        self.0
+            .flush()
+            .await
+            .map_err(|e| TransferError::io("flushing", target, e))
+    }
+}
+
+/// Opens a file with `open` on the blocking pool (a FIFO's open waits for its reader).
+async fn open_file(
+    target: &Path,
+    open: impl FnOnce() -> std::io::Result<std::fs::File> + Send + 'static,
+) -> Result<FileSink, TransferError> {
+    let opened = tokio::task::spawn_blocking(open)
+        .await
+        .map_err(|e| TransferError::io("opening", target, std::io::Error::other(e)))?;
+    let file = opened.map_err(|e| TransferError::io("opening", target, e))?;
+    Ok(FileSink(Arc::new(file)))
 }
 
 fn integrity(name: &str, message: String) -> TransferError {
