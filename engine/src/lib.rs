@@ -9,14 +9,15 @@
 //!
 //! | module | job |
 //! | --- | --- |
-//! | [`config`] | flags + environment + profile files → a ready S3 client |
-//! | [`credentials`] | where keys come from: static, environment, profile files, anonymous; a chain in the AWS CLI's order |
+//! | [`config`] | a ready S3 client: [`Client::builder`] (settings in code, files only when asked), or flags + environment + profile files |
+//! | [`credentials`] | where keys come from: static, environment, profile files (role chains, SSO, `credential_process`), STS (AssumeRole, GetSessionToken with MFA, web identity), the instance (IMDS) or the container, anonymous; a chain in the AWS CLI's order, resolved once |
 //! | [`sign`] | AWS Signature Version 4: header auth, presigned URLs, streaming chunk signatures, the per-thread signing-key cache |
 //! | [`endpoint`] | where a request goes: regions, dual-stack, FIPS, custom endpoints, virtual-hosted vs path-style |
-//! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy |
-//! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, directories, progress events |
-//! | [`s3`] | the S3 API's XML bodies and its typed errors |
+//! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy, the bandwidth cap |
+//! | [`s3`] | the S3 API: the client's typed operations, XML bodies, typed errors, ETag checks |
+//! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, streams, directories, sync, copy, progress events, typed failures, cancellation |
 //! | [`shard`] | a migration split into shards: the plan, one shard's run, the merged report |
+//! | `serve` | the embedded S3 endpoint (s3s-fs), behind the `serve` cargo feature |
 //!
 //! # Example
 //!
