@@ -63,13 +63,19 @@ impl Drop for AdaptivePermit {
 impl AdaptiveLimit {
     /// A limit starting at `floor` that may grow up to `cap` (both at least 1).
     pub fn new(floor: usize, cap: usize) -> Arc<Self> {
+        Self::starting_at(floor, floor, cap)
+    }
+
+    /// A limit starting at `start`, never below `floor` nor above `cap`.
+    pub fn starting_at(start: usize, floor: usize, cap: usize) -> Arc<Self> {
         let floor = floor.max(1);
         let cap = cap.max(floor);
+        let start = start.clamp(floor, cap);
         Arc::new(Self {
-            semaphore: Arc::new(Semaphore::new(floor)),
+            semaphore: Arc::new(Semaphore::new(start)),
             floor,
             cap,
-            limit: AtomicUsize::new(floor),
+            limit: AtomicUsize::new(start),
             completions: AtomicU64::new(0),
             contended: AtomicBool::new(false),
             window: Mutex::new(Window {
@@ -242,6 +248,17 @@ mod tests {
         }
         assert_eq!(limit.semaphore.available_permits(), 2);
         assert_eq!(limit.limit(), 2);
+    }
+
+    #[test]
+    fn a_limit_starts_where_asked_within_its_floor_and_cap() {
+        assert_eq!(AdaptiveLimit::starting_at(64, 16, 256).limit(), 64);
+        assert_eq!(AdaptiveLimit::starting_at(64, 16, 32).limit(), 32);
+        assert_eq!(AdaptiveLimit::starting_at(4, 16, 256).limit(), 16);
+        let limit = AdaptiveLimit::starting_at(64, 16, 256);
+        assert_eq!(limit.semaphore.available_permits(), 64);
+        // Backing off goes down to the floor, not to the start.
+        assert_eq!(decide(Some((150.0, 32)), 100.0, 64, true, 16, 256), 48);
     }
 
     #[tokio::test]

@@ -130,6 +130,10 @@ impl Default for TransferConfig {
     }
 }
 
+/// Where request-bound concurrency starts, as a multiple of [`TransferConfig::concurrency`]
+/// (capped by [`TransferConfig::request_concurrency`]).
+const REQUEST_START_FACTOR: usize = 4;
+
 /// The default cap of [`TransferConfig::request_concurrency`]: at 50 ms per answer, 256
 /// requests in flight complete about 5,000 small objects a second.
 pub const DEFAULT_REQUEST_CONCURRENCY: usize = 256;
@@ -275,8 +279,12 @@ impl Transfers {
     /// An engine sending through `client`.
     pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        let requests = adaptive::AdaptiveLimit::new(
-            config.concurrency.max(1),
+        // Request-bound work starts four times above the floor (64 at the defaults): where
+        // each answer takes tens of milliseconds, the doublings from 16 cost a few windows.
+        let floor = config.concurrency.max(1);
+        let requests = adaptive::AdaptiveLimit::starting_at(
+            floor.saturating_mul(REQUEST_START_FACTOR),
+            floor,
             config.request_concurrency.max(config.concurrency),
         );
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
