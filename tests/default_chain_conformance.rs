@@ -439,7 +439,7 @@ async fn the_sso_token_provider_passes_the_cross_sdk_cases() {
         let want = &case["result"]["Ok"];
         match ferry::credentials::sso::session_token(&env, None).await {
             Ok(Some(token)) => {
-                let expiry = ferry::credentials::format_utc(token.expiry);
+                let expiry = ferry::time::format_utc(token.expiry);
                 if Some(token.token.expose()) != want["token"].as_str()
                     || Some(expiry.as_str()) != want["expiration"].as_str()
                 {

@@ -58,6 +58,7 @@ pub mod s3;
 pub mod serve;
 pub mod shard;
 pub mod sign;
+pub mod time;
 pub mod transfer;
 
 pub use config::ClientBuilder;

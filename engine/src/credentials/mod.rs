@@ -112,21 +112,6 @@ impl Credentials {
     }
 }
 
-/// A time as ISO 8601 in UTC to the second (`2026-11-29T12:00:00Z`), as expiries are shown.
-pub fn format_utc(time: SystemTime) -> String {
-    let stamp = crate::sign::SigningTime::from_system_time(time);
-    let d = stamp.amz_date();
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &d[..4],
-        &d[4..6],
-        &d[6..8],
-        &d[9..11],
-        &d[11..13],
-        &d[13..15]
-    )
-}
-
 /// Masks the middle of an identifier, keeping four characters at each end when it is long
 /// enough to stay unrecognisable.
 pub fn mask(id: &str) -> String {

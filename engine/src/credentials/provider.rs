@@ -188,7 +188,7 @@ impl EnvironmentProvider {
         let credentials = build_checked(NAME, key, secret, token, "AWS_SESSION_TOKEN")?;
         match self.env.get(EXPIRATION_ENV) {
             None => Ok(credentials),
-            Some(text) => Ok(credentials.with_expiry(parse_expiry(&text).ok_or_else(|| {
+            Some(text) => Ok(credentials.with_expiry(crate::time::parse_iso8601_time(&text).ok_or_else(|| {
                 CredentialsError::Provider {
                     source_name: NAME.into(),
                     message: format!(
@@ -203,13 +203,6 @@ impl EnvironmentProvider {
 /// When the environment's temporary keys expire (as `aws configure export-credentials`
 /// writes it).
 pub const EXPIRATION_ENV: &str = "AWS_CREDENTIAL_EXPIRATION";
-
-/// An ISO-8601 time such as `2026-11-29T12:00:00Z`.
-pub(crate) fn parse_expiry(text: &str) -> Option<std::time::SystemTime> {
-    let (seconds, nanos) = crate::transfer::parse_iso8601(text.trim())?;
-    let seconds = u64::try_from(seconds).ok()?;
-    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(seconds, nanos))
-}
 
 /// Builds credentials from a source's raw values, refusing a temporary key without a token.
 pub(crate) fn build_checked(
@@ -292,10 +285,7 @@ mod tests {
         with.push((EXPIRATION_ENV, "2026-11-29T12:00:00Z"));
         let creds = env(&with).resolve().unwrap();
         assert_eq!(
-            creds
-                .expiry()
-                .map(crate::credentials::format_utc)
-                .as_deref(),
+            creds.expiry().map(crate::time::format_utc).as_deref(),
             Some("2026-11-29T12:00:00Z")
         );
         let mut bad = keys.to_vec();

@@ -226,7 +226,7 @@ impl SsoProvider {
                 self.login()
             ))
         })?;
-        let expiry = super::provider::parse_expiry(expires).ok_or_else(|| {
+        let expiry = crate::time::parse_iso8601_time(expires).ok_or_else(|| {
             self.error(format!(
                 "the SSO token cache `{}` has an unreadable expiresAt `{expires}`; {} again",
                 path.display(),
@@ -282,7 +282,7 @@ impl SsoProvider {
         tracing::debug!(profile = %self.settings.profile, "refreshed the SSO token");
         let expiry = new["expiresAt"]
             .as_str()
-            .and_then(super::provider::parse_expiry)
+            .and_then(crate::time::parse_iso8601_time)
             .unwrap_or(now);
         Ok((
             new["accessToken"].as_str().unwrap_or_default().to_owned(),

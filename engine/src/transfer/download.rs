@@ -656,7 +656,7 @@ enum Winner {
 /// Gives the downloaded file the object's `Last-Modified` (an HTTP date), as `aws s3 cp`
 /// does; nothing when the store sent none or an unreadable one.
 pub(super) fn set_last_modified(path: &Path, modified: Option<&str>) -> Result<(), TransferError> {
-    match modified.and_then(|text| httpdate::parse_http_date(text).ok()) {
+    match modified.and_then(crate::time::parse_http_date) {
         Some(time) => set_modified(path, time),
         None => Ok(()),
     }

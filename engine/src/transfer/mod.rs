@@ -41,7 +41,6 @@ pub use filter::{FilterError, FilterKind, Filters, glob_matches, has_wildcard};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
 pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary};
-pub use timestamps::parse_iso8601;
 
 use crate::s3::{PutOptions, S3Client};
 use std::path::PathBuf;
