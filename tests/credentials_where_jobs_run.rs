@@ -4,9 +4,8 @@
 //! failure a one-line message naming the source and what to do.
 
 use bytes::Bytes;
-use ferry::credentials::{
-    ChainOptions, Credentials, Environment, ProvideCredentials, default_chain,
-};
+use ferry::credentials::{ChainOptions, Credentials, ProvideCredentials, default_chain};
+use ferry::env::Environment;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;

@@ -16,7 +16,8 @@
 use bytes::Bytes;
 use ferry::credentials::imds::resolve_config;
 use ferry::credentials::profile::{self, FileLocations};
-use ferry::credentials::{ChainOptions, Environment, ProvideCredentials, default_chain};
+use ferry::credentials::{ChainOptions, ProvideCredentials, default_chain};
+use ferry::env::Environment;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;

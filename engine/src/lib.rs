@@ -52,6 +52,7 @@
 pub mod config;
 pub mod credentials;
 pub mod endpoint;
+pub mod env;
 pub mod http;
 pub mod s3;
 #[cfg(feature = "serve")]

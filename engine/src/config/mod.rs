@@ -10,11 +10,12 @@ pub use credentials::{CredentialSetup, TemporaryOptions, credentials_provider};
 use crate::credentials::imds;
 use crate::credentials::profile::{self, Profile};
 use crate::credentials::validate::aws_format_warnings;
-use crate::credentials::{ChainOptions, Credentials, CredentialsError, Environment, SourceOptions};
+use crate::credentials::{ChainOptions, Credentials, CredentialsError, SourceOptions};
 use crate::endpoint::{
     AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues,
     Source,
 };
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig, HttpError, RetryConfig, RetryState};
 use crate::s3::S3Client;
 use std::path::PathBuf;

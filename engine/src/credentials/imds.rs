@@ -12,7 +12,8 @@
 //! A service that answers 5xx is tried up to three times.
 
 use super::profile::{self, Profile};
-use super::{Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig, HttpError, RequestBody};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;

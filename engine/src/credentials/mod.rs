@@ -30,8 +30,7 @@ pub mod web_identity;
 pub use chain::{ChainOptions, ChainProvider, default_chain};
 pub use error::CredentialsError;
 pub use provider::{
-    AnonymousProvider, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
-    StaticProvider,
+    AnonymousProvider, EnvironmentProvider, ProvideCredentials, ProvideFuture, StaticProvider,
 };
 pub use secret::Secret;
 pub use source_options::SourceOptions;

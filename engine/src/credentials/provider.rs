@@ -1,7 +1,7 @@
 //! The provider trait and the simple sources: static keys, the environment, anonymous.
 
 use super::{Credentials, CredentialsError, Secret, mask};
-use std::collections::HashMap;
+use crate::env::Environment;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -78,55 +78,6 @@ impl ProvideCredentials for AnonymousProvider {
     }
     fn name(&self) -> String {
         "anonymous".into()
-    }
-}
-
-/// A view of environment variables: the process's own, or a fixed set (for tests and for
-/// callers that must not depend on the process environment).
-#[derive(Clone, Default)]
-pub struct Environment {
-    fixed: Option<Arc<HashMap<String, String>>>,
-}
-
-impl Environment {
-    /// The process environment.
-    pub fn process() -> Self {
-        Self { fixed: None }
-    }
-
-    /// A fixed set of variables; nothing else is visible.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        let map = pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        Self {
-            fixed: Some(Arc::new(map)),
-        }
-    }
-
-    /// The variable's value, treating an empty value as unset.
-    pub fn get(&self, name: &str) -> Option<String> {
-        let value = match &self.fixed {
-            Some(map) => map.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        };
-        value.filter(|v| !v.is_empty())
-    }
-}
-
-impl fmt::Debug for Environment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.fixed {
-            None => f.write_str("Environment(process)"),
-            Some(map) => {
-                let mut names: Vec<&String> = map.keys().collect();
-                names.sort();
-                f.debug_tuple("Environment").field(&names).finish()
-            }
-        }
     }
 }
 
@@ -356,14 +307,6 @@ mod tests {
             assert!(!text.contains("tok-123"), "{text}");
             assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
         }
-    }
-
-    #[test]
-    fn environment_debug_shows_names_not_values() {
-        let env = Environment::from_pairs([("AWS_SECRET_ACCESS_KEY", SECRET)]);
-        let text = format!("{env:?}");
-        assert!(text.contains("AWS_SECRET_ACCESS_KEY"));
-        assert!(!text.contains(SECRET));
     }
 
     #[test]

@@ -16,7 +16,8 @@
 
 use super::profile::{Platform, Profile, ProfileSet, home_dir};
 use super::sso_refresh;
-use super::{Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig, RequestBody};
 use crate::sign::encode::encode_query_component;
 use sha1::{Digest, Sha1};

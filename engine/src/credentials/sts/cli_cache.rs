@@ -17,9 +17,10 @@
 //!   renames it over the old one.
 
 use super::AssumeRole;
+use crate::credentials::Credentials;
 use crate::credentials::private_file::write_atomically;
 use crate::credentials::profile::{Platform, home_dir};
-use crate::credentials::{Credentials, Environment};
+use crate::env::Environment;
 use crate::time::{format_utc, parse_iso8601_time};
 use sha1::{Digest, Sha1};
 use std::path::{Path, PathBuf};
