@@ -49,6 +49,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod checksum;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;

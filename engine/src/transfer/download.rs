@@ -1,11 +1,11 @@
 //! S3 → local file: ranged GETs in parallel, written at their offsets into a temporary file
 //! beside the target, verified, renamed into place only when every byte has arrived.
 
-use super::checksum::{self, ChecksumAlgorithm, Hasher, PartChecksum};
 use super::events::Event;
 use super::journal::{self, DownloadState, Journal};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers};
+use crate::checksum::{self, ChecksumAlgorithm, Hasher, PartChecksum};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;

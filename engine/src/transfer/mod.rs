@@ -12,7 +12,6 @@
 //!   walked and listed as streams, never held whole.
 
 pub mod adaptive;
-pub mod checksum;
 mod content_type;
 mod copy;
 mod delete;
@@ -42,7 +41,8 @@ pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
 pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary};
 
-use crate::s3::{PutOptions, S3Client};
+use crate::checksum;
+use crate::s3::{ChecksumHeader, PutOptions, S3Client};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -347,13 +347,10 @@ impl Transfers {
     /// which every part then carries.
     fn announce_checksum(&self, options: &mut PutOptions) {
         if let Some(algorithm) = self.config.checksum {
-            options
-                .checksum_headers
-                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
-            options.checksum_headers.push((
-                checksum::ChecksumType::HEADER,
-                algorithm.preferred_type().s3_name().into(),
-            ));
+            options.checksum_headers.extend([
+                ChecksumHeader::Algorithm(algorithm),
+                ChecksumHeader::Type(algorithm.preferred_type()),
+            ]);
         }
     }
 
