@@ -55,6 +55,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod env;
 pub mod http;
+pub mod pattern;
 pub mod s3;
 #[cfg(feature = "serve")]
 pub mod serve;

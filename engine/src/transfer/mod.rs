@@ -36,7 +36,7 @@ mod walk;
 
 pub use dirs::TransferSummary;
 pub use events::{Event, Progress};
-pub use filter::{FilterError, FilterKind, Filters, glob_matches, has_wildcard};
+pub use filter::{FilterError, FilterKind, Filters};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
 pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary};
