@@ -187,6 +187,10 @@ pub struct HttpClient {
 /// How long bytes may stop moving before a request counts as stalled, by default.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What to do about a CA bundle or TLS failure ([`HttpError::CaBundle`], [`HttpError::Tls`]).
+pub const CA_BUNDLE_HINT: &str = "check --ca-bundle / AWS_CA_BUNDLE: it must hold the PEM \
+    certificate of the CA that signed the store's certificate";
+
 /// A request body larger than this is "large" for [`HttpClient::send`]'s answer wait.
 const LARGE_BODY: u64 = 1024 * 1024;
 /// The most of a body a connection's send buffer may still hold once it is all taken

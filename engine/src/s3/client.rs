@@ -138,7 +138,7 @@ impl Error {
                     "the store is not answering; check the endpoint, or lower --concurrency".into()
                 }
                 HttpError::CaBundle { .. } | HttpError::Tls { .. } => {
-                    crate::config::CA_BUNDLE_HINT.into()
+                    crate::http::CA_BUNDLE_HINT.into()
                 }
                 _ => return None,
             }),
