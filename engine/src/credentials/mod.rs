@@ -10,6 +10,12 @@
 //! the shared profile files (static keys, role profiles, web identity, IAM Identity Center,
 //! `credential_process`), the environment's web identity token, the ECS/EKS container
 //! endpoint, then EC2 instance metadata.
+//!
+//! Layering: credentials sit below [`crate::sign`] and use only the crate's foundation
+//! ([`crate::time`], [`crate::env`], [`crate::http`] to ask IMDS, containers, SSO and STS).
+//! The one exception is [`sts`], whose requests are signed and which therefore uses
+//! [`crate::sign`]; other sources use only `sign::encode`, the percent-encoder. The test
+//! `engine/tests/layers.rs` holds every module to its layer.
 
 pub mod chain;
 pub mod container;

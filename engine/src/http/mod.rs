@@ -4,6 +4,9 @@
 //! the transfer concurrency, `TCP_NODELAY`, connect and idle-read timeouts, and TLS through
 //! rustls. Request bodies are bytes, zero-copy slices of memory-mapped files, or streams
 //! ([`RequestBody`]); response bodies are streamed ([`ResponseBody`]).
+//!
+//! The transport knows nothing of keys, signing, endpoints or S3, and uses nothing else of
+//! the crate: credential sources and the S3 client both send through it.
 
 mod bandwidth;
 mod body;
