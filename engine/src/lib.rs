@@ -17,6 +17,16 @@
 //! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, directories, progress events |
 //! | [`s3`] | the S3 API's XML bodies and its typed errors |
 //! | [`shard`] | a migration split into shards: the plan, one shard's run, the merged report |
+//! | [`checksum`] | S3's checksum algorithms: hashers, parallel part sums, CRC combining |
+//! | [`time`] | every timestamp read or written: ISO 8601, HTTP dates, UTC formatting |
+//! | [`env`](mod@env) | the process environment (or a fixed set) that settings are read from |
+//! | [`pattern`] | shell-like globs for source arguments |
+//!
+//! Underneath, the modules form layers, each using only those below it: `time`, `env`,
+//! `checksum`, `pattern` and `http` (nothing else of the crate), then `credentials`, `sign`,
+//! `endpoint`, `s3`, `transfer`, and on top `shard`, `serve` and `config`; STS, signed, is
+//! the one part of `credentials` that uses `sign`. `engine/tests/layers.rs` enforces it (see
+//! docs/architecture.md).
 //!
 //! # Example
 //!
