@@ -6,7 +6,7 @@
 //! Run with `cargo bench -p ferry-benches --bench checksum`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ferry::transfer::checksum::{ChecksumAlgorithm, checksum_of, combine, parallel_checksum};
+use ferry::checksum::{ChecksumAlgorithm, checksum_of, combine, parallel_checksum};
 use std::hint::black_box;
 
 const PART: usize = 8 * 1024 * 1024;

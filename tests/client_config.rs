@@ -1,7 +1,7 @@
 //! Building a client from flags, environment and profile files, then using it for real.
 
 use ferry::config::{ClientOptions, build_client};
-use ferry::credentials::Environment;
+use ferry::env::Environment;
 use ferry_tests::embedded::Embedded;
 
 #[tokio::test]

@@ -2,8 +2,9 @@
 //! (CopyObject, UploadPartCopy), streamed between two endpoints, prefixes, and failures that
 //! must leave no multipart upload open.
 
+use ferry::checksum::{ChecksumAlgorithm, checksum_of};
 use ferry::http::RequestBody;
-use ferry::s3::{PutOptions, S3Client};
+use ferry::s3::{ChecksumHeader, PutOptions, S3Client};
 use ferry::transfer::{Event, Progress, TransferConfig, Transfers, limits::MIB};
 use ferry_tests::embedded::{Embedded, client_for, fast_retries};
 use ferry_tests::fault_proxy::{Fault, FaultProxy};
@@ -58,7 +59,10 @@ async fn start() -> (Embedded, S3Client) {
 async fn put(client: &S3Client, bucket: &str, key: &str, data: &[u8]) {
     let options = PutOptions {
         content_type: Some("application/x-test".into()),
-        checksum_headers: vec![("x-amz-checksum-crc64nvme", crc64nvme(data))],
+        checksum_headers: vec![ChecksumHeader::Value(checksum_of(
+            ChecksumAlgorithm::Crc64Nvme,
+            data,
+        ))],
         ..PutOptions::default()
     };
     let body = RequestBody::bytes(bytes::Bytes::copy_from_slice(data));
@@ -69,7 +73,6 @@ async fn put(client: &S3Client, bucket: &str, key: &str, data: &[u8]) {
 }
 
 fn crc64nvme(data: &[u8]) -> String {
-    use ferry::transfer::checksum::{ChecksumAlgorithm, checksum_of};
     checksum_of(ChecksumAlgorithm::Crc64Nvme, data).base64()
 }
 

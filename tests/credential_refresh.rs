@@ -213,7 +213,7 @@ async fn static_temporary_credentials_meeting_expired_token_stop_with_their_expi
     let credentials = Credentials::new(base.access_key_id(), base.secret_access_key())
         .with_session_token("static-token")
         .with_expiry(expiry.max(SystemTime::now() + Duration::from_secs(3600)));
-    let shown = ferry::credentials::format_utc(credentials.expiry().unwrap());
+    let shown = ferry::time::format_utc(credentials.expiry().unwrap());
     let client = client(
         &proxy.url(),
         Arc::new(StaticProvider::new(credentials)),

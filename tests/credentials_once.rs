@@ -6,8 +6,8 @@
 //! One test in its own binary: the counters are process-wide.
 
 use ferry::config::{ClientOptions, build_client};
-use ferry::credentials::Environment;
 use ferry::credentials::profile::profile_file_reads;
+use ferry::env::Environment;
 use ferry::sign::key_derivations_in_process;
 use ferry::transfer::{Progress, TransferConfig, Transfers};
 use ferry_tests::embedded::Embedded;

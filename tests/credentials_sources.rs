@@ -1,8 +1,7 @@
 //! The default credentials chain, in the AWS CLI's order, over real files in a temporary home.
 
-use ferry::credentials::{
-    ChainOptions, Credentials, Environment, ProvideCredentials, default_chain,
-};
+use ferry::credentials::{ChainOptions, Credentials, ProvideCredentials, default_chain};
+use ferry::env::Environment;
 use std::path::Path;
 
 const SECRET_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -4,9 +4,8 @@
 //! failure a one-line message naming the source and what to do.
 
 use bytes::Bytes;
-use ferry::credentials::{
-    ChainOptions, Credentials, Environment, ProvideCredentials, default_chain,
-};
+use ferry::credentials::{ChainOptions, Credentials, ProvideCredentials, default_chain};
+use ferry::env::Environment;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -900,7 +899,7 @@ async fn a_role_in_the_aws_cli_cache_is_used_without_sts_until_it_nears_expiry()
 
     // Expiring within botocore's 15 minutes: ferry assumes the role and rewrites the entry
     // in the AWS CLI's form.
-    let soon = ferry::credentials::format_utc(
+    let soon = ferry::time::format_utc(
         std::time::SystemTime::now() + std::time::Duration::from_secs(10 * 60),
     );
     std::fs::write(

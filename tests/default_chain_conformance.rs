@@ -16,7 +16,8 @@
 use bytes::Bytes;
 use ferry::credentials::imds::resolve_config;
 use ferry::credentials::profile::{self, FileLocations};
-use ferry::credentials::{ChainOptions, Environment, ProvideCredentials, default_chain};
+use ferry::credentials::{ChainOptions, ProvideCredentials, default_chain};
+use ferry::env::Environment;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -439,7 +440,7 @@ async fn the_sso_token_provider_passes_the_cross_sdk_cases() {
         let want = &case["result"]["Ok"];
         match ferry::credentials::sso::session_token(&env, None).await {
             Ok(Some(token)) => {
-                let expiry = ferry::credentials::format_utc(token.expiry);
+                let expiry = ferry::time::format_utc(token.expiry);
                 if Some(token.token.expose()) != want["token"].as_str()
                     || Some(expiry.as_str()) != want["expiration"].as_str()
                 {

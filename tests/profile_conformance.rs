@@ -10,8 +10,8 @@
 //! Every case runs; none is skipped (see [`SKIPPED_PARSER_CASES`]). Each test asserts how many
 //! cases it ran, so none can pass vacuously, and reports every failing case at once.
 
-use ferry::credentials::Environment;
 use ferry::credentials::profile::{self, FileLocations, Platform, Profile, ProfileSet};
+use ferry::env::Environment;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

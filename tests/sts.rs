@@ -7,7 +7,8 @@ use ferry::credentials::sts::{
     Mfa, SessionTokenProvider, StsClient, StsEndpoint, StsError, StsOperation, form_request,
     resolve_endpoint,
 };
-use ferry::credentials::{Credentials, Environment, ProvideCredentials, StaticProvider};
+use ferry::credentials::{Credentials, ProvideCredentials, StaticProvider};
+use ferry::env::Environment;
 use ferry::http::{HttpClient, HttpConfig};
 use ferry::sign::SigningTime;
 use http_body_util::{BodyExt, Full};

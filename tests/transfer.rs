@@ -213,7 +213,7 @@ async fn a_failed_multipart_upload_is_aborted_and_leaves_no_upload_open() {
 }
 
 fn crc64nvme(data: &[u8]) -> String {
-    use ferry::transfer::checksum::{ChecksumAlgorithm, checksum_of};
+    use ferry::checksum::{ChecksumAlgorithm, checksum_of};
     checksum_of(ChecksumAlgorithm::Crc64Nvme, data).base64()
 }
 

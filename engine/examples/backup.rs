@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let prefix = format!(
         "backups/{}/",
-        &ferry::credentials::format_utc(std::time::SystemTime::now())[..10]
+        &ferry::time::format_utc(std::time::SystemTime::now())[..10]
     );
     let summary = backup.upload_dir(dir.as_ref(), &bucket, &prefix).await;
     for failure in &summary.failures {

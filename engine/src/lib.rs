@@ -18,6 +18,16 @@
 //! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, streams, directories, sync, copy, progress events, typed failures, cancellation |
 //! | [`shard`] | a migration split into shards: the plan, one shard's run, the merged report |
 //! | `serve` | the embedded S3 endpoint (s3s-fs), behind the `serve` cargo feature |
+//! | [`checksum`] | S3's checksum algorithms: hashers, parallel part sums, CRC combining |
+//! | [`time`] | every timestamp read or written: ISO 8601, HTTP dates, UTC formatting |
+//! | [`env`](mod@env) | the process environment (or a fixed set) that settings are read from |
+//! | [`pattern`] | shell-like globs for source arguments |
+//!
+//! Underneath, the modules form layers, each using only those below it: `time`, `env`,
+//! `checksum`, `pattern` and `http` (nothing else of the crate), then `credentials`, `sign`,
+//! `endpoint`, `s3`, `transfer`, and on top `shard`, `serve` and `config`; STS, signed, is
+//! the one part of `credentials` that uses `sign`. `engine/tests/layers.rs` enforces it (see
+//! docs/architecture.md).
 //!
 //! # Example
 //!
@@ -52,15 +62,19 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod checksum;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;
+pub mod env;
 pub mod http;
+pub mod pattern;
 pub mod s3;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod shard;
 pub mod sign;
+pub mod time;
 pub mod transfer;
 
 pub use config::ClientBuilder;

@@ -12,9 +12,9 @@ use crate::location::parse_size;
 use crate::output::CliError;
 use crate::progress::human_bytes;
 use bytes::Bytes;
+use ferry::checksum::{ChecksumAlgorithm, checksum_of};
 use ferry::http::RequestBody;
-use ferry::s3::{PutOptions, S3Client};
-use ferry::transfer::checksum::{ChecksumAlgorithm, checksum_of};
+use ferry::s3::{ChecksumHeader, PutOptions, S3Client};
 use ferry::transfer::limits::Limits;
 use std::future::Future;
 use std::sync::Arc;
@@ -359,15 +359,13 @@ async fn upload(shared: &Shared, object: u64) -> Result<Sample, String> {
     if let Some(algorithm) = shared.checksum {
         let value = if shared.size >= BLOCKING_CHECKSUM {
             let data = body.clone();
-            tokio::task::spawn_blocking(move || checksum_of(algorithm, &data).base64())
+            tokio::task::spawn_blocking(move || checksum_of(algorithm, &data))
                 .await
                 .map_err(|e| format!("checksum: {e}"))?
         } else {
-            checksum_of(algorithm, &body).base64()
+            checksum_of(algorithm, &body)
         };
-        options
-            .checksum_headers
-            .push((algorithm.header_name(), value));
+        options.checksum_headers.push(ChecksumHeader::Value(value));
     }
     let key = shared.key(object);
     let start = Instant::now();

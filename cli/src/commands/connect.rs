@@ -3,10 +3,11 @@
 use crate::args::GlobalArgs;
 use crate::location::parse_size;
 use crate::output::CliError;
+use ferry::checksum::ChecksumAlgorithm;
 use ferry::config::{ClientBuilder, ClientOptions, ClientSetup, TemporaryOptions};
+use ferry::credentials::Secret;
 use ferry::credentials::sts::TokenCodeSource;
-use ferry::credentials::{Environment, Secret};
-use ferry::transfer::checksum::ChecksumAlgorithm;
+use ferry::env::Environment;
 use ferry::transfer::{Progress, TransferConfig, Transfers};
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;

@@ -9,7 +9,8 @@ use crate::location::{Location, dir_prefix};
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter};
 use crate::signals::{Signals, until_signal};
-use ferry::transfer::{Filters, TransferSummary, Transfers, glob_matches, has_wildcard};
+use ferry::pattern::{glob_matches, has_wildcard};
+use ferry::transfer::{Filters, TransferSummary, Transfers};
 use std::path::{Path, PathBuf};
 
 /// What one `cp` or `mv` moves: the two sides and how.

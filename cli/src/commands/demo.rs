@@ -9,7 +9,7 @@ use crate::location::parse_size;
 use crate::output::CliError;
 use crate::progress::{Mode, Reporter, human_bytes};
 use ferry::config::{ClientOptions, build_client};
-use ferry::credentials::Environment;
+use ferry::env::Environment;
 use ferry::s3::ListObjects;
 use ferry::serve::{LocalEndpoint, ServeConfig};
 use ferry::transfer::TransferSummary;

@@ -5,9 +5,8 @@
 
 use super::cp::{Plan, glob_base, object_key, single_copy_key, split_glob};
 use crate::location::{Location, dir_prefix};
-use ferry::transfer::{
-    Event, Failure, Progress, TransferError, TransferSummary, Transfers, has_wildcard,
-};
+use ferry::pattern::has_wildcard;
+use ferry::transfer::{Event, Failure, Progress, TransferError, TransferSummary, Transfers};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;

@@ -4,7 +4,7 @@ use super::connect::connect;
 use crate::args::GlobalArgs;
 use crate::exit::ExitCode;
 use crate::output::CliError;
-use ferry::credentials::format_utc;
+use ferry::time::format_utc;
 
 pub async fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
     let setup = connect(global).await?;

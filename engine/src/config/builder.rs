@@ -4,7 +4,8 @@
 //! broken by a malformed `~/.aws/config` on the host.
 
 use super::{ClientOptions, ClientSetup, ConfigError, build_client_reading};
-use crate::credentials::{Credentials, Environment};
+use crate::credentials::Credentials;
+use crate::env::Environment;
 use crate::http::RetryConfig;
 use crate::s3::S3Client;
 use std::path::PathBuf;

@@ -8,9 +8,8 @@ use crate::credentials::sts::{
     AssumeRole, AssumeRoleProvider, CachingProvider, CliRoleCache, EndpointParams, GetSessionToken,
     Mfa, SessionTokenProvider, StsClient, StsError, TokenCodeSource, resolve_endpoint,
 };
-use crate::credentials::{
-    ChainOptions, ChainProvider, Environment, ProvideCredentials, Secret, default_chain,
-};
+use crate::credentials::{ChainOptions, ChainProvider, ProvideCredentials, Secret, default_chain};
+use crate::env::Environment;
 use crate::http::HttpClient;
 use std::fmt;
 use std::sync::Arc;

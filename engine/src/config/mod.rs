@@ -10,11 +10,12 @@ pub use credentials::{CredentialSetup, TemporaryOptions, credentials_provider};
 use crate::credentials::imds;
 use crate::credentials::profile::{self, Profile};
 use crate::credentials::validate::aws_format_warnings;
-use crate::credentials::{ChainOptions, Credentials, CredentialsError, Environment, SourceOptions};
+use crate::credentials::{ChainOptions, Credentials, CredentialsError, SourceOptions};
 use crate::endpoint::{
     AddressingStyle, ConfigSources, EndpointConfig, EndpointError, FlagValues, ProfileValues,
     Source,
 };
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig, HttpError, RetryConfig, RetryState};
 use crate::s3::S3Client;
 use std::path::PathBuf;
@@ -87,10 +88,6 @@ pub enum ConfigError {
     NoCredentialsGiven,
 }
 
-/// What to do about a CA bundle or TLS failure.
-pub const CA_BUNDLE_HINT: &str = "check --ca-bundle / AWS_CA_BUNDLE: it must hold the PEM \
-    certificate of the CA that signed the store's certificate";
-
 impl ConfigError {
     /// What the user can do about it, where a hint adds to the message (each message of
     /// [`ConfigError::Options`] already names the flags to change: no hint).
@@ -103,7 +100,7 @@ impl ConfigError {
                 Some("see docs/credentials.md for where ferry looks for keys".into())
             }
             Self::Http(HttpError::CaBundle { .. } | HttpError::Tls { .. }) => {
-                Some(CA_BUNDLE_HINT.into())
+                Some(crate::http::CA_BUNDLE_HINT.into())
             }
             Self::Http(_) | Self::Options(_) | Self::EndpointPath { .. } => None,
             Self::NoCredentialsGiven => None,

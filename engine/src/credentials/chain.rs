@@ -6,9 +6,10 @@ use super::profile::{ProfileProvider, RoleContext};
 use super::sts::{CliRoleCache, EndpointParams, StsClient, resolve_endpoint};
 use super::web_identity::WebIdentityProvider;
 use super::{
-    AnonymousProvider, Credentials, CredentialsError, Environment, EnvironmentProvider,
-    ProvideCredentials, ProvideFuture, Secret, SourceOptions, StaticProvider,
+    AnonymousProvider, Credentials, CredentialsError, EnvironmentProvider, ProvideCredentials,
+    ProvideFuture, Secret, SourceOptions, StaticProvider,
 };
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -11,7 +11,8 @@
 //! URI after those checks: for tests and local proxies.
 
 use super::imds::parse_role_credentials;
-use super::{Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig, RequestBody};
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};

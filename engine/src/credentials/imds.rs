@@ -12,8 +12,8 @@
 //! A service that answers 5xx is tried up to three times.
 
 use super::profile::{self, Profile};
-use super::provider::parse_expiry;
-use super::{Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig, HttpError, RequestBody};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -379,7 +379,7 @@ pub(crate) fn parse_role_credentials(body: &str) -> Result<Credentials, String> 
     let credentials = Credentials::new(required("AccessKeyId")?, required("SecretAccessKey")?)
         .with_session_token(required("Token")?);
     let expiration = required("Expiration")?;
-    let expiry = parse_expiry(expiration)
+    let expiry = crate::time::parse_iso8601_time(expiration)
         .ok_or_else(|| format!("Expiration `{expiration}` is not an ISO-8601 time"))?;
     Ok(credentials.with_expiry(expiry))
 }

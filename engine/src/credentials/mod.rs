@@ -10,6 +10,12 @@
 //! the shared profile files (static keys, role profiles, web identity, IAM Identity Center,
 //! `credential_process`), the environment's web identity token, the ECS/EKS container
 //! endpoint, then EC2 instance metadata.
+//!
+//! Layering: credentials sit below [`crate::sign`] and use only the crate's foundation
+//! ([`crate::time`], [`crate::env`], [`crate::http`] to ask IMDS, containers, SSO and STS).
+//! The one exception is [`sts`], whose requests are signed and which therefore uses
+//! [`crate::sign`]; other sources use only `sign::encode`, the percent-encoder. The test
+//! `engine/tests/layers.rs` holds every module to its layer.
 
 pub mod chain;
 pub mod container;
@@ -30,8 +36,7 @@ pub mod web_identity;
 pub use chain::{ChainOptions, ChainProvider, default_chain};
 pub use error::CredentialsError;
 pub use provider::{
-    AnonymousProvider, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
-    StaticProvider,
+    AnonymousProvider, EnvironmentProvider, ProvideCredentials, ProvideFuture, StaticProvider,
 };
 pub use secret::Secret;
 pub use source_options::SourceOptions;
@@ -110,21 +115,6 @@ impl Credentials {
     pub fn masked_access_key_id(&self) -> String {
         mask(&self.access_key_id)
     }
-}
-
-/// A time as ISO 8601 in UTC to the second (`2026-11-29T12:00:00Z`), as expiries are shown.
-pub fn format_utc(time: SystemTime) -> String {
-    let stamp = crate::sign::SigningTime::from_system_time(time);
-    let d = stamp.amz_date();
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &d[..4],
-        &d[4..6],
-        &d[6..8],
-        &d[9..11],
-        &d[11..13],
-        &d[13..15]
-    )
 }
 
 /// Masks the middle of an identifier, keeping four characters at each end when it is long

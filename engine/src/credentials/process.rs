@@ -7,8 +7,9 @@
 //! the timeout (60 s), else it is killed. Its standard output holds secrets and never appears
 //! in a message; a failure shows its exit status and the end of its standard error.
 
-use super::provider::{build_checked, parse_expiry};
+use super::provider::build_checked;
 use super::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
+use crate::time::parse_iso8601_time;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -173,7 +174,7 @@ fn parse_output(output: &[u8], source_name: &str) -> Result<Credentials, String>
     .map_err(|e| e.to_string())?;
     match field("Expiration") {
         None => Ok(credentials),
-        Some(text) => parse_expiry(&text)
+        Some(text) => parse_iso8601_time(&text)
             .map(|expiry| credentials.with_expiry(expiry))
             .ok_or_else(|| format!("Expiration `{text}` is not an ISO-8601 time")),
     }

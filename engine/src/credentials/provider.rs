@@ -1,7 +1,7 @@
 //! The provider trait and the simple sources: static keys, the environment, anonymous.
 
 use super::{Credentials, CredentialsError, Secret, mask};
-use std::collections::HashMap;
+use crate::env::Environment;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -81,55 +81,6 @@ impl ProvideCredentials for AnonymousProvider {
     }
 }
 
-/// A view of environment variables: the process's own, or a fixed set (for tests and for
-/// callers that must not depend on the process environment).
-#[derive(Clone, Default)]
-pub struct Environment {
-    fixed: Option<Arc<HashMap<String, String>>>,
-}
-
-impl Environment {
-    /// The process environment.
-    pub fn process() -> Self {
-        Self { fixed: None }
-    }
-
-    /// A fixed set of variables; nothing else is visible.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        let map = pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        Self {
-            fixed: Some(Arc::new(map)),
-        }
-    }
-
-    /// The variable's value, treating an empty value as unset.
-    pub fn get(&self, name: &str) -> Option<String> {
-        let value = match &self.fixed {
-            Some(map) => map.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        };
-        value.filter(|v| !v.is_empty())
-    }
-}
-
-impl fmt::Debug for Environment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.fixed {
-            None => f.write_str("Environment(process)"),
-            Some(map) => {
-                let mut names: Vec<&String> = map.keys().collect();
-                names.sort();
-                f.debug_tuple("Environment").field(&names).finish()
-            }
-        }
-    }
-}
-
 /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, with
 /// the expiry from `AWS_CREDENTIAL_EXPIRATION` when it is set.
 #[derive(Debug, Clone, Default)]
@@ -188,7 +139,7 @@ impl EnvironmentProvider {
         let credentials = build_checked(NAME, key, secret, token, "AWS_SESSION_TOKEN")?;
         match self.env.get(EXPIRATION_ENV) {
             None => Ok(credentials),
-            Some(text) => Ok(credentials.with_expiry(parse_expiry(&text).ok_or_else(|| {
+            Some(text) => Ok(credentials.with_expiry(crate::time::parse_iso8601_time(&text).ok_or_else(|| {
                 CredentialsError::Provider {
                     source_name: NAME.into(),
                     message: format!(
@@ -203,13 +154,6 @@ impl EnvironmentProvider {
 /// When the environment's temporary keys expire (as `aws configure export-credentials`
 /// writes it).
 pub const EXPIRATION_ENV: &str = "AWS_CREDENTIAL_EXPIRATION";
-
-/// An ISO-8601 time such as `2026-11-29T12:00:00Z`.
-pub(crate) fn parse_expiry(text: &str) -> Option<std::time::SystemTime> {
-    let (seconds, nanos) = crate::transfer::parse_iso8601(text.trim())?;
-    let seconds = u64::try_from(seconds).ok()?;
-    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(seconds, nanos))
-}
 
 /// Builds credentials from a source's raw values, refusing a temporary key without a token.
 pub(crate) fn build_checked(
@@ -292,10 +236,7 @@ mod tests {
         with.push((EXPIRATION_ENV, "2026-11-29T12:00:00Z"));
         let creds = env(&with).resolve().unwrap();
         assert_eq!(
-            creds
-                .expiry()
-                .map(crate::credentials::format_utc)
-                .as_deref(),
+            creds.expiry().map(crate::time::format_utc).as_deref(),
             Some("2026-11-29T12:00:00Z")
         );
         let mut bad = keys.to_vec();
@@ -366,14 +307,6 @@ mod tests {
             assert!(!text.contains("tok-123"), "{text}");
             assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
         }
-    }
-
-    #[test]
-    fn environment_debug_shows_names_not_values() {
-        let env = Environment::from_pairs([("AWS_SECRET_ACCESS_KEY", SECRET)]);
-        let text = format!("{env:?}");
-        assert!(text.contains("AWS_SECRET_ACCESS_KEY"));
-        assert!(!text.contains(SECRET));
     }
 
     #[test]

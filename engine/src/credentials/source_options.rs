@@ -2,7 +2,7 @@
 //! IAM Identity Center portal and OIDC service, the ECS/EKS agent, `credential_process`) are
 //! set up: the CA bundle the rest of ferry trusts, and how long a command may run.
 
-use super::Environment;
+use crate::env::Environment;
 use std::path::PathBuf;
 use std::time::Duration;
 

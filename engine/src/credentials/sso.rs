@@ -16,7 +16,8 @@
 
 use super::profile::{Platform, Profile, ProfileSet, home_dir};
 use super::sso_refresh;
-use super::{Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
+use crate::env::Environment;
 use crate::http::{HttpClient, HttpConfig, RequestBody};
 use crate::sign::encode::encode_query_component;
 use sha1::{Digest, Sha1};
@@ -226,7 +227,7 @@ impl SsoProvider {
                 self.login()
             ))
         })?;
-        let expiry = super::provider::parse_expiry(expires).ok_or_else(|| {
+        let expiry = crate::time::parse_iso8601_time(expires).ok_or_else(|| {
             self.error(format!(
                 "the SSO token cache `{}` has an unreadable expiresAt `{expires}`; {} again",
                 path.display(),
@@ -282,7 +283,7 @@ impl SsoProvider {
         tracing::debug!(profile = %self.settings.profile, "refreshed the SSO token");
         let expiry = new["expiresAt"]
             .as_str()
-            .and_then(super::provider::parse_expiry)
+            .and_then(crate::time::parse_iso8601_time)
             .unwrap_or(now);
         Ok((
             new["accessToken"].as_str().unwrap_or_default().to_owned(),

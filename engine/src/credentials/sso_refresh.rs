@@ -8,8 +8,8 @@
 //! messages.
 
 use super::private_file::write_atomically;
-use super::provider::parse_expiry;
 use crate::http::{HttpClient, RequestBody};
+use crate::time::{format_utc, parse_iso8601_time};
 use serde_json::{Map, Value};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -49,7 +49,7 @@ pub(crate) fn not_refreshable(doc: &Map<String, Value>, now: SystemTime) -> Opti
         return Some(format!("the cache has no {}", missing.join(", ")));
     }
     let registration = doc["registrationExpiresAt"].as_str().unwrap_or_default();
-    match parse_expiry(registration) {
+    match parse_iso8601_time(registration) {
         Some(expiry) if expiry > now => None,
         Some(_) => Some(format!("the client registration expired at {registration}")),
         None => Some(format!(
@@ -116,7 +116,7 @@ pub(crate) async fn refresh(
         .get("expiresIn")
         .and_then(Value::as_u64)
         .ok_or("CreateToken's answer has no expiresIn")?;
-    let expires_at = super::format_utc(now + Duration::from_secs(expires_in));
+    let expires_at = format_utc(now + Duration::from_secs(expires_in));
     let mut new = Map::new();
     new.insert("startUrl".into(), session.start_url.into());
     new.insert("region".into(), session.region.into());
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_token_without_its_registration_or_past_it_is_not_refreshable() {
-        let now = parse_expiry("2026-12-01T00:00:00Z").unwrap();
+        let now = parse_iso8601_time("2026-12-01T00:00:00Z").unwrap();
         let why = not_refreshable(&doc(r#"{"accessToken":"a","refreshToken":"r"}"#), now);
         assert_eq!(
             why.as_deref(),

@@ -6,9 +6,8 @@
 //! `role_session_name`. The file is read again at every refresh (EKS rotates it).
 
 use super::sts::{AssumeRole, AssumeRoleWithWebIdentity, StsClient, StsError};
-use super::{
-    Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture, Secret,
-};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture, Secret};
+use crate::env::Environment;
 use std::path::PathBuf;
 
 /// How the environment source is named in messages.

@@ -40,7 +40,7 @@
 //! Filling the settings from their sources, and saying where each came from:
 //!
 //! ```
-//! use ferry::credentials::Environment;
+//! use ferry::env::Environment;
 //! use ferry::endpoint::{EndpointConfig, FlagValues, ProfileValues, Source};
 //!
 //! let env = Environment::from_pairs([("AWS_REGION", "eu-west-1")]);

@@ -3,7 +3,7 @@
 //! source gave each value (for `-v` output and `ferry whoami`).
 
 use super::{AddressingStyle, EndpointConfig, EndpointError};
-use crate::credentials::Environment;
+use crate::env::Environment;
 use std::fmt;
 
 /// The region used when no source names one.

@@ -4,6 +4,9 @@
 //! the transfer concurrency, `TCP_NODELAY`, connect and idle-read timeouts, and TLS through
 //! rustls. Request bodies are bytes, zero-copy slices of memory-mapped files, or streams
 //! ([`RequestBody`]); response bodies are streamed ([`ResponseBody`]).
+//!
+//! The transport knows nothing of keys, signing, endpoints or S3, and uses nothing else of
+//! the crate: credential sources and the S3 client both send through it.
 
 mod bandwidth;
 mod body;
@@ -186,6 +189,10 @@ pub struct HttpClient {
 
 /// How long bytes may stop moving before a request counts as stalled, by default.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to do about a CA bundle or TLS failure ([`HttpError::CaBundle`], [`HttpError::Tls`]).
+pub const CA_BUNDLE_HINT: &str = "check --ca-bundle / AWS_CA_BUNDLE: it must hold the PEM \
+    certificate of the CA that signed the store's certificate";
 
 /// A request body larger than this is "large" for [`HttpClient::send`]'s answer wait.
 const LARGE_BODY: u64 = 1024 * 1024;

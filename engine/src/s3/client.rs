@@ -138,7 +138,7 @@ impl Error {
                     "the store is not answering; check the endpoint, or lower --concurrency".into()
                 }
                 HttpError::CaBundle { .. } | HttpError::Tls { .. } => {
-                    crate::config::CA_BUNDLE_HINT.into()
+                    crate::http::CA_BUNDLE_HINT.into()
                 }
                 _ => return None,
             }),
@@ -176,7 +176,7 @@ fn expired(operation: &'static str, request: &S3Request, credentials: &Credentia
         operation,
         resource: resource(request.bucket.as_deref(), request.key.as_deref()),
         masked_key: credentials.masked_access_key_id(),
-        expired_at: credentials.expiry().map(crate::credentials::format_utc),
+        expired_at: credentials.expiry().map(crate::time::format_utc),
     }
 }
 
@@ -571,7 +571,7 @@ impl S3Client {
         let Some(server) = headers
             .get(http::header::DATE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(crate::time::parse_http_date)
         else {
             return;
         };

@@ -15,7 +15,7 @@ pub mod xml;
 pub use client::{Error, S3Client};
 pub use error::S3Error;
 pub use ops::{
-    CreatedUpload, GetObjectOutput, ListObjects, ListPages, ObjectHeaders, ObjectInfo, PutOptions,
-    ServerSideEncryption, parse_content_range,
+    ChecksumHeader, CreatedUpload, GetObjectOutput, ListObjects, ListPages, ObjectHeaders,
+    ObjectInfo, PutOptions, ServerSideEncryption, parse_content_range,
 };
 pub use request::S3Request;

@@ -3,6 +3,7 @@
 use super::client::{Error, MAX_XML_BODY, S3Client, resource};
 use super::request::S3Request;
 use super::xml::{self, XmlError};
+use crate::checksum::{ChecksumAlgorithm, ChecksumType, PartChecksum};
 use crate::http::{RequestBody, Response, ResponseBody};
 use http::Method;
 
@@ -113,9 +114,57 @@ pub struct PutOptions {
     pub tagging: Option<String>,
     /// A canned ACL (`private`, `bucket-owner-full-control`, …), for stores that need one.
     pub acl: Option<String>,
-    /// Extra headers, e.g. (`x-amz-checksum-crc64nvme`, base64) on a PUT or UploadPart,
-    /// (`x-amz-checksum-algorithm`, `CRC64NVME`) on CreateMultipartUpload.
-    pub checksum_headers: Vec<(&'static str, String)>,
+    /// Checksums: the body's on a PUT ([`ChecksumHeader::Value`] or
+    /// [`ChecksumHeader::ContentMd5`]); on CreateMultipartUpload the parts' algorithm and the
+    /// object's checksum type ([`ChecksumHeader::Algorithm`], [`ChecksumHeader::Type`]).
+    pub checksum_headers: Vec<ChecksumHeader>,
+}
+
+/// A checksum header a request carries, for the store to verify the body with or to record
+/// for the object; typed, so that header names and values come from [`ChecksumAlgorithm`]
+/// and [`ChecksumType`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChecksumHeader {
+    /// `x-amz-checksum-crc64nvme` (…`-crc32`, `-crc32c`, `-sha256`): the body's checksum on
+    /// PutObject and UploadPart, the whole object's on CompleteMultipartUpload.
+    Value(PartChecksum),
+    /// `x-amz-checksum-algorithm` on CreateMultipartUpload: the algorithm every part carries.
+    Algorithm(ChecksumAlgorithm),
+    /// `x-amz-checksum-type`: how the object's checksum is formed (CreateMultipartUpload,
+    /// CompleteMultipartUpload).
+    Type(ChecksumType),
+    /// `Content-MD5`: the body's MD5, base64, for stores checking that instead of a checksum.
+    ContentMd5(String),
+}
+
+impl ChecksumHeader {
+    /// The header's (lower-case) name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Value(sum) => sum.algorithm().header_name(),
+            Self::Algorithm(_) => "x-amz-checksum-algorithm",
+            Self::Type(_) => ChecksumType::HEADER,
+            Self::ContentMd5(_) => "content-md5",
+        }
+    }
+
+    /// The header's value.
+    pub fn value(&self) -> String {
+        match self {
+            Self::Value(sum) => sum.base64(),
+            Self::Algorithm(algorithm) => algorithm.s3_name().into(),
+            Self::Type(kind) => kind.s3_name().into(),
+            Self::ContentMd5(md5) => md5.clone(),
+        }
+    }
+}
+
+/// Adds the checksum headers to a request.
+fn with_checksums(mut request: S3Request, headers: &[ChecksumHeader]) -> S3Request {
+    for header in headers {
+        request = request.header(header.name(), header.value());
+    }
+    request
 }
 
 /// The standard headers an object is stored with and served back with.
@@ -149,10 +198,7 @@ impl PutOptions {
         let mut request = self.apply_content(request);
         request = self.apply_storage(request);
         request = request.header_opt("x-amz-tagging", self.tagging.clone());
-        for (name, value) in &self.checksum_headers {
-            request = request.header(*name, value.clone());
-        }
-        request
+        with_checksums(request, &self.checksum_headers)
     }
 
     /// What a copy replaces only under `x-amz-metadata-directive: REPLACE`: the content
@@ -564,15 +610,13 @@ impl S3Client {
         upload_id: &str,
         part_number: u32,
         body: RequestBody,
-        checksum_headers: &[(&'static str, String)],
+        checksum_headers: &[ChecksumHeader],
     ) -> Result<String, Error> {
-        let mut request = S3Request::new(Method::PUT, Some(bucket), Some(key))
+        let request = S3Request::new(Method::PUT, Some(bucket), Some(key))
             .query("partNumber", &part_number.to_string())
             .query("uploadId", upload_id)
             .body(body);
-        for (name, value) in checksum_headers {
-            request = request.header(*name, value.clone());
-        }
+        let request = with_checksums(request, checksum_headers);
         let response = self.send("UploadPart", request).await?;
         header(&response, "etag")
             .ok_or_else(|| protocol("UploadPart", bucket, key, "no ETag in the answer"))
@@ -608,14 +652,12 @@ impl S3Client {
         key: &str,
         upload_id: &str,
         parts: &[xml::CompletedPart],
-        extra_headers: &[(&'static str, String)],
+        checksum_headers: &[ChecksumHeader],
     ) -> Result<xml::CompleteMultipartUploadResult, Error> {
-        let mut request = S3Request::new(Method::POST, Some(bucket), Some(key))
+        let request = S3Request::new(Method::POST, Some(bucket), Some(key))
             .query("uploadId", upload_id)
             .xml_body(xml::complete_multipart_upload_xml(parts));
-        for (name, value) in extra_headers {
-            request = request.header(*name, value.clone());
-        }
+        let request = with_checksums(request, checksum_headers);
         let mut attempts = super::client::Attempts::default();
         let answer = self
             .send_checked_noting("CompleteMultipartUpload", request, &mut attempts)

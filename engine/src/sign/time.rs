@@ -64,7 +64,7 @@ impl std::fmt::Debug for SigningTime {
 fn format_amz_date(unix_seconds: u64) -> [u8; 16] {
     let days = (unix_seconds / 86_400) as i64;
     let secs_of_day = unix_seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::time::civil_from_days(days);
     let mut out = *b"00000000T000000Z";
     write_digits(&mut out[0..4], year as u64);
     write_digits(&mut out[4..6], month as u64);
@@ -80,20 +80,6 @@ fn write_digits(out: &mut [u8], mut value: u64) {
         *slot = b'0' + (value % 10) as u8;
         value /= 10;
     }
-}
-
-/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

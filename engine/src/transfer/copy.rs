@@ -5,13 +5,13 @@
 //! UploadParts to the destination, at most the memory budget's worth of parts in flight.
 //! Either way a multipart upload that fails is aborted, so nothing is left to be billed.
 
-use super::checksum::{self, ChecksumAlgorithm, PartChecksum};
 use super::events::Event;
 use super::plan::PartPlan;
 use super::{TransferError, TransferSummary, Transfers};
+use crate::checksum::{self, ChecksumAlgorithm, ChecksumType, PartChecksum};
 use crate::http::RequestBody;
 use crate::s3::xml::CompletedPart;
-use crate::s3::{ListObjects, ObjectInfo, PutOptions, S3Client};
+use crate::s3::{ChecksumHeader, ListObjects, ObjectInfo, PutOptions, S3Client};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
@@ -338,9 +338,7 @@ impl Transfers {
         if let Some(algorithm) = self.config.checksum {
             let sum = self.part_checksum(algorithm, bytes.clone()).await;
             verify_against_source(src, info, std::slice::from_ref(&sum))?;
-            options
-                .checksum_headers
-                .push((algorithm.header_name(), sum.base64()));
+            options.checksum_headers.push(ChecksumHeader::Value(sum));
         }
         self.client
             .put_object(dst_bucket, dst_key, RequestBody::bytes(bytes), &options)
@@ -425,10 +423,8 @@ impl Transfers {
                     Some(algorithm) => Some(this.part_checksum(algorithm, bytes.clone()).await),
                     None => None,
                 };
-                let headers: Vec<(&'static str, String)> = sum
-                    .iter()
-                    .map(|s| (s.algorithm().header_name(), s.base64()))
-                    .collect();
+                let headers: Vec<ChecksumHeader> =
+                    sum.map(ChecksumHeader::Value).into_iter().collect();
                 let etag = this
                     .client
                     .upload_part(
@@ -463,21 +459,22 @@ impl Transfers {
         src: (&str, &str),
         info: &ObjectInfo,
         sums: &[PartChecksum],
-    ) -> Result<Vec<(&'static str, String)>, TransferError> {
+    ) -> Result<Vec<ChecksumHeader>, TransferError> {
         verify_against_source(src, info, sums)?;
-        let Some(algorithm) = self.config.checksum.filter(|a| a.supports_full_object()) else {
+        if !self
+            .config
+            .checksum
+            .is_some_and(|a| a.supports_full_object())
+        {
             return Ok(Vec::new());
-        };
+        }
         let whole = checksum::combine(sums).map_err(|e| TransferError::Integrity {
             name: "the copy's checksum".into(),
             message: e.to_string(),
         })?;
         Ok(vec![
-            (algorithm.header_name(), whole.base64()),
-            (
-                checksum::ChecksumType::HEADER,
-                checksum::ChecksumType::FullObject.s3_name().into(),
-            ),
+            ChecksumHeader::Value(whole),
+            ChecksumHeader::Type(ChecksumType::FullObject),
         ])
     }
 

@@ -1,11 +1,11 @@
 //! S3 → local file: ranged GETs in parallel, written at their offsets into a temporary file
 //! beside the target, verified, renamed into place only when every byte has arrived.
 
-use super::checksum::{self, ChecksumAlgorithm, Hasher, PartChecksum};
 use super::events::Event;
 use super::journal::{self, DownloadState, Journal};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers};
+use crate::checksum::{self, ChecksumAlgorithm, Hasher, PartChecksum};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;
@@ -654,7 +654,7 @@ enum Winner {
 /// Gives the downloaded file the object's `Last-Modified` (an HTTP date), as `aws s3 cp`
 /// does; nothing when the store sent none or an unreadable one.
 pub(super) fn set_last_modified(path: &Path, modified: Option<&str>) -> Result<(), TransferError> {
-    match modified.and_then(|text| httpdate::parse_http_date(text).ok()) {
+    match modified.and_then(crate::time::parse_http_date) {
         Some(time) => set_modified(path, time),
         None => Ok(()),
     }

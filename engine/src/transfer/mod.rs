@@ -13,7 +13,6 @@
 
 pub mod adaptive;
 mod cancel;
-pub mod checksum;
 mod content_type;
 mod copy;
 mod delete;
@@ -41,13 +40,13 @@ pub use cancel::{Cancel, Cancelled, UploadRef};
 pub use dirs::TransferSummary;
 pub use events::{Event, Progress};
 pub use failure::{Failure, FailureKind};
-pub use filter::{FilterError, FilterKind, Filters, glob_matches, has_wildcard};
+pub use filter::{FilterError, FilterKind, Filters};
 pub use limits::Limits;
 pub use plan::{PartPlan, PlanError};
 pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary};
-pub use timestamps::parse_iso8601;
 
-use crate::s3::{PutOptions, S3Client};
+use crate::checksum;
+use crate::s3::{ChecksumHeader, PutOptions, S3Client};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -374,13 +373,10 @@ impl Transfers {
     /// which every part then carries.
     fn announce_checksum(&self, options: &mut PutOptions) {
         if let Some(algorithm) = self.config.checksum {
-            options
-                .checksum_headers
-                .push(("x-amz-checksum-algorithm", algorithm.s3_name().into()));
-            options.checksum_headers.push((
-                checksum::ChecksumType::HEADER,
-                algorithm.preferred_type().s3_name().into(),
-            ));
+            options.checksum_headers.extend([
+                ChecksumHeader::Algorithm(algorithm),
+                ChecksumHeader::Type(algorithm.preferred_type()),
+            ]);
         }
     }
 

@@ -4,10 +4,10 @@
 //! `set_len`, no mtime, so `ferry cp s3://b/k /dev/null` leaves `/dev/null` the device it
 //! was.
 
-use super::checksum::Hasher;
 use super::download::{Batch, verify};
 use super::events::Event;
 use super::{TransferError, Transfers};
+use crate::checksum::Hasher;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;

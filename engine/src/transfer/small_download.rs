@@ -4,12 +4,12 @@
 //! Anything other than an answer from the store (a broken body, a checksum mismatch) falls
 //! back to the full path ([`Transfers::download_file`]: HEAD, ranges, resume, refetch).
 
-use super::checksum::Hasher;
 use super::download::{
     Batch, Sink, WRITE_BUFFER, set_last_modified, temporary_path, verify, write_at,
 };
 use super::events::Event;
 use super::{TransferError, Transfers};
+use crate::checksum::Hasher;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;

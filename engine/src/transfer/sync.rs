@@ -16,14 +16,15 @@
 //! not known to be extra: its objects stay. The copies run as tasks, at most the engine's
 //! tasks-ahead in flight.
 
-use super::checksum::{ChecksumAlgorithm, Hasher};
 use super::events::Event;
 use super::filter::Filters;
 use super::merge::{Merge, Pair};
 use super::sync_sides::{Listed, Listing, LocalTree};
-use super::timestamps::{set_mtime, unix_seconds};
+use super::timestamps::set_mtime;
 use super::walk::{WalkItem, WalkOptions};
 use super::{Failure, TransferError, TransferSummary, Transfers};
+use crate::checksum::{ChecksumAlgorithm, Hasher};
+use crate::time::unix_seconds;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};

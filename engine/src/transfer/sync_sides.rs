@@ -185,7 +185,7 @@ impl Listing {
             let time = object
                 .last_modified
                 .as_deref()
-                .and_then(super::timestamps::parse_iso8601);
+                .and_then(crate::time::parse_iso8601);
             return Some(Ok(Listed {
                 relative: relative.to_owned(),
                 key: object.key,

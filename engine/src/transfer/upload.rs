@@ -4,14 +4,14 @@
 //! read just comes up short). A file found changed while it is read (shorter, longer, a new
 //! mtime) fails by name and its multipart upload is aborted.
 
-use super::checksum::{self, ChecksumAlgorithm, PartChecksum};
 use super::events::Event;
 use super::journal::{self, Journal, UploadIdentity, UploadState, UploadedPart};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers, content_type};
+use crate::checksum::{self, ChecksumAlgorithm, ChecksumType, PartChecksum};
 use crate::http::{RequestBody, SentBytes};
-use crate::s3::PutOptions;
 use crate::s3::xml::CompletedPart;
+use crate::s3::{ChecksumHeader, PutOptions};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -346,16 +346,15 @@ impl Transfers {
     /// (`--checksum-algorithm none`), its `Content-MD5`, unless
     /// [`super::TransferConfig::content_md5`] is off. Hashed on the blocking pool, one part
     /// per core at a time.
-    async fn integrity(&self, data: &Bytes) -> (Option<PartChecksum>, Vec<(&'static str, String)>) {
+    async fn integrity(&self, data: &Bytes) -> (Option<PartChecksum>, Vec<ChecksumHeader>) {
         match self.config.checksum {
             Some(algorithm) => {
                 let sum = self.part_checksum(algorithm, data.clone()).await;
-                let header = vec![(sum.algorithm().header_name(), sum.base64())];
-                (Some(sum), header)
+                (Some(sum), vec![ChecksumHeader::Value(sum)])
             }
             None if self.config.content_md5 => {
                 let md5 = self.part_md5(data.clone()).await;
-                (None, vec![("content-md5", md5)])
+                (None, vec![ChecksumHeader::ContentMd5(md5)])
             }
             None => (None, Vec::new()),
         }
@@ -688,20 +687,21 @@ impl Transfers {
     fn full_object_headers(
         &self,
         sums: &[PartChecksum],
-    ) -> Result<Vec<(&'static str, String)>, TransferError> {
-        let Some(algorithm) = self.config.checksum.filter(|a| a.supports_full_object()) else {
+    ) -> Result<Vec<ChecksumHeader>, TransferError> {
+        if !self
+            .config
+            .checksum
+            .is_some_and(|a| a.supports_full_object())
+        {
             return Ok(Vec::new());
-        };
+        }
         let whole = checksum::combine(sums).map_err(|e| TransferError::Integrity {
             name: "the upload's checksum".into(),
             message: e.to_string(),
         })?;
         Ok(vec![
-            (algorithm.header_name(), whole.base64()),
-            (
-                checksum::ChecksumType::HEADER,
-                checksum::ChecksumType::FullObject.s3_name().into(),
-            ),
+            ChecksumHeader::Value(whole),
+            ChecksumHeader::Type(ChecksumType::FullObject),
         ])
     }
 

@@ -6,6 +6,7 @@ use super::events::Event;
 use super::{TransferSummary, Transfers};
 use crate::s3::Error;
 use crate::s3::xml::Upload;
+use crate::time::parse_iso8601_time;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Pages of ListMultipartUploads read at most (1,000 uploads each).
@@ -111,9 +112,8 @@ pub(super) async fn abort_twins(
     };
     let since = asked.checked_sub(TWIN_CLOCK_SLACK).unwrap_or(UNIX_EPOCH);
     for twin in uploads {
-        let began = twin.initiated.as_deref().and_then(super::parse_iso8601);
-        let began = began.and_then(|(s, _)| u64::try_from(s).ok());
-        let recent = began.is_some_and(|s| UNIX_EPOCH + Duration::from_secs(s) >= since);
+        let began = twin.initiated.as_deref().and_then(parse_iso8601_time);
+        let recent = began.is_some_and(|began| began >= since);
         if twin.key != key || twin.upload_id == upload_id || !recent {
             continue;
         }
@@ -137,7 +137,6 @@ pub(super) async fn abort_twins(
 
 /// How long ago `upload` was started, when the store said.
 pub fn upload_age(upload: &Upload, now: SystemTime) -> Option<Duration> {
-    let (seconds, _) = super::parse_iso8601(upload.initiated.as_deref()?)?;
-    let started = UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?);
+    let started = parse_iso8601_time(upload.initiated.as_deref()?)?;
     now.duration_since(started).ok()
 }

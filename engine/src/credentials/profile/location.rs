@@ -9,7 +9,7 @@
 //! The platform is a parameter so that the Windows rules can be tested anywhere; callers use
 //! [`Platform::current`].
 
-use crate::credentials::Environment;
+use crate::env::Environment;
 use std::path::PathBuf;
 
 /// The variable that overrides the config file's location.

@@ -25,7 +25,8 @@ pub use provider::{ProfileProvider, static_keys};
 pub use role_chain::{BaseSource, ProfileChain, RoleHop, resolve_chain};
 pub use role_provider::{RoleContext, base_description, role_chain_provider};
 
-use super::{CredentialsError, Environment};
+use super::CredentialsError;
+use crate::env::Environment;
 use std::io;
 use std::path::{Path, PathBuf};
 

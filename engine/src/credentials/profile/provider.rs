@@ -6,8 +6,9 @@ use super::{FileKind, LoadedProfiles, Profile, load, profile_name, selected_prof
 use crate::credentials::SourceOptions;
 use crate::credentials::provider::build_checked;
 use crate::credentials::{
-    Credentials, CredentialsError, Environment, ProvideCredentials, ProvideFuture, Secret,
+    Credentials, CredentialsError, ProvideCredentials, ProvideFuture, Secret,
 };
+use crate::env::Environment;
 use std::sync::{Arc, OnceLock};
 
 /// The name used when the shared files simply are not there.

@@ -15,9 +15,10 @@ use crate::credentials::sts::{
 };
 use crate::credentials::web_identity::{WebIdentityProvider, WebIdentitySettings};
 use crate::credentials::{
-    CredentialsError, Environment, EnvironmentProvider, ProvideCredentials, ProvideFuture,
-    SourceOptions, StaticProvider,
+    CredentialsError, EnvironmentProvider, ProvideCredentials, ProvideFuture, SourceOptions,
+    StaticProvider,
 };
+use crate::env::Environment;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -17,10 +17,11 @@
 //!   renames it over the old one.
 
 use super::AssumeRole;
+use crate::credentials::Credentials;
 use crate::credentials::private_file::write_atomically;
 use crate::credentials::profile::{Platform, home_dir};
-use crate::credentials::provider::parse_expiry;
-use crate::credentials::{Credentials, Environment, format_utc};
+use crate::env::Environment;
+use crate::time::{format_utc, parse_iso8601_time};
 use sha1::{Digest, Sha1};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -206,23 +207,13 @@ fn parse_entry(text: &str) -> Result<Credentials, String> {
             .ok_or_else(|| format!("Credentials has no {name}"))
     };
     let expiration = field("Expiration")?;
-    let expiry = parse_expiration(expiration)
+    let expiry = parse_iso8601_time(expiration)
         .ok_or_else(|| format!("Expiration `{expiration}` is not a time"))?;
     Ok(
         Credentials::new(field("AccessKeyId")?, field("SecretAccessKey")?)
             .with_session_token(field("SessionToken")?)
             .with_expiry(expiry),
     )
-}
-
-/// ISO 8601, or botocore's `strftime('%Y-%m-%dT%H:%M:%S%Z')` (`…T18:00:00UTC`).
-fn parse_expiration(text: &str) -> Option<SystemTime> {
-    let text = text.trim();
-    let zoneless = text
-        .strip_suffix("UTC")
-        .or_else(|| text.strip_suffix("GMT"))
-        .map(|t| format!("{}Z", t.trim_end()));
-    parse_expiry(zoneless.as_deref().unwrap_or(text))
 }
 
 /// The entry botocore would write for this AssumeRole answer.
@@ -329,10 +320,11 @@ mod tests {
 
     #[test]
     fn iso_and_botocore_expirations_parse() {
-        let want = parse_expiry("2026-12-01T18:00:00Z");
+        let want = parse_iso8601_time("2026-12-01T18:00:00Z");
         assert!(want.is_some());
-        assert_eq!(parse_expiration("2026-12-01T18:00:00UTC"), want);
-        assert_eq!(parse_expiration("2026-12-01T18:00:00+00:00"), want);
-        assert!(parse_expiration("tomorrow").is_none());
+        assert_eq!(parse_iso8601_time("2026-12-01T18:00:00UTC"), want);
+        assert_eq!(parse_iso8601_time("2026-12-01T18:00:00 UTC"), want);
+        assert_eq!(parse_iso8601_time("2026-12-01T18:00:00+00:00"), want);
+        assert!(parse_iso8601_time("tomorrow").is_none());
     }
 }

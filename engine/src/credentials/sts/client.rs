@@ -8,7 +8,7 @@ use super::{FORM_CONTENT_TYPE, StsEndpoint, StsError};
 use crate::credentials::Credentials;
 use crate::http::{HttpClient, RequestBody};
 use crate::sign::{Payload, SignableRequest, Signer, SigningTime, sha256_hex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// STS answers are a few KiB; anything past this is refused.
 const MAX_ANSWER: usize = 256 * 1024;
@@ -288,18 +288,11 @@ fn credentials(result: &Element) -> Result<Credentials, StsError> {
     let secret = creds.required("SecretAccessKey").map_err(StsError::Parse)?;
     let token = creds.required("SessionToken").map_err(StsError::Parse)?;
     let expiration = creds.required("Expiration").map_err(StsError::Parse)?;
-    let expiry = parse_expiration(expiration)
+    let expiry = crate::time::parse_iso8601_time(expiration)
         .ok_or_else(|| StsError::Parse(format!("<Expiration> `{expiration}` is not a time")))?;
     Ok(Credentials::new(key, secret)
         .with_session_token(token)
         .with_expiry(expiry))
-}
-
-/// An ISO-8601 time (`2021-08-05T19:58:02Z`) as a [`SystemTime`].
-fn parse_expiration(text: &str) -> Option<SystemTime> {
-    let (seconds, nanos) = crate::transfer::parse_iso8601(text)?;
-    let seconds = u64::try_from(seconds).ok()?;
-    UNIX_EPOCH.checked_add(Duration::new(seconds, nanos))
 }
 
 /// Reads a GetSessionToken answer.
@@ -353,6 +346,7 @@ impl CallerIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn session_token_answer_parses_with_expiry() {

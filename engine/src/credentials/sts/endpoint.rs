@@ -3,7 +3,7 @@
 //! variants, or a custom URL — the rules of the official STS endpoint ruleset.
 
 use super::StsError;
-use crate::credentials::Environment;
+use crate::env::Environment;
 
 /// The global endpoint, used for `aws-global` and, when asked for, the legacy regions.
 pub const GLOBAL_ENDPOINT: &str = "https://sts.amazonaws.com";

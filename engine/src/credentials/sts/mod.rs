@@ -6,6 +6,10 @@
 //! and [`SessionTokenProvider`] turn any source of long-term credentials into temporary ones;
 //! wrap them in [`CachingProvider`] so that every worker shares one set, refreshed once,
 //! a few minutes before it expires.
+//!
+//! STS is the one part of [`crate::credentials`] that uses [`crate::sign`] (its requests are
+//! signed with the caller's keys): the layering's only upward arrow, allowed in
+//! `engine/tests/layers.rs`.
 
 mod cache;
 mod cli_cache;

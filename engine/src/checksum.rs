@@ -16,6 +16,10 @@
 //! elements. CRCs are computed by `crc_fast` (SIMD); combining multiplies by `x^(8·len)`
 //! modulo the CRC polynomial (zlib's method, see [`combine`]), proven in the tests against
 //! hashing the concatenation and against `crc_fast::checksum_combine`.
+//!
+//! The algorithms and values are typed here, below the S3 client (which sends them as
+//! `ChecksumHeader`s) and the transfer scheduler (which computes them); this module uses
+//! nothing else of the crate.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
