@@ -228,7 +228,7 @@ fn drain_finished(
 }
 
 /// `p` → `p/`, `` → ``.
-fn key_prefix(prefix: &str) -> String {
+pub(crate) fn key_prefix(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('/') {
         prefix.to_owned()
     } else {
