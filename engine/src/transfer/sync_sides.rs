@@ -8,14 +8,10 @@
 use super::filter::Filters;
 use super::merge::{Keyed, Sorted};
 use super::timestamps::unix_seconds;
-use super::walk::{WalkItem, WalkOptions, walk};
+use super::walk::{Walk, WalkItem, WalkOptions};
 use super::{TransferError, Transfers};
 use crate::s3::{ListObjects, ListPages};
 use std::path::{Path, PathBuf};
-use tokio::sync::mpsc;
-
-/// Files walked ahead of the merge.
-const WALK_AHEAD: usize = 1024;
 
 /// Where one side of a sync is.
 #[derive(Debug)]
@@ -50,7 +46,10 @@ impl<'a> Side<'a> {
                     skip_temporary: true,
                     missing_root_is_empty: destination,
                 };
-                Stream::Local(LocalTree::walk(dir, options, filters.clone()))
+                Stream::Local(LocalTree {
+                    walk: Walk::start(dir, options),
+                    filters: filters.clone(),
+                })
             }
             Self::S3 { bucket, prefix } => Stream::S3(Box::new(Listing::new(
                 engine,
@@ -166,7 +165,7 @@ impl Stream {
     /// Stops reading and waits for what feeds the side (the walk's thread).
     pub(crate) async fn finish(self) {
         if let Self::Local(tree) = self {
-            tree.finish().await;
+            tree.walk.finish().await;
         }
     }
 }
@@ -182,35 +181,16 @@ impl Sorted for Stream {
     }
 }
 
-/// A local directory, walked in key order.
+/// A local directory, walked in key order (the walk's items, filtered, as sync items).
 pub(crate) struct LocalTree {
-    items: mpsc::Receiver<WalkItem>,
-    walker: tokio::task::JoinHandle<()>,
+    walk: Walk,
     filters: Filters,
 }
 
 impl LocalTree {
-    /// Starts walking `root` (on a blocking thread, at most [`WALK_AHEAD`] items ahead).
-    pub(crate) fn walk(root: &Path, options: WalkOptions, filters: Filters) -> Self {
-        let (tx, items) = mpsc::channel(WALK_AHEAD);
-        let root = root.to_owned();
-        let walker = tokio::task::spawn_blocking(move || walk(&root, options, &tx));
-        Self {
-            items,
-            walker,
-            filters,
-        }
-    }
-
-    /// Stops the walk (if it is still going) and waits for its thread.
-    pub(crate) async fn finish(self) {
-        drop(self.items);
-        let _ = self.walker.await;
-    }
-
     async fn next(&mut self) -> Option<Item> {
         loop {
-            let item = match self.items.recv().await? {
+            let item = match self.walk.next().await? {
                 WalkItem::File {
                     path,
                     relative,
