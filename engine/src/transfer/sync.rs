@@ -133,7 +133,8 @@ pub struct SyncSummary {
     pub planned: u64,
 }
 
-/// One destination entry: its size and time (whole seconds since the epoch, when known).
+/// What the time check compares of an entry: its size and time (whole seconds since the
+/// epoch, when known).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     size: u64,
@@ -153,7 +154,7 @@ enum Done {
 
 type Outcome = Result<Done, TransferError>;
 
-/// What the listing alone says about a source entry.
+/// What sizes and times alone say about a source entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     /// Up to date.
@@ -614,7 +615,8 @@ fn fail_with(summary: &mut TransferSummary, name: String, error: String) {
     summary.failures.push((name, error));
 }
 
-/// The keys `--delete` removes from a bucket, waiting for a full DeleteObjects batch.
+/// The keys `--delete` removes from a bucket, waiting for a full DeleteObjects batch (a
+/// local destination deletes each file at once: no bucket, no keys).
 struct Deleter {
     bucket: String,
     keys: Vec<String>,
@@ -662,7 +664,7 @@ fn destination_failed(destination: &Side<'_>, unread: Item, summary: &mut Transf
     fail(summary, destination.name(), error);
 }
 
-/// What the comparison looks at in an entry.
+/// The size and whole-second time of an entry.
 fn stamp(found: &Found) -> Entry {
     Entry {
         size: found.size,

@@ -343,3 +343,30 @@ impl Listing {
 fn listed(result: Result<Found, TransferError>) -> Item {
     result.map_or_else(Item::Failed, Item::Found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_side_places_an_entry_below_its_root_or_says_why_not() {
+        let s3 = Side::s3("b", "p");
+        assert_eq!(s3.name(), "s3://b/p/");
+        let object = s3.target("a/x").unwrap();
+        assert_eq!(object, Place::Object("b".into(), "p/a/x".into()));
+        assert_eq!(object.name(), "s3://b/p/a/x");
+        assert_eq!(Side::s3("b", "").target("x").unwrap().name(), "s3://b/x");
+
+        let dir = Path::new("/nonexistent/ferry-sync");
+        let local = Side::Local(dir);
+        assert_eq!(local.name(), "/nonexistent/ferry-sync");
+        assert_eq!(local.target("a/x").unwrap(), Place::File(dir.join("a/x")));
+        for key in ["../x", "a//x", "a/./x", "/x"] {
+            assert_eq!(
+                local.target(key),
+                Err(super::super::dirs::NOT_A_LOCAL_PATH.to_owned()),
+                "{key}"
+            );
+        }
+    }
+}
