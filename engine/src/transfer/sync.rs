@@ -305,11 +305,7 @@ impl Transfers {
                 Item::Found(found) => found,
                 Item::Skipped { name, reason, .. } => {
                     // Left out, not gone: `--delete` keeps its object (paired with it here).
-                    self.progress.emit(Event::Skipped {
-                        name: name.clone(),
-                        reason: reason.clone(),
-                    });
-                    report.transfers.warn(name, reason);
+                    self.left_out(&mut report.transfers, name, reason);
                     continue;
                 }
                 Item::Unreadable {
@@ -344,12 +340,7 @@ impl Transfers {
             let target = match destination.target(&found.relative) {
                 Ok(target) => target,
                 Err(reason) => {
-                    let name = found.place.name();
-                    self.progress.emit(Event::Skipped {
-                        name: name.clone(),
-                        reason: reason.clone(),
-                    });
-                    report.transfers.warn(name, reason);
+                    self.left_out(&mut report.transfers, found.place.name(), reason);
                     continue;
                 }
             };
@@ -558,6 +549,16 @@ impl Transfers {
         }
     }
 
+    /// Records `name` as left out for `reason`, a warning.
+    fn left_out(&self, summary: &mut TransferSummary, name: String, reason: String) {
+        self.progress.emit(Event::Skipped {
+            name: name.clone(),
+            reason: reason.clone(),
+        });
+        summary.warn(name, reason);
+    }
+
+    /// Records `name` as up to date.
     fn skip(&self, summary: &mut TransferSummary, name: String) {
         summary.skipped += 1;
         self.progress.emit(Event::UpToDate { name });
@@ -581,6 +582,7 @@ impl Transfers {
         }
     }
 
+    /// Records what a task ended with.
     fn record(&self, report: &mut SyncSummary, name: String, outcome: Outcome) {
         match outcome {
             Ok(Done::Moved(bytes)) => {
@@ -594,6 +596,7 @@ impl Transfers {
         }
     }
 
+    /// Adds the retries and the wall time.
     fn finish(
         &self,
         mut report: SyncSummary,
