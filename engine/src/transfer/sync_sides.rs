@@ -12,6 +12,7 @@ use super::walk::{Walk, WalkItem, WalkOptions};
 use super::{TransferError, Transfers};
 use crate::s3::{ListObjects, ListPages};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where one side of a sync is.
 #[derive(Debug)]
@@ -73,7 +74,7 @@ impl<'a> Side<'a> {
                 }
             }
             Self::S3 { bucket, prefix } => Ok(Place::Object(
-                (*bucket).to_owned(),
+                Arc::from(*bucket),
                 format!("{prefix}{relative}"),
             )),
         }
@@ -85,8 +86,8 @@ impl<'a> Side<'a> {
 pub(crate) enum Place {
     /// A local file.
     File(PathBuf),
-    /// `s3://bucket/key`: the bucket and the whole key.
-    Object(String, String),
+    /// `s3://bucket/key`: the bucket (shared by a listing's objects) and the whole key.
+    Object(Arc<str>, String),
 }
 
 impl Place {
@@ -247,14 +248,14 @@ impl LocalTree {
 pub(crate) struct Listing {
     pages: ListPages,
     page: std::vec::IntoIter<crate::s3::xml::Object>,
-    bucket: String,
+    bucket: Arc<str>,
     prefix: String,
     filters: Filters,
     failed: bool,
     /// Read everything and sort it before giving the first object.
     sort_first: bool,
     /// The sorted listing, once read (`sort_first`).
-    sorted: Option<std::vec::IntoIter<Item>>,
+    sorted: Option<std::vec::IntoIter<Found>>,
 }
 
 impl Listing {
@@ -267,7 +268,7 @@ impl Listing {
         Self {
             pages: engine.client.list_objects(bucket, list),
             page: Vec::new().into_iter(),
-            bucket: bucket.to_owned(),
+            bucket: Arc::from(bucket),
             prefix: prefix.to_owned(),
             filters,
             failed: false,
@@ -285,23 +286,21 @@ impl Listing {
             return self.next_listed().await.map(listed);
         }
         if self.sorted.is_none() {
-            let all = self.read_sorted().await;
+            let mut all = Vec::new();
+            while let Some(item) = self.next_listed().await {
+                match item {
+                    Ok(found) => all.push(found),
+                    Err(error) => {
+                        // Only the error: nothing is decided on part of a listing.
+                        self.sorted = Some(Vec::new().into_iter());
+                        return Some(Item::Failed(error));
+                    }
+                }
+            }
+            all.sort_unstable_by(|a, b| a.relative.cmp(&b.relative));
             self.sorted = Some(all.into_iter());
         }
-        self.sorted.as_mut()?.next()
-    }
-
-    /// The whole listing in byte order of the keys; only the error if a page failed.
-    async fn read_sorted(&mut self) -> Vec<Item> {
-        let mut all = Vec::new();
-        while let Some(item) = self.next_listed().await {
-            match item {
-                Ok(found) => all.push(found),
-                Err(error) => return vec![Item::Failed(error)],
-            }
-        }
-        all.sort_unstable_by(|a: &Found, b: &Found| a.relative.cmp(&b.relative));
-        all.into_iter().map(Item::Found).collect()
+        self.sorted.as_mut()?.next().map(Item::Found)
     }
 
     /// The next object in the store's own order.
