@@ -580,3 +580,43 @@ async fn extra_objects_are_decided_as_the_listing_is_read_not_after_it() {
     let expected: Vec<usize> = (0..2500).map(|i| i / 1000 + 1).collect();
     assert_eq!(pages, expected);
 }
+
+#[tokio::test]
+async fn a_listing_read_whole_first_that_fails_a_page_decides_nothing() {
+    let (server, client) = ready().await;
+    // Three listing pages, read whole and sorted before the merge (as on stores that do not
+    // list in byte order); the second page fails.
+    for i in 0..2500 {
+        write(&server.root.path().join(BUCKET), &format!("p/k{i:04}"), b"");
+    }
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|parts| {
+        parts
+            .uri
+            .query()
+            .is_some_and(|query| query.contains("continuation-token"))
+    });
+    proxy.push([ferry_tests::fault_proxy::Fault::Status {
+        status: 403,
+        code: "AccessDenied",
+        message: "Access Denied",
+    }]);
+    let credentials = server.endpoint.credentials().clone();
+    let config = TransferConfig {
+        sorted_listings: Some(false),
+        ..TransferConfig::default()
+    };
+    let client_via_proxy = client_for(&proxy.url(), credentials, fast_retries());
+    let engine = Transfers::new(client_via_proxy, config, Progress::silent());
+    let options = SyncOptions {
+        delete: true,
+        ..SyncOptions::default()
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let report = engine.sync_up(empty.path(), BUCKET, "p", &options).await;
+    assert_eq!((report.planned, report.deleted), (0, 0), "{report:?}");
+    assert_eq!(report.transfers.failed, 1, "{report:?}");
+    let named = format!("{:?}", report.transfers.failures);
+    assert!(named.contains(&format!("s3://{BUCKET}/p/")), "{named}");
+    assert_eq!(objects(&client, "p/").await.len(), 2500);
+}

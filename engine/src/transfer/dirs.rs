@@ -1,13 +1,13 @@
 //! Directories and prefixes: local walks and S3 listings are streamed (never held whole),
 //! each file or object a task, all of them under the engine's one concurrency limit.
 
-use super::walk::{WalkItem, WalkOptions, walk};
+use super::walk::{Walk, WalkItem, WalkOptions};
 use super::{Failure, TransferError, Transfers};
 use crate::s3::ListObjects;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// What a directory transfer did.
@@ -56,9 +56,6 @@ impl TransferSummary {
     }
 }
 
-/// Files walked ahead of the uploads.
-const WALK_AHEAD: usize = 1024;
-
 impl Transfers {
     /// Uploads every file under `dir` to `bucket`, under `prefix` (a `/` is added when
     /// missing): `DIR/a/b.txt` becomes `prefix/a/b.txt`, as `aws s3 cp --recursive` does.
@@ -77,19 +74,17 @@ impl Transfers {
     ) -> TransferSummary {
         let started = Instant::now();
         let retries_before = self.client.retries();
-        let (tx, mut rx) = mpsc::channel::<WalkItem>(WALK_AHEAD);
-        let root = dir.to_owned();
         let options = WalkOptions {
             follow_symlinks: self.config.follow_symlinks,
             skip_temporary: false,
             missing_root_is_empty: false,
         };
-        let walker = tokio::task::spawn_blocking(move || walk(&root, options, &tx));
+        let mut walk = Walk::start(dir, options);
         let prefix = key_prefix(prefix);
         let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
-        while let Some(entry) = rx.recv().await {
+        while let Some(entry) = walk.next().await {
             let (path, relative) = match entry {
                 WalkItem::File { relative, .. } if !select(&relative) => continue,
                 WalkItem::File { path, relative, .. } => (path, relative),
@@ -124,7 +119,7 @@ impl Transfers {
             });
             drain_finished(&mut tasks, &mut summary);
         }
-        let _ = walker.await;
+        walk.finish().await;
         while let Some(done) = tasks.join_next().await {
             let (name, result) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
             summary.record(name, result);
@@ -227,7 +222,7 @@ fn drain_finished(
 }
 
 /// `p` → `p/`, `` → ``.
-fn key_prefix(prefix: &str) -> String {
+pub(crate) fn key_prefix(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('/') {
         prefix.to_owned()
     } else {

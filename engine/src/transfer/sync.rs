@@ -4,27 +4,33 @@
 //! is newer (whole seconds: the local mtime against the object's `LastModified`). With
 //! [`SyncOptions::checksum`] a same-size pair is compared by content instead: the local file's
 //! full-object CRC (CRC-64/NVME unless the engine sends another full-object CRC) against the
-//! checksum the store holds (HEAD with checksum mode); objects without one fall back to the
-//! time check. A download sets the file's mtime to the object's `LastModified`, so the next
-//! sync sees it up to date; an upload leaves the object newer than the file.
+//! checksum the store holds (HEAD with checksum mode), or two objects' stored full-object
+//! checksums; objects without one fall back to the time check. A download sets the file's
+//! mtime to the object's `LastModified`, so the next sync sees it up to date; an upload
+//! leaves the object newer than the file.
+//!
+//! One driver runs every sync: `sync_up`, `sync_down` and `sync_between` only name the two
+//! [`Side`]s (a local directory or `s3://bucket/prefix`). The driver merges them, decides
+//! each key, runs the copies, deletes the extras and sums up; what differs between pairings
+//! is only where an entry goes (`Side::target`) and how one [`Place`] is compared with and
+//! copied to another (`Transfers::copy_one`: upload, download or server-side copy).
 //!
 //! Memory stays flat with the number of entries: both sides come in S3's key order (a local
 //! tree walked in that order, a listing page by page) and are merged as two sorted streams
 //! (see `merge`), as `aws s3 sync` does; neither is held. An entry only the destination has
 //! is extra, and `--delete` removes it as soon as the merge passes it (S3: DeleteObjects in
 //! batches of 1000). An entry the source walk could not read (an unreadable directory) is
-//! not known to be extra: its objects stay. The copies run as tasks, at most the engine's
-//! tasks-ahead in flight.
+//! not known to be extra: its objects stay. A destination that could not be read, or a
+//! listing cut short, ends the sync rather than have missing entries decided. The copies run
+//! as tasks, at most the engine's tasks-ahead in flight.
 
 use super::events::Event;
 use super::filter::Filters;
 use super::merge::{Merge, Pair};
-use super::sync_sides::{Listed, Listing, LocalTree};
+use super::sync_sides::{Found, Item, Place, Side};
 use super::timestamps::set_mtime;
-use super::walk::{WalkItem, WalkOptions};
 use super::{Failure, TransferError, TransferSummary, Transfers};
 use crate::checksum::{ChecksumAlgorithm, Hasher};
-use crate::time::unix_seconds;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -127,7 +133,8 @@ pub struct SyncSummary {
     pub planned: u64,
 }
 
-/// One destination entry: its size and time (whole seconds since the epoch, when known).
+/// What the time check compares of an entry: its size and time (whole seconds since the
+/// epoch, when known).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     size: u64,
@@ -147,7 +154,7 @@ enum Done {
 
 type Outcome = Result<Done, TransferError>;
 
-/// What the listing alone says about a source entry.
+/// What sizes and times alone say about a source entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     /// Up to date.
@@ -197,138 +204,8 @@ impl Transfers {
         prefix: &str,
         options: &SyncOptions,
     ) -> SyncSummary {
-        let started = Instant::now();
-        let retries_before = self.client.retries();
-        let prefix = key_prefix(prefix);
-        let listed = format!("s3://{bucket}/{prefix}");
-        let mut report = SyncSummary::default();
-        let walk_options = WalkOptions {
-            follow_symlinks: self.config.follow_symlinks,
-            skip_temporary: true,
-            missing_root_is_empty: false,
-        };
-        let local = LocalTree::walk(dir, walk_options, options.filters.clone());
-        let remote = Listing::new(self, bucket, &prefix, options.filters.clone());
-        let mut merge = Merge::new(local, remote);
-        let files = Arc::new(Semaphore::new(self.tasks_ahead()));
-        let mut tasks = JoinSet::new();
-        let mut unseen = Unseen::default();
-        let mut deleter = Deleter::new(bucket);
-        loop {
-            let pair = match merge.next().await {
-                Ok(Some(pair)) => pair,
-                Ok(None) => break,
-                Err(error) => {
-                    let side = if error.side == "source" {
-                        dir.display().to_string()
-                    } else {
-                        listed.clone()
-                    };
-                    fail(
-                        &mut report.transfers,
-                        side,
-                        TransferError::Other {
-                            message: error.to_string(),
-                        },
-                    );
-                    break;
-                }
-            };
-            let (local, remote) = match pair {
-                Pair::Source(local) => (local, None),
-                Pair::Both(local, remote) => (local, remote.ok()),
-                Pair::Destination(Ok(remote)) => {
-                    // An unreadable directory would make its objects look extra: they stay.
-                    if options.delete && !unseen.covers(&remote.relative) {
-                        self.delete_later(&mut deleter, remote.key, options, &mut report)
-                            .await;
-                    }
-                    continue;
-                }
-                Pair::Destination(Err(error)) => {
-                    // A listing cut short would make every unlisted object look missing.
-                    fail(&mut report.transfers, listed.clone(), error);
-                    break;
-                }
-            };
-            let local = match local {
-                WalkItem::File {
-                    path,
-                    relative,
-                    metadata,
-                } => LocalFile {
-                    path,
-                    relative,
-                    entry: Entry {
-                        size: metadata.len(),
-                        time: metadata.modified().ok().map(unix_seconds),
-                    },
-                },
-                WalkItem::Skipped { name, reason, .. } => {
-                    // Left out, not gone: `--delete` keeps its object (paired with it here).
-                    self.progress.emit(Event::Skipped {
-                        name: name.clone(),
-                        reason: reason.clone(),
-                    });
-                    report.transfers.warn(name, reason);
-                    continue;
-                }
-                WalkItem::Error {
-                    name,
-                    relative,
-                    error,
-                } => {
-                    self.progress.failed(name.clone(), error.clone());
-                    fail(&mut report.transfers, name, error);
-                    if let Some(relative) = relative {
-                        unseen.add(relative);
-                    }
-                    continue;
-                }
-            };
-            let key = format!("{prefix}{}", local.relative);
-            let url = format!("s3://{bucket}/{key}");
-            let remote = remote.map(|r| Entry {
-                size: r.size,
-                time: r.time.map(|t| t.0),
-            });
-            let verdict = quick_verdict(local.entry, remote, options.checksum);
-            if verdict == Verdict::Same {
-                self.skip(&mut report.transfers, url);
-                continue;
-            }
-            let permit = files.clone().acquire_owned().await;
-            let (this, bucket, options) = (self.clone(), bucket.to_owned(), options.clone());
-            tasks.spawn(async move {
-                let _permit = permit;
-                let outcome = async {
-                    if let Verdict::Compare { .. } = verdict {
-                        let same = this.same_content(&local.path, &bucket, &key).await?;
-                        if !verdict.copy_after(same) {
-                            return Ok(Done::Same);
-                        }
-                    }
-                    options.announce(&SyncAction::Upload {
-                        path: local.path.clone(),
-                        url: url.clone(),
-                    });
-                    if options.dry_run {
-                        return Ok(Done::Planned);
-                    }
-                    this.upload_file(&local.path, &bucket, &key)
-                        .await
-                        .map(Done::Moved)
-                }
-                .await;
-                (url, outcome)
-            });
-            self.drain_finished(&mut tasks, &mut report);
-        }
-        let (local, _) = merge.into_sides();
-        local.finish().await;
-        self.drain_all(&mut tasks, &mut report).await;
-        self.flush_deletes(&mut deleter, &mut report).await;
-        self.finish(report, started, retries_before)
+        self.sync(Side::Local(dir), Side::s3(bucket, prefix), options)
+            .await
     }
 
     /// Makes the directory `dir` match `s3://bucket/prefix…` (a `/` is added to a non-empty
@@ -341,140 +218,8 @@ impl Transfers {
         dir: &Path,
         options: &SyncOptions,
     ) -> SyncSummary {
-        let started = Instant::now();
-        let retries_before = self.client.retries();
-        let prefix = key_prefix(prefix);
-        let listed = format!("s3://{bucket}/{prefix}");
-        let mut report = SyncSummary::default();
-        let walk_options = WalkOptions {
-            follow_symlinks: self.config.follow_symlinks,
-            skip_temporary: true,
-            missing_root_is_empty: true,
-        };
-        let remote = Listing::new(self, bucket, &prefix, options.filters.clone());
-        let local = LocalTree::walk(dir, walk_options, options.filters.clone());
-        let mut merge = Merge::new(remote, local);
-        let files = Arc::new(Semaphore::new(self.tasks_ahead()));
-        let mut tasks = JoinSet::new();
-        loop {
-            let pair = match merge.next().await {
-                Ok(Some(pair)) => pair,
-                Ok(None) => break,
-                Err(error) => {
-                    let side = if error.side == "source" {
-                        listed.clone()
-                    } else {
-                        dir.display().to_string()
-                    };
-                    fail(
-                        &mut report.transfers,
-                        side,
-                        TransferError::Other {
-                            message: error.to_string(),
-                        },
-                    );
-                    break;
-                }
-            };
-            let (object, local) = match pair {
-                Pair::Source(object) => (object, None),
-                Pair::Both(object, local) => (object, Some(local)),
-                Pair::Destination(WalkItem::File { relative, .. }) => {
-                    if options.delete {
-                        self.delete_local(dir, &relative, options, &mut report);
-                    }
-                    continue;
-                }
-                // What the walk leaves out (links, FIFOs) is neither compared nor deleted.
-                Pair::Destination(WalkItem::Skipped { .. }) => continue,
-                Pair::Destination(WalkItem::Error { name, error, .. }) => {
-                    // An unreadable directory would make its files look missing: stop
-                    // rather than guess.
-                    self.walk_failed(dir, name, error, &mut report);
-                    break;
-                }
-            };
-            let object = match object {
-                Ok(object) => object,
-                Err(error) => {
-                    // A listing cut short would make every unlisted file look extra.
-                    fail(&mut report.transfers, listed.clone(), error);
-                    break;
-                }
-            };
-            let local = match local {
-                Some(WalkItem::File { metadata, .. }) => Some(Entry {
-                    size: metadata.len(),
-                    time: metadata.modified().ok().map(unix_seconds),
-                }),
-                Some(WalkItem::Error { name, error, .. }) => {
-                    self.walk_failed(dir, name, error, &mut report);
-                    break;
-                }
-                Some(WalkItem::Skipped { .. }) | None => None,
-            };
-            let url = format!("s3://{bucket}/{}", object.key);
-            let Some(path) = safe_join(dir, &object.relative) else {
-                let reason = super::dirs::NOT_A_LOCAL_PATH;
-                self.progress.emit(Event::Skipped {
-                    name: url.clone(),
-                    reason: reason.into(),
-                });
-                report.transfers.warn(url, reason.into());
-                continue;
-            };
-            if let Some(reason) = super::pass_through::not_overwritten(&path) {
-                self.progress.emit(Event::Skipped {
-                    name: url.clone(),
-                    reason: reason.clone(),
-                });
-                report.transfers.warn(url, reason);
-                continue;
-            }
-            let time = object.time;
-            let remote = Entry {
-                size: object.size,
-                time: time.map(|t| t.0),
-            };
-            let verdict = quick_verdict(remote, local, options.checksum);
-            if verdict == Verdict::Same {
-                self.skip(&mut report.transfers, url);
-                continue;
-            }
-            let permit = files.clone().acquire_owned().await;
-            let (this, bucket, key, options) =
-                (self.clone(), bucket.to_owned(), object.key, options.clone());
-            tasks.spawn(async move {
-                let _permit = permit;
-                let outcome = async {
-                    if let Verdict::Compare { .. } = verdict {
-                        let same = this.same_content(&path, &bucket, &key).await?;
-                        if !verdict.copy_after(same) {
-                            return Ok(Done::Same);
-                        }
-                    }
-                    options.announce(&SyncAction::Download {
-                        url: url.clone(),
-                        path: path.clone(),
-                    });
-                    if options.dry_run {
-                        return Ok(Done::Planned);
-                    }
-                    let bytes = this.download_file(&bucket, &key, &path).await?;
-                    if let Some((seconds, nanos)) = time {
-                        set_mtime(&path, seconds, nanos)?;
-                    }
-                    Ok(Done::Moved(bytes))
-                }
-                .await;
-                (url, outcome)
-            });
-            self.drain_finished(&mut tasks, &mut report);
-        }
-        let (_, local) = merge.into_sides();
-        local.finish().await;
-        self.drain_all(&mut tasks, &mut report).await;
-        self.finish(report, started, retries_before)
+        self.sync(Side::s3(bucket, prefix), Side::Local(dir), options)
+            .await
     }
 
     /// Makes `s3://dst_bucket/dst_prefix…` match `s3://src_bucket/src_prefix…` on this
@@ -489,109 +234,203 @@ impl Transfers {
         dst_prefix: &str,
         options: &SyncOptions,
     ) -> SyncSummary {
+        let source = Side::s3(src_bucket, src_prefix);
+        let destination = Side::s3(dst_bucket, dst_prefix);
+        self.sync(source, destination, options).await
+    }
+
+    /// The one sync: merges the two sides and copies, skips or deletes at each key.
+    async fn sync(
+        &self,
+        source: Side<'_>,
+        destination: Side<'_>,
+        options: &SyncOptions,
+    ) -> SyncSummary {
         let started = Instant::now();
         let retries_before = self.client.retries();
-        let (src_prefix, dst_prefix) = (key_prefix(src_prefix), key_prefix(dst_prefix));
-        let src_listed = format!("s3://{src_bucket}/{src_prefix}");
-        let dst_listed = format!("s3://{dst_bucket}/{dst_prefix}");
         let mut report = SyncSummary::default();
-        let source = Listing::new(self, src_bucket, &src_prefix, options.filters.clone());
-        let destination = Listing::new(self, dst_bucket, &dst_prefix, options.filters.clone());
-        let mut merge = Merge::new(source, destination);
+        let mut merge = Merge::new(
+            source.open(self, &options.filters, false),
+            destination.open(self, &options.filters, true),
+        );
         let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
-        let mut deleter = Deleter::new(dst_bucket);
+        let mut unseen = Unseen::default();
+        let mut deleter = Deleter::new(match &destination {
+            Side::S3 { bucket, .. } => bucket,
+            Side::Local(_) => "",
+        });
         loop {
             let pair = match merge.next().await {
                 Ok(Some(pair)) => pair,
                 Ok(None) => break,
                 Err(error) => {
                     let side = if error.side == "source" {
-                        src_listed.clone()
+                        &source
                     } else {
-                        dst_listed.clone()
+                        &destination
                     };
+                    let message = error.to_string();
                     fail(
                         &mut report.transfers,
-                        side,
-                        TransferError::Other {
-                            message: error.to_string(),
-                        },
+                        side.name(),
+                        TransferError::Other { message },
                     );
                     break;
                 }
             };
-            let (object, destination) = match pair {
-                Pair::Source(object) => (object, None),
-                Pair::Both(object, destination) => (object, destination.ok()),
-                Pair::Destination(Ok(extra)) => {
-                    if options.delete {
-                        self.delete_later(&mut deleter, extra.key, options, &mut report)
-                            .await;
+            let (item, existing) = match pair {
+                Pair::Source(item) => (item, None),
+                Pair::Both(item, existing) => (item, Some(existing)),
+                Pair::Destination(Item::Found(extra)) => {
+                    // An unreadable directory would make its objects look extra: they stay.
+                    if !options.delete || unseen.covers(&extra.relative) {
+                        continue;
+                    }
+                    match extra.place {
+                        Place::Object(_, key) => {
+                            self.delete_later(&mut deleter, key, options, &mut report)
+                                .await;
+                        }
+                        Place::File(path) => self.delete_local(path, options, &mut report),
                     }
                     continue;
                 }
-                Pair::Destination(Err(error)) => {
-                    fail(&mut report.transfers, dst_listed.clone(), error);
+                // What the walk leaves out (links, FIFOs) is neither compared nor deleted.
+                Pair::Destination(Item::Skipped { .. }) => continue,
+                Pair::Destination(unread) => {
+                    // A destination read in part would make what was not read look missing,
+                    // and a listing cut short every unlisted source entry look extra: stop
+                    // rather than guess.
+                    destination_failed(&destination, unread, &mut report.transfers);
                     break;
                 }
             };
-            let object = match object {
-                Ok(object) => object,
-                Err(error) => {
-                    fail(&mut report.transfers, src_listed.clone(), error);
+            let found = match item {
+                Item::Found(found) => found,
+                Item::Skipped { name, reason, .. } => {
+                    // Left out, not gone: `--delete` keeps its object (paired with it here).
+                    self.left_out(&mut report.transfers, name, reason);
+                    continue;
+                }
+                Item::Unreadable {
+                    name,
+                    relative,
+                    error,
+                } => {
+                    self.progress.failed(name.clone(), error.clone());
+                    fail(&mut report.transfers, name, error);
+                    if let Some(relative) = relative {
+                        unseen.add(relative);
+                    }
+                    continue;
+                }
+                Item::Failed(error) => {
+                    // A listing cut short would make every unlisted entry look missing.
+                    fail(&mut report.transfers, source.name(), error);
                     break;
                 }
             };
-            let dst_key = format!("{dst_prefix}{}", object.relative);
-            let url = format!("s3://{dst_bucket}/{dst_key}");
-            let entry = |listed: &Listed| Entry {
-                size: listed.size,
-                time: listed.time.map(|t| t.0),
+            let existing = match existing {
+                Some(Item::Found(existing)) => Some(stamp(&existing)),
+                Some(Item::Skipped { .. }) | None => None,
+                Some(unread) => {
+                    destination_failed(&destination, unread, &mut report.transfers);
+                    break;
+                }
             };
-            let destination = destination.as_ref().map(entry);
-            let verdict = quick_verdict(entry(&object), destination, options.checksum);
+            let target = match destination.target(&found.relative) {
+                Ok(target) => target,
+                Err(reason) => {
+                    self.left_out(&mut report.transfers, found.place.name(), reason);
+                    continue;
+                }
+            };
+            // Named by the object: the destination's, when both are objects.
+            let name = match target {
+                Place::Object(..) => target.name(),
+                Place::File(_) => found.place.name(),
+            };
+            let verdict = quick_verdict(stamp(&found), existing, options.checksum);
             if verdict == Verdict::Same {
-                self.skip(&mut report.transfers, url);
+                self.skip(&mut report.transfers, name);
                 continue;
             }
             let permit = files.clone().acquire_owned().await;
             let (this, options) = (self.clone(), options.clone());
-            let (src_bucket, dst_bucket) = (src_bucket.to_owned(), dst_bucket.to_owned());
-            let src_key = object.key;
             tasks.spawn(async move {
                 let _permit = permit;
-                let outcome = async {
-                    if let Verdict::Compare { .. } = verdict {
-                        let same = this
-                            .same_objects((&src_bucket, &src_key), (&dst_bucket, &dst_key))
-                            .await?;
-                        if !verdict.copy_after(same) {
-                            return Ok(Done::Same);
-                        }
-                    }
-                    options.announce(&SyncAction::Copy {
-                        from: format!("s3://{src_bucket}/{src_key}"),
-                        url: url.clone(),
-                    });
-                    if options.dry_run {
-                        return Ok(Done::Planned);
-                    }
-                    this.copy_object(&src_bucket, &src_key, &dst_bucket, &dst_key)
-                        .await
-                        .map(Done::Moved)
-                }
-                .await;
-                (url, outcome)
+                let outcome = this.copy_one(&found, &target, verdict, &options).await;
+                (name, outcome)
             });
             self.drain_finished(&mut tasks, &mut report);
         }
-        drop(merge);
+        let (source, destination) = merge.into_sides();
+        source.finish().await;
+        destination.finish().await;
         self.drain_all(&mut tasks, &mut report).await;
         self.flush_deletes(&mut deleter, &mut report).await;
         self.finish(report, started, retries_before)
     }
 
+    /// Copies `found` to `target` unless its contents turn out the same (`verdict`
+    /// `Compare`); with `dry_run`, only announces it.
+    async fn copy_one(
+        &self,
+        found: &Found,
+        target: &Place,
+        verdict: Verdict,
+        options: &SyncOptions,
+    ) -> Outcome {
+        use Place::{File, Object};
+        if let Verdict::Compare { .. } = verdict {
+            let same = match (&found.place, target) {
+                (File(path), Object(bucket, key)) | (Object(bucket, key), File(path)) => {
+                    self.same_content(path, bucket, key).await?
+                }
+                (Object(bucket, key), Object(to_bucket, to_key)) => {
+                    self.same_objects((bucket, key), (to_bucket, to_key))
+                        .await?
+                }
+                (File(_), File(_)) => unreachable!("{LOCAL_TO_LOCAL}"),
+            };
+            if !verdict.copy_after(same) {
+                return Ok(Done::Same);
+            }
+        }
+        let (from, url) = (found.place.name(), target.name());
+        options.announce(&match (&found.place, target) {
+            (File(path), Object(..)) => SyncAction::Upload {
+                path: path.clone(),
+                url,
+            },
+            (Object(..), File(path)) => SyncAction::Download {
+                url: from,
+                path: path.clone(),
+            },
+            (Object(..), Object(..)) => SyncAction::Copy { from, url },
+            (File(_), File(_)) => unreachable!("{LOCAL_TO_LOCAL}"),
+        });
+        if options.dry_run {
+            return Ok(Done::Planned);
+        }
+        let bytes = match (&found.place, target) {
+            (File(path), Object(bucket, key)) => self.upload_file(path, bucket, key).await?,
+            (Object(bucket, key), File(path)) => {
+                let bytes = self.download_file(bucket, key, path).await?;
+                // The next sync sees the file up to date.
+                if let Some((seconds, nanos)) = found.time {
+                    set_mtime(path, seconds, nanos)?;
+                }
+                bytes
+            }
+            (Object(bucket, key), Object(to_bucket, to_key)) => {
+                self.copy_object(bucket, key, to_bucket, to_key).await?
+            }
+            (File(_), File(_)) => unreachable!("{LOCAL_TO_LOCAL}"),
+        };
+        Ok(Done::Moved(bytes))
+    }
     /// Whether two objects hold the same bytes, by a full-object checksum both carry; `None`
     /// when they share none.
     async fn same_objects(
@@ -691,16 +530,8 @@ impl Transfers {
             .await;
     }
 
-    /// Removes the local file `dir/relative` the source lacks (or announces it, for a dry
-    /// run).
-    fn delete_local(
-        &self,
-        dir: &Path,
-        relative: &str,
-        options: &SyncOptions,
-        report: &mut SyncSummary,
-    ) {
-        let path = dir.join(relative);
+    /// Removes the local file `path` (or announces it, for a dry run).
+    fn delete_local(&self, path: PathBuf, options: &SyncOptions, report: &mut SyncSummary) {
         let name = path.display().to_string();
         options.announce(&SyncAction::Delete { name: name.clone() });
         report.planned += 1;
@@ -720,25 +551,16 @@ impl Transfers {
         }
     }
 
-    /// Records that the target directory could not be walked (at `name`).
-    fn walk_failed(
-        &self,
-        dir: &Path,
-        name: String,
-        error: TransferError,
-        report: &mut SyncSummary,
-    ) {
-        let error = match error {
-            TransferError::Local { source } => TransferError::Io {
-                action: "walking",
-                path: name.into(),
-                source,
-            },
-            other => other,
-        };
-        fail(&mut report.transfers, dir.display().to_string(), error);
+    /// Records `name` as left out for `reason`, a warning.
+    fn left_out(&self, summary: &mut TransferSummary, name: String, reason: String) {
+        self.progress.emit(Event::Skipped {
+            name: name.clone(),
+            reason: reason.clone(),
+        });
+        summary.warn(name, reason);
     }
 
+    /// Records `name` as up to date.
     fn skip(&self, summary: &mut TransferSummary, name: String) {
         summary.skipped += 1;
         self.progress.emit(Event::UpToDate { name });
@@ -762,6 +584,7 @@ impl Transfers {
         }
     }
 
+    /// Records what a task ended with.
     fn record(&self, report: &mut SyncSummary, name: String, outcome: Outcome) {
         match outcome {
             Ok(Done::Moved(bytes)) => {
@@ -775,6 +598,7 @@ impl Transfers {
         }
     }
 
+    /// Adds the retries and the wall time.
     fn finish(
         &self,
         mut report: SyncSummary,
@@ -791,7 +615,8 @@ fn fail(summary: &mut TransferSummary, name: String, error: TransferError) {
     summary.fail(Failure::new(name, error));
 }
 
-/// The keys `--delete` removes from a bucket, waiting for a full DeleteObjects batch.
+/// The keys `--delete` removes from a bucket, waiting for a full DeleteObjects batch (a
+/// local destination deletes each file at once: no bucket, no keys).
 struct Deleter {
     bucket: String,
     keys: Vec<String>,
@@ -826,28 +651,34 @@ impl Unseen {
     }
 }
 
-/// `p` → `p/`, `` → ``.
-fn key_prefix(prefix: &str) -> String {
-    if prefix.is_empty() || prefix.ends_with('/') {
-        prefix.to_owned()
-    } else {
-        format!("{prefix}/")
+/// A `--delete` or a comparison ends the sync when the destination could not be read, at
+/// `unread` (an unreadable part of a directory, a failed listing).
+fn destination_failed(destination: &Side<'_>, unread: Item, summary: &mut TransferSummary) {
+    let error = match unread {
+        Item::Unreadable { name, error, .. } => match error {
+            TransferError::Local { source } => TransferError::Io {
+                action: "walking",
+                path: name.into(),
+                source,
+            },
+            other => other,
+        },
+        Item::Failed(error) => error,
+        Item::Found(_) | Item::Skipped { .. } => return,
+    };
+    fail(summary, destination.name(), error);
+}
+
+/// The size and whole-second time of an entry.
+fn stamp(found: &Found) -> Entry {
+    Entry {
+        size: found.size,
+        time: found.time.map(|(seconds, _)| seconds),
     }
 }
 
-/// `dir/relative`, or `None` when `relative` would leave `dir` (`..`, absolute, empty).
-fn safe_join(dir: &Path, relative: &str) -> Option<PathBuf> {
-    super::dirs::exact_local_path(dir, relative)
-}
-
-/// A local file found by the walk.
-#[derive(Debug)]
-struct LocalFile {
-    path: PathBuf,
-    /// Below the root, `/`-separated.
-    relative: String,
-    entry: Entry,
-}
+/// Why no sync runs between two local directories.
+const LOCAL_TO_LOCAL: &str = "sync copies to or from S3, never between two directories";
 
 /// The file's full-object checksum, base64 as S3 writes it.
 fn hash_file(path: &Path, algorithm: ChecksumAlgorithm) -> Result<String, TransferError> {

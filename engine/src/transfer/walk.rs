@@ -104,6 +104,36 @@ pub(crate) fn special_kind(kind: FileType) -> Option<&'static str> {
     }
 }
 
+/// Items walked ahead of their reader.
+const WALK_AHEAD: usize = 1024;
+
+/// A walk running on a blocking thread, read through a bounded channel.
+pub(crate) struct Walk {
+    items: mpsc::Receiver<WalkItem>,
+    walker: tokio::task::JoinHandle<()>,
+}
+
+impl Walk {
+    /// Starts walking `root` (at most [`WALK_AHEAD`] items ahead of the reader).
+    pub(crate) fn start(root: &Path, options: WalkOptions) -> Self {
+        let (tx, items) = mpsc::channel(WALK_AHEAD);
+        let root = root.to_owned();
+        let walker = tokio::task::spawn_blocking(move || walk(&root, options, &tx));
+        Self { items, walker }
+    }
+
+    /// The next item in key order, or `None` at the end.
+    pub(crate) async fn next(&mut self) -> Option<WalkItem> {
+        self.items.recv().await
+    }
+
+    /// Stops the walk (if it is still going) and waits for its thread.
+    pub(crate) async fn finish(self) {
+        drop(self.items);
+        let _ = self.walker.await;
+    }
+}
+
 /// Walks `root`, sending what it finds to `tx` in S3's key order; stops early when the
 /// receiver is gone.
 ///
