@@ -16,6 +16,7 @@
 //! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy |
 //! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, directories, progress events |
 //! | [`s3`] | the S3 API's XML bodies and its typed errors |
+//! | [`advice`] | what to do about a failure, typed: the front end words it |
 //! | [`shard`] | a migration split into shards: the plan, one shard's run, the merged report |
 //!
 //! # Example
@@ -49,6 +50,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod advice;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;
@@ -60,6 +62,7 @@ pub mod shard;
 pub mod sign;
 pub mod transfer;
 
+pub use advice::Advice;
 pub use config::ClientBuilder;
 pub use credentials::Credentials;
 /// The S3 client: [`Client::builder`] makes one.

@@ -363,7 +363,7 @@ fn single(
             summary.bytes = bytes;
         }
         Err(error) => {
-            *hint = error.hint();
+            *hint = crate::hints::transfer(&error);
             summary.failed = 1;
             summary.failures.push((name.to_owned(), error.to_string()));
         }

@@ -3,6 +3,7 @@
 
 use super::error::S3Error;
 use super::request::S3Request;
+use crate::Advice;
 use crate::credentials::{Credentials, CredentialsError, ProvideCredentials};
 use crate::endpoint::{Endpoint, EndpointError};
 use crate::http::retry::MAX_CORRUPTED_RETRIES;
@@ -120,26 +121,15 @@ impl Error {
         }
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    /// What can be done about it, when the engine knows (a front end words it).
+    pub fn advice(&self) -> Option<Advice> {
         match self {
-            Self::Service(e) => e.hint(),
-            Self::Endpoint(EndpointError::InvalidBucket { .. }) => Some(
-                "bucket names are 3-63 characters of lower-case letters, digits, `.` and `-`, \
-                 start and end with a letter or digit, have no `..`, and are not shaped like an \
-                 IP address"
-                    .into(),
-            ),
+            Self::Service(e) => e.advice(),
+            Self::Endpoint(EndpointError::InvalidBucket { .. }) => Some(Advice::BucketNameRules),
             Self::Http { source, .. } => Some(match source {
-                HttpError::Connect { .. } => {
-                    "check --endpoint-url and that the store is running and reachable".into()
-                }
-                HttpError::Timeout { .. } => {
-                    "the store is not answering; check the endpoint, or lower --concurrency".into()
-                }
-                HttpError::CaBundle { .. } | HttpError::Tls { .. } => {
-                    crate::config::CA_BUNDLE_HINT.into()
-                }
+                HttpError::Connect { .. } => Advice::CheckEndpointReachable,
+                HttpError::Timeout { .. } => Advice::StoreNotAnswering,
+                HttpError::CaBundle { .. } | HttpError::Tls { .. } => Advice::CheckCaBundle,
                 _ => return None,
             }),
             _ => None,

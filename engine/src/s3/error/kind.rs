@@ -2,7 +2,7 @@
 
 use super::{Origin, S3Error};
 
-/// What kind of failure an [`S3Error`] is: decides retrying and the hint.
+/// What kind of failure an [`S3Error`] is: decides retrying and the advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum S3ErrorKind {

@@ -1,5 +1,5 @@
 //! The typed S3 error: what the store answered, classified by one table into a kind and
-//! whether a retry may help, with a hint that tells the user what to do.
+//! whether a retry may help, with typed advice on what to do.
 //!
 //! An [`S3Error`] is built from an answer's status, headers and body:
 //! - an S3 `<Error>` document gives the code, message and request id;
@@ -9,10 +9,10 @@
 //!
 //! The jobs are split: this file builds the error and shows it; `kind` classifies it
 //! (the table, the predicates, retryability); `excerpt` sanitizes what foreign bodies and
-//! keys carry; `hint` says what the user can do.
+//! keys carry; `advice` says what can be done about it.
 
+mod advice;
 mod excerpt;
-mod hint;
 mod kind;
 #[cfg(test)]
 mod tests;
@@ -48,7 +48,8 @@ enum Origin {
 /// An error answered by S3 or by what stands at the endpoint.
 ///
 /// `Display` is one line: the operation, the bucket/key, the code, the message and the
-/// request id. What the user can do about it comes separately from [`S3Error::hint`].
+/// request id. What can be done about it comes separately, as typed
+/// [`crate::Advice`], from [`S3Error::advice`].
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct S3Error {
     status: StatusCode,
@@ -58,7 +59,7 @@ pub struct S3Error {
     operation: Option<&'static str>,
     bucket: Option<String>,
     key: Option<String>,
-    /// The request was sent unsigned (`--no-sign-request`).
+    /// The request was sent unsigned (anonymous).
     anonymous: bool,
     /// How many times the request was sent (0: not told).
     attempts: u32,
@@ -107,7 +108,7 @@ impl S3Error {
         }
     }
 
-    /// Marks the request as sent unsigned, for the AccessDenied hint.
+    /// Marks the request as sent unsigned, for the AccessDenied advice.
     pub fn with_anonymous(mut self, anonymous: bool) -> Self {
         self.anonymous = anonymous;
         self
@@ -130,7 +131,7 @@ impl S3Error {
         self.retry_after
     }
 
-    /// Names the operation that failed (`GetObject`, …), for the message and the hint.
+    /// Names the operation that failed (`GetObject`, …), for the message and the advice.
     pub fn with_operation(mut self, operation: &'static str) -> Self {
         self.operation = Some(operation);
         self

@@ -1,7 +1,8 @@
-//! The error's tests: answers and their display, classification, excerpts, hints.
+//! The error's tests: answers and their display, classification, excerpts, advice.
 
 use super::excerpt::EXCERPT_CHARS;
 use super::*;
+use crate::Advice;
 use http::HeaderValue;
 
 /// The error example of the S3 API reference ("Error responses").
@@ -50,8 +51,8 @@ fn coded(status: u16, code: &str, message: &str) -> S3Error {
     answer(status, &error_xml(code, message))
 }
 
-fn hint(error: &S3Error) -> String {
-    error.hint().expect("a hint")
+fn advice(error: &S3Error) -> Advice {
+    error.advice().expect("advice")
 }
 
 #[test]
@@ -170,8 +171,7 @@ fn html_proxy_page_is_a_non_s3_answer_with_its_title() {
          (HTTP 502, text/html): \"502 Bad Gateway\""
     );
     assert!(error.is_retryable(), "a proxy's 502 may pass");
-    assert!(hint(&error).contains("--endpoint-url"));
-    assert!(hint(&error).contains("proxy"));
+    assert_eq!(advice(&error), Advice::CheckEndpoint);
 }
 
 #[test]
@@ -219,10 +219,13 @@ fn head_404_without_body_names_the_missing_key() {
     assert_eq!(error.request_id(), Some("TX1"));
     assert_eq!(error.host_id(), Some("HOST1"));
     assert!(error.message().contains("no body"));
-    assert!(
-        hint(&error).contains("`ferry ls s3://photos/2024/`"),
-        "{}",
-        hint(&error)
+    assert_eq!(
+        advice(&error),
+        Advice::KeyMissing {
+            bucket: Some("photos".into()),
+            parent_prefix: "2024/".into(),
+            ambiguous: true,
+        }
     );
     assert_eq!(
         error.to_string(),
@@ -240,15 +243,20 @@ fn head_404_without_key_is_not_found_or_no_such_bucket() {
 }
 
 #[test]
-fn head_403_without_body_is_access_denied_with_a_cautious_hint() {
+fn head_403_without_body_is_access_denied_with_cautious_advice() {
     let error = answer(403, "")
         .with_operation("HeadObject")
         .with_resource(Some("b"), Some("k"));
     assert_eq!(error.code(), "Forbidden");
     assert!(error.is_access_denied() && !error.is_retryable());
-    let hint = hint(&error);
-    assert!(hint.contains("s3:GetObject on s3://b/k"), "{hint}");
-    assert!(hint.contains("without saying why"), "{hint}");
+    assert_eq!(
+        advice(&error),
+        Advice::CheckPermission {
+            action: Some("s3:GetObject"),
+            resource: Some("s3://b/k".into()),
+            reason_given: false,
+        }
+    );
 }
 
 #[test]
@@ -259,8 +267,11 @@ fn head_301_names_the_region_from_the_bucket_region_header() {
     assert!(error.is_wrong_region());
     assert_eq!(error.region(), Some("eu-west-1"));
     assert_eq!(
-        hint(&error),
-        "the bucket is in region eu-west-1: use --region eu-west-1"
+        advice(&error),
+        Advice::UseRegion {
+            region: Some("eu-west-1".into()),
+            endpoint: None,
+        }
     );
 }
 
@@ -269,7 +280,13 @@ fn head_400_with_bucket_region_header_is_a_wrong_region() {
     let headers = headers(&[("x-amz-bucket-region", "ap-south-1")]);
     let error = S3Error::from_response(StatusCode::BAD_REQUEST, &headers, b"");
     assert!(error.is_wrong_region());
-    assert!(hint(&error).contains("--region ap-south-1"));
+    assert_eq!(
+        advice(&error),
+        Advice::UseRegion {
+            region: Some("ap-south-1".into()),
+            endpoint: None,
+        }
+    );
 }
 
 #[test]
@@ -281,7 +298,10 @@ fn permanent_redirect_body_names_the_region_through_its_endpoint() {
     let error = answer(301, body);
     assert_eq!(error.region(), Some("eu-central-1"));
     assert_eq!(error.bucket(), Some("amzn-s3-demo-bucket"));
-    assert!(hint(&error).contains("use --region eu-central-1"));
+    assert!(matches!(
+        advice(&error),
+        Advice::UseRegion { region: Some(r), .. } if r == "eu-central-1"
+    ));
 }
 
 #[test]
@@ -290,10 +310,12 @@ fn redirect_to_an_endpoint_without_region_names_the_endpoint() {
         "<Error><Code>PermanentRedirect</Code><Endpoint>b.s3.amazonaws.com</Endpoint></Error>";
     let error = answer(301, body);
     assert_eq!(error.region(), None);
-    assert!(
-        hint(&error).contains("b.s3.amazonaws.com"),
-        "{}",
-        hint(&error)
+    assert_eq!(
+        advice(&error),
+        Advice::UseRegion {
+            region: None,
+            endpoint: Some("b.s3.amazonaws.com".into()),
+        }
     );
 }
 
@@ -326,8 +348,11 @@ fn authorization_header_malformed_names_the_expected_region() {
     let error = answer(400, body);
     assert!(error.is_wrong_region() && !error.is_retryable());
     assert_eq!(
-        hint(&error),
-        "the bucket is in region us-west-2: use --region us-west-2"
+        advice(&error),
+        Advice::UseRegion {
+            region: Some("us-west-2".into()),
+            endpoint: None,
+        }
     );
 }
 
@@ -395,77 +420,69 @@ fn request_time_too_skewed_is_its_own_kind_and_retryable_after_correction() {
     let error = answer(403, body);
     assert!(error.is_clock_skew() && error.is_retryable());
     assert!(!error.is_access_denied());
-    let hint = hint(&error);
-    assert!(hint.contains("fix the clock"), "{hint}");
-    assert!(hint.contains("2026-05-01T12:00:00Z"), "{hint}");
+    assert_eq!(
+        advice(&error),
+        Advice::FixClock {
+            server_time: Some("2026-05-01T12:00:00Z".into()),
+        }
+    );
 }
 
 #[test]
-fn access_denied_hint_names_the_action_resource_policy_and_owner() {
+fn access_denied_advice_names_the_action_and_the_resource() {
     let error = coded(403, "AccessDenied", "Access Denied")
         .with_operation("PutObject")
         .with_resource(Some("reports"), Some("q1.csv"));
     assert!(error.is_access_denied());
-    let hint = hint(&error);
-    assert!(
-        hint.contains("lacks permission for s3:PutObject on s3://reports/q1.csv"),
-        "{hint}"
-    );
-    assert!(
-        hint.contains("policy") && hint.contains("bucket owner"),
-        "{hint}"
+    assert_eq!(
+        advice(&error),
+        Advice::CheckPermission {
+            action: Some("s3:PutObject"),
+            resource: Some("s3://reports/q1.csv".into()),
+            reason_given: true,
+        }
     );
 }
 
 #[test]
-fn invalid_access_key_hint_says_wrong_key_or_wrong_endpoint() {
+fn invalid_access_key_advises_checking_the_access_key() {
     let error = coded(
         403,
         "InvalidAccessKeyId",
         "The AWS Access Key Id you provided does not exist in our records.",
     );
     assert!(error.is_invalid_credentials());
-    let hint = hint(&error);
-    assert!(hint.contains("not known to this endpoint"), "{hint}");
-    assert!(
-        hint.contains("--endpoint-url") && hint.contains("partition"),
-        "{hint}"
-    );
+    assert_eq!(advice(&error), Advice::CheckAccessKey);
 }
 
 #[test]
-fn signature_mismatch_hint_checks_the_secret_and_the_clock() {
+fn signature_mismatch_advises_checking_the_secret_key() {
     let error = coded(
         403,
         "SignatureDoesNotMatch",
         "The request signature we calculated does not match the signature you provided.",
     );
     assert!(error.is_invalid_credentials() && !error.is_access_denied());
-    let hint = hint(&error);
-    assert!(
-        hint.contains("secret access key") && hint.contains("clock"),
-        "{hint}"
-    );
+    assert_eq!(advice(&error), Advice::CheckSecretKey);
 }
 
 #[test]
-fn expired_token_hint_asks_for_fresh_credentials() {
+fn expired_token_advises_fresh_credentials() {
     let error = coded(400, "ExpiredToken", "The provided token has expired.");
     assert!(error.is_expired_token() && !error.is_retryable());
-    let hint = hint(&error);
-    assert!(hint.contains("expired") && hint.contains("fresh"), "{hint}");
+    assert_eq!(advice(&error), Advice::RefreshCredentials);
 }
 
 #[test]
-fn no_such_bucket_hint_checks_name_and_region_and_suggests_ferry_ls() {
+fn no_such_bucket_advice_names_the_bucket() {
     let error = coded(404, "NoSuchBucket", "The specified bucket does not exist")
         .with_resource(Some("typo-bucket"), None);
-    let hint = hint(&error);
-    assert!(
-        hint.contains("typo-bucket") && hint.contains("--region"),
-        "{hint}"
+    assert_eq!(
+        advice(&error),
+        Advice::BucketMissing {
+            bucket: Some("typo-bucket".into()),
+        }
     );
-    assert!(hint.contains("`ferry ls`"), "{hint}");
 }
 
 #[test]
@@ -481,33 +498,33 @@ fn no_such_bucket_takes_the_bucket_from_the_body() {
 }
 
 #[test]
-fn no_such_key_hint_lists_the_keys_beside_it() {
+fn no_such_key_advice_names_the_keys_beside_it() {
     let error = answer(404, NO_SUCH_KEY).with_resource(Some("mybucket"), Some("myfoto.jpg"));
     assert_eq!(
-        hint(&error),
-        "the key does not exist: `ferry ls s3://mybucket/` lists the keys there"
+        advice(&error),
+        Advice::KeyMissing {
+            bucket: Some("mybucket".into()),
+            parent_prefix: String::new(),
+            ambiguous: false,
+        }
     );
 }
 
 #[test]
-fn no_such_upload_says_to_start_again() {
+fn no_such_upload_advises_starting_again() {
     let error = coded(404, "NoSuchUpload", "The specified upload does not exist.");
     assert!(error.is_no_such_upload() && error.is_not_found());
-    assert!(hint(&error).contains("start the transfer again"));
+    assert_eq!(advice(&error), Advice::UploadGone);
 }
 
 #[test]
-fn slow_down_hint_says_ferry_retried_and_to_lower_concurrency() {
+fn slow_down_advises_a_lower_request_rate() {
     let error = coded(503, "SlowDown", "Please reduce your request rate.");
-    let hint = hint(&error);
-    assert!(
-        hint.contains("retried with backoff") && hint.contains("--concurrency"),
-        "{hint}"
-    );
+    assert_eq!(advice(&error), Advice::ReduceRequestRate);
 }
 
 #[test]
-fn checksum_rejections_by_stores_without_support_hint_to_turn_checksums_off() {
+fn checksum_rejections_by_stores_without_support_advise_turning_checksums_off() {
     let refusals = [
         coded(
             501,
@@ -533,11 +550,7 @@ fn checksum_rejections_by_stores_without_support_hint_to_turn_checksums_off() {
     for error in refusals {
         assert!(error.is_checksum_unsupported(), "{error}");
         assert!(!error.is_retryable(), "{error}");
-        assert_eq!(
-            hint(&error),
-            "this store does not support the x-amz-checksum-* headers: re-run with \
-             --checksum-algorithm none"
-        );
+        assert_eq!(advice(&error), Advice::DisableRequestChecksums);
     }
 }
 
@@ -572,7 +585,7 @@ fn unknown_code_follows_its_status() {
         S3ErrorKind::InvalidRequest
     );
     assert_eq!(coded(200, "Whatever", "m").kind(), S3ErrorKind::Other);
-    assert_eq!(coded(418, "Whatever", "m").hint(), None);
+    assert_eq!(coded(418, "Whatever", "m").advice(), None);
 }
 
 #[test]
@@ -641,99 +654,107 @@ fn every_truncation_of_an_answer_gives_an_error_without_panic() {
                 S3Error::from_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), truncated)
                     .with_resource(Some("b"), Some("k"));
             assert!(!error.to_string().is_empty());
-            let _ = (error.hint(), error.kind());
+            let _ = (error.advice(), error.kind());
         }
     }
 }
 
 #[test]
-fn an_unsigned_request_refused_says_it_was_anonymous() {
+fn an_unsigned_request_refused_advises_signing_not_permissions() {
     let error = coded(403, "AccessDenied", "Access Denied")
         .with_operation("GetObject")
         .with_resource(Some("b"), Some("k"))
         .with_anonymous(true);
-    let hint = hint(&error);
-    assert!(
-        hint.contains("anonymous") && hint.contains("--no-sign-request"),
-        "{hint}"
-    );
-    assert!(!hint.contains("IAM"), "{hint}");
+    assert_eq!(advice(&error), Advice::SendSignedRequests);
 }
 
 #[test]
-fn an_unknown_access_key_names_keys_and_endpoint_whatever_code_the_store_uses() {
+fn an_unknown_access_key_advises_checking_it_whatever_code_the_store_uses() {
     for code in ["InvalidAccessKeyId", "NotSignedUp"] {
         let error = coded(403, code, "");
         assert!(error.is_invalid_credentials(), "{code}");
-        let hint = hint(&error);
-        assert!(hint.contains("not known to this endpoint"), "{hint}");
-        assert!(hint.contains("--endpoint-url"), "{hint}");
-        assert!(!hint.contains("IAM"), "{hint}");
+        assert_eq!(advice(&error), Advice::CheckAccessKey, "{code}");
     }
 }
 
 #[test]
-fn a_server_error_after_retries_says_how_many_attempts_and_to_check_the_server() {
+fn a_server_error_after_retries_carries_its_status_and_attempts() {
     let error = coded(500, "InternalError", "We encountered an internal error.").with_attempts(4);
-    let hint = hint(&error);
-    assert!(hint.contains("after 4 attempts"), "{hint}");
-    assert!(hint.contains("server's logs"), "{hint}");
-    assert!(!hint.contains("try again later"), "{hint}");
+    assert_eq!(
+        advice(&error),
+        Advice::RetryWhenStoreHealthy {
+            status: 500,
+            attempts: 4,
+        }
+    );
     let timeout = coded(400, "RequestTimeout", "");
-    assert!(hint_of(&timeout).contains("network"));
-}
-
-fn hint_of(error: &S3Error) -> String {
-    error.hint().unwrap_or_default()
+    assert_eq!(advice(&timeout), Advice::CheckNetworkOrReduceConcurrency);
 }
 
 #[test]
-fn a_404_that_is_not_s3_asks_whether_the_endpoint_is_s3() {
+fn a_404_that_is_not_s3_advises_checking_the_endpoint_is_s3() {
     let empty = answer(404, "")
         .with_operation("GetObject")
         .with_resource(Some("b"), Some("k"));
-    let hint = hint(&empty);
-    assert!(hint.contains("without an S3 error"), "{hint}");
-    assert!(!hint.contains("key does not exist"), "{hint}");
+    assert_eq!(advice(&empty), Advice::CheckEndpointIsS3);
     let html = answer(404, "<html><title>404 Not Found</title></html>")
         .with_operation("ListObjectsV2")
         .with_resource(Some("b"), None);
-    assert!(hint_of(&html).contains("is --endpoint-url an S3 endpoint"));
+    assert_eq!(advice(&html), Advice::CheckEndpointIsS3);
     // HEAD answers never have a body: a bodyless 404 there is S3's missing key.
     let head = answer(404, "")
         .with_operation("HeadObject")
         .with_resource(Some("b"), Some("k"));
-    assert!(hint_of(&head).contains("key does not exist"));
+    assert!(matches!(advice(&head), Advice::KeyMissing { .. }));
     let s3 = coded(404, "NoSuchKey", "gone")
         .with_operation("GetObject")
         .with_resource(Some("b"), Some("k"));
-    assert!(hint_of(&s3).contains("key does not exist"));
+    assert!(matches!(advice(&s3), Advice::KeyMissing { .. }));
 }
 
 #[test]
-fn codes_sent_without_a_message_get_a_readable_one_and_a_hint_where_one_helps() {
+fn codes_sent_without_a_message_get_a_readable_one_and_advice_where_it_helps() {
     let table = [
-        ("InvalidBucketName", 400, Some("3-63 characters")),
-        ("BucketAlreadyExists", 409, Some("choose another name")),
-        ("BucketAlreadyOwnedByYou", 409, Some("yours already")),
-        ("KeyTooLongError", 400, Some("1024 bytes")),
-        ("NoSuchBucket", 404, Some("does not exist")),
-        ("EntityTooLarge", 400, Some("5 GiB")),
+        ("InvalidBucketName", 400, Some(Advice::BucketNameRules)),
+        (
+            "BucketAlreadyExists",
+            409,
+            Some(Advice::ChooseOtherBucketName),
+        ),
+        (
+            "BucketAlreadyOwnedByYou",
+            409,
+            Some(Advice::BucketAlreadyYours),
+        ),
+        ("KeyTooLongError", 400, Some(Advice::ShortenKey)),
+        (
+            "NoSuchBucket",
+            404,
+            Some(Advice::BucketMissing { bucket: None }),
+        ),
+        (
+            "EntityTooLarge",
+            400,
+            Some(Advice::ObjectTooLargeForOneRequest),
+        ),
+        ("EntityTooSmall", 400, Some(Advice::RaisePartSize)),
         ("InvalidArgument", 400, None),
     ];
-    for (code, status, expected_hint) in table {
+    for (code, status, expected) in table {
         let error = answer(status, &format!("<Error><Code>{code}</Code></Error>"));
         assert!(!error.message().is_empty(), "{code}");
         let line = error.to_string();
         assert!(!line.ends_with(": "), "{line}");
-        match expected_hint {
-            Some(part) => assert!(hint_of(&error).contains(part), "{code}: {:?}", error.hint()),
-            None => assert_eq!(error.hint(), None, "{code}"),
-        }
+        assert_eq!(error.advice(), expected, "{code}");
     }
     let named = answer(
         400,
         "<Error><Code>InvalidArgument</Code><ArgumentName>x-amz-storage-class</ArgumentName></Error>",
     );
-    assert!(hint_of(&named).contains("x-amz-storage-class"));
+    assert_eq!(
+        advice(&named),
+        Advice::CheckArgument {
+            name: "x-amz-storage-class".into(),
+        }
+    );
 }
