@@ -87,7 +87,7 @@ pub enum Error {
     Endpoint(#[from] EndpointError),
     /// Temporary credentials have expired and their source cannot refresh them.
     #[error(
-        "{operation} on {resource}: the temporary credentials {masked_key} {}; get new ones (e.g. `aws sts get-session-token`), or let ferry fetch and refresh them itself with --assume-role or a role profile",
+        "{operation} on {resource}: the temporary credentials {masked_key} {}; get new ones (e.g. `aws sts get-session-token`), or let ferry fetch and refresh them itself by assuming a role (or with a role profile)",
         match expired_at { Some(at) => format!("expired at {at}"), None => "have expired (the store answered ExpiredToken)".to_owned() }
     )]
     CredentialsExpired {
@@ -252,7 +252,8 @@ impl S3Client {
                 .ok_or_else(|| Error::Protocol {
                     operation: "presigning",
                     resource: resource(Some(bucket), Some(key)),
-                    message: "anonymous requests cannot be presigned; drop --no-sign-request"
+                    message: "anonymous requests cannot be presigned: a presigned URL carries a \
+                              signature, which needs credentials"
                         .into(),
                 })?;
         let query = self
