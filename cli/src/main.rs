@@ -5,6 +5,7 @@ mod output;
 mod args;
 mod commands;
 mod exit;
+mod hints;
 mod location;
 mod progress;
 mod signals;

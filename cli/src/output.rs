@@ -151,7 +151,7 @@ pub fn report_error(err: &CliError) -> ExitCode {
 
 impl From<ferry::config::ConfigError> for CliError {
     fn from(error: ferry::config::ConfigError) -> Self {
-        let hint = error.hint();
+        let hint = crate::hints::config(&error);
         Self {
             hint,
             ..Self::usage(error.to_string(), "")
@@ -162,7 +162,7 @@ impl From<ferry::config::ConfigError> for CliError {
 impl From<ferry::s3::Error> for CliError {
     fn from(error: ferry::s3::Error) -> Self {
         Self {
-            hint: error.hint(),
+            hint: crate::hints::s3(&error),
             message: error.to_string(),
             code: ExitCode::Failure,
         }
@@ -172,7 +172,7 @@ impl From<ferry::s3::Error> for CliError {
 impl From<ferry::transfer::TransferError> for CliError {
     fn from(error: ferry::transfer::TransferError) -> Self {
         Self {
-            hint: error.hint(),
+            hint: crate::hints::transfer(&error),
             message: error.to_string(),
             code: ExitCode::Failure,
         }
@@ -189,7 +189,7 @@ impl From<ferry::shard::ShardError> for CliError {
             _ => ExitCode::Failure,
         };
         Self {
-            hint: error.hint(),
+            hint: crate::hints::shard(&error),
             message: error.to_string(),
             code,
         }

@@ -16,6 +16,7 @@
 //! | [`http`] | the pooled hyper client: keep-alive, TLS, timeouts, bodies, retry policy, the bandwidth cap |
 //! | [`s3`] | the S3 API: the client's typed operations, XML bodies, typed errors, ETag checks |
 //! | [`transfer`] | the scheduler: part planning, parallel multipart upload, ranged parallel download, streams, directories, sync, copy, progress events, typed failures, cancellation |
+//! | [`advice`] | what to do about a failure, typed: the front end words it |
 //! | [`shard`] | a migration split into shards: the plan, one shard's run, the merged report |
 //! | `serve` | the embedded S3 endpoint (s3s-fs), behind the `serve` cargo feature |
 //! | [`checksum`] | S3's checksum algorithms: hashers, parallel part sums, CRC combining |
@@ -24,7 +25,7 @@
 //! | [`pattern`] | shell-like globs for source arguments |
 //!
 //! Underneath, the modules form layers, each using only those below it: `time`, `env`,
-//! `checksum`, `pattern` and `http` (nothing else of the crate), then `credentials`, `sign`,
+//! `checksum`, `pattern`, `http` and `advice` (nothing else of the crate), then `credentials`, `sign`,
 //! `endpoint`, `s3`, `transfer`, and on top `shard`, `serve` and `config`; STS, signed, is
 //! the one part of `credentials` that uses `sign`. `engine/tests/layers.rs` enforces it (see
 //! docs/architecture.md).
@@ -62,6 +63,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod advice;
 pub mod checksum;
 pub mod config;
 pub mod credentials;
@@ -77,6 +79,7 @@ pub mod sign;
 pub mod time;
 pub mod transfer;
 
+pub use advice::Advice;
 pub use config::ClientBuilder;
 pub use credentials::Credentials;
 /// The S3 client: [`Client::builder`] makes one.

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Modules that use nothing else of the crate.
-const FOUNDATION: &[&str] = &["time", "env", "checksum", "pattern", "http"];
+const FOUNDATION: &[&str] = &["time", "env", "checksum", "pattern", "http", "advice"];
 
 /// Each top-level module and the modules it may use besides [`FOUNDATION`] (which the
 /// foundation itself may not).
@@ -32,6 +32,7 @@ const USES: &[(&str, &[&str])] = &[
     ("checksum", &[]),
     ("pattern", &[]),
     ("http", &[]),
+    ("advice", &[]),
     ("credentials", &[]),
     ("sign", &["credentials"]),
     ("endpoint", &[]),

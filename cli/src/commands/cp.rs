@@ -355,7 +355,7 @@ fn single(
             summary.bytes = bytes;
         }
         Err(error) => {
-            *hint = error.hint();
+            *hint = crate::hints::transfer(&error);
             summary.fail(ferry::transfer::Failure::new(name, error));
         }
     }

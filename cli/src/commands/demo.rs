@@ -58,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<ExitCode, CliEr
     .map_err(|e| CliError::usage(e.to_string(), "the demo needs the system's random source"))?;
     let endpoint = LocalEndpoint::start(config)
         .await
-        .map_err(|e| CliError::usage(e.to_string(), e.hint().unwrap_or_default()))?;
+        .map_err(|e| CliError::usage(e.to_string(), crate::hints::serve(&e).unwrap_or_default()))?;
     say(
         global,
         &format!(

@@ -20,6 +20,12 @@ pub async fn run(global: &GlobalArgs, args: &PresignArgs) -> Result<ExitCode, Cl
             "a presigned URL lasts 1 to 604800 seconds (7 days)",
         ));
     }
+    if global.no_sign_request {
+        return Err(CliError::usage(
+            "anonymous requests cannot be presigned: a presigned URL carries a signature",
+            "drop --no-sign-request",
+        ));
+    }
     let client = connect(global).await?.client;
     let url = client
         .presign_get(&bucket, &key, Duration::from_secs(args.expires))

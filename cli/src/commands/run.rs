@@ -105,7 +105,14 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, CliErr
         outln!("{value}");
     } else if !global.quiet {
         for failure in &result.failed {
-            errln!("failed: {}: {}", printable(&failure.key), failure.error);
+            match failure.advice.as_ref().and_then(crate::hints::render) {
+                Some(hint) => errln!(
+                    "failed: {}: {} ({hint})",
+                    printable(&failure.key),
+                    failure.error
+                ),
+                None => errln!("failed: {}: {}", printable(&failure.key), failure.error),
+            }
         }
         errln!(
             "shard {index}: {} of {} objects in place ({} copied, {} already there), {} failed; {} copied",

@@ -182,7 +182,7 @@ fn serve_error(err: &ServeError) -> CliError {
     };
     CliError {
         message: err.to_string(),
-        hint: err.hint(),
+        hint: crate::hints::serve(err),
         code,
     }
 }

@@ -7,6 +7,7 @@ mod credentials;
 pub use builder::ClientBuilder;
 pub use credentials::{CredentialSetup, TemporaryOptions, credentials_provider};
 
+use crate::Advice;
 use crate::credentials::imds;
 use crate::credentials::profile::{self, Profile};
 use crate::credentials::validate::aws_format_warnings;
@@ -89,41 +90,34 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// What the user can do about it, where a hint adds to the message (each message of
-    /// [`ConfigError::Options`] already names the flags to change: no hint).
-    pub fn hint(&self) -> Option<String> {
+    /// What can be done about it, where advice adds to the message (each message of
+    /// [`ConfigError::Options`] already says what to change: no advice).
+    pub fn advice(&self) -> Option<Advice> {
         match self {
-            Self::Endpoint(_) => {
-                Some("see docs/endpoints.md for regions, endpoints and addressing".into())
-            }
-            Self::Credentials(_) => {
-                Some("see docs/credentials.md for where ferry looks for keys".into())
-            }
+            Self::Endpoint(_) => Some(Advice::ReviewEndpointSettings),
+            Self::Credentials(_) => Some(Advice::ReviewCredentialSources),
             Self::Http(HttpError::CaBundle { .. } | HttpError::Tls { .. }) => {
-                Some(crate::http::CA_BUNDLE_HINT.into())
+                Some(Advice::CheckCaBundle)
             }
             Self::Http(_) | Self::Options(_) | Self::EndpointPath { .. } => None,
             Self::NoCredentialsGiven => None,
-            Self::Sts(message) => Some(sts_hint(message).into()),
+            Self::Sts(message) => Some(sts_advice(message)),
         }
     }
 }
 
-/// The hint for an invalid temporary-credential flag, by what its message names.
-fn sts_hint(message: &str) -> &'static str {
+/// The advice for invalid temporary-credential settings, by what the message names.
+fn sts_advice(message: &str) -> Advice {
     if message.contains("DurationSeconds") {
-        "--session-duration is in seconds: 900 (15 minutes) to 43200 (12 hours) for \
-         --assume-role (up to the role's maximum session duration), 900 to 129600 for \
-         --mfa-serial alone"
+        Advice::SessionDurationRange
     } else if message.contains("MFA") {
-        "--mfa-serial takes the MFA device's ARN (arn:aws:iam::ACCOUNT:mfa/NAME) or hardware \
-         serial, and --mfa-code the 6 digits it shows now"
+        Advice::MfaDeviceAndCode
     } else if message.contains("role ARN") {
-        "--assume-role takes a role ARN: arn:aws:iam::ACCOUNT:role/NAME"
+        Advice::RoleArnFormat
     } else if message.contains("session name") {
-        "--role-session-name takes 2-64 characters of A-Za-z0-9_+=,.@-"
+        Advice::RoleSessionNameFormat
     } else {
-        "see docs/credentials.md for --assume-role, --mfa-serial and --session-duration"
+        Advice::ReviewTemporaryCredentials
     }
 }
 
@@ -307,27 +301,26 @@ fn ca_bundle(
 }
 
 #[cfg(test)]
-mod hint_tests {
+mod advice_tests {
     use super::*;
 
     #[test]
-    fn sts_flag_mistakes_get_an_sts_hint_not_the_ca_bundle_one() {
+    fn sts_setting_mistakes_get_sts_advice_not_the_ca_bundle_one() {
         let duration = ConfigError::Sts(
             "invalid STS request: AssumeRole DurationSeconds must be between 900 and 43200 \
              seconds (default 3600), not 10"
                 .into(),
         );
-        let hint = duration.hint().expect("a hint");
-        assert!(hint.contains("--session-duration"), "{hint}");
-        assert!(!hint.contains("ca-bundle"), "{hint}");
+        assert_eq!(duration.advice(), Some(Advice::SessionDurationRange));
         let mfa =
             ConfigError::Sts("invalid STS request: MFA serial number `x` is not valid".into());
-        let hint = mfa.hint().expect("a hint");
-        assert!(hint.contains("--mfa-serial"), "{hint}");
-        let options = ConfigError::Options(
-            "--mfa-serial needs the device's current code: pass --mfa-code CODE".into(),
+        assert_eq!(mfa.advice(), Some(Advice::MfaDeviceAndCode));
+        let options = ConfigError::Options("the MFA device needs its current code".into());
+        assert_eq!(
+            options.advice(),
+            None,
+            "the message already says what to do"
         );
-        assert_eq!(options.hint(), None, "the message already says what to do");
     }
 
     #[test]
@@ -336,16 +329,14 @@ mod hint_tests {
             path: "/etc/ca.pem".into(),
             message: "no certificate".into(),
         });
-        assert!(bundle.hint().unwrap().contains("--ca-bundle"));
+        assert_eq!(bundle.advice(), Some(Advice::CheckCaBundle));
         let other = ConfigError::Http(HttpError::Request {
             message: "bad".into(),
         });
-        assert_eq!(other.hint(), None);
-        assert!(
-            !ConfigError::Endpoint(EndpointError::MissingRegion)
-                .hint()
-                .unwrap()
-                .contains("ca-bundle")
+        assert_eq!(other.advice(), None);
+        assert_eq!(
+            ConfigError::Endpoint(EndpointError::MissingRegion).advice(),
+            Some(Advice::ReviewEndpointSettings)
         );
     }
 }

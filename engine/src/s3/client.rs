@@ -3,6 +3,7 @@
 
 use super::error::S3Error;
 use super::request::S3Request;
+use crate::Advice;
 use crate::credentials::{Credentials, CredentialsError, ProvideCredentials};
 use crate::endpoint::{Endpoint, EndpointError};
 use crate::http::retry::MAX_CORRUPTED_RETRIES;
@@ -86,7 +87,7 @@ pub enum Error {
     Endpoint(#[from] EndpointError),
     /// Temporary credentials have expired and their source cannot refresh them.
     #[error(
-        "{operation} on {resource}: the temporary credentials {masked_key} {}; get new ones (e.g. `aws sts get-session-token`), or let ferry fetch and refresh them itself with --assume-role or a role profile",
+        "{operation} on {resource}: the temporary credentials {masked_key} {}; get new ones (e.g. `aws sts get-session-token`), or let ferry fetch and refresh them itself by assuming a role (or with a role profile)",
         match expired_at { Some(at) => format!("expired at {at}"), None => "have expired (the store answered ExpiredToken)".to_owned() }
     )]
     CredentialsExpired {
@@ -120,26 +121,15 @@ impl Error {
         }
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    /// What can be done about it, when the engine knows (a front end words it).
+    pub fn advice(&self) -> Option<Advice> {
         match self {
-            Self::Service(e) => e.hint(),
-            Self::Endpoint(EndpointError::InvalidBucket { .. }) => Some(
-                "bucket names are 3-63 characters of lower-case letters, digits, `.` and `-`, \
-                 start and end with a letter or digit, have no `..`, and are not shaped like an \
-                 IP address"
-                    .into(),
-            ),
+            Self::Service(e) => e.advice(),
+            Self::Endpoint(EndpointError::InvalidBucket { .. }) => Some(Advice::BucketNameRules),
             Self::Http { source, .. } => Some(match source {
-                HttpError::Connect { .. } => {
-                    "check --endpoint-url and that the store is running and reachable".into()
-                }
-                HttpError::Timeout { .. } => {
-                    "the store is not answering; check the endpoint, or lower --concurrency".into()
-                }
-                HttpError::CaBundle { .. } | HttpError::Tls { .. } => {
-                    crate::http::CA_BUNDLE_HINT.into()
-                }
+                HttpError::Connect { .. } => Advice::CheckEndpointReachable,
+                HttpError::Timeout { .. } => Advice::StoreNotAnswering,
+                HttpError::CaBundle { .. } | HttpError::Tls { .. } => Advice::CheckCaBundle,
                 _ => return None,
             }),
             _ => None,
@@ -262,7 +252,8 @@ impl S3Client {
                 .ok_or_else(|| Error::Protocol {
                     operation: "presigning",
                     resource: resource(Some(bucket), Some(key)),
-                    message: "anonymous requests cannot be presigned; drop --no-sign-request"
+                    message: "anonymous requests cannot be presigned: a presigned URL carries a \
+                              signature, which needs credentials"
                         .into(),
                 })?;
         let query = self

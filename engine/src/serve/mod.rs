@@ -193,7 +193,7 @@ fn random_chars(out: &mut String, count: usize, alphabet: &[u8]) -> Result<(), S
     ))
 }
 
-/// Why the endpoint could not start. [`ServeError::hint`] says what to do.
+/// Why the endpoint could not start; each variant says what to change (a front end words it).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
@@ -250,43 +250,6 @@ pub enum ServeError {
     /// The operating system's random source failed.
     #[error("cannot generate random credentials: {0}")]
     Random(String),
-}
-
-impl ServeError {
-    /// What the user can do about it, in words that fit `ferry serve`'s flags.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Self::RootMissing { root } => Some(format!(
-                "create it with `mkdir -p {}`, or pass an existing directory with --root",
-                root.display()
-            )),
-            Self::RootNotDirectory { .. } => {
-                Some("pass a directory with --root; its sub-directories become buckets".into())
-            }
-            Self::RootUnusable { .. } => {
-                Some("check the path and its permissions, or pass another --root".into())
-            }
-            Self::AddressInUse { address } => Some(format!(
-                "pick another port, e.g. --address {}, or port 0 to let the system choose",
-                SocketAddr::new(address.ip(), address.port().wrapping_add(1).max(1024))
-            )),
-            Self::AddressUnavailable { .. } => Some(
-                "use a local address such as 127.0.0.1:9000 or [::1]:9000 (IPv6 must be enabled)"
-                    .into(),
-            ),
-            Self::Bind { address, source } => {
-                if source.kind() == io::ErrorKind::PermissionDenied && address.port() < 1024 {
-                    Some("ports below 1024 need privileges; use e.g. port 9000, or 0".into())
-                } else {
-                    None
-                }
-            }
-            Self::InvalidAccessKey | Self::EmptySecretKey => Some(
-                "give both --access-key and --secret-key, or neither to get a random pair".into(),
-            ),
-            Self::Random(_) => Some("pass --access-key and --secret-key yourself".into()),
-        }
-    }
 }
 
 /// `s3s`'s `SimpleAuth`, answering an unknown access key id as S3 does
@@ -625,7 +588,6 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, ServeError::RootMissing { .. }), "{err}");
         assert!(err.to_string().contains("does not exist"), "{err}");
-        assert!(err.hint().unwrap().contains("mkdir -p"), "{:?}", err.hint());
     }
 
     #[tokio::test]

@@ -101,24 +101,4 @@ impl ShardError {
             message: message.into(),
         }
     }
-
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Self::Io { .. } => Some("check that the path exists and is readable and writable".into()),
-            Self::S3(e) => e.hint(),
-            Self::Malformed { .. } => Some(
-                "the file was changed or cut short: make the plan again with `ferry plan`".into(),
-            ),
-            Self::PlanExists(_) => {
-                Some("choose another --out directory, or remove the old plan first".into())
-            }
-            Self::NoPlan(_) => Some("make one first: ferry plan SRC DST --shards N --out PLAN".into()),
-            Self::NoSuchShard { .. } => Some("shards are numbered from 0".into()),
-            Self::Busy(_) => Some(
-                "wait for the other worker to end; a second worker on one shard would only repeat its work".into(),
-            ),
-            Self::Invalid(_) => None,
-        }
-    }
 }

@@ -12,6 +12,7 @@
 use super::journal::{JournalWriter, read_done};
 use super::layout::{self, Place, PlanHeader, write_atomic};
 use super::{Entry, ShardError};
+use crate::Advice;
 use crate::transfer::{Event, TransferError, Transfers};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,9 @@ pub struct Failure {
     pub key: String,
     /// Why, in one line.
     pub error: String,
+    /// What can be done about it, when the engine knows; not kept in the result file.
+    #[serde(skip)]
+    pub advice: Option<Advice>,
 }
 
 /// `result-NNNNN.json`: what one run of a shard did.
@@ -60,7 +64,7 @@ impl ShardResult {
 enum Outcome {
     Copied(u64),
     InPlace,
-    Failed(String),
+    Failed(String, Option<Advice>),
 }
 
 /// Runs shard `index` of the plan in `dir` with `engine` (whose client reaches both sides:
@@ -126,9 +130,10 @@ pub async fn run_shard(
             journal.record(&entry.key, entry.size);
             result.skipped += 1;
         }
-        Outcome::Failed(error) => result.failed.push(Failure {
+        Outcome::Failed(error, advice) => result.failed.push(Failure {
             key: entry.key,
             error,
+            advice,
         }),
     };
     for entry in entries {
@@ -178,7 +183,7 @@ async fn move_one(engine: &Transfers, header: &PlanHeader, entry: &Entry) -> Out
             return Outcome::InPlace;
         }
         Ok(false) => {}
-        Err(error) => return Outcome::Failed(error),
+        Err(error) => return Outcome::Failed(error, None),
     }
     let copied = match (&header.source, &header.destination) {
         (
@@ -202,12 +207,13 @@ async fn move_one(engine: &Transfers, header: &PlanHeader, entry: &Entry) -> Out
         }
         (Place::S3 { bucket, prefix }, Place::Local { path }) => {
             let Some(target) = local_target(path, &entry.key) else {
-                return Outcome::Failed(unsafe_key(&entry.key));
+                return Outcome::Failed(unsafe_key(&entry.key), None);
             };
             if let Some(parent) = target.parent()
                 && let Err(e) = tokio::fs::create_dir_all(parent).await
             {
-                return Outcome::Failed(TransferError::io("making", parent, e).to_string());
+                let error = TransferError::io("making", parent, e);
+                return Outcome::Failed(error.to_string(), error.advice());
             }
             let from = format!("{prefix}{}", entry.key);
             engine
@@ -215,15 +221,12 @@ async fn move_one(engine: &Transfers, header: &PlanHeader, entry: &Entry) -> Out
                 .await
         }
         (Place::Local { .. }, Place::Local { .. }) => {
-            return Outcome::Failed("both sides are local".into());
+            return Outcome::Failed("both sides are local".into(), None);
         }
     };
     match copied {
         Ok(bytes) => Outcome::Copied(bytes),
-        Err(error) => Outcome::Failed(match error.hint() {
-            Some(hint) => format!("{error} ({hint})"),
-            None => error.to_string(),
-        }),
+        Err(error) => Outcome::Failed(error.to_string(), error.advice()),
     }
 }
 

@@ -191,39 +191,33 @@ impl TransferError {
         }
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    /// What can be done about it, when the engine knows (a front end words it).
+    pub fn advice(&self) -> Option<crate::Advice> {
         match self {
-            Self::S3(e) if e.service().is_some_and(|s| s.is_checksum_unsupported()) => Some(
-                "this store rejects x-amz-checksum-* headers: use --checksum-algorithm none (or AWS_REQUEST_CHECKSUM_CALCULATION=when_required)".into(),
-            ),
-            Self::S3(e) => e.hint(),
-            Self::Io { source, .. } => io_hint(source).map(Into::into),
-            Self::Local { .. } | Self::Other { .. } => None,
-            Self::Plan(_) => Some("use a --part-size between 5 MiB and 5 GiB".into()),
-            Self::Integrity { .. } => Some("the transfer was not kept; run it again".into()),
+            Self::S3(e) => e.advice(),
+            Self::Io { source, .. } | Self::Local { source } => io_advice(source),
+            Self::Other { .. } => None,
+            Self::Plan(_) => Some(crate::Advice::PartSizeOutOfRange),
+            Self::Integrity { .. } => Some(crate::Advice::RerunTransfer),
         }
     }
 }
 
-/// The hint for a local file error, by its kind: only where the kind says what to do.
-fn io_hint(error: &std::io::Error) -> Option<&'static str> {
+/// The advice for a local file error, by its kind: only where the kind says what to do.
+fn io_advice(error: &std::io::Error) -> Option<crate::Advice> {
     /// `ENOSPC` and `EDQUOT` on Linux and the BSDs, for errors whose kind is not set.
     const NO_SPACE: [i32; 2] = [28, 122];
+    use crate::Advice;
     use std::io::ErrorKind;
     match error.kind() {
-        ErrorKind::NotFound => Some("check that the path exists"),
-        ErrorKind::PermissionDenied => {
-            Some("check the permissions of the path and of its directory")
-        }
-        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
-            Some("the disk is full: free space and run again (partial downloads stay resumable)")
-        }
+        ErrorKind::NotFound => Some(Advice::CheckPathExists),
+        ErrorKind::PermissionDenied => Some(Advice::CheckPathPermissions),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some(Advice::FreeDiskSpace),
         _ if error
             .raw_os_error()
             .is_some_and(|code| NO_SPACE.contains(&code)) =>
         {
-            Some("the disk is full: free space and run again (partial downloads stay resumable)")
+            Some(Advice::FreeDiskSpace)
         }
         _ => None,
     }
@@ -587,39 +581,41 @@ fn budget_units(bytes: u64) -> usize {
 }
 
 #[cfg(test)]
-mod io_hint_tests {
+mod io_advice_tests {
     use super::TransferError;
+    use crate::Advice;
     use std::io::{Error, ErrorKind};
 
-    fn hint(source: Error) -> Option<String> {
-        TransferError::io("writing", "/data/out.bin", source).hint()
+    fn advice(source: Error) -> Option<Advice> {
+        TransferError::io("writing", "/data/out.bin", source).advice()
     }
 
     #[test]
-    fn a_full_disk_says_to_free_space_and_that_downloads_resume() {
+    fn a_full_disk_advises_freeing_space_whether_or_not_the_kind_is_set() {
         for source in [
             Error::from(ErrorKind::StorageFull),
+            Error::from(ErrorKind::QuotaExceeded),
             Error::from_raw_os_error(28),
         ] {
-            let hint = hint(source).expect("a hint");
-            assert!(hint.contains("disk is full"), "{hint}");
-            assert!(hint.contains("resumable"), "{hint}");
-            assert!(!hint.contains("exists"), "{hint}");
+            assert_eq!(advice(source), Some(Advice::FreeDiskSpace));
         }
     }
 
     #[test]
-    fn a_missing_path_and_a_permission_error_each_get_their_own_hint() {
-        let missing = hint(Error::from(ErrorKind::NotFound)).expect("a hint");
-        assert!(missing.contains("exists"), "{missing}");
-        let denied = hint(Error::from(ErrorKind::PermissionDenied)).expect("a hint");
-        assert!(denied.contains("permissions"), "{denied}");
-        assert!(!denied.contains("exists"), "{denied}");
+    fn a_missing_path_and_a_permission_error_each_get_their_own_advice() {
+        assert_eq!(
+            advice(Error::from(ErrorKind::NotFound)),
+            Some(Advice::CheckPathExists)
+        );
+        assert_eq!(
+            advice(Error::from(ErrorKind::PermissionDenied)),
+            Some(Advice::CheckPathPermissions)
+        );
     }
 
     #[test]
-    fn other_io_errors_get_no_hint() {
-        assert_eq!(hint(Error::from(ErrorKind::InvalidData)), None);
-        assert_eq!(hint(Error::other("boom")), None);
+    fn other_io_errors_get_no_advice() {
+        assert_eq!(advice(Error::from(ErrorKind::InvalidData)), None);
+        assert_eq!(advice(Error::other("boom")), None);
     }
 }

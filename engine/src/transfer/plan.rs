@@ -17,7 +17,7 @@ pub enum PlanError {
     },
     /// The part size asked for is outside the limits.
     #[error(
-        "a part size of {asked} bytes is outside {min}..={max}; pick a --part-size within that range"
+        "a part size of {asked} bytes is outside {min}..={max}; pick a part size within that range"
     )]
     PartSize {
         /// What was asked.

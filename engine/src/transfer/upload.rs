@@ -200,7 +200,7 @@ impl Transfers {
                 return Err(TransferError::Integrity {
                     name: name.into(),
                     message: format!(
-                        "the stream is longer than {} parts of {part_size} bytes; use a larger --part-size",
+                        "the stream is longer than {} parts of {part_size} bytes; use larger parts",
                         self.config.limits.max_parts
                     ),
                 });
