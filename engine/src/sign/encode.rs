@@ -3,13 +3,15 @@
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Lower-case hex of a 32-byte digest (a shorter input leaves the rest `0`), on the stack.
+#[inline]
 pub fn hex32(digest: &[u8]) -> [u8; 64] {
-    let mut out = [b'0'; 64];
-    for (four, chars) in digest.chunks(4).take(8).zip(out.chunks_exact_mut(8)) {
-        let mut word = [0u8; 4];
-        word[..four.len()].copy_from_slice(four);
-        let hex = hex_word(u32::from_be_bytes(word));
-        chars[..2 * four.len()].copy_from_slice(&hex[..2 * four.len()]);
+    let mut bytes = [0u8; 32];
+    let n = digest.len().min(32);
+    bytes[..n].copy_from_slice(&digest[..n]);
+    let mut out = [0u8; 64];
+    for (four, chars) in bytes.chunks_exact(4).zip(out.chunks_exact_mut(8)) {
+        let word = u32::from_be_bytes([four[0], four[1], four[2], four[3]]);
+        chars.copy_from_slice(&hex_word(word));
     }
     out
 }
