@@ -1,77 +1,17 @@
-//! The canonical request, streamed straight into SHA-256 through a stack buffer.
+//! The canonical request, written straight into SHA-256 blocks ([`HashWriter`]).
 //!
 //! S3's rules: the path is used as sent (encoded once by the caller, never normalized); query
 //! pairs are sorted by encoded name, then value; header names are lower-cased and sorted,
 //! values trimmed with inner runs of white space collapsed to one space, and repeated headers
 //! joined with `,` in the order they were given.
 
-use sha2::{Digest, Sha256};
+pub(crate) use super::sha::HashWriter;
 
 /// A header to sign: name (any case) and value.
 pub type HeaderPair<'a> = (&'a str, &'a str);
 
 /// How many items are sorted on the stack before falling back to the heap.
 const INLINE: usize = 12;
-
-/// Feeds SHA-256 in large blocks from a stack buffer (many tiny `update` calls cost more than
-/// the copy).
-pub(crate) struct HashWriter {
-    hasher: Sha256,
-    buf: [u8; 320],
-    len: usize,
-}
-
-impl HashWriter {
-    #[inline]
-    pub(crate) fn new() -> Self {
-        Self {
-            hasher: Sha256::new(),
-            buf: [0; 320],
-            len: 0,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn write(&mut self, bytes: &[u8]) {
-        if self.len + bytes.len() > self.buf.len() {
-            self.flush();
-            if bytes.len() > self.buf.len() {
-                self.hasher.update(bytes);
-                return;
-            }
-        }
-        let end = self.len + bytes.len();
-        if bytes.len() <= 16 {
-            // Short pieces (separators, names): a plain loop beats a memmove call.
-            for (slot, byte) in self.buf[self.len..end].iter_mut().zip(bytes) {
-                *slot = *byte;
-            }
-        } else {
-            self.buf[self.len..end].copy_from_slice(bytes);
-        }
-        self.len = end;
-    }
-
-    #[inline]
-    fn push(&mut self, byte: u8) {
-        if self.len == self.buf.len() {
-            self.flush();
-        }
-        self.buf[self.len] = byte;
-        self.len += 1;
-    }
-
-    fn flush(&mut self) {
-        self.hasher.update(&self.buf[..self.len]);
-        self.len = 0;
-    }
-
-    #[inline]
-    pub(crate) fn finish(mut self) -> [u8; 32] {
-        self.flush();
-        self.hasher.finalize().into()
-    }
-}
 
 /// Runs `f` over `items` sorted stably by `less`, on the stack when they are few.
 pub(crate) fn with_sorted<T: Copy + Default, R>(
@@ -153,12 +93,25 @@ pub(crate) fn write_query(out: &mut HashWriter, sorted: &[(&str, &str)]) {
     }
 }
 
-/// Writes the canonical headers block (`name:value\n` per distinct name) of sorted headers.
-pub(crate) fn write_headers(out: &mut HashWriter, sorted: &[HeaderPair<'_>]) {
+/// Writes the canonical headers block (`name:value\n` per distinct name) of sorted headers,
+/// and their distinct lower-case names, `;`-separated, to `names`.
+pub(crate) fn write_headers(out: &mut HashWriter, sorted: &[HeaderPair<'_>], names: &mut Names) {
     let mut i = 0;
     while i < sorted.len() {
         let name = sorted[i].0;
-        write_lowercase(out, name);
+        if i > 0 {
+            names.push(b';');
+        }
+        if has_upper(name) {
+            for byte in name.bytes() {
+                let lower = byte.to_ascii_lowercase();
+                out.push(lower);
+                names.push(lower);
+            }
+        } else {
+            out.write(name.as_bytes());
+            names.write(name.as_bytes());
+        }
         out.push(b':');
         write_trimmed(out, sorted[i].1);
         i += 1;
@@ -171,32 +124,83 @@ pub(crate) fn write_headers(out: &mut HashWriter, sorted: &[HeaderPair<'_>]) {
     }
 }
 
-/// Appends `a;b;c` (lower-case distinct names of sorted headers) to `out`.
-pub(crate) fn push_signed_header_names(out: &mut String, sorted: &[HeaderPair<'_>]) {
+/// The signed header names (`host;range;x-amz-date`), on the stack unless there are many.
+pub(crate) struct Names {
+    buf: [u8; 192],
+    len: usize,
+    heap: Vec<u8>,
+}
+
+impl Names {
+    pub(crate) fn new() -> Self {
+        Self {
+            buf: [0; 192],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        if self.heap.is_empty() && bytes.len() <= self.buf.len() - self.len {
+            super::sha::put(&mut self.buf, self.len, bytes);
+            self.len += bytes.len();
+        } else {
+            self.spill(bytes);
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        self.write(std::slice::from_ref(&byte));
+    }
+
+    #[cold]
+    fn spill(&mut self, bytes: &[u8]) {
+        if self.heap.is_empty() {
+            self.heap.extend_from_slice(&self.buf[..self.len]);
+        }
+        self.heap.extend_from_slice(bytes);
+    }
+
+    /// The names written so far.
+    pub(crate) fn as_str(&self) -> &str {
+        let bytes = if self.heap.is_empty() {
+            &self.buf[..self.len]
+        } else {
+            &self.heap[..]
+        };
+        // Header names are `str`s, only their ASCII letters lower-cased, joined by `;`.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+/// Whether `text` holds an upper-case ASCII letter (a branch-free scan the compiler
+/// vectorizes).
+#[inline]
+fn has_upper(text: &str) -> bool {
+    text.bytes()
+        .fold(false, |any, b| any | b.is_ascii_uppercase())
+}
+
+/// Writes the distinct lower-case names of sorted headers, `;`-separated, to `names`.
+pub(crate) fn push_names(names: &mut Names, sorted: &[HeaderPair<'_>]) {
     let mut previous: Option<&str> = None;
     for (name, _) in sorted {
         if previous.is_some_and(|p| same_name(p, name)) {
             continue;
         }
         if previous.is_some() {
-            out.push(';');
+            names.push(b';');
         }
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            out.push_str(&name.to_ascii_lowercase());
+        if has_upper(name) {
+            for byte in name.bytes() {
+                names.push(byte.to_ascii_lowercase());
+            }
         } else {
-            out.push_str(name);
+            names.write(name.as_bytes());
         }
         previous = Some(name);
-    }
-}
-
-fn write_lowercase(out: &mut HashWriter, name: &str) {
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        for byte in name.bytes() {
-            out.push(byte.to_ascii_lowercase());
-        }
-    } else {
-        out.write(name.as_bytes());
     }
 }
 
@@ -207,7 +211,7 @@ fn is_space(byte: u8) -> bool {
 /// A header value trimmed, with inner runs of white space collapsed to one space.
 fn write_trimmed(out: &mut HashWriter, value: &str) {
     // Fast path: most values (hosts, dates, hashes, ranges) hold no white space at all.
-    if !value.bytes().any(|b| b <= b' ') {
+    if !value.bytes().fold(false, |any, b| any | (b <= b' ')) {
         out.write(value.as_bytes());
         return;
     }
@@ -229,6 +233,7 @@ fn write_trimmed(out: &mut HashWriter, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn hashed(f: impl FnOnce(&mut HashWriter)) -> [u8; 32] {
         let mut w = HashWriter::new();
@@ -238,7 +243,9 @@ mod tests {
 
     #[test]
     fn header_values_are_trimmed_and_inner_spaces_collapsed() {
-        let ours = hashed(|w| write_headers(w, &[("My-Header", "  a   b \t c  ")]));
+        let mut names = Names::new();
+        let ours = hashed(|w| write_headers(w, &[("My-Header", "  a   b \t c  ")], &mut names));
+        assert_eq!(names.as_str(), "my-header");
         let expected: [u8; 32] = Sha256::digest(b"my-header:a b c\n").into();
         assert_eq!(ours, expected);
     }
@@ -246,16 +253,16 @@ mod tests {
     #[test]
     fn repeated_headers_join_in_order_given() {
         let headers = [("x-b", "2"), ("X-A", "1"), ("x-b", "1")];
+        let mut names = Names::new();
         let ours = with_sorted(&headers, name_less, |sorted| {
-            hashed(|w| write_headers(w, sorted))
+            hashed(|w| write_headers(w, sorted, &mut names))
         });
+        assert_eq!(names.as_str(), "x-a;x-b");
         let expected: [u8; 32] = Sha256::digest(b"x-a:1\nx-b:2,1\n").into();
         assert_eq!(ours, expected);
-        let mut names = String::new();
-        with_sorted(&headers, name_less, |s| {
-            push_signed_header_names(&mut names, s)
-        });
-        assert_eq!(names, "x-a;x-b");
+        let mut names = Names::new();
+        with_sorted(&headers, name_less, |s| push_names(&mut names, s));
+        assert_eq!(names.as_str(), "x-a;x-b");
     }
 
     #[test]

@@ -1,16 +1,34 @@
 //! Hex and percent-encoding as SigV4 defines them, into caller-provided buffers.
 
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-/// Lower-case hex of a 32-byte digest, on the stack.
+/// Lower-case hex of a 32-byte digest (a shorter input leaves the rest `0`), on the stack.
+#[inline]
 pub fn hex32(digest: &[u8]) -> [u8; 64] {
+    let mut bytes = [0u8; 32];
+    let n = digest.len().min(32);
+    bytes[..n].copy_from_slice(&digest[..n]);
     let mut out = [0u8; 64];
-    for (i, byte) in digest.iter().take(32).enumerate() {
-        out[2 * i] = HEX_LOWER[usize::from(byte >> 4)];
-        out[2 * i + 1] = HEX_LOWER[usize::from(byte & 0x0f)];
+    for (four, chars) in bytes.chunks_exact(4).zip(out.chunks_exact_mut(8)) {
+        let word = u32::from_be_bytes([four[0], four[1], four[2], four[3]]);
+        chars.copy_from_slice(&hex_word(word));
     }
     out
+}
+
+/// The eight lower-case hex digits of `word`, most significant first, computed on all eight
+/// nibbles at once (no table, no branch).
+#[inline(always)]
+fn hex_word(word: u32) -> [u8; 8] {
+    // One byte of `word` per 16-bit lane, then its high nibble in the lane's high byte and its
+    // low nibble in the low byte: one nibble per byte, in reading order.
+    let mut x = u64::from(word);
+    x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+    x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+    x = (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+    // Nibbles 10..=15 carry into bit 4 when 6 is added: those become `a`..`f`.
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (x + 0x3030_3030_3030_3030 + letters * (b'a' - b'0' - 10) as u64).to_be_bytes()
 }
 
 /// Bytes SigV4 never encodes: `A-Z a-z 0-9 - _ . ~`.
@@ -66,5 +84,14 @@ mod tests {
     fn hex_of_a_digest_is_lower_case() {
         let hex = hex32(&[0xab; 32]);
         assert!(hex.iter().all(|b| *b == b'a' || *b == b'b'));
+    }
+
+    #[test]
+    fn hex_matches_formatting_for_every_byte() {
+        for start in 0..=255u8 {
+            let digest: Vec<u8> = (0..32).map(|i| start.wrapping_add(i * 8)).collect();
+            let expected: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(std::str::from_utf8(&hex32(&digest)).unwrap(), expected);
+        }
     }
 }

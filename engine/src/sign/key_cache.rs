@@ -8,6 +8,7 @@
 //! stale secret can never be used.
 
 use super::SigningTime;
+use super::sha::{HmacKey, PrefixedMac};
 use crate::credentials::Credentials;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -26,8 +27,24 @@ struct Entry {
     region: Box<str>,
     service: Box<str>,
     mac: HmacSha256,
+    /// The same key as raw HMAC states, for the header and query signatures.
+    key: HmacKey,
+    /// `date/region/service/aws4_request`.
+    scope: Box<str>,
+    /// `AWS4-HMAC-SHA256 Credential=AKID/scope, SignedHeaders=`, built on first use.
+    authorization_prefix: String,
     /// The state after the string to sign's prefix, for the second it was built in.
-    prefixed: Option<(u64, HmacSha256)>,
+    prefixed: Option<(u64, PrefixedMac)>,
+}
+
+/// What a signature at one time needs from the cache.
+pub(crate) struct Signing<'a> {
+    /// `date/region/service/aws4_request`.
+    pub(crate) scope: &'a str,
+    /// The HMAC that has absorbed `AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n`.
+    pub(crate) mac: &'a PrefixedMac,
+    /// `AWS4-HMAC-SHA256 Credential=AKID/scope, SignedHeaders=`.
+    pub(crate) authorization_prefix: &'a str,
 }
 
 /// What identifies a signing key: credentials (by generation), day, region, service.
@@ -74,37 +91,55 @@ pub(crate) fn with_signing_mac<R>(key: &KeyId<'_>, f: impl FnOnce(&HmacSha256) -
     })
 }
 
-/// Runs `f` with the HMAC state that has absorbed `AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n`,
-/// the part of a string to sign shared by every request signed in the same second.
-pub(crate) fn with_prefixed_mac<R>(
-    key: &KeyId<'_>,
-    scope: &str,
-    f: impl FnOnce(&HmacSha256) -> R,
-) -> R {
+/// Runs `f` with what signing at `key.time` needs: the scope, the HMAC state that has
+/// absorbed `AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n` (the part of a string to sign shared
+/// by every request signed in the same second) and the `Authorization` value's prefix.
+pub(crate) fn with_signing<R>(key: &KeyId<'_>, f: impl FnOnce(&Signing<'_>) -> R) -> R {
     CACHE.with_borrow_mut(|cache| {
         let index = cache.find_or_derive(key);
         let entry = &mut cache.entries[index];
         let second = key.time.unix_seconds();
-        match &entry.prefixed {
-            Some((at, mac)) if *at == second => f(mac),
-            _ => {
-                let mut mac = entry.mac.clone();
-                for part in [
-                    super::ALGORITHM,
-                    "\n",
-                    key.time.amz_date(),
-                    "\n",
-                    scope,
-                    "\n",
-                ] {
-                    mac.update(part.as_bytes());
-                }
-                let mac = &entry.prefixed.insert((second, mac)).1;
-                f(mac)
-            }
+        let akid = key.credentials.access_key_id();
+        let prefix_ok = entry
+            .authorization_prefix
+            .as_bytes()
+            .get(CREDENTIAL_AT..CREDENTIAL_AT + akid.len() + 1)
+            .is_some_and(|at| at[..akid.len()] == *akid.as_bytes() && at[akid.len()] == b'/');
+        if !prefix_ok {
+            entry.authorization_prefix = [
+                super::ALGORITHM,
+                " Credential=",
+                akid,
+                "/",
+                &entry.scope,
+                ", SignedHeaders=",
+            ]
+            .concat();
         }
+        let mac = match &mut entry.prefixed {
+            Some((at, mac)) if *at == second => &*mac,
+            slot => {
+                let mac = entry.key.prefixed(&[
+                    super::ALGORITHM.as_bytes(),
+                    b"\n",
+                    key.time.amz_date().as_bytes(),
+                    b"\n",
+                    entry.scope.as_bytes(),
+                    b"\n",
+                ]);
+                &slot.insert((second, mac)).1
+            }
+        };
+        f(&Signing {
+            scope: &entry.scope,
+            mac,
+            authorization_prefix: &entry.authorization_prefix,
+        })
     })
 }
+
+/// Where the access key id starts in an `Authorization` value.
+const CREDENTIAL_AT: usize = "AWS4-HMAC-SHA256 Credential=".len();
 
 impl Cache {
     fn find_or_derive(&mut self, key: &KeyId<'_>) -> usize {
@@ -118,19 +153,34 @@ impl Cache {
         });
         match found {
             Some(index) => index,
-            None => self.insert(Entry {
-                generation,
-                day,
-                region: key.region.into(),
-                service: key.service.into(),
-                mac: derive(
+            None => {
+                let signing_key = derive(
                     key.credentials.secret_access_key(),
                     key.time.date_stamp(),
                     key.region,
                     key.service,
-                ),
-                prefixed: None,
-            }),
+                );
+                self.insert(Entry {
+                    generation,
+                    day,
+                    region: key.region.into(),
+                    service: key.service.into(),
+                    mac: keyed(&*signing_key),
+                    key: HmacKey::new(&signing_key),
+                    scope: [
+                        key.time.date_stamp(),
+                        "/",
+                        key.region,
+                        "/",
+                        key.service,
+                        "/aws4_request",
+                    ]
+                    .concat()
+                    .into(),
+                    authorization_prefix: String::new(),
+                    prefixed: None,
+                })
+            }
         }
     }
 
@@ -149,16 +199,20 @@ impl Cache {
 }
 
 /// The SigV4 key derivation: HMAC chain "AWS4"+secret → date → region → service →
-/// "aws4_request", returned as a keyed HMAC state.
-pub(crate) fn derive(secret: &str, date_stamp: &str, region: &str, service: &str) -> HmacSha256 {
+/// "aws4_request".
+pub(crate) fn derive(
+    secret: &str,
+    date_stamp: &str,
+    region: &str,
+    service: &str,
+) -> Zeroizing<[u8; 32]> {
     let mut k_secret = Zeroizing::new(Vec::with_capacity(4 + secret.len()));
     k_secret.extend_from_slice(b"AWS4");
     k_secret.extend_from_slice(secret.as_bytes());
     let k_date = Zeroizing::new(hmac(&k_secret, date_stamp.as_bytes()));
     let k_region = Zeroizing::new(hmac(&*k_date, region.as_bytes()));
     let k_service = Zeroizing::new(hmac(&*k_region, service.as_bytes()));
-    let k_signing = Zeroizing::new(hmac(&*k_service, b"aws4_request"));
-    keyed(&*k_signing)
+    Zeroizing::new(hmac(&*k_service, b"aws4_request"))
 }
 
 /// A fresh HMAC-SHA256 state keyed with `key`.
@@ -183,12 +237,17 @@ mod tests {
 
     #[test]
     fn derives_the_s3_documentation_signing_key() {
-        let mac = derive(
+        let key = derive(
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "20130524",
             "us-east-1",
             "s3",
         );
+        assert_eq!(
+            hex32(&*key),
+            *b"dbb893acc010964918f1fd433add87c70e8b0db6be30c1fbeafefa5ec6ba8378"
+        );
+        let mac = keyed(&*key);
         // The keyed state signs like the published key: sign "x" both ways.
         let mut published = keyed(
             &(0..32)

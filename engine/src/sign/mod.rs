@@ -1,10 +1,11 @@
 //! AWS Signature Version 4, as S3 and STS accept it.
 //!
 //! Signing is pure: a request head, credentials and a time go in, header values or a query
-//! string come out; no HTTP client inside. The hot path ([`Signer::sign_headers`]) streams the
-//! canonical request into SHA-256 through a stack buffer, takes the derived signing key from a
-//! per-thread cache ([`key_derivations`] counts misses) and allocates only the returned
-//! `Authorization` value.
+//! string come out; no HTTP client inside. The hot path ([`Signer::sign_headers`]) writes the
+//! canonical request straight into SHA-256 blocks on the stack, takes the derived signing key
+//! (as HMAC states, with the string to sign's per-second prefix absorbed) from a per-thread
+//! cache ([`key_derivations`] counts misses) and allocates only the returned `Authorization`
+//! value.
 //!
 //! * header authentication: [`Signer::sign_headers`], with [`Payload`] modes
 //!   `UNSIGNED-PAYLOAD`, the hex SHA-256 of a body, the empty-body hash and the streaming ones;
@@ -16,6 +17,7 @@ mod chunked;
 pub mod encode;
 mod key_cache;
 mod presign;
+mod sha;
 mod time;
 
 pub use canonical::HeaderPair;
@@ -26,7 +28,6 @@ pub use time::SigningTime;
 
 use crate::credentials::Credentials;
 use canonical::{HashWriter, name_less, query_less, with_sorted};
-use hmac::Mac;
 
 /// The algorithm name in the `Authorization` header and the string to sign.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -196,38 +197,27 @@ impl Signer {
         request: &SignableRequest<'_>,
         time: SigningTime,
     ) -> HeaderSignature {
-        let scope = Scope::new(&time, &self.region, &self.service);
-        let mut authorization = String::with_capacity(
-            ALGORITHM.len()
-                + 60
-                + credentials.access_key_id().len()
-                + scope.as_str().len()
-                + request.headers.len() * 16
-                + 64,
-        );
-        authorization.push_str(ALGORITHM);
-        authorization.push_str(" Credential=");
-        authorization.push_str(credentials.access_key_id());
-        authorization.push('/');
-        authorization.push_str(scope.as_str());
-        authorization.push_str(", SignedHeaders=");
-        let signed_from = authorization.len();
-
-        let mut headers = self.all_headers(credentials, request, &time);
-        let sorted = headers.sorted();
-        canonical::push_signed_header_names(&mut authorization, sorted);
         let mut w = HashWriter::new();
         write_request_line(&mut w, request);
-        canonical::write_headers(&mut w, sorted);
-        w.write(b"\n");
-        w.write(&authorization.as_bytes()[signed_from..]);
-        w.write(b"\n");
+        let mut headers = self.all_headers(credentials, request, &time);
+        let mut names = canonical::Names::new();
+        canonical::write_headers(&mut w, headers.sorted(), &mut names);
+        let names = names.as_str();
+        w.push(b'\n');
+        w.write(names.as_bytes());
+        w.push(b'\n');
         w.write(request.payload.as_str().as_bytes());
-        let canonical_hash = w.finish();
-        let signature = self.signature(credentials, &time, &scope, &encode::hex32(&canonical_hash));
-        authorization.push_str(", Signature=");
-        authorization.push_str(std::str::from_utf8(&signature).unwrap_or_default());
-        HeaderSignature { authorization }
+        let hashed = encode::hex32(&w.finish());
+        self.with_signing(credentials, &time, |signing| {
+            let signature = signing.mac.sign_hex(&hashed);
+            let prefix = signing.authorization_prefix;
+            let mut authorization = String::with_capacity(prefix.len() + names.len() + 12 + 64);
+            authorization.push_str(prefix);
+            authorization.push_str(names);
+            authorization.push_str(", Signature=");
+            authorization.push_str(std::str::from_utf8(&signature).unwrap_or_default());
+            HeaderSignature { authorization }
+        })
     }
 
     /// The request's headers plus the ones the signer adds, on the stack.
@@ -249,44 +239,39 @@ impl Signer {
         list
     }
 
-    /// HMAC(signing key, string to sign) in hex, where the string to sign is
-    /// `AWS4-HMAC-SHA256 \n amz-date \n scope \n hashed`. The HMAC state after the prefix
-    /// (which changes once a second) comes from the per-thread cache.
-    fn signature(
+    /// Runs `f` with the cached signing state for `time` (see [`key_cache::with_signing`]).
+    fn with_signing<R>(
         &self,
         credentials: &Credentials,
         time: &SigningTime,
-        scope: &Scope,
-        hashed: &[u8],
-    ) -> [u8; 64] {
+        f: impl FnOnce(&key_cache::Signing<'_>) -> R,
+    ) -> R {
         let key = key_cache::KeyId {
             credentials,
             time,
             region: &self.region,
             service: &self.service,
         };
-        key_cache::with_prefixed_mac(&key, scope.as_str(), |prefixed| {
-            let mut mac = prefixed.clone();
-            mac.update(hashed);
-            encode::hex32(&mac.finalize().into_bytes())
-        })
+        key_cache::with_signing(&key, f)
     }
 }
 
 /// Writes `METHOD \n path \n query \n` of the canonical request.
 fn write_request_line(w: &mut HashWriter, request: &SignableRequest<'_>) {
     w.write(request.method.as_bytes());
-    w.write(b"\n");
+    w.push(b'\n');
     w.write(if request.path.is_empty() {
         b"/"
     } else {
         request.path.as_bytes()
     });
-    w.write(b"\n");
-    with_sorted(request.query, query_less, |sorted| {
-        canonical::write_query(w, sorted)
-    });
-    w.write(b"\n");
+    w.push(b'\n');
+    if !request.query.is_empty() {
+        with_sorted(request.query, query_less, |sorted| {
+            canonical::write_query(w, sorted)
+        });
+    }
+    w.push(b'\n');
 }
 
 /// The caller's headers plus up to three added ones, without touching the heap unless the

@@ -1,8 +1,8 @@
 //! Presigned URLs (query authentication).
 
-use super::canonical::{self, HashWriter, name_less, with_sorted};
+use super::canonical::{self, HashWriter, Names, name_less, query_less, with_sorted};
 use super::encode::{encode_query_component, hex32};
-use super::{ALGORITHM, Scope, SignableRequest, Signer, SigningTime};
+use super::{ALGORITHM, SignableRequest, Signer, SigningTime};
 use crate::credentials::Credentials;
 use std::time::Duration;
 
@@ -39,68 +39,99 @@ impl Signer {
         if seconds == 0 || expires_in > MAX_PRESIGN_EXPIRY {
             return Err(PresignError::ExpiryOutOfRange { seconds });
         }
-        let scope = Scope::new(&time, self.region(), self.service());
-        let mut credential = String::new();
-        encode_query_component(
-            &format!("{}/{}", credentials.access_key_id(), scope.as_str()),
-            &mut credential,
-        );
-        let mut signed_headers = String::new();
-        with_sorted(request.headers, name_less, |sorted| {
-            canonical::push_signed_header_names(&mut signed_headers, sorted)
-        });
-        let mut signed_headers_encoded = String::new();
-        encode_query_component(&signed_headers, &mut signed_headers_encoded);
-        let token = credentials.session_token().map(|t| {
-            let mut out = String::new();
-            encode_query_component(t, &mut out);
-            out
-        });
-        let expires = seconds.to_string();
+        with_sorted(request.headers, name_less, |headers| {
+            let mut names = Names::new();
+            canonical::push_names(&mut names, headers);
+            self.with_signing(credentials, &time, |signing| {
+                // The X-Amz-* values, percent-encoded, one after another.
+                let mut values = String::with_capacity(160);
+                encode_query_component(credentials.access_key_id(), &mut values);
+                values.push_str("%2F");
+                encode_query_component(signing.scope, &mut values);
+                let credential_end = values.len();
+                encode_query_component(names.as_str(), &mut values);
+                let names_end = values.len();
+                values.push_str(&seconds.to_string());
+                let expires_end = values.len();
+                if let Some(token) = credentials.session_token() {
+                    encode_query_component(token, &mut values);
+                }
+                let mut added = [
+                    ("X-Amz-Algorithm", ALGORITHM),
+                    ("X-Amz-Credential", &values[..credential_end]),
+                    ("X-Amz-Date", time.amz_date()),
+                    ("X-Amz-Expires", &values[names_end..expires_end]),
+                    ("X-Amz-SignedHeaders", &values[credential_end..names_end]),
+                    ("X-Amz-Security-Token", &values[expires_end..]),
+                ];
+                if credentials.session_token().is_some() {
+                    // Keep the pairs sorted: Security-Token comes before SignedHeaders.
+                    added.swap(4, 5);
+                }
+                let added = &added[..if credentials.session_token().is_some() {
+                    6
+                } else {
+                    5
+                }];
+                let mut query = String::with_capacity(
+                    values.len()
+                        + 160
+                        + request
+                            .query
+                            .iter()
+                            .map(|(n, v)| n.len() + v.len() + 2)
+                            .sum::<usize>(),
+                );
+                with_sorted(request.query, query_less, |given| {
+                    merge_sorted(given, added, |(name, value)| {
+                        query.push_str(name);
+                        query.push('=');
+                        query.push_str(value);
+                        query.push('&');
+                    })
+                });
 
-        let mut pairs: Vec<(&str, &str)> = request.query.to_vec();
-        pairs.push(("X-Amz-Algorithm", ALGORITHM));
-        pairs.push(("X-Amz-Credential", &credential));
-        pairs.push(("X-Amz-Date", time.amz_date()));
-        pairs.push(("X-Amz-Expires", &expires));
-        if let Some(token) = &token {
-            pairs.push(("X-Amz-Security-Token", token));
-        }
-        pairs.push(("X-Amz-SignedHeaders", &signed_headers_encoded));
-        pairs.sort_unstable_by(|a, b| {
-            (a.0.as_bytes(), a.1.as_bytes()).cmp(&(b.0.as_bytes(), b.1.as_bytes()))
-        });
-
-        let mut w = HashWriter::new();
-        w.write(request.method.as_bytes());
-        w.write(b"\n");
-        w.write(if request.path.is_empty() {
-            b"/"
-        } else {
-            request.path.as_bytes()
-        });
-        w.write(b"\n");
-        canonical::write_query(&mut w, &pairs);
-        w.write(b"\n");
-        with_sorted(request.headers, name_less, |sorted| {
-            canonical::write_headers(&mut w, sorted)
-        });
-        w.write(b"\n");
-        w.write(signed_headers.as_bytes());
-        w.write(b"\n");
-        w.write(request.payload.as_str().as_bytes());
-        let hashed = hex32(&w.finish());
-        let signature = self.signature(credentials, &time, &scope, &hashed);
-
-        let mut query = String::new();
-        for (name, value) in &pairs {
-            query.push_str(name);
-            query.push('=');
-            query.push_str(value);
-            query.push('&');
-        }
-        query.push_str("X-Amz-Signature=");
-        query.push_str(std::str::from_utf8(&signature).unwrap_or_default());
-        Ok(query)
+                let mut w = HashWriter::new();
+                w.write(request.method.as_bytes());
+                w.push(b'\n');
+                w.write(if request.path.is_empty() {
+                    b"/"
+                } else {
+                    request.path.as_bytes()
+                });
+                w.push(b'\n');
+                // The query without its trailing `&`.
+                w.write(&query.as_bytes()[..query.len() - 1]);
+                w.push(b'\n');
+                canonical::write_headers(&mut w, headers, &mut Names::new());
+                w.push(b'\n');
+                w.write(names.as_str().as_bytes());
+                w.push(b'\n');
+                w.write(request.payload.as_str().as_bytes());
+                let signature = signing.mac.sign_hex(&hex32(&w.finish()));
+                query.push_str("X-Amz-Signature=");
+                query.push_str(std::str::from_utf8(&signature).unwrap_or_default());
+                Ok(query)
+            })
+        })
     }
+}
+
+/// Calls `f` on the pairs of two sorted lists in merged order (name, then value).
+fn merge_sorted<'a>(
+    a: &[(&'a str, &'a str)],
+    b: &[(&'a str, &'a str)],
+    mut f: impl FnMut((&'a str, &'a str)),
+) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if query_less(&b[j], &a[i]) {
+            f(b[j]);
+            j += 1;
+        } else {
+            f(a[i]);
+            i += 1;
+        }
+    }
+    a[i..].iter().chain(&b[j..]).for_each(|pair| f(*pair));
 }
