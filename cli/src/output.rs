@@ -57,6 +57,22 @@ pub fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
+/// Whether `error` is a download to standard output whose reader closed the pipe
+/// (`ferry cp s3://b/k - | head`): the reader took what it wanted, which ends the command
+/// quietly, as it ends `cat` (and ferry's own listings); it is no failure to report.
+pub fn reader_went_away(error: &ferry::transfer::TransferError) -> bool {
+    let stdout_closed = matches!(
+        error,
+        ferry::transfer::TransferError::Io { path, source, .. }
+            if path.as_os_str() == "standard output"
+                && source.kind() == std::io::ErrorKind::BrokenPipe
+    );
+    if stdout_closed {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+    stdout_closed
+}
+
 /// A user-facing error: what went wrong, what to do, and how the process should exit.
 #[derive(Debug)]
 pub struct CliError {

@@ -106,6 +106,11 @@ impl Reporter {
             self.reported.clone(),
         );
         Progress::new(move |event| {
+            if let Event::Failed(failure) = &event
+                && crate::output::reader_went_away(&failure.error)
+            {
+                return;
+            }
             count(&counters, &event);
             if let Some(bar) = &bar {
                 bar.set_length(counters.total.load(Ordering::Relaxed));

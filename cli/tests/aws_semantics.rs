@@ -3,7 +3,7 @@
 //! every deletion and failure named (stderr and `--json`), a closed stdout, SIGTERM.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -309,6 +309,33 @@ fn a_reader_closing_stdout_ends_ls_quietly() {
         !text(&out.stderr).contains("panic"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_reader_closing_stdout_ends_a_download_to_stdout_quietly() {
+    let f = Fixture::new(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let big = work.path().join("big.bin");
+    std::fs::write(&big, vec![b'x'; 8 * 1024 * 1024]).unwrap();
+    let put = f.ferry(&["cp", big.to_str().unwrap(), "s3://semantics/big.bin"]);
+    assert!(put.status.success(), "{}", text(&put.stderr));
+    let mut child = client(f.home.path(), &f.server)
+        .args(["cp", "s3://semantics/big.bin", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The pipe's reader is gone now (dropped above), as after `| head -c 10`.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(&head, b"xxxxxxxxxx");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{:?}: {stderr}", out.status);
+    assert!(
+        !stderr.contains("failed:") && !stderr.contains("Broken pipe") && !stderr.contains("panic"),
+        "{stderr}"
     );
 }
 

@@ -354,6 +354,7 @@ fn single(
             summary.objects = 1;
             summary.bytes = bytes;
         }
+        Err(error) if crate::output::reader_went_away(&error) => {}
         Err(error) => {
             *hint = crate::hints::transfer(&error);
             summary.fail(ferry::transfer::Failure::new(name, error));
