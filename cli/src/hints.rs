@@ -155,6 +155,13 @@ pub fn render(advice: &Advice) -> Option<String> {
         Advice::ReviewCredentialSources => {
             "see docs/credentials.md for where ferry looks for keys".into()
         }
+        Advice::GiveCredentialsOrGoAnonymous => "give keys (AWS_ACCESS_KEY_ID and \
+            AWS_SECRET_ACCESS_KEY, --profile, or `aws configure`), or use --no-sign-request \
+            for a public bucket"
+            .into(),
+        Advice::PickAnotherProfile => {
+            "name an existing profile with --profile or AWS_PROFILE".into()
+        }
         Advice::SessionDurationRange => "--session-duration is in seconds: 900 (15 minutes) \
             to 43200 (12 hours) for --assume-role (up to the role's maximum session duration), \
             900 to 129600 for --mfa-serial alone"
@@ -612,6 +619,8 @@ mod tests {
             Advice::FreeDiskSpace,
             Advice::ReviewEndpointSettings,
             Advice::ReviewCredentialSources,
+            Advice::GiveCredentialsOrGoAnonymous,
+            Advice::PickAnotherProfile,
             Advice::SessionDurationRange,
             Advice::MfaDeviceAndCode,
             Advice::RoleArnFormat,

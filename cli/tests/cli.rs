@@ -321,5 +321,9 @@ fn verbose_output_names_each_credential_source_skipped_and_why_without_secrets()
         assert!(stderr.contains(reason), "{reason:?} not in:\n{stderr}");
     }
     assert!(stderr.contains("no credentials found"), "{stderr}");
+    assert!(
+        stderr.contains("hint:") && stderr.contains("--no-sign-request"),
+        "the CLI words the engine's advice in its flags: {stderr}"
+    );
     assert!(!stderr.contains("tok-secret-value-123"), "{stderr}");
 }

@@ -154,7 +154,7 @@ pub enum Advice {
     CheckPathExists,
     /// A local path may not be read or written: check its permissions and its directory's.
     CheckPathPermissions,
-    /// The local disk is full: free space and run again (partial downloads stay resumable).
+    /// The local disk is full: free space and run again.
     FreeDiskSpace,
 
     // Setting up a client.
@@ -162,6 +162,11 @@ pub enum Advice {
     ReviewEndpointSettings,
     /// No usable credentials were found: review where credentials are looked for.
     ReviewCredentialSources,
+    /// No credentials were found anywhere: give some, or, for a public bucket, send the
+    /// requests unsigned (anonymous).
+    GiveCredentialsOrGoAnonymous,
+    /// The named profile does not exist: name another one.
+    PickAnotherProfile,
     /// The session duration is out of range: 900 (15 minutes) to 43200 (12 hours) seconds
     /// when assuming a role (up to the role's maximum session duration), 900 to 129600 for
     /// an MFA session alone.

@@ -95,7 +95,7 @@ impl ConfigError {
     pub fn advice(&self) -> Option<Advice> {
         match self {
             Self::Endpoint(_) => Some(Advice::ReviewEndpointSettings),
-            Self::Credentials(_) => Some(Advice::ReviewCredentialSources),
+            Self::Credentials(error) => Some(error.advice()),
             Self::Http(HttpError::CaBundle { .. } | HttpError::Tls { .. }) => {
                 Some(Advice::CheckCaBundle)
             }

@@ -49,7 +49,7 @@ pub enum CredentialsError {
     },
     /// The named profile is in neither shared file.
     #[error(
-        "profile `{profile}` was not found in {config} or {credentials}; create it (aws configure --profile {profile}) or pick another with --profile / AWS_PROFILE{available}"
+        "profile `{profile}` was not found in {config} or {credentials}; create it (aws configure --profile {profile}) or pick another (AWS_PROFILE, or the profile the client is given){available}"
     )]
     ProfileNotFound {
         /// The profile asked for.
@@ -81,7 +81,7 @@ pub enum CredentialsError {
     },
     /// No source in the chain had credentials.
     #[error(
-        "no credentials found (tried {tried}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, configure a profile with `aws configure`, or use --no-sign-request for public buckets"
+        "no credentials found (tried {tried}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, configure a profile with `aws configure`, or send unsigned requests for public buckets"
     )]
     NoneFound {
         /// The sources tried, in order.
@@ -101,5 +101,14 @@ impl CredentialsError {
     /// True when the source simply has nothing configured, so a chain may try the next one.
     pub fn is_not_configured(&self) -> bool {
         matches!(self, Self::NotConfigured { .. })
+    }
+
+    /// What to do about it.
+    pub fn advice(&self) -> crate::Advice {
+        match self {
+            Self::NoneFound { .. } => crate::Advice::GiveCredentialsOrGoAnonymous,
+            Self::ProfileNotFound { .. } => crate::Advice::PickAnotherProfile,
+            _ => crate::Advice::ReviewCredentialSources,
+        }
     }
 }

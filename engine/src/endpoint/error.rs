@@ -9,7 +9,9 @@ use super::sources::Source;
 pub enum EndpointError {
     /// No region was given anywhere (only possible when building a config by hand: the
     /// sources fall back to `us-east-1`).
-    #[error("no region is set: pass --region, or set AWS_REGION or `region` in the profile")]
+    #[error(
+        "no region is set: give the client a region, or set AWS_REGION or `region` in the profile"
+    )]
     MissingRegion,
     /// The region is not a DNS name, so no host name can be built from it.
     #[error(

@@ -126,6 +126,7 @@ impl Error {
         match self {
             Self::Service(e) => e.advice(),
             Self::Endpoint(EndpointError::InvalidBucket { .. }) => Some(Advice::BucketNameRules),
+            Self::Credentials(error) => Some(error.advice()),
             Self::Http { source, .. } => Some(match source {
                 HttpError::Connect { .. } => Advice::CheckEndpointReachable,
                 HttpError::Timeout { .. } => Advice::StoreNotAnswering,
