@@ -288,23 +288,10 @@ fn permission_hint(action: Option<&str>, resource: Option<&str>, reason_given: b
     }
 }
 
-/// Characters that would let a name from the store mess with a terminal.
-fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `text` with unprintable characters escaped (`\n`, `\u{1b}`): names may hold them.
+/// `text` with unprintable characters escaped (`\n`, `\u{1b}`, bidirectional controls):
+/// names may hold them.
 fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if is_unprintable(c) {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    ferry::s3::error::printable(text)
 }
 
 /// `text` with whitespace runs collapsed, at most `max` characters (then `…`).

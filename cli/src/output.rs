@@ -64,7 +64,7 @@ pub fn reader_went_away(error: &ferry::transfer::TransferError) -> bool {
     let stdout_closed = matches!(
         error,
         ferry::transfer::TransferError::Io { path, source, .. }
-            if path.as_os_str() == "standard output"
+            if path.as_os_str() == ferry::transfer::STANDARD_OUTPUT
                 && source.kind() == std::io::ErrorKind::BrokenPipe
     );
     if stdout_closed {

@@ -256,8 +256,8 @@ impl Signer {
     }
 }
 
-/// Writes `METHOD \n path \n query \n` of the canonical request.
-fn write_request_line(w: &mut HashWriter, request: &SignableRequest<'_>) {
+/// Writes `METHOD \n path \n` of the canonical request (an empty path is `/`).
+fn write_method_and_path(w: &mut HashWriter, request: &SignableRequest<'_>) {
     w.write(request.method.as_bytes());
     w.push(b'\n');
     w.write(if request.path.is_empty() {
@@ -266,6 +266,11 @@ fn write_request_line(w: &mut HashWriter, request: &SignableRequest<'_>) {
         request.path.as_bytes()
     });
     w.push(b'\n');
+}
+
+/// Writes `METHOD \n path \n query \n` of the canonical request.
+fn write_request_line(w: &mut HashWriter, request: &SignableRequest<'_>) {
+    write_method_and_path(w, request);
     if !request.query.is_empty() {
         with_sorted(request.query, query_less, |sorted| {
             canonical::write_query(w, sorted)

@@ -92,14 +92,7 @@ impl Signer {
                 });
 
                 let mut w = HashWriter::new();
-                w.write(request.method.as_bytes());
-                w.push(b'\n');
-                w.write(if request.path.is_empty() {
-                    b"/"
-                } else {
-                    request.path.as_bytes()
-                });
-                w.push(b'\n');
+                super::write_method_and_path(&mut w, request);
                 // The query without its trailing `&`.
                 w.write(&query.as_bytes()[..query.len() - 1]);
                 w.push(b'\n');

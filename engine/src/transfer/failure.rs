@@ -101,7 +101,8 @@ fn s3_kind(error: &crate::s3::Error) -> FailureKind {
     }
 }
 
-fn io_kind(error: &std::io::Error) -> FailureKind {
+/// A local file error's kind.
+pub(super) fn io_kind(error: &std::io::Error) -> FailureKind {
     /// `ENOSPC` and `EDQUOT` on Linux and the BSDs, for errors whose kind is not set.
     const NO_SPACE: [i32; 2] = [28, 122];
     use std::io::ErrorKind;

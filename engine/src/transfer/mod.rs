@@ -42,6 +42,7 @@ pub use events::{Event, Progress};
 pub use failure::{Failure, FailureKind};
 pub use filter::{FilterError, FilterKind, Filters};
 pub use limits::Limits;
+pub use pass_through::STANDARD_OUTPUT;
 pub use plan::{PartPlan, PlanError};
 pub use sync::{ActionSink, SyncAction, SyncOptions, SyncSummary};
 
@@ -203,22 +204,14 @@ impl TransferError {
     }
 }
 
-/// The advice for a local file error, by its kind: only where the kind says what to do.
+/// The advice for a local file error, by its kind (see [`failure`]): only where the kind
+/// says what to do.
 fn io_advice(error: &std::io::Error) -> Option<crate::Advice> {
-    /// `ENOSPC` and `EDQUOT` on Linux and the BSDs, for errors whose kind is not set.
-    const NO_SPACE: [i32; 2] = [28, 122];
     use crate::Advice;
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::NotFound => Some(Advice::CheckPathExists),
-        ErrorKind::PermissionDenied => Some(Advice::CheckPathPermissions),
-        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some(Advice::FreeDiskSpace),
-        _ if error
-            .raw_os_error()
-            .is_some_and(|code| NO_SPACE.contains(&code)) =>
-        {
-            Some(Advice::FreeDiskSpace)
-        }
+    match failure::io_kind(error) {
+        FailureKind::NotFound => Some(Advice::CheckPathExists),
+        FailureKind::AccessDenied => Some(Advice::CheckPathPermissions),
+        FailureKind::DiskFull => Some(Advice::FreeDiskSpace),
         _ => None,
     }
 }

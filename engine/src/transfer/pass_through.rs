@@ -29,6 +29,9 @@ pub(crate) fn not_overwritten(target: &Path) -> Option<String> {
     ))
 }
 
+/// The name a download to standard output reports in its errors (`TransferError::Io`'s path).
+pub const STANDARD_OUTPUT: &str = "standard output";
+
 impl Transfers {
     /// Downloads `bucket`/`key` into the existing non-regular file `target`, sequentially.
     pub(super) async fn download_through(
@@ -77,7 +80,7 @@ impl Transfers {
             let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
             Ok(std::fs::File::from(fd))
         };
-        let target = Path::new("standard output");
+        let target = Path::new(STANDARD_OUTPUT);
         let result = self
             .write_through(&name, bucket, key, target, open_file(target, open))
             .await;

@@ -60,7 +60,7 @@ fn is_unprintable(c: char) -> bool {
 }
 
 /// `text` with unprintable characters escaped (`\n`, `\u{1b}`): keys may hold them.
-pub(super) fn printable(text: &str) -> String {
+pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if is_unprintable(c) {

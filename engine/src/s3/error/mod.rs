@@ -13,6 +13,7 @@
 
 mod advice;
 mod excerpt;
+pub use excerpt::printable;
 mod kind;
 #[cfg(test)]
 mod tests;
@@ -20,7 +21,7 @@ mod tests;
 pub use kind::S3ErrorKind;
 
 use super::xml::{ErrorBody, is_error_body};
-use excerpt::{excerpt, one_line, printable};
+use excerpt::{excerpt, one_line};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
 use std::fmt;
@@ -90,22 +91,14 @@ impl S3Error {
 
     /// An error with a known code and message, e.g. one entry of a DeleteObjects answer.
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        let detail = ErrorBody {
-            message: Some(message.into()),
-            ..ErrorBody::default()
-        };
-        Self {
+        Self::from_body(
             status,
-            code: Cow::Owned(code.into()),
-            detail,
-            origin: Origin::Body,
-            operation: None,
-            bucket: None,
-            key: None,
-            anonymous: false,
-            attempts: 0,
-            retry_after: None,
-        }
+            ErrorBody {
+                code: Some(code.into()),
+                message: Some(message.into()),
+                ..ErrorBody::default()
+            },
+        )
     }
 
     /// Marks the request as sent unsigned, for the AccessDenied advice.
