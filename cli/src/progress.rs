@@ -130,7 +130,7 @@ impl Reporter {
     }
 
     /// Stops the display and prints the summary (a JSON object last with `--json`).
-    pub fn finish(self, summary: &TransferSummary) {
+    pub fn finish(mut self, summary: &TransferSummary) {
         let seconds = self.stop(summary);
         let unverified = self.counters.unverified.load(Ordering::Relaxed);
         match self.mode {
@@ -168,7 +168,7 @@ impl Reporter {
 
     /// Stops the display and prints a deletion summary: `objects` counts the `what` deleted
     /// ("objects", "multipart uploads").
-    pub fn finish_deletions(self, summary: &TransferSummary, dry_run: bool, what: &str) {
+    pub fn finish_deletions(mut self, summary: &TransferSummary, dry_run: bool, what: &str) {
         self.stop(summary);
         match self.mode {
             Mode::Json => outln!(
@@ -194,7 +194,7 @@ impl Reporter {
 
     /// Stops the display after a signal and says what had been done by then: the objects
     /// finished and the bytes actually moved, counted from the engine's events.
-    pub fn finish_interrupted(self, interrupted: &Interrupted) {
+    pub fn finish_interrupted(mut self, interrupted: &Interrupted) {
         let signal = interrupted.stop.name();
         let moved = self.counters.moved.load(Ordering::Relaxed);
         let finished = self.counters.finished.load(Ordering::Relaxed);
@@ -225,8 +225,8 @@ impl Reporter {
             "interrupted by {signal} after {seconds:.2} s: {finished} objects done, {} moved",
             human_bytes(moved),
         );
-        if interrupted.left.is_some() {
-            let aborted = left.aborted_uploads.len();
+        let aborted = left.aborted_uploads.len();
+        if aborted > 0 {
             line.push_str(&format!("; aborted {aborted} open multipart upload(s)"));
         }
         if !left.partial_downloads.is_empty() {
@@ -247,12 +247,14 @@ impl Reporter {
 
     /// Ends the bar and the ticker, prints what the summary holds that no event named, and
     /// returns the wall time.
-    fn stop(&self, summary: &TransferSummary) -> f64 {
+    fn stop(&mut self, summary: &TransferSummary) -> f64 {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        if let Some((stop, _)) = &self.ticker {
+        // Joined, so that no progress line comes after the summary.
+        if let Some((stop, handle)) = self.ticker.take() {
             stop.store(true, Ordering::Relaxed);
+            let _ = handle.join();
         }
         let reported = lock(&self.reported);
         for failure in &summary.failures {
@@ -426,6 +428,9 @@ fn ticker(
         let mut last_print = Instant::now();
         while !flag.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(200));
+            if flag.load(Ordering::Relaxed) {
+                break;
+            }
             let moved = counters.moved.load(Ordering::Relaxed);
             let total = counters.total.load(Ordering::Relaxed);
             rate.sample(moved);
