@@ -19,7 +19,7 @@
 #   --ferry-bin PATH        use this ferry instead of `cargo build --release -p ferry-cli`  FERRY_BIN
 #   --ferry-args "ARGS"     extra global flags for ferry (e.g. "--concurrency 64")  COMPARE_FERRY_ARGS
 #   --latency-ms N          answer every request N ms late, like S3's time to first byte
-#                           (a proxy in front of both servers: latency_proxy.py)  COMPARE_LATENCY_MS (0)
+#                           (a proxy in front of both servers: latency_proxy.rs)  COMPARE_LATENCY_MS (0)
 #   --jitter-ms N           +- N ms of uniform jitter on that delay               COMPARE_JITTER_MS  (0)
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -128,6 +128,11 @@ fi
 # A private copy: a concurrent cargo build must not swap the binary in the middle of a run.
 cp "$FERRY_BIN" "$W/bin/ferry" || die "no ferry binary at $FERRY_BIN"
 FERRY=$W/bin/ferry
+if [[ $LATENCY_MS != 0 ]]; then
+  say "building the latency proxy (cargo build --release -p ferry-benches --bin latency-proxy)"
+  cargo build --release -q -p ferry-benches --bin latency-proxy || die "cargo build of the latency proxy failed"
+  cp "$ROOT/target/release/latency-proxy" "$W/bin/latency-proxy" || die "no latency proxy binary"
+fi
 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [[ ! -x "$NGINX" ]]; then
@@ -240,7 +245,7 @@ if [[ $LATENCY_MS != 0 ]]; then
   for side in SINK REAL; do
     port=$(free_port)
     upstream=${!side#http://}
-    python3 "$HERE/latency_proxy.py" --listen "127.0.0.1:$port" --upstream "$upstream" \
+    "$W/bin/latency-proxy" --listen "127.0.0.1:$port" --upstream "$upstream" \
       --delay-ms "$LATENCY_MS" --jitter-ms "$JITTER_MS" >"$W/latency-$side.log" 2>&1 &
     PIDS+=($!)
     wait_port "$port" || die "the latency proxy did not start"
@@ -367,7 +372,7 @@ echo "scenario,client,rep,status,wall_s,user_s,sys_s,rss_kib" > "$RAW"
   echo "# ferry: $("$FERRY" --version 2>/dev/null | head -1) ($FERRY_FROM)${FERRY_ARGS:+, flags: $FERRY_ARGS}"
   echo "# peers: awscrt $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("awscrt"))' 2>/dev/null), s5cmd $("$S5CMD" version 2>/dev/null), $("$VENV/bin/rclone" version 2>/dev/null | head -1), $("$VENV/bin/aws" --version 2>&1 | cut -d' ' -f1)"
   echo "# servers: sink $("$NGINX" -v 2>&1 | sed 's/.*: //'); real: ferry serve (s3s-fs)"
-  echo "# latency: every answer ${LATENCY_MS} ms +- ${JITTER_MS} ms late (latency_proxy.py in front of both servers)"
+  echo "# latency: every answer ${LATENCY_MS} ms +- ${JITTER_MS} ms late (latency_proxy.rs, a tokio proxy, in front of both servers)"
   for c in "${CLIENTS[@]}"; do [[ -z "${AVAILABLE[$c]:-}" ]] && echo "# skipped $c: ${WHY[$c]:-}"; done
 } > "$OUT/meta.txt"
 
