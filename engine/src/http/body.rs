@@ -1,5 +1,6 @@
-//! Request and response bodies. Requests send bytes (a file part read into memory is sent in
-//! frames, each reported as sent when hyper takes it) or a stream; responses are streamed
+//! Request and response bodies. Requests send bytes (a part in memory is sent in frames, each
+//! reported as sent when hyper takes it), a range read a chunk at a time from a
+//! [`ChunkSource`] (a file part, never held whole), or a stream; responses are streamed
 //! frame by frame with an idle-read timeout, never buffered whole unless the caller asks for
 //! a bounded collect.
 
@@ -7,6 +8,7 @@ use super::HttpError;
 use super::bandwidth::{FRAME, RateLimiter};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -150,6 +152,25 @@ impl Pace {
     }
 }
 
+/// Where a [`RequestBody::chunked`] body reads its bytes: something that can be read again
+/// from any offset (a file), a chunk at a time, on the blocking pool.
+pub trait ChunkSource: Send + Sync + std::fmt::Debug + 'static {
+    /// Exactly `len` bytes from `offset` (blocking; fewer is an error).
+    fn read_chunk(&self, offset: u64, len: usize) -> std::io::Result<Bytes>;
+}
+
+/// The chunk size of [`RequestBody::chunked`].
+pub const CHUNK: usize = 512 * 1024;
+
+/// Chunks of a [`RequestBody::chunked`] body read ahead of the one being sent: the body holds
+/// at most this many plus the one hyper is writing.
+const CHUNKS_AHEAD: usize = 1;
+
+/// The most memory a [`RequestBody::chunked`] body holds at once.
+pub const CHUNKED_MEMORY: u64 = ((CHUNKS_AHEAD + 1) * CHUNK) as u64;
+
+type ChunkRead = tokio::task::JoinHandle<std::io::Result<Bytes>>;
+
 #[derive(Debug)]
 enum Kind {
     Full(Option<Bytes>),
@@ -157,6 +178,16 @@ enum Kind {
     Part {
         data: Bytes,
         sent: usize,
+    },
+    /// A range of a [`ChunkSource`], read [`CHUNK`] bytes at a time while being sent.
+    Chunked {
+        source: Arc<dyn ChunkSource>,
+        /// Bytes before this were handed to hyper.
+        sent: u64,
+        /// Where the next read starts.
+        next_read: u64,
+        end: u64,
+        reads: VecDeque<ChunkRead>,
     },
     Stream {
         chunks: mpsc::Receiver<Result<Bytes, std::io::Error>>,
@@ -190,6 +221,24 @@ impl RequestBody {
     pub fn part(data: Bytes) -> Self {
         Self {
             kind: Kind::Part { data, sent: 0 },
+            pace: None,
+            sent: None,
+            moved: None,
+        }
+    }
+
+    /// Bytes `range` of `source`, read [`CHUNK`] bytes at a time on the blocking pool while
+    /// the body is sent (one chunk read ahead): a part is never held whole, so memory per
+    /// request is [`CHUNKED_MEMORY`] however large the part. A retry reads the range again.
+    pub fn chunked(source: Arc<dyn ChunkSource>, range: std::ops::Range<u64>) -> Self {
+        Self {
+            kind: Kind::Chunked {
+                source,
+                sent: range.start,
+                next_read: range.start,
+                end: range.end.max(range.start),
+                reads: VecDeque::new(),
+            },
             pace: None,
             sent: None,
             moved: None,
@@ -245,6 +294,9 @@ impl RequestBody {
             Kind::Part { data, sent } => {
                 (data.len() - sent) as u64 + self.pace.as_ref().map_or(0, Pace::pending_len)
             }
+            Kind::Chunked { sent, end, .. } => {
+                end - sent + self.pace.as_ref().map_or(0, Pace::pending_len)
+            }
             Kind::Stream { length, .. } => *length,
         }
     }
@@ -259,11 +311,11 @@ impl RequestBody {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
             Kind::Part { data, sent } => Some(&data[*sent..]),
-            Kind::Stream { .. } => None,
+            Kind::Chunked { .. } | Kind::Stream { .. } => None,
         }
     }
 
-    /// A copy for a retry, when the body can be replayed (bytes and mapped slices can, until
+    /// A copy for a retry, when the body can be replayed (bytes and chunked ranges can, until
     /// paced sending has begun; a stream cannot).
     pub fn try_clone(&self) -> Option<Self> {
         let kind = match &self.kind {
@@ -271,6 +323,15 @@ impl RequestBody {
             Kind::Part { data, sent } => Kind::Part {
                 data: data.clone(),
                 sent: *sent,
+            },
+            Kind::Chunked {
+                source, sent, end, ..
+            } => Kind::Chunked {
+                source: source.clone(),
+                sent: *sent,
+                next_read: *sent,
+                end: *end,
+                reads: VecDeque::new(),
             },
             Kind::Stream { .. } => return None,
         };
@@ -299,6 +360,46 @@ impl RequestBody {
                 }
                 *sent = end;
                 Poll::Ready(Some(Ok(data.slice(start..end))))
+            }
+            Kind::Chunked {
+                source,
+                sent,
+                next_read,
+                end,
+                reads,
+            } => {
+                let read_ahead = |reads: &mut VecDeque<ChunkRead>, next_read: &mut u64| {
+                    while reads.len() <= CHUNKS_AHEAD && *next_read < *end {
+                        let (source, offset) = (source.clone(), *next_read);
+                        let len = (*end - offset).min(CHUNK as u64) as usize;
+                        reads.push_back(tokio::task::spawn_blocking(move || {
+                            source.read_chunk(offset, len)
+                        }));
+                        *next_read += len as u64;
+                    }
+                };
+                read_ahead(reads, next_read);
+                let Some(front) = reads.front_mut() else {
+                    return Poll::Ready(None);
+                };
+                let chunk = match ready!(Pin::new(front).poll(cx)) {
+                    Ok(chunk) => chunk,
+                    Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                    Err(join) => Err(std::io::Error::other(join)),
+                };
+                reads.pop_front();
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        reads.clear();
+                        *next_read = *end;
+                        *sent = *end;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                };
+                *sent += chunk.len() as u64;
+                read_ahead(reads, next_read);
+                Poll::Ready(Some(Ok(chunk)))
             }
             Kind::Stream { chunks, .. } => chunks.poll_recv(cx),
         }
@@ -348,6 +449,7 @@ impl Body for RequestBody {
         let drained = match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
             Kind::Part { data, sent } => *sent == data.len(),
+            Kind::Chunked { sent, end, .. } => sent == end,
             Kind::Stream { .. } => false,
         };
         drained && !self.pace.as_ref().is_some_and(Pace::started)
@@ -508,5 +610,73 @@ mod tests {
         assert_eq!(drain(again).await, 4, "the resend sends every frame");
         assert_eq!(reports.lock().unwrap().len(), 4, "but reports none again");
         assert_eq!(sent.reported(), len as u64);
+    }
+
+    /// A source over bytes in memory that counts its reads and fails past `fail_from`.
+    #[derive(Debug)]
+    struct Counted {
+        data: Vec<u8>,
+        reads: std::sync::atomic::AtomicUsize,
+        fail_from: u64,
+    }
+
+    impl ChunkSource for Counted {
+        fn read_chunk(&self, offset: u64, len: usize) -> std::io::Result<Bytes> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            if offset + len as u64 > self.fail_from {
+                return Err(std::io::Error::other("changed while being read"));
+            }
+            let at = offset as usize;
+            Ok(Bytes::copy_from_slice(&self.data[at..at + len]))
+        }
+    }
+
+    async fn collect(mut body: RequestBody) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                assert!(data.len() <= CHUNK, "a frame is at most one chunk");
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_sends_its_range_a_chunk_at_a_time_and_a_retry_reads_it_again() {
+        let data: Vec<u8> = (0..3 * CHUNK + 777).map(|i| (i % 251) as u8).collect();
+        let source = Arc::new(Counted {
+            data: data.clone(),
+            reads: Default::default(),
+            fail_from: u64::MAX,
+        });
+        let range = 1000..(data.len() as u64 - 5);
+        let body = RequestBody::chunked(source.clone(), range.clone());
+        assert_eq!(body.len(), range.end - range.start);
+        let retry = body.try_clone().expect("a chunked body can be replayed");
+        let expected = &data[range.start as usize..range.end as usize];
+        assert_eq!(collect(body).await.unwrap(), expected);
+        let reads = source.reads.load(Ordering::Relaxed);
+        assert_eq!(reads, expected.len().div_ceil(CHUNK));
+        assert_eq!(
+            collect(retry).await.unwrap(),
+            expected,
+            "the retry sends it all"
+        );
+        assert_eq!(source.reads.load(Ordering::Relaxed), 2 * reads);
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_whose_source_fails_ends_with_that_error() {
+        let source = Arc::new(Counted {
+            data: vec![1; 4 * CHUNK],
+            reads: Default::default(),
+            fail_from: 2 * CHUNK as u64,
+        });
+        let body = RequestBody::chunked(source, 0..4 * CHUNK as u64);
+        let error = collect(body)
+            .await
+            .expect_err("the read error reaches hyper");
+        assert!(error.to_string().contains("changed while being read"));
     }
 }

@@ -15,7 +15,7 @@ pub mod retry;
 mod tls;
 
 pub use bandwidth::RateLimiter;
-pub use body::{RequestBody, ResponseBody, SentBytes};
+pub use body::{CHUNK, CHUNKED_MEMORY, ChunkSource, RequestBody, ResponseBody, SentBytes};
 pub use retry::{RetryConfig, RetryReason, RetryState};
 
 use hyper_rustls::HttpsConnector;

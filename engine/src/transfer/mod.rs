@@ -3,7 +3,7 @@
 //! both run at full speed within bounded memory.
 //!
 //! * [`Transfers::upload_file`]: one request for small files; otherwise a multipart upload
-//!   whose parts are read (positional reads, within the memory budget) part by part, and
+//!   whose parts are read a chunk at a time while they are sent (never held whole), and
 //!   aborted on any failure so nothing is left to be billed.
 //! * [`Transfers::download_file`]: HEAD, then ranged GETs in parallel, each answer's
 //!   `Content-Range` checked, written at their offsets into a temporary file beside the
@@ -80,8 +80,9 @@ pub struct TransferConfig {
     /// may not, a listing is read whole and sorted first. `None`: yes on AWS endpoints, no
     /// on custom ones (SeaweedFS, for one, lists `logs/…` before `logs-archive/…`).
     pub sorted_listings: Option<bool>,
-    /// Bytes of part data in flight at once, across all transfers (parts are read into
-    /// memory, so this bounds memory however large the files).
+    /// Bytes of transfer data held in memory at once, across all transfers, however large
+    /// the files: a file part being sent holds 1 MiB of it (it is read a chunk at a time),
+    /// a part of a stream or a copy, or a small file, its whole size.
     pub memory_budget: u64,
     /// The checksum sent with every upload and verified on download (`None`: size only,
     /// for stores that reject `x-amz-checksum-*` headers).

@@ -1,7 +1,7 @@
 //! Local file → S3: one PutObject for small files, a parallel multipart upload otherwise.
-//! Parts are read with positional reads into buffers counted in the memory budget (never
-//! memory-mapped: a file truncated under a mapping kills the process with SIGBUS, where a
-//! read just comes up short). A file found changed while it is read (shorter, longer, a new
+//! A part is summed, then sent, reading it 512 KiB at a time with positional reads into
+//! pooled buffers, so it is never held whole (never memory-mapped either: a file truncated
+//! under a mapping kills the process with SIGBUS, where a read just comes up short). A file found changed while it is read (shorter, longer, a new
 //! mtime) fails by name and its multipart upload is aborted.
 
 use super::events::Event;
@@ -9,7 +9,7 @@ use super::journal::{self, Journal, UploadIdentity, UploadState, UploadedPart};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers, content_type};
 use crate::checksum::{self, ChecksumAlgorithm, ChecksumType, PartChecksum};
-use crate::http::{RequestBody, SentBytes};
+use crate::http::{CHUNK, CHUNKED_MEMORY, ChunkSource, RequestBody, SentBytes};
 use crate::s3::xml::CompletedPart;
 use crate::s3::{ChecksumHeader, PutOptions};
 use bytes::Bytes;
@@ -40,7 +40,7 @@ impl Transfers {
         }
         let opened = Source::open(path);
         let source = match opened {
-            Ok(source) => source,
+            Ok(source) => Arc::new(source),
             Err(error) => {
                 self.progress.failed(name, error.clone());
                 return Err(error);
@@ -55,8 +55,7 @@ impl Transfers {
         let result = if size <= self.config.multipart_threshold {
             self.put_whole(&source, bucket, key, &options).await
         } else {
-            self.multipart(Arc::new(source), bucket, key, &options)
-                .await
+            self.multipart(source, bucket, key, &options).await
         };
         match &result {
             Ok(_) => self.progress.emit(Event::Finished { name, bytes: size }),
@@ -309,7 +308,7 @@ impl Transfers {
 
     async fn put_whole(
         &self,
-        source: &Source,
+        source: &Arc<Source>,
         bucket: &str,
         key: &str,
         options: &PutOptions,
@@ -357,6 +356,34 @@ impl Transfers {
                 (None, vec![ChecksumHeader::ContentMd5(md5)])
             }
             None => (None, Vec::new()),
+        }
+    }
+
+    /// Like [`Self::integrity`], for bytes `range` of a file, summed a chunk at a time on the
+    /// blocking pool (one part per core at a time) without holding the part.
+    async fn range_integrity(
+        &self,
+        source: &Arc<Source>,
+        range: Range<u64>,
+    ) -> Result<(Option<PartChecksum>, Vec<ChecksumHeader>), TransferError> {
+        let integrity = match self.config.checksum {
+            Some(algorithm) => Integrity::Checksum(algorithm),
+            None if self.config.content_md5 => Integrity::ContentMd5,
+            None => return Ok((None, Vec::new())),
+        };
+        let _slot = match self.checksum_slots.acquire().await {
+            Ok(slot) => slot,
+            Err(_) => unreachable!("the checksum semaphore is never closed"),
+        };
+        let (source, buffers) = (source.clone(), self.buffers.clone());
+        let summed = tokio::task::spawn_blocking(move || {
+            source
+                .sum_range(range, integrity, &buffers)
+                .map_err(|e| TransferError::io("reading", &source.path, e))
+        });
+        match summed.await {
+            Ok(result) => result,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
         }
     }
 
@@ -593,9 +620,9 @@ impl Transfers {
                 parts.push(resumed);
                 continue;
             }
-            let permit = self
-                .permit(plan.range(index).end - plan.range(index).start)
-                .await;
+            // The part is read a chunk at a time while it is sent, never held whole: its
+            // share of the memory budget is what a chunked body holds at once.
+            let permit = self.permit(CHUNKED_MEMORY).await;
             if let Some(done) = tasks.try_join_next() {
                 parts.push(joined(done)?);
             }
@@ -610,22 +637,31 @@ impl Transfers {
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
-                let data = source.read(range.clone(), &this.buffers).await?;
-                let (sum, headers) = this.integrity(&data).await;
+                let (sum, headers) = this.range_integrity(&source, range.clone()).await?;
                 let sent = this.sent_bytes(&bucket, &key);
+                let chunks: Arc<dyn ChunkSource> = Arc::new(FileChunks {
+                    source: source.clone(),
+                    buffers: this.buffers.clone(),
+                });
                 let send = || {
-                    this.client.upload_part(
-                        &bucket,
-                        &key,
-                        &upload_id,
-                        number,
-                        RequestBody::part(data.clone()).reporting(sent.clone()),
-                        &headers,
-                    )
+                    let body =
+                        RequestBody::chunked(chunks.clone(), range.clone()).reporting(sent.clone());
+                    this.client
+                        .upload_part(&bucket, &key, &upload_id, number, body, &headers)
                 };
                 let etag = match &this.part_hedger {
-                    Some(hedger) => hedger.run(send).await?,
-                    None => send().await?,
+                    Some(hedger) => hedger.run(send).await,
+                    None => send().await,
+                };
+                let etag = match etag {
+                    Ok(etag) => etag,
+                    // A body that failed mid-way because the file moved under it (or a store
+                    // refusing bytes that no longer match their checksum) is the file
+                    // changing, not the store failing.
+                    Err(_) if source.changed().unwrap_or(true) => {
+                        return Err(source.changed_error());
+                    }
+                    Err(error) => return Err(error.into()),
                 };
                 if let Some(journal) = &journal {
                     let part = UploadedPart {
@@ -882,36 +918,107 @@ impl Source {
         })
     }
 
-    /// The bytes of `range`, read on the blocking pool with positional reads into one buffer
-    /// (what the memory budget counts), then the file's size and mtime checked again. A read
-    /// that comes up short, or a size or mtime that moved, is [`CHANGED`].
+    /// The bytes of `range`, read on the blocking pool (see [`Self::read_at`]).
     async fn read(
-        &self,
+        self: &Arc<Self>,
         range: Range<u64>,
         buffers: &Arc<BufferPool>,
     ) -> Result<Bytes, TransferError> {
-        let (file, path) = (self.file.clone(), self.path.clone());
-        let (size, modified) = (self.size, self.modified);
-        let buffers = buffers.clone();
+        let (this, buffers) = (self.clone(), buffers.clone());
         let read = tokio::task::spawn_blocking(move || {
-            let changed = || TransferError::io("reading", &path, std::io::Error::other(CHANGED));
-            let mut buffer = buffers.take((range.end - range.start) as usize);
-            match file.read_exact_at(&mut buffer, range.start) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(changed()),
-                Err(e) => return Err(TransferError::io("reading", &path, e)),
-            }
-            let now = file
-                .metadata()
-                .map_err(|e| TransferError::io("reading the size of", &path, e))?;
-            if now.len() != size || now.modified().ok() != modified {
-                return Err(changed());
-            }
-            Ok(buffer.freeze())
+            this.read_at(range, &buffers)
+                .map_err(|e| TransferError::io("reading", &this.path, e))
         });
         match read.await {
             Ok(result) => result,
             Err(join) => std::panic::resume_unwind(join.into_panic()),
         }
+    }
+
+    /// The bytes of `range` (blocking), read with one positional read into one pooled buffer
+    /// (what the memory budget counts), then the file's size and mtime checked again. A read
+    /// that comes up short, or a size or mtime that moved, is [`CHANGED`].
+    fn read_at(&self, range: Range<u64>, buffers: &Arc<BufferPool>) -> std::io::Result<Bytes> {
+        let mut buffer = buffers.take((range.end - range.start) as usize);
+        match self.file.read_exact_at(&mut buffer, range.start) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(std::io::Error::other(CHANGED));
+            }
+            Err(e) => return Err(e),
+        }
+        if self.changed()? {
+            return Err(std::io::Error::other(CHANGED));
+        }
+        Ok(buffer.freeze())
+    }
+
+    /// Whether the file's size or mtime moved since it was opened.
+    fn changed(&self) -> std::io::Result<bool> {
+        let now = self.file.metadata()?;
+        Ok(now.len() != self.size || now.modified().ok() != self.modified)
+    }
+
+    /// The [`CHANGED`] error of this file.
+    fn changed_error(&self) -> TransferError {
+        TransferError::io("reading", &self.path, std::io::Error::other(CHANGED))
+    }
+
+    /// The checksum (or, with `md5`, the `Content-MD5`) of `range`, read [`CHUNK`] bytes at
+    /// a time into one pooled buffer (blocking): a part is summed before it is sent without
+    /// being held whole.
+    fn sum_range(
+        &self,
+        range: Range<u64>,
+        integrity: Integrity,
+        buffers: &Arc<BufferPool>,
+    ) -> std::io::Result<(Option<PartChecksum>, Vec<ChecksumHeader>)> {
+        use md5::Digest;
+        let mut hasher = match integrity {
+            Integrity::Checksum(algorithm) => Ok(checksum::Hasher::new(algorithm)),
+            Integrity::ContentMd5 => Err(md5::Md5::new()),
+        };
+        let mut offset = range.start;
+        while offset < range.end {
+            let len = (range.end - offset).min(CHUNK as u64);
+            let chunk = self.read_at(offset..offset + len, buffers)?;
+            match &mut hasher {
+                Ok(hasher) => hasher.update(&chunk),
+                Err(md5) => md5.update(&chunk),
+            }
+            offset += len;
+        }
+        Ok(match hasher {
+            Ok(hasher) => {
+                let sum = hasher.finish();
+                (Some(sum), vec![ChecksumHeader::Value(sum)])
+            }
+            Err(md5) => {
+                use base64::Engine;
+                let md5 = base64::engine::general_purpose::STANDARD.encode(md5.finalize());
+                (None, vec![ChecksumHeader::ContentMd5(md5)])
+            }
+        })
+    }
+}
+
+/// What a part is summed with before it is sent.
+#[derive(Debug, Clone, Copy)]
+enum Integrity {
+    Checksum(checksum::ChecksumAlgorithm),
+    ContentMd5,
+}
+
+/// A file being uploaded as the source of chunked part bodies (read again by a retry).
+#[derive(Debug)]
+struct FileChunks {
+    source: Arc<Source>,
+    buffers: Arc<BufferPool>,
+}
+
+impl ChunkSource for FileChunks {
+    fn read_chunk(&self, offset: u64, len: usize) -> std::io::Result<Bytes> {
+        self.source
+            .read_at(offset..offset + len as u64, &self.buffers)
     }
 }
