@@ -4,9 +4,7 @@
 //! Anything other than an answer from the store (a broken body, a checksum mismatch) falls
 //! back to the full path ([`Transfers::download_file`]: HEAD, ranges, resume, refetch).
 
-use super::download::{
-    Batch, Sink, WRITE_BUFFER, set_last_modified, temporary_path, verify, write_at,
-};
+use super::download::{Batch, Sink, WRITE_BUFFER, temporary_path, verify, write_at};
 use super::events::Event;
 use super::{TransferError, Transfers};
 use crate::checksum::Hasher;
@@ -118,7 +116,15 @@ impl Transfers {
             self.verify_etag(&name, temp, &output.info, (bucket, key), false)
                 .await?;
         }
-        set_last_modified(temp, output.info.last_modified.as_deref())?;
+        // On the handle already open: reopening the file by name only to set its time
+        // cost an open and a close per object.
+        if let Some(time) =
+            (output.info.last_modified.as_deref()).and_then(crate::time::parse_http_date)
+        {
+            sink.file
+                .set_modified(time)
+                .map_err(|e| TransferError::io("setting the modification time of", temp, e))?;
+        }
         self.sync_if_asked(&sink)?;
         Ok(size)
     }
