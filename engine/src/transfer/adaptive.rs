@@ -3,6 +3,11 @@
 //! and the right number depends on a latency nobody should have to know.
 //!
 //! [`AdaptiveLimit`] is a semaphore whose size a controller moves between a floor and a cap:
+//! It starts in slow start, as TCP does: while requests wait for a permit, each completion
+//! adds one, so the limit doubles every round trip whatever the store's latency (a window
+//! shorter than one answer's latency judges a limit before its effect shows, so windows
+//! alone grew slowly where answers take 60 ms). Slow start ends at the first window that
+//! does not call for growth. From then on,
 //! each window (at least [`WINDOW`] and [`MIN_SAMPLES`] completions), it compares the rate
 //! of completions with the previous window's. While a larger limit brings more completions
 //! per second (by more than [`GAIN`]), it doubles (slow start, as TCP's); when the last
@@ -37,6 +42,10 @@ pub struct AdaptiveLimit {
     completions: AtomicU64,
     /// Whether a request waited for a permit during this window.
     contended: AtomicBool,
+    /// Requests waiting for a permit now.
+    waiting: AtomicUsize,
+    /// Growing by one per completion while requests wait (see the module's doc).
+    slow_start: AtomicBool,
     window: Mutex<Window>,
 }
 
@@ -78,6 +87,8 @@ impl AdaptiveLimit {
             limit: AtomicUsize::new(start),
             completions: AtomicU64::new(0),
             contended: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            slow_start: AtomicBool::new(true),
             window: Mutex::new(Window {
                 started: Instant::now(),
                 previous: None,
@@ -101,6 +112,7 @@ impl AdaptiveLimit {
             Ok(permit) => permit,
             Err(_) => {
                 self.contended.store(true, Ordering::Relaxed);
+                let _waiting = Waiting::new(&self.waiting);
                 match self.semaphore.clone().acquire_owned().await {
                     Ok(permit) => permit,
                     Err(_) => unreachable!("the adaptive semaphore is never closed"),
@@ -114,6 +126,14 @@ impl AdaptiveLimit {
     }
 
     fn completed(self: &Arc<Self>) {
+        if self.slow_start.load(Ordering::Relaxed) && self.waiting.load(Ordering::Relaxed) > 0 {
+            let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+            let limit = self.limit();
+            if limit < self.cap {
+                self.resize(limit, limit + 1);
+            }
+            drop(window);
+        }
         let done = self.completions.fetch_add(1, Ordering::Relaxed) + 1;
         if done < MIN_SAMPLES {
             return;
@@ -137,6 +157,9 @@ impl AdaptiveLimit {
             self.floor,
             self.cap,
         );
+        if next <= limit {
+            self.slow_start.store(false, Ordering::Relaxed);
+        }
         window.previous = Some((rate, limit));
         window.started = Instant::now();
         drop(window);
@@ -164,6 +187,23 @@ impl AdaptiveLimit {
                 });
             }
         }
+    }
+}
+
+/// Counts a request waiting for a permit for as long as it waits (also when its wait is
+/// dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -264,6 +304,7 @@ mod tests {
     #[tokio::test]
     async fn a_window_of_waiting_requests_grows_the_limit() {
         let limit = AdaptiveLimit::new(2, 64);
+        limit.slow_start.store(false, Ordering::Relaxed);
         // Two permits held, a third request waits: the window is contended.
         let held = (limit.acquire().await, limit.acquire().await);
         let waiting = tokio::spawn({
@@ -278,5 +319,51 @@ mod tests {
             drop(limit.acquire().await);
         }
         assert_eq!(limit.limit(), 4, "doubled");
+    }
+
+    #[tokio::test]
+    async fn in_slow_start_each_completion_adds_one_while_requests_wait() {
+        let limit = AdaptiveLimit::new(2, 64);
+        let held = (limit.acquire().await, limit.acquire().await);
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let limit = limit.clone();
+                tokio::spawn(async move { limit.acquire().await })
+            })
+            .collect();
+        for _ in 0..100 {
+            if limit.waiting.load(Ordering::Relaxed) == 3 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(limit.waiting.load(Ordering::Relaxed), 3);
+        drop(held.0);
+        assert_eq!(
+            limit.limit(),
+            3,
+            "one completion with requests waiting adds one"
+        );
+        drop(held.1);
+        assert_eq!(limit.limit(), 4);
+        let permits = futures_util::future::join_all(waiters).await;
+        assert_eq!(limit.waiting.load(Ordering::Relaxed), 0);
+        drop(permits);
+        assert_eq!(
+            limit.limit(),
+            4,
+            "completions with nobody waiting add nothing"
+        );
+    }
+
+    #[test]
+    fn slow_start_ends_at_the_first_window_that_does_not_grow() {
+        let limit = AdaptiveLimit::new(2, 64);
+        limit.window.lock().unwrap().started = Instant::now() - 2 * WINDOW;
+        for _ in 0..MIN_SAMPLES {
+            limit.completed(); // nobody waited: the window holds the limit
+        }
+        assert!(!limit.slow_start.load(Ordering::Relaxed));
+        assert_eq!(limit.limit(), 2);
     }
 }
