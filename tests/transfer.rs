@@ -756,3 +756,61 @@ async fn an_object_downloads_into_any_async_writer_in_order_and_verified() {
         .expect_err("a missing key fails");
     assert_eq!(missing.kind(), ferry::transfer::FailureKind::NotFound);
 }
+
+#[tokio::test]
+async fn without_a_stored_checksum_a_download_into_a_writer_is_checked_against_its_md5_etag() {
+    let (server, proxy, data, _dir) = unchecksummed_flipped_setup(1).await;
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let (progress, unverified) = unverified_recorder();
+    let engine = Transfers::new(client, config(), progress);
+    // The first answer has a bit flipped: the bytes already went to the writer, so the
+    // download fails by name instead of passing silently.
+    let error = engine
+        .download_to_writer(BUCKET, "plain.bin", &mut Vec::new())
+        .await
+        .expect_err("a flipped bit is caught");
+    assert!(error.to_string().contains("MD5 mismatch"), "{error}");
+    // The proxy's one fault is spent: the next download is exact and verified.
+    let mut written = Vec::new();
+    engine
+        .download_to_writer(BUCKET, "plain.bin", &mut written)
+        .await
+        .expect("verified against the ETag");
+    assert!(written == data, "every byte, in order");
+    assert!(unverified.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_download_into_a_writer_with_nothing_to_check_against_is_reported_unverified() {
+    let (_server, direct) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("parts.bin");
+    let data = pattern(2 * PART + 3, 14);
+    std::fs::write(&source, &data).unwrap();
+    // Multipart without checksums: no stored checksum, and an ETag of the parts' MD5s that
+    // bytes streamed in order cannot be checked against without the part size.
+    let plain = TransferConfig {
+        checksum: None,
+        ..config()
+    };
+    Transfers::new(direct.clone(), plain, Progress::silent())
+        .upload_file(&source, BUCKET, "unchecked.bin")
+        .await
+        .unwrap();
+    let (progress, unverified) = unverified_recorder();
+    let engine = Transfers::new(direct, config(), progress);
+    let mut written = Vec::new();
+    engine
+        .download_to_writer(BUCKET, "unchecked.bin", &mut written)
+        .await
+        .expect("downloaded");
+    assert!(written == data, "every byte, in order");
+    assert_eq!(
+        *unverified.lock().unwrap(),
+        [format!("s3://{BUCKET}/unchecked.bin")]
+    );
+}

@@ -177,7 +177,8 @@ pub fn md5_of_bytes(bytes: &[u8]) -> String {
     hex(&Md5::digest(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -106,10 +106,18 @@ impl Transfers {
         });
         let expected = self.expected_checksum(&output.info);
         let etag = output.info.etag.clone();
+        // Without a stored checksum, an ETag that is the bytes' MD5 is checked as they go by
+        // (in order, so nothing is read back); anything else is reported unverified.
+        let etag_md5 = match (&expected, output.info.etag_check()) {
+            (None, Some(crate::s3::etag::EtagCheck::Md5(md5))) => Some(md5),
+            _ => None,
+        };
         let mut sink = open.await?;
-        let mut hasher = expected
-            .as_ref()
-            .map(|(algorithm, _)| Hasher::new(*algorithm));
+        let mut hasher = match (&expected, &etag_md5) {
+            (Some((algorithm, _)), _) => Some(Check::Checksum(Hasher::new(*algorithm))),
+            (None, Some(_)) => Some(Check::Md5(Box::default())),
+            (None, None) => None,
+        };
         let mut next = 0u64;
         let mut attempt = 1;
         loop {
@@ -172,10 +180,49 @@ impl Transfers {
             }
         }
         sink.finish(target).await?;
-        if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
-            verify(name, *algorithm, value, &[hasher.finish()])?;
+        match (hasher, &expected, etag_md5) {
+            (Some(Check::Checksum(hasher)), Some((algorithm, value)), _) => {
+                verify(name, *algorithm, value, &[hasher.finish()])?;
+            }
+            (Some(Check::Md5(md5)), _, Some(etag)) => {
+                use md5::Digest;
+                let actual = crate::s3::etag::hex(&md5.finalize());
+                if actual != etag {
+                    let message = format!(
+                        "MD5 mismatch: the store's ETag says {etag}, the bytes received hash to {actual}"
+                    );
+                    return Err(integrity(name, message));
+                }
+            }
+            _ => {
+                tracing::debug!(
+                    object = name,
+                    "no checksum and no single-part ETag to check against: verified by size only"
+                );
+                self.progress.emit(Event::Unverified {
+                    name: name.to_owned(),
+                });
+            }
         }
         Ok(size)
+    }
+}
+
+/// What the bytes of a download written in order are checked with as they go by.
+enum Check {
+    /// The store's full-object checksum.
+    Checksum(Hasher),
+    /// The MD5 a single-part ETag is.
+    Md5(Box<md5::Md5>),
+}
+
+impl Check {
+    fn update(&mut self, data: &[u8]) {
+        use md5::Digest;
+        match self {
+            Self::Checksum(hasher) => hasher.update(data),
+            Self::Md5(md5) => md5.update(data),
+        }
     }
 }
 
@@ -186,8 +233,8 @@ trait InOrder: Send {
         &mut self,
         target: &Path,
         chunks: Vec<bytes::Bytes>,
-        hasher: Option<Hasher>,
-    ) -> impl Future<Output = Result<Option<Hasher>, TransferError>> + Send;
+        hasher: Option<Check>,
+    ) -> impl Future<Output = Result<Option<Check>, TransferError>> + Send;
 
     /// Everything written has reached the sink.
     fn finish(&mut self, target: &Path) -> impl Future<Output = Result<(), TransferError>> + Send;
@@ -201,8 +248,8 @@ impl InOrder for FileSink {
         &mut self,
         target: &Path,
         chunks: Vec<bytes::Bytes>,
-        hasher: Option<Hasher>,
-    ) -> Result<Option<Hasher>, TransferError> {
+        hasher: Option<Check>,
+    ) -> Result<Option<Check>, TransferError> {
         write_in_order(&self.0, target, chunks, hasher).await
     }
 
@@ -219,8 +266,8 @@ impl<W: tokio::io::AsyncWrite + Unpin + Send> InOrder for WriterSink<'_, W> {
         &mut self,
         target: &Path,
         chunks: Vec<bytes::Bytes>,
-        mut hasher: Option<Hasher>,
-    ) -> Result<Option<Hasher>, TransferError> {
+        mut hasher: Option<Check>,
+    ) -> Result<Option<Check>, TransferError> {
         use tokio::io::AsyncWriteExt;
         for chunk in &chunks {
             if let Some(hasher) = &mut hasher {
@@ -268,8 +315,8 @@ async fn write_in_order(
     file: &Arc<std::fs::File>,
     target: &Path,
     chunks: Vec<bytes::Bytes>,
-    mut hasher: Option<Hasher>,
-) -> Result<Option<Hasher>, TransferError> {
+    mut hasher: Option<Check>,
+) -> Result<Option<Check>, TransferError> {
     if chunks.is_empty() {
         return Ok(hasher);
     }
