@@ -114,8 +114,8 @@ impl Transfers {
         };
         let mut sink = open.await?;
         let mut hasher = match (&expected, &etag_md5) {
-            (Some((algorithm, _)), _) => Some(Check::Checksum(Hasher::new(*algorithm))),
-            (None, Some(_)) => Some(Check::Md5(Box::default())),
+            (Some((algorithm, _)), _) => Some(Check::Checksum(Box::new(Hasher::new(*algorithm)))),
+            (None, Some(_)) => Some(Check::Md5(md5::Md5::default())),
             (None, None) => None,
         };
         let mut next = 0u64;
@@ -211,9 +211,9 @@ impl Transfers {
 /// What the bytes of a download written in order are checked with as they go by.
 enum Check {
     /// The store's full-object checksum.
-    Checksum(Hasher),
+    Checksum(Box<Hasher>),
     /// The MD5 a single-part ETag is.
-    Md5(Box<md5::Md5>),
+    Md5(md5::Md5),
 }
 
 impl Check {
