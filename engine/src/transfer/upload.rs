@@ -1,8 +1,9 @@
 //! Local file → S3: one PutObject for small files, a parallel multipart upload otherwise.
 //! A part is summed, then sent, reading it 512 KiB at a time with positional reads into
 //! pooled buffers, so it is never held whole (never memory-mapped either: a file truncated
-//! under a mapping kills the process with SIGBUS, where a read just comes up short). A file found changed while it is read (shorter, longer, a new
-//! mtime) fails by name and its multipart upload is aborted.
+//! under a mapping kills the process with SIGBUS, where a read just comes up short). A file
+//! found changed while it is read (shorter, longer, a new mtime) fails by name and its
+//! multipart upload is aborted.
 
 use super::events::Event;
 use super::journal::{self, Journal, UploadIdentity, UploadState, UploadedPart};
