@@ -2,15 +2,18 @@
 # Peak RSS and wall of `sync` over N 0-byte files (directories of 1,000), against `ferry serve`
 # in another process (so only the client is measured): an upload into an empty prefix, then
 # the same sync again (nothing to do: a pure compare of the walk with the listing).
-# Usage: benches/sync_scale.sh N [FERRY_BINARY] [aws|aws-compare]   (`aws`: also time `aws s3
-# sync` up and again; `aws-compare`: only its compare against ferry's upload; AWS from
-# $AWS_CLI, default .venv/h12/bin/aws)
+# Usage: benches/sync_scale.sh N [FERRY_BINARY] [aws|aws-compare|rclone-compare]   (`aws`: also
+# time `aws s3 sync` up and again; `aws-compare`: only its compare against ferry's upload, AWS
+# from $AWS_CLI, default .venv/h12/bin/aws; `rclone-compare`: only `rclone sync --size-only`'s
+# compare against ferry's upload, rclone from $RCLONE, default .venv/compare/bin/rclone, which
+# benches/compare/run.sh installs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:?N files}
 ferry=${2:-$PWD/target/release/ferry}
 server_bin=${FERRY_SERVER:-$ferry}
 aws=${AWS_CLI:-$PWD/.venv/h12/bin/aws}
+rclone=${RCLONE:-$PWD/.venv/compare/bin/rclone}
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/s3" "$work/tree"
@@ -50,4 +53,15 @@ elif [[ ${3:-} == aws-compare ]]; then
   # Only the compare, against the prefix ferry uploaded (its objects are newer than the
   # files, so nothing is to do): the AWS CLI's upload of 10^6 objects takes most of an hour.
   measure "aws s3 sync (nothing to do)" "$aws" s3 sync --only-show-errors "$work/tree" s3://scale/f/
+fi
+if [[ ${3:-} == rclone-compare ]]; then
+  # rclone keeps a file's mtime in the object's metadata, which ferry's objects do not carry:
+  # with its default size-and-mtime check it would "fix" every object's time with a copy, so
+  # it compares by size, as a nothing-to-do sync must. It lists one directory at a time.
+  export RCLONE_CONFIG=$work/rclone.conf RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Other \
+    RCLONE_CONFIG_B_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
+    RCLONE_CONFIG_B_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY RCLONE_CONFIG_B_REGION=us-east-1 \
+    RCLONE_CONFIG_B_ENDPOINT=$AWS_ENDPOINT_URL
+  : > "$work/rclone.conf"
+  measure "rclone sync --size-only" "$rclone" sync --size-only "$work/tree" b:scale/f/
 fi
