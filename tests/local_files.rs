@@ -260,6 +260,8 @@ async fn upload_changing(change: fn(&Path)) {
         "{error}"
     );
     assert_eq!(failed(&events).len(), 1);
+    // The change is the file's, not the store's: no part is sent again.
+    assert_eq!(client.retries(), 0, "a file that changed is not retried");
     assert!(client.head_object(BUCKET, "moving").await.is_err());
     assert_no_open_uploads(&client).await;
 }

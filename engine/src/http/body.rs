@@ -159,6 +159,29 @@ pub trait ChunkSource: Send + Sync + std::fmt::Debug + 'static {
     fn read_chunk(&self, offset: u64, len: usize) -> std::io::Result<Bytes>;
 }
 
+/// A [`ChunkSource`] failed while its body was being sent. It reaches the caller as
+/// [`HttpError::Body`], which is not retried: a retry would read the same source.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceFailed(pub std::io::Error);
+
+/// The message of a [`SourceFailed`] somewhere in `error`'s causes (as hyper wraps a body's
+/// error), if there is one.
+pub(crate) fn source_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(failed) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<SourceFailed>())
+        {
+            return Some(failed.to_string());
+        }
+        cause = error.source();
+    }
+    None
+}
+
 /// The chunk size of [`RequestBody::chunked`].
 pub const CHUNK: usize = 512 * 1024;
 
@@ -394,7 +417,7 @@ impl RequestBody {
                         reads.clear();
                         *next_read = *end;
                         *sent = *end;
-                        return Poll::Ready(Some(Err(e)));
+                        return Poll::Ready(Some(Err(std::io::Error::other(SourceFailed(e)))));
                     }
                 };
                 *sent += chunk.len() as u64;

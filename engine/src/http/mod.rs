@@ -15,7 +15,9 @@ pub mod retry;
 mod tls;
 
 pub use bandwidth::RateLimiter;
-pub use body::{CHUNK, CHUNKED_MEMORY, ChunkSource, RequestBody, ResponseBody, SentBytes};
+pub use body::{
+    CHUNK, CHUNKED_MEMORY, ChunkSource, RequestBody, ResponseBody, SentBytes, SourceFailed,
+};
 pub use retry::{RetryConfig, RetryReason, RetryState};
 
 use hyper_rustls::HttpsConnector;
@@ -110,6 +112,14 @@ pub enum HttpError {
         /// What is wrong.
         message: String,
     },
+    /// The request body's source failed while it was being sent (a file that could not be
+    /// read or changed under it, see [`SourceFailed`]): not retried, since sending again
+    /// would read the same source.
+    #[error("the request body could not be read: {message}")]
+    Body {
+        /// The source's error.
+        message: String,
+    },
 }
 
 impl HttpError {
@@ -123,6 +133,9 @@ impl HttpError {
     }
 
     pub(crate) fn from_hyper(error: hyper::Error) -> Self {
+        if let Some(message) = body::source_failure(&error) {
+            return Self::Body { message };
+        }
         if error.is_timeout() {
             return Self::Timeout {
                 what: "waiting for the server",
@@ -135,6 +148,9 @@ impl HttpError {
     }
 
     fn from_client(error: hyper_util::client::legacy::Error) -> Self {
+        if let Some(message) = body::source_failure(&error) {
+            return Self::Body { message };
+        }
         let message = chain(&error);
         let lower = message.to_ascii_lowercase();
         // TLS handshake failures surface as connect errors: name them for what they are.
