@@ -62,7 +62,12 @@ async fn a_cancelled_upload_stops_and_its_multipart_upload_is_aborted_and_named(
     let (_server, client) = ready().await;
     let dir = tempfile::tempdir().unwrap();
     let path = file_of(dir.path(), 4 * PART);
-    let engine = tripping(client.clone(), config(), |e| {
+    let state = tempfile::tempdir().unwrap();
+    let config = TransferConfig {
+        state_dir: Some(state.path().to_owned()),
+        ..config()
+    };
+    let engine = tripping(client.clone(), config, |e| {
         matches!(e, Event::PartDone { .. })
     });
     let run = engine.until_cancelled(engine.upload_file(&path, BUCKET, "big.bin"));
@@ -79,6 +84,21 @@ async fn a_cancelled_upload_stops_and_its_multipart_upload_is_aborted_and_named(
         "nothing is left to be billed"
     );
     assert!(client.head_object(BUCKET, "big.bin").await.is_err());
+    assert_eq!(
+        journals(state.path()),
+        0,
+        "the aborted upload's journal goes with it: a rerun starts afresh"
+    );
+}
+
+/// Upload journals in a state directory.
+fn journals(state: &std::path::Path) -> usize {
+    std::fs::read_dir(state).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("upload-"))
+            .count()
+    })
 }
 
 #[tokio::test]
@@ -86,8 +106,10 @@ async fn a_cancelled_upload_can_be_kept_open_for_a_rerun_and_is_named() {
     let (_server, client) = ready().await;
     let dir = tempfile::tempdir().unwrap();
     let path = file_of(dir.path(), 4 * PART);
+    let state = tempfile::tempdir().unwrap();
     let config = TransferConfig {
         keep_uploads_on_cancel: true,
+        state_dir: Some(state.path().to_owned()),
         ..config()
     };
     let engine = tripping(client.clone(), config, |e| {
@@ -103,6 +125,7 @@ async fn a_cancelled_upload_can_be_kept_open_for_a_rerun_and_is_named() {
     let (upload, why) = &left.open_uploads[0];
     assert!(why.contains("resume"), "{why}");
     assert_eq!(open_uploads(&client).await, 1, "kept on the store");
+    assert_eq!(journals(state.path()), 1, "and its journal, to resume it");
     client
         .abort_multipart_upload(BUCKET, &upload.key, &upload.upload_id)
         .await

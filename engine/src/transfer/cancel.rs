@@ -122,8 +122,12 @@ impl Transfers {
         for upload in open {
             let (bucket, key, id) = (&upload.bucket, &upload.key, &upload.upload_id);
             match self.client.abort_multipart_upload(bucket, key, id).await {
-                Ok(()) => left.aborted_uploads.push(upload),
+                Ok(()) => {
+                    self.forget_journal(id, true);
+                    left.aborted_uploads.push(upload);
+                }
                 Err(error) if error.service().is_some_and(|e| e.is_no_such_upload()) => {
+                    self.forget_journal(id, true);
                     left.aborted_uploads.push(upload);
                 }
                 Err(error) => {

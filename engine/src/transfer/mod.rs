@@ -228,6 +228,9 @@ pub struct Transfers {
     memory: Arc<Semaphore>,
     progress: Progress,
     open_uploads: Arc<std::sync::Mutex<Vec<UploadRef>>>,
+    /// The journals of open uploads, by upload ID: removed with the upload when a cancel
+    /// aborts it, so a rerun does not try to resume an upload that is gone.
+    upload_journals: Arc<std::sync::Mutex<Vec<(String, PathBuf)>>>,
     /// Temporary files of downloads under way (what a cancel leaves on disk).
     open_downloads: Arc<std::sync::Mutex<Vec<PathBuf>>>,
     /// Trips to stop the work run under [`Self::until_cancelled`].
@@ -285,6 +288,7 @@ impl Transfers {
             memory,
             progress,
             open_uploads: Arc::default(),
+            upload_journals: Arc::default(),
             open_downloads: Arc::default(),
             cancel: Cancel::new(),
             twins: Arc::default(),
@@ -392,7 +396,10 @@ impl Transfers {
         for upload in self.take_open_uploads() {
             let (bucket, key, id) = (&upload.bucket, &upload.key, &upload.upload_id);
             match self.client.abort_multipart_upload(bucket, key, id).await {
-                Ok(()) => aborted.push(upload),
+                Ok(()) => {
+                    self.forget_journal(id, true);
+                    aborted.push(upload);
+                }
                 Err(error) => {
                     tracing::warn!(bucket, key, %error, "could not abort a cancelled multipart upload");
                 }
@@ -429,6 +436,7 @@ impl Transfers {
     /// this one was asked for.
     async fn finish_upload(&self, bucket: &str, key: &str, upload_id: &str) {
         self.track_upload(bucket, key, upload_id, false);
+        self.forget_journal(upload_id, false);
         let asked = {
             let mut twins = self.twins.lock().unwrap_or_else(|e| e.into_inner());
             let at = twins.iter().position(|(id, _)| id == upload_id);
@@ -436,6 +444,31 @@ impl Transfers {
         };
         if let Some(asked) = asked {
             uploads::abort_twins(self, bucket, key, upload_id, asked).await;
+        }
+    }
+
+    /// Notes where the journal of the open upload `upload_id` is.
+    fn track_journal(&self, upload_id: &str, path: PathBuf) {
+        let mut list = self
+            .upload_journals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        list.push((upload_id.to_owned(), path));
+    }
+
+    /// Stops tracking the journal of `upload_id`, and with `remove` deletes it (its upload
+    /// was aborted).
+    fn forget_journal(&self, upload_id: &str, remove: bool) {
+        let path = {
+            let mut list = self
+                .upload_journals
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let at = list.iter().position(|(id, _)| id == upload_id);
+            at.map(|at| list.swap_remove(at).1)
+        };
+        if let (Some(path), true) = (path, remove) {
+            journal::remove(&path);
         }
     }
 

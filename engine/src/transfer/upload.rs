@@ -441,6 +441,7 @@ impl Transfers {
             ),
         };
         let journal = journal_path.map(|journal_path| {
+            self.track_journal(&upload_id, journal_path.clone());
             let mut state = identity.state(&upload_id);
             state.parts = done.clone();
             let journal = Arc::new(Journal::new(journal_path, state));
