@@ -617,6 +617,22 @@ async fn uploads_without_a_checksum_send_a_content_md5_the_store_accepts_single_
     assert!(info.etag_md5().is_some(), "{:?}", info.etag);
 }
 
+/// `data` uploaded as `key` in parts without checksums (as other tools make): no stored
+/// checksum, and an ETag `md5-of-md5s-N`.
+async fn upload_without_checksums(direct: &S3Client, key: &str, data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.bin");
+    std::fs::write(&source, data).unwrap();
+    let plain = TransferConfig {
+        checksum: None,
+        ..config()
+    };
+    Transfers::new(direct.clone(), plain, Progress::silent())
+        .upload_file(&source, BUCKET, key)
+        .await
+        .unwrap();
+}
+
 /// Collects the names of the objects reported unverified.
 fn unverified_recorder() -> (Progress, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -634,19 +650,8 @@ async fn a_multipart_object_without_checksums_is_checked_against_its_multipart_e
  {
     let (server, direct) = ready().await;
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("parts.bin");
     let data = pattern(2 * PART + 3, 13);
-    std::fs::write(&source, &data).unwrap();
-    // A multipart upload without checksums (as other tools make): no stored checksum, an
-    // ETag `md5-of-md5s-3`.
-    let plain = TransferConfig {
-        checksum: None,
-        ..config()
-    };
-    Transfers::new(direct.clone(), plain, Progress::silent())
-        .upload_file(&source, BUCKET, "parts.bin")
-        .await
-        .unwrap();
+    upload_without_checksums(&direct, "parts.bin", &data).await;
     let info = direct.head_object(BUCKET, "parts.bin").await.unwrap();
     assert!(info.checksums.is_empty(), "{info:?}");
     assert!(
@@ -787,20 +792,10 @@ async fn without_a_stored_checksum_a_download_into_a_writer_is_checked_against_i
 #[tokio::test]
 async fn a_download_into_a_writer_with_nothing_to_check_against_is_reported_unverified() {
     let (_server, direct) = ready().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("parts.bin");
+    // The parts' MD5s, which bytes streamed in order cannot be checked against without the
+    // part size.
     let data = pattern(2 * PART + 3, 14);
-    std::fs::write(&source, &data).unwrap();
-    // Multipart without checksums: no stored checksum, and an ETag of the parts' MD5s that
-    // bytes streamed in order cannot be checked against without the part size.
-    let plain = TransferConfig {
-        checksum: None,
-        ..config()
-    };
-    Transfers::new(direct.clone(), plain, Progress::silent())
-        .upload_file(&source, BUCKET, "unchecked.bin")
-        .await
-        .unwrap();
+    upload_without_checksums(&direct, "unchecked.bin", &data).await;
     let (progress, unverified) = unverified_recorder();
     let engine = Transfers::new(direct, config(), progress);
     let mut written = Vec::new();
