@@ -213,12 +213,24 @@ fn sts_client(
     Ok(StsClient::new(http.clone(), endpoint))
 }
 
-/// The region for STS from the flag, else the profile.
+/// The region for STS from the flag, else (`None`) `AWS_REGION` / `AWS_DEFAULT_REGION` when
+/// one is set (the STS endpoint reads them itself), else the profile's: the order the S3
+/// endpoint's region follows, so both are called in the same region.
 pub(super) fn sts_region<'a>(
     flag: Option<&'a str>,
+    env: &Environment,
     profile: Option<&'a Profile>,
 ) -> Option<&'a str> {
-    flag.or_else(|| profile.and_then(Profile::region))
+    let from_env = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|name| env.get(name).is_some());
+    flag.or_else(|| {
+        if from_env {
+            None
+        } else {
+            profile.and_then(Profile::region)
+        }
+    })
 }
 
 fn invalid(message: &str) -> ConfigError {
@@ -371,5 +383,29 @@ mod tests {
         assert_eq!(setup.source(), "environment");
         let shown = format!("{:?} {creds:?} {creds}", setup.provider);
         assert!(!shown.contains("FQoGZXIvYXdzEXAMPLETOKEN"), "{shown}");
+    }
+
+    #[test]
+    fn sts_is_called_in_the_environments_region_before_the_profiles_as_s3_is() {
+        let profiles = crate::credentials::profile::parse(
+            Some((
+                std::path::Path::new("/home/u/.aws/config"),
+                "[default]\nregion = us-west-2\n",
+            )),
+            None,
+        )
+        .expect("parsed");
+        let profile = profiles.get("default");
+        let with_env = Environment::from_pairs([("AWS_REGION", "eu-west-1")]);
+        let without = Environment::from_pairs([("HOME", "/home/u")]);
+        // None: the STS endpoint takes AWS_REGION itself.
+        assert_eq!(sts_region(None, &with_env, profile), None);
+        assert_eq!(sts_region(None, &without, profile), Some("us-west-2"));
+        assert_eq!(
+            sts_region(Some("ap-south-1"), &with_env, profile),
+            Some("ap-south-1")
+        );
+        let default_region = Environment::from_pairs([("AWS_DEFAULT_REGION", "eu-north-1")]);
+        assert_eq!(sts_region(None, &default_region, profile), None);
     }
 }

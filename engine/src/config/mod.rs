@@ -205,6 +205,7 @@ async fn build_client_reading(
         &http,
         credentials::sts_region(
             options.region.as_deref().or(imds_region.as_deref()),
+            env,
             profile,
         ),
     )?;
