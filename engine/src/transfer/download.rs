@@ -201,7 +201,7 @@ impl Transfers {
 
     /// The part size of a multipart object of `size` bytes in `parts` parts, when the store
     /// says it (HeadObject `partNumber=1` answering with the part count); `None` otherwise.
-    async fn confirmed_part_size(
+    pub(super) async fn confirmed_part_size(
         &self,
         bucket: &str,
         key: &str,

@@ -8,6 +8,7 @@ use super::download::{Batch, verify};
 use super::events::Event;
 use super::{TransferError, Transfers};
 use crate::checksum::Hasher;
+use crate::s3::etag::EtagCheck;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -106,17 +107,31 @@ impl Transfers {
         });
         let expected = self.expected_checksum(&output.info);
         let etag = output.info.etag.clone();
-        // Without a stored checksum, an ETag that is the bytes' MD5 is checked as they go by
-        // (in order, so nothing is read back); anything else is reported unverified.
+        let mut multipart = None;
+        // Without a stored checksum, the ETag is checked as the bytes go by (in order, so
+        // nothing is read back): their MD5, or for a multipart object the MD5 of its parts'
+        // MD5s under the part size the store confirms; anything else is reported unverified.
         let etag_md5 = match (&expected, output.info.etag_check()) {
-            (None, Some(crate::s3::etag::EtagCheck::Md5(md5))) => Some(md5),
+            (None, Some(EtagCheck::Md5(md5))) => Some(md5),
+            (None, Some(EtagCheck::Multipart { digest, parts })) => self
+                .confirmed_part_size(bucket, key, size, parts)
+                .await
+                .map(|part_size| {
+                    multipart = Some(part_size);
+                    format!("{digest}-{parts}")
+                }),
             _ => None,
         };
         let mut sink = open.await?;
-        let mut hasher = match (&expected, &etag_md5) {
-            (Some((algorithm, _)), _) => Some(Check::Checksum(Box::new(Hasher::new(*algorithm)))),
-            (None, Some(_)) => Some(Check::Md5(md5::Md5::default())),
-            (None, None) => None,
+        let mut hasher = match (&expected, &etag_md5, multipart) {
+            (Some((algorithm, _)), _, _) => {
+                Some(Check::Checksum(Box::new(Hasher::new(*algorithm))))
+            }
+            (None, Some(_), None) => Some(Check::Md5(md5::Md5::default())),
+            (None, Some(_), Some(part_size)) => {
+                Some(Check::Multipart(Box::new(PartMd5s::new(part_size))))
+            }
+            (None, None, _) => None,
         };
         let mut next = 0u64;
         let mut attempt = 1;
@@ -184,9 +199,8 @@ impl Transfers {
             (Some(Check::Checksum(hasher)), Some((algorithm, value)), _) => {
                 verify(name, *algorithm, value, &[hasher.finish()])?;
             }
-            (Some(Check::Md5(md5)), _, Some(etag)) => {
-                use md5::Digest;
-                let actual = crate::s3::etag::hex(&md5.finalize());
+            (Some(check @ (Check::Md5(_) | Check::Multipart(_))), _, Some(etag)) => {
+                let actual = check.etag();
                 if actual != etag {
                     let message = format!(
                         "MD5 mismatch: the store's ETag says {etag}, the bytes received hash to {actual}"
@@ -214,6 +228,8 @@ enum Check {
     Checksum(Box<Hasher>),
     /// The MD5 a single-part ETag is.
     Md5(md5::Md5),
+    /// The parts' MD5s a multipart ETag is made of.
+    Multipart(Box<PartMd5s>),
 }
 
 impl Check {
@@ -222,7 +238,70 @@ impl Check {
         match self {
             Self::Checksum(hasher) => hasher.update(data),
             Self::Md5(md5) => md5.update(data),
+            Self::Multipart(parts) => parts.update(data),
         }
+    }
+
+    /// The ETag the bytes seen make (`md5`, or `md5-of-md5s-N`); empty for a checksum.
+    fn etag(self) -> String {
+        use md5::Digest;
+        match self {
+            Self::Checksum(_) => String::new(),
+            Self::Md5(md5) => crate::s3::etag::hex(&md5.finalize()),
+            Self::Multipart(parts) => parts.etag(),
+        }
+    }
+}
+
+/// The MD5 of each `part_size` bytes, in order, as a multipart ETag is computed.
+struct PartMd5s {
+    part_size: u64,
+    current: md5::Md5,
+    in_part: u64,
+    digests: Vec<u8>,
+    parts: u64,
+}
+
+impl PartMd5s {
+    fn new(part_size: u64) -> Self {
+        Self {
+            part_size,
+            current: md5::Md5::default(),
+            in_part: 0,
+            digests: Vec::new(),
+            parts: 0,
+        }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        use md5::Digest;
+        while !data.is_empty() {
+            let room = (self.part_size - self.in_part) as usize;
+            let (now, rest) = data.split_at(room.min(data.len()));
+            self.current.update(now);
+            self.in_part += now.len() as u64;
+            if self.in_part == self.part_size {
+                self.close_part();
+            }
+            data = rest;
+        }
+    }
+
+    fn close_part(&mut self) {
+        use md5::Digest;
+        let part = std::mem::take(&mut self.current);
+        self.digests.extend_from_slice(&part.finalize());
+        self.in_part = 0;
+        self.parts += 1;
+    }
+
+    fn etag(mut self) -> String {
+        use md5::Digest;
+        if self.in_part > 0 {
+            self.close_part();
+        }
+        let digest = md5::Md5::digest(&self.digests);
+        format!("{}-{}", crate::s3::etag::hex(&digest), self.parts)
     }
 }
 
@@ -333,4 +412,29 @@ async fn write_in_order(
     .await
     .map_err(|e| TransferError::io("writing", target, std::io::Error::other(e)))?
     .map_err(|e| TransferError::io("writing", target, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_md5s_fed_in_any_pieces_make_the_multipart_etag_of_the_file() {
+        let part_size = 1000;
+        let data: Vec<u8> = (0..2_345u32).map(|i| (i * 7 % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("object");
+        std::fs::write(&path, &data).unwrap();
+        let expected = crate::s3::etag::multipart_etags_of_file(&path, &[part_size]).unwrap();
+        // Pieces that straddle the part boundaries, one that ends exactly on one.
+        for cuts in [vec![1, 999, 1000, 345], vec![1500, 845], vec![2345]] {
+            let mut parts = PartMd5s::new(part_size);
+            let mut at = 0;
+            for len in cuts {
+                parts.update(&data[at..at + len]);
+                at += len;
+            }
+            assert_eq!(vec![parts.etag()], expected);
+        }
+    }
 }
