@@ -314,10 +314,7 @@ impl Transfers {
     where
         T: AsRef<[u8]> + Send + 'static,
     {
-        let _slot = match self.checksum_slots.acquire().await {
-            Ok(slot) => slot,
-            Err(_) => unreachable!("the checksum semaphore is never closed"),
-        };
+        let _slot = self.checksum_slot().await;
         let summed =
             tokio::task::spawn_blocking(move || checksum::checksum_of(algorithm, data.as_ref()));
         match summed.await {
@@ -326,12 +323,17 @@ impl Transfers {
         }
     }
 
-    /// A body's `Content-MD5` (base64), on the blocking pool like [`Self::part_checksum`].
-    async fn part_md5(&self, data: bytes::Bytes) -> String {
-        let _slot = match self.checksum_slots.acquire().await {
+    /// One of the slots (one per core) that bound how many parts are summed at once.
+    async fn checksum_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        match self.checksum_slots.acquire().await {
             Ok(slot) => slot,
             Err(_) => unreachable!("the checksum semaphore is never closed"),
-        };
+        }
+    }
+
+    /// A body's `Content-MD5` (base64), on the blocking pool like [`Self::part_checksum`].
+    async fn part_md5(&self, data: bytes::Bytes) -> String {
+        let _slot = self.checksum_slot().await;
         let summed = tokio::task::spawn_blocking(move || {
             use base64::Engine;
             use md5::Digest;

@@ -107,31 +107,26 @@ impl Transfers {
         });
         let expected = self.expected_checksum(&output.info);
         let etag = output.info.etag.clone();
-        let mut multipart = None;
         // Without a stored checksum, the ETag is checked as the bytes go by (in order, so
         // nothing is read back): their MD5, or for a multipart object the MD5 of its parts'
         // MD5s under the part size the store confirms; anything else is reported unverified.
+        // The ETag to match, and the part size for a multipart one.
         let etag_md5 = match (&expected, output.info.etag_check()) {
-            (None, Some(EtagCheck::Md5(md5))) => Some(md5),
+            (None, Some(EtagCheck::Md5(md5))) => Some((md5, None)),
             (None, Some(EtagCheck::Multipart { digest, parts })) => self
                 .confirmed_part_size(bucket, key, size, parts)
                 .await
-                .map(|part_size| {
-                    multipart = Some(part_size);
-                    format!("{digest}-{parts}")
-                }),
+                .map(|part_size| (format!("{digest}-{parts}"), Some(part_size))),
             _ => None,
         };
         let mut sink = open.await?;
-        let mut hasher = match (&expected, &etag_md5, multipart) {
-            (Some((algorithm, _)), _, _) => {
-                Some(Check::Checksum(Box::new(Hasher::new(*algorithm))))
+        let mut hasher = match (&expected, &etag_md5) {
+            (Some((algorithm, _)), _) => Some(Check::Checksum(Box::new(Hasher::new(*algorithm)))),
+            (None, Some((_, None))) => Some(Check::Md5(md5::Md5::default())),
+            (None, Some((_, Some(part_size)))) => {
+                Some(Check::Multipart(Box::new(PartMd5s::new(*part_size))))
             }
-            (None, Some(_), None) => Some(Check::Md5(md5::Md5::default())),
-            (None, Some(_), Some(part_size)) => {
-                Some(Check::Multipart(Box::new(PartMd5s::new(part_size))))
-            }
-            (None, None, _) => None,
+            (None, None) => None,
         };
         let mut next = 0u64;
         let mut attempt = 1;
@@ -199,7 +194,7 @@ impl Transfers {
             (Some(Check::Checksum(hasher)), Some((algorithm, value)), _) => {
                 verify(name, *algorithm, value, &[hasher.finish()])?;
             }
-            (Some(check @ (Check::Md5(_) | Check::Multipart(_))), _, Some(etag)) => {
+            (Some(check @ (Check::Md5(_) | Check::Multipart(_))), _, Some((etag, _))) => {
                 let actual = check.etag();
                 if actual != etag {
                     let message = format!(

@@ -372,10 +372,7 @@ impl Transfers {
             None if self.config.content_md5 => Integrity::ContentMd5,
             None => return Ok((None, Vec::new())),
         };
-        let _slot = match self.checksum_slots.acquire().await {
-            Ok(slot) => slot,
-            Err(_) => unreachable!("the checksum semaphore is never closed"),
-        };
+        let _slot = self.checksum_slot().await;
         let (source, buffers) = (source.clone(), self.buffers.clone());
         let summed = tokio::task::spawn_blocking(move || {
             source
