@@ -3,32 +3,32 @@
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Lower-case hex of a 32-byte digest (a shorter input leaves the rest `0`), on the stack.
+///
+/// Written as byte-wise operations on whole arrays (nibble split, a compare and an add per
+/// nibble, then an interleave), which the compiler turns into a few SIMD instructions.
 #[inline]
 pub fn hex32(digest: &[u8]) -> [u8; 64] {
     let mut bytes = [0u8; 32];
     let n = digest.len().min(32);
     bytes[..n].copy_from_slice(&digest[..n]);
+    let mut high = [0u8; 32];
+    let mut low = [0u8; 32];
+    for i in 0..32 {
+        high[i] = hex_digit(bytes[i] >> 4);
+        low[i] = hex_digit(bytes[i] & 0x0f);
+    }
     let mut out = [0u8; 64];
-    for (four, chars) in bytes.chunks_exact(4).zip(out.chunks_exact_mut(8)) {
-        let word = u32::from_be_bytes([four[0], four[1], four[2], four[3]]);
-        chars.copy_from_slice(&hex_word(word));
+    for i in 0..32 {
+        out[2 * i] = high[i];
+        out[2 * i + 1] = low[i];
     }
     out
 }
 
-/// The eight lower-case hex digits of `word`, most significant first, computed on all eight
-/// nibbles at once (no table, no branch).
+/// The lower-case hex digit of a nibble, without a branch.
 #[inline(always)]
-fn hex_word(word: u32) -> [u8; 8] {
-    // One byte of `word` per 16-bit lane, then its high nibble in the lane's high byte and its
-    // low nibble in the low byte: one nibble per byte, in reading order.
-    let mut x = u64::from(word);
-    x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
-    x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
-    x = (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
-    // Nibbles 10..=15 carry into bit 4 when 6 is added: those become `a`..`f`.
-    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
-    (x + 0x3030_3030_3030_3030 + letters * (b'a' - b'0' - 10) as u64).to_be_bytes()
+fn hex_digit(nibble: u8) -> u8 {
+    nibble + b'0' + (u8::from(nibble > 9) * (b'a' - b'0' - 10))
 }
 
 /// Bytes SigV4 never encodes: `A-Z a-z 0-9 - _ . ~`.

@@ -8,7 +8,7 @@
 //! stale secret can never be used.
 
 use super::SigningTime;
-use super::sha::{HmacKey, PrefixedMac};
+use super::sha::{HmacKey, PrefixedMac, same_bytes};
 use crate::credentials::Credentials;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -104,7 +104,9 @@ pub(crate) fn with_signing<R>(key: &KeyId<'_>, f: impl FnOnce(&Signing<'_>) -> R
             .authorization_prefix
             .as_bytes()
             .get(CREDENTIAL_AT..CREDENTIAL_AT + akid.len() + 1)
-            .is_some_and(|at| at[..akid.len()] == *akid.as_bytes() && at[akid.len()] == b'/');
+            .is_some_and(|at| {
+                same_bytes(&at[..akid.len()], akid.as_bytes()) && at[akid.len()] == b'/'
+            });
         if !prefix_ok {
             entry.authorization_prefix = [
                 super::ALGORITHM,
@@ -148,8 +150,8 @@ impl Cache {
         let found = self.entries.iter().position(|e| {
             e.generation == generation
                 && e.day == day
-                && *e.region == *key.region
-                && *e.service == *key.service
+                && same_bytes(e.region.as_bytes(), key.region.as_bytes())
+                && same_bytes(e.service.as_bytes(), key.service.as_bytes())
         });
         match found {
             Some(index) => index,

@@ -199,7 +199,8 @@ impl Signer {
     ) -> HeaderSignature {
         let mut w = HashWriter::new();
         write_request_line(&mut w, request);
-        let mut headers = self.all_headers(credentials, request, &time);
+        let mut headers = HeaderList::new(request.headers);
+        self.add_headers(&mut headers, credentials, request, &time);
         let mut names = canonical::Names::new();
         canonical::write_headers(&mut w, headers.sorted(), &mut names);
         let names = names.as_str();
@@ -220,23 +221,23 @@ impl Signer {
         })
     }
 
-    /// The request's headers plus the ones the signer adds, on the stack.
+    /// Adds the headers the signer adds to `list` (filled in place: the list is a few hundred
+    /// bytes, and moving it out of a constructor cost a copy).
     #[inline(always)]
-    fn all_headers<'a>(
+    fn add_headers<'a>(
         &self,
+        list: &mut HeaderList<'a>,
         credentials: &'a Credentials,
         request: &SignableRequest<'a>,
         time: &'a SigningTime,
-    ) -> HeaderList<'a> {
-        let mut list = HeaderList::new(request.headers);
-        list.push(("x-amz-date", time.amz_date()));
+    ) {
         if self.content_sha256_header {
             list.push(("x-amz-content-sha256", request.payload.as_str()));
         }
+        list.push(("x-amz-date", time.amz_date()));
         if let Some(token) = credentials.session_token() {
             list.push(("x-amz-security-token", token));
         }
-        list
     }
 
     /// Runs `f` with the cached signing state for `time` (see [`key_cache::with_signing`]).

@@ -80,6 +80,32 @@ pub(crate) fn put(dst: &mut [u8], at: usize, src: &[u8]) {
     }
 }
 
+/// Whether `a` and `b` hold the same bytes. Short ones (regions, service names, access key
+/// ids) are compared as two overlapping fixed-size loads, like [`put`], instead of through
+/// a `memcmp` call.
+#[inline(always)]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    fn word<const W: usize>(s: &[u8], at: usize) -> [u8; W] {
+        let mut w = [0u8; W];
+        w.copy_from_slice(&s[at..at + W]);
+        w
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        17..=32 => {
+            word::<16>(a, 0) == word::<16>(b, 0) && word::<16>(a, n - 16) == word::<16>(b, n - 16)
+        }
+        _ => a == b,
+    }
+}
+
 /// How many bytes [`HashWriter`] buffers before compressing: eight blocks, more than most
 /// canonical requests, so that one signature usually compresses everything once, at the end.
 const BUF: usize = 8 * 64;
@@ -144,7 +170,7 @@ impl HashWriter {
     /// Compresses the whole blocks in the buffer and moves what is left to its start.
     fn drain(&mut self) {
         let whole = self.len / 64 * 64;
-        compress_blocks(&mut self.state, &self.buf[..whole]);
+        self.compress_whole(whole);
         self.compressed += whole as u64;
         self.buf.copy_within(whole..self.len, 0);
         self.len -= whole;
@@ -161,9 +187,51 @@ impl HashWriter {
         self.buf[self.len] = 0x80;
         self.buf[self.len + 1..end - 8].fill(0);
         self.buf[end - 8..end].copy_from_slice(&bits.to_be_bytes());
-        compress_blocks(&mut self.state, &self.buf[..end]);
+        self.compress_whole(end);
         digest_bytes(&self.state)
     }
+
+    /// Compresses `buf[..end]` (whole blocks): the message's first block through
+    /// [`FIRST_BLOCK`], the rest directly.
+    #[inline]
+    fn compress_whole(&mut self, end: usize) {
+        let mut from = 0;
+        if self.compressed == 0
+            && end >= 64
+            && let Some(first) = self.buf.first_chunk::<64>()
+        {
+            self.state = first_block_state(first);
+            from = 64;
+        }
+        compress_blocks(&mut self.state, &self.buf[from..end]);
+    }
+}
+
+thread_local! {
+    /// The last first block this thread hashed and the state it left. Requests for the same
+    /// object (the ranges of one download, the parts of one upload) begin their canonical
+    /// request with the same 64 bytes (`METHOD`, the path and often the host), so one of
+    /// their four or so compressions is a lookup. A different block costs one 64-byte
+    /// compare.
+    static FIRST_BLOCK: std::cell::Cell<([u8; 64], [u32; 8])> =
+        const { std::cell::Cell::new(([0; 64], [0; 8])) };
+}
+
+/// The state after compressing `block` (64 bytes) into the initial state, from
+/// [`FIRST_BLOCK`] when it holds this block. The all-zero block is never taken from it (that
+/// is what an empty memo holds).
+#[inline]
+fn first_block_state(block: &[u8; 64]) -> [u32; 8] {
+    FIRST_BLOCK.with(|memo| {
+        let (memo_block, memo_state) = memo.get();
+        if memo_block == *block && memo_state != [0; 8] {
+            return memo_state;
+        }
+        let mut state = IV;
+        compress(&mut state, block);
+        memo.set((*block, state));
+        state
+    })
 }
 
 /// HMAC-SHA256 under one key, as two states that have absorbed the inner and outer key pads.
@@ -275,6 +343,37 @@ mod tests {
                 }
             }
             assert_eq!(pieces.finish(), expected, "len {len} in pieces");
+        }
+    }
+
+    #[test]
+    fn a_remembered_first_block_serves_only_messages_that_begin_with_it() {
+        let base: Vec<u8> = (0..200u32).map(|i| (i * 13 + 1) as u8).collect();
+        for round in 0..3 {
+            for flip in [None, Some(0), Some(63), Some(64), Some(199)] {
+                let mut data = base.clone();
+                if let Some(i) = flip {
+                    data[i] ^= 1 + round as u8;
+                }
+                let mut w = HashWriter::new();
+                w.write(&data);
+                let expected: [u8; 32] = Sha256::digest(&data).into();
+                assert_eq!(w.finish(), expected, "round {round}, flip {flip:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_compares_see_every_byte() {
+        let a: Vec<u8> = (1..=70).collect();
+        for n in 0..=70 {
+            assert!(same_bytes(&a[..n], &a.clone()[..n]), "n {n}");
+            assert!(!same_bytes(&a[..n], &a[..n.saturating_sub(1)]) || n == 0);
+            for i in 0..n {
+                let mut b = a[..n].to_vec();
+                b[i] ^= 0x20;
+                assert!(!same_bytes(&a[..n], &b), "n {n}, byte {i}");
+            }
         }
     }
 
