@@ -323,6 +323,47 @@ async fn upload_progress_moves_per_frame_and_a_resent_part_counts_once() {
 }
 
 #[tokio::test]
+async fn a_store_that_refuses_aws_chunked_parts_gets_them_again_with_checksum_headers() {
+    let (server, _client) = ready().await;
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    // Only aws-chunked part uploads are refused, as a store that predates them would.
+    proxy.set_filter(|p| {
+        p.method == http::Method::PUT
+            && p.headers
+                .get("content-encoding")
+                .is_some_and(|v| v.as_bytes() == b"aws-chunked")
+    });
+    let refusals = 20;
+    proxy.push((0..refusals).map(|_| Fault::Status {
+        status: 400,
+        code: "InvalidArgument",
+        message: "Unsupported Content-Encoding: aws-chunked",
+    }));
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let (engine, _events) = recording(client.clone(), config());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain.bin");
+    let data = pattern(6 * PART + 5, 4);
+    std::fs::write(&path, &data).unwrap();
+    tokio::time::timeout(BOUND, engine.upload_file(&path, BUCKET, "plain"))
+        .await
+        .expect("bounded")
+        .expect("the parts go again with their checksum as a header");
+    let refused = refusals - proxy.pending();
+    assert!(
+        (1..=config().concurrency).contains(&refused),
+        "only the parts already in flight were refused, then no part was framed: {refused}"
+    );
+    let back = dir.path().join("back.bin");
+    engine.download_file(BUCKET, "plain", &back).await.unwrap();
+    assert!(std::fs::read(&back).unwrap() == data, "the same bytes");
+}
+
+#[tokio::test]
 async fn downloads_write_through_into_dev_null_and_a_fifo() {
     let (_server, client) = ready().await;
     let (engine, _events) = recording(client.clone(), config());

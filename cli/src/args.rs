@@ -140,6 +140,11 @@ pub struct GlobalArgs {
     /// crc32c, sha256, or none (stores that reject x-amz-checksum-* headers).
     #[arg(long, global = true, value_name = "ALGORITHM")]
     pub checksum_algorithm: Option<String>,
+    /// Send each part's checksum as a header, summed before the part is sent, instead of as
+    /// an aws-chunked trailer summed while it is sent (one read of the file, as the AWS SDKs
+    /// do): for stores that reject `Content-Encoding: aws-chunked` uploads.
+    #[arg(long, global = true)]
+    pub checksum_in_header: bool,
     /// Content-Type of uploaded objects (default: guessed from each file's extension).
     #[arg(long, global = true, value_name = "TYPE")]
     pub content_type: Option<String>,

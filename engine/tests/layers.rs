@@ -4,7 +4,8 @@
 //!
 //! From the bottom, each using only what is below it:
 //!
-//! 0. `time`, `env`, `checksum`, `pattern` and `http` use nothing else of the crate;
+//! 0. `time`, `env`, `checksum` and `pattern` use nothing else of the crate; `http` only
+//!    `checksum` (an aws-chunked body carries its checksum as a trailer);
 //! 1. `credentials`: the foundation and `http` (IMDS, containers, SSO and STS are asked over
 //!    HTTP);
 //! 2. `sign`: `credentials` and the foundation;
@@ -31,7 +32,7 @@ const USES: &[(&str, &[&str])] = &[
     ("env", &[]),
     ("checksum", &[]),
     ("pattern", &[]),
-    ("http", &[]),
+    ("http", &["checksum"]),
     ("advice", &[]),
     ("credentials", &[]),
     ("sign", &["credentials"]),
@@ -68,7 +69,7 @@ fn allowed(path: &str, from: &str, to: &str, rest: &str) -> bool {
         return path.starts_with("credentials/sts/");
     }
     if FOUNDATION.contains(&from) {
-        return false;
+        return rule(from).is_some_and(|uses| uses.contains(&to));
     }
     FOUNDATION.contains(&to) || rule(from).is_some_and(|uses| uses.contains(&to))
 }

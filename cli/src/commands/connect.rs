@@ -148,6 +148,7 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
         sync_downloads: global.fsync,
         follow_symlinks: !global.no_follow_symlinks,
         content_md5: !global.no_verify,
+        checksum_trailer: !global.checksum_in_header,
         ..TransferConfig::default()
     };
     if global.no_hedging {

@@ -5,7 +5,9 @@
 //! a bounded collect.
 
 use super::HttpError;
+use super::aws_chunked::{self, Framing, TrailingSum};
 use super::bandwidth::{FRAME, RateLimiter};
+use crate::checksum::{ChecksumAlgorithm, PartChecksum};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::collections::VecDeque;
@@ -192,7 +194,8 @@ const CHUNKS_AHEAD: usize = 1;
 /// The most memory a [`RequestBody::chunked`] body holds at once.
 pub const CHUNKED_MEMORY: u64 = ((CHUNKS_AHEAD + 1) * CHUNK) as u64;
 
-type ChunkRead = tokio::task::JoinHandle<std::io::Result<Bytes>>;
+/// A chunk being read, with its checksum when the body sends one as a trailer.
+type ChunkRead = tokio::task::JoinHandle<std::io::Result<(Bytes, Option<PartChecksum>)>>;
 
 #[derive(Debug)]
 enum Kind {
@@ -205,12 +208,16 @@ enum Kind {
     /// A range of a [`ChunkSource`], read [`CHUNK`] bytes at a time while being sent.
     Chunked {
         source: Arc<dyn ChunkSource>,
+        /// Where the range starts.
+        start: u64,
         /// Bytes before this were handed to hyper.
         sent: u64,
         /// Where the next read starts.
         next_read: u64,
         end: u64,
         reads: VecDeque<ChunkRead>,
+        /// Sent aws-chunked with its checksum as a trailer (see [`aws_chunked`]).
+        framing: Option<Box<Framing>>,
     },
     Stream {
         chunks: mpsc::Receiver<Result<Bytes, std::io::Error>>,
@@ -257,14 +264,58 @@ impl RequestBody {
         Self {
             kind: Kind::Chunked {
                 source,
+                start: range.start,
                 sent: range.start,
                 next_read: range.start,
                 end: range.end.max(range.start),
                 reads: VecDeque::new(),
+                framing: None,
             },
             pace: None,
             sent: None,
             moved: None,
+        }
+    }
+
+    /// The same [`RequestBody::chunked`] body, sent aws-chunked with its `algorithm` checksum
+    /// as a trailer (summed as it is read: the range is read once), the sum left in `sum`
+    /// once sent. Send it with [`RequestBody::aws_chunked`]'s headers. Any other body, or an
+    /// algorithm whose chunk sums do not combine ([`aws_chunked::can_trail`]), is returned
+    /// unchanged.
+    pub fn with_trailing_checksum(
+        mut self,
+        algorithm: ChecksumAlgorithm,
+        sum: TrailingSum,
+    ) -> Self {
+        if let Kind::Chunked {
+            start,
+            end,
+            framing,
+            ..
+        } = &mut self.kind
+            && aws_chunked::can_trail(algorithm)
+        {
+            *framing = Some(Box::new(Framing::new(
+                algorithm,
+                *end - *start,
+                CHUNK as u64,
+                sum,
+            )));
+        }
+        self
+    }
+
+    /// For a body sent aws-chunked: its checksum algorithm and decoded length (the bytes of
+    /// the range, for `x-amz-decoded-content-length`).
+    pub fn aws_chunked(&self) -> Option<(ChecksumAlgorithm, u64)> {
+        match &self.kind {
+            Kind::Chunked {
+                start,
+                end,
+                framing: Some(framing),
+                ..
+            } => Some((framing.algorithm(), end - start)),
+            _ => None,
         }
     }
 
@@ -317,6 +368,10 @@ impl RequestBody {
             Kind::Part { data, sent } => {
                 (data.len() - sent) as u64 + self.pace.as_ref().map_or(0, Pace::pending_len)
             }
+            Kind::Chunked {
+                framing: Some(framing),
+                ..
+            } => framing.left() + self.pace.as_ref().map_or(0, Pace::pending_len),
             Kind::Chunked { sent, end, .. } => {
                 end - sent + self.pace.as_ref().map_or(0, Pace::pending_len)
             }
@@ -348,14 +403,28 @@ impl RequestBody {
                 sent: *sent,
             },
             Kind::Chunked {
-                source, sent, end, ..
-            } => Kind::Chunked {
-                source: source.clone(),
-                sent: *sent,
-                next_read: *sent,
-                end: *end,
-                reads: VecDeque::new(),
-            },
+                source,
+                start,
+                sent,
+                end,
+                framing,
+                ..
+            } => {
+                // A framed body is sent again from its start: the framing and the sum cover
+                // the whole range.
+                let from = if framing.is_some() { *start } else { *sent };
+                Kind::Chunked {
+                    source: source.clone(),
+                    start: *start,
+                    sent: from,
+                    next_read: from,
+                    end: *end,
+                    reads: VecDeque::new(),
+                    framing: framing
+                        .as_ref()
+                        .map(|f| Box::new(f.restarted(*end - *start, CHUNK as u64))),
+                }
+            }
             Kind::Stream { .. } => return None,
         };
         let pace = match &self.pace {
@@ -390,20 +459,28 @@ impl RequestBody {
                 next_read,
                 end,
                 reads,
+                framing,
+                ..
             } => {
+                if let Some(frame) = framing.as_mut().and_then(|f| f.next_pending()) {
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                let algorithm = framing.as_ref().map(|f| f.algorithm());
                 let read_ahead = |reads: &mut VecDeque<ChunkRead>, next_read: &mut u64| {
                     while reads.len() <= CHUNKS_AHEAD && *next_read < *end {
                         let (source, offset) = (source.clone(), *next_read);
                         let len = (*end - offset).min(CHUNK as u64) as usize;
                         reads.push_back(tokio::task::spawn_blocking(move || {
-                            source.read_chunk(offset, len)
+                            let chunk = source.read_chunk(offset, len)?;
+                            let sum = algorithm.map(|a| aws_chunked::chunk_sum(a, &chunk));
+                            Ok((chunk, sum))
                         }));
                         *next_read += len as u64;
                     }
                 };
                 read_ahead(reads, next_read);
                 let Some(front) = reads.front_mut() else {
-                    return Poll::Ready(None);
+                    return Poll::Ready(framing.as_mut().and_then(|f| f.finish()).map(Ok));
                 };
                 let chunk = match ready!(Pin::new(front).poll(cx)) {
                     Ok(chunk) => chunk,
@@ -411,8 +488,8 @@ impl RequestBody {
                     Err(join) => Err(std::io::Error::other(join)),
                 };
                 reads.pop_front();
-                let chunk = match chunk {
-                    Ok(chunk) => chunk,
+                let (chunk, sum) = match chunk {
+                    Ok(read) => read,
                     Err(e) => {
                         reads.clear();
                         *next_read = *end;
@@ -422,7 +499,10 @@ impl RequestBody {
                 };
                 *sent += chunk.len() as u64;
                 read_ahead(reads, next_read);
-                Poll::Ready(Some(Ok(chunk)))
+                match (framing, sum) {
+                    (Some(framing), Some(sum)) => Poll::Ready(Some(Ok(framing.chunk(chunk, sum)))),
+                    _ => Poll::Ready(Some(Ok(chunk))),
+                }
             }
             Kind::Stream { chunks, .. } => chunks.poll_recv(cx),
         }
@@ -455,7 +535,17 @@ impl Body for RequestBody {
             && let Some(data) = frame.data_ref()
         {
             *at += data.len() as u64;
-            sent.reached(*at);
+            // An aws-chunked body's framing is not the caller's bytes: never report past them.
+            let payload = match &this.kind {
+                Kind::Chunked {
+                    start,
+                    end,
+                    framing: Some(_),
+                    ..
+                } => end - start,
+                _ => u64::MAX,
+            };
+            sent.reached((*at).min(payload));
         }
         if let Some(moved) = &this.moved {
             match &polled {
@@ -472,6 +562,10 @@ impl Body for RequestBody {
         let drained = match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
             Kind::Part { data, sent } => *sent == data.len(),
+            Kind::Chunked {
+                framing: Some(framing),
+                ..
+            } => framing.left() == 0,
             Kind::Chunked { sent, end, .. } => sent == end,
             Kind::Stream { .. } => false,
         };
@@ -687,6 +781,91 @@ mod tests {
             "the retry sends it all"
         );
         assert_eq!(source.reads.load(Ordering::Relaxed), 2 * reads);
+    }
+
+    /// Decodes an aws-chunked body: its data and its trailer lines.
+    fn decode_aws_chunked(mut encoded: &[u8]) -> (Vec<u8>, Vec<String>) {
+        let mut data = Vec::new();
+        loop {
+            let line_end = encoded
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("a size line");
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&encoded[..line_end]).unwrap(), 16)
+                    .expect("a hex size");
+            encoded = &encoded[line_end + 2..];
+            if size == 0 {
+                break;
+            }
+            data.extend_from_slice(&encoded[..size]);
+            assert_eq!(
+                &encoded[size..size + 2],
+                b"\r\n",
+                "each chunk ends with CRLF"
+            );
+            encoded = &encoded[size + 2..];
+        }
+        let text = std::str::from_utf8(encoded).unwrap();
+        assert!(
+            text.ends_with("\r\n\r\n"),
+            "the trailer ends with an empty line"
+        );
+        let trailers = text.trim_end().split("\r\n").map(str::to_owned).collect();
+        (data, trailers)
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_with_a_trailing_checksum_frames_its_range_and_sums_it_as_sent() {
+        let data: Vec<u8> = (0..2 * CHUNK + 4321).map(|i| (i % 253) as u8).collect();
+        let source = Arc::new(Counted {
+            data: data.clone(),
+            reads: Default::default(),
+            fail_from: u64::MAX,
+        });
+        let range = 17..data.len() as u64;
+        let expected = &data[17..];
+        let algorithm = ChecksumAlgorithm::Crc64Nvme;
+        let slot = TrailingSum::new();
+        let body = RequestBody::chunked(source.clone(), range.clone())
+            .with_trailing_checksum(algorithm, slot.clone());
+        assert_eq!(body.aws_chunked(), Some((algorithm, expected.len() as u64)));
+        let declared = body.len();
+        assert_eq!(
+            declared,
+            aws_chunked::encoded_len(algorithm, expected.len() as u64, CHUNK as u64)
+        );
+        let retry = body.try_clone().expect("a framed body can be replayed");
+        let mut encoded = Vec::new();
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            encoded.extend_from_slice(&frame.unwrap().into_data().unwrap());
+            assert_eq!(
+                body.len(),
+                declared - encoded.len() as u64,
+                "len() is what is left"
+            );
+        }
+        assert!(body.is_end_stream());
+        assert_eq!(encoded.len() as u64, declared, "Content-Length is exact");
+        assert_eq!(
+            source.reads.load(Ordering::Relaxed),
+            expected.len().div_ceil(CHUNK),
+            "read once"
+        );
+        let (decoded, trailers) = decode_aws_chunked(&encoded);
+        assert_eq!(decoded, expected);
+        let sum = crate::checksum::checksum_of(algorithm, expected);
+        assert_eq!(
+            trailers,
+            [format!("x-amz-checksum-crc64nvme:{}", sum.base64())]
+        );
+        assert_eq!(slot.get(), Some(sum));
+        let again = collect(retry).await.unwrap();
+        assert_eq!(
+            again, encoded,
+            "a retry sends the same framing from the start"
+        );
     }
 
     #[tokio::test]

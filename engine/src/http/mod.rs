@@ -8,6 +8,7 @@
 //! The transport knows nothing of keys, signing, endpoints or S3, and uses nothing else of
 //! the crate: credential sources and the S3 client both send through it.
 
+pub mod aws_chunked;
 mod bandwidth;
 mod body;
 pub mod resolve;

@@ -616,10 +616,30 @@ impl S3Client {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_ref(), value.as_str());
         }
+        // A body sent aws-chunked, its checksum trailing it: the headers that say so.
+        let framing: Vec<(&str, String)> = match body.aws_chunked() {
+            Some((algorithm, decoded)) => vec![
+                ("content-encoding", "aws-chunked".into()),
+                ("x-amz-decoded-content-length", decoded.to_string()),
+                ("x-amz-sdk-checksum-algorithm", algorithm.s3_name().into()),
+                ("x-amz-trailer", algorithm.header_name().into()),
+            ],
+            None => Vec::new(),
+        };
+        for (name, value) in &framing {
+            builder = builder.header(*name, value.as_str());
+        }
+        if credentials.is_none() && !framing.is_empty() {
+            builder = builder.header(
+                "x-amz-content-sha256",
+                Payload::StreamingUnsignedTrailer.as_str(),
+            );
+        }
         if let Some(credentials) = credentials {
             let digest = request.sign_body.then(|| body_sha256(&body));
             let payload = match &digest {
                 Some(hex) => Payload::Sha256Hex(hex.as_str()),
+                None if !framing.is_empty() => Payload::StreamingUnsignedTrailer,
                 None => Payload::Unsigned,
             };
             let time = self.signing_time();
@@ -633,6 +653,7 @@ impl S3Client {
                     .iter()
                     .map(|(n, v)| (n.as_ref(), v.as_str())),
             );
+            signed.extend(framing.iter().map(|(n, v)| (*n, v.as_str())));
             let query: Vec<(&str, &str)> = request
                 .query
                 .iter()

@@ -106,6 +106,10 @@ pub struct TransferConfig {
     /// With no [`checksum`](Self::checksum), send each upload's `Content-MD5` so the store
     /// still verifies what arrives (on by default; off only when asked for no verification).
     pub content_md5: bool,
+    /// Send a file part's CRC checksum as an aws-chunked trailer, computed while the part is
+    /// sent (one read of the file), as the AWS SDKs do; off: sum each part first and send the
+    /// checksum as a header (two reads), for stores that do not take aws-chunked bodies.
+    pub checksum_trailer: bool,
 }
 
 impl Default for TransferConfig {
@@ -127,6 +131,7 @@ impl Default for TransferConfig {
             follow_symlinks: true,
             keep_uploads_on_cancel: false,
             content_md5: true,
+            checksum_trailer: true,
         }
     }
 }
@@ -250,6 +255,9 @@ pub struct Transfers {
     stale_journals_collected: Arc<tokio::sync::OnceCell<()>>,
     /// Upload part buffers, reused.
     buffers: Arc<upload::BufferPool>,
+    /// Set once the store refused an aws-chunked part: parts then carry their checksum as a
+    /// header (see [`TransferConfig::checksum_trailer`]).
+    trailer_refused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Transfers {
@@ -300,6 +308,7 @@ impl Transfers {
             buffers,
             stale_journals_collected: Arc::default(),
             requests,
+            trailer_refused: Arc::default(),
         }
     }
 

@@ -10,6 +10,7 @@ use super::journal::{self, Journal, UploadIdentity, UploadState, UploadedPart};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers, content_type};
 use crate::checksum::{self, ChecksumAlgorithm, ChecksumType, PartChecksum};
+use crate::http::aws_chunked::{self, TrailingSum};
 use crate::http::{CHUNK, CHUNKED_MEMORY, ChunkSource, RequestBody, SentBytes};
 use crate::s3::xml::CompletedPart;
 use crate::s3::{ChecksumHeader, PutOptions};
@@ -20,6 +21,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 use tokio::task::JoinSet;
 
@@ -360,6 +362,78 @@ impl Transfers {
         }
     }
 
+    /// Sends one part of a file, read a chunk at a time as it goes: with its CRC as an
+    /// aws-chunked trailer where it can (one read), else summed first (two reads). A store
+    /// that refuses aws-chunked bodies gets this part again, and every later one, with the
+    /// checksum as a header. Returns the part's ETag and checksum.
+    async fn send_file_part(
+        &self,
+        part: &PartToSend<'_>,
+    ) -> Result<(String, Option<PartChecksum>), TransferError> {
+        let chunks: Arc<dyn ChunkSource> = Arc::new(FileChunks {
+            source: part.source.clone(),
+            buffers: self.buffers.clone(),
+        });
+        loop {
+            let trailing = self.trailing_algorithm().map(|a| (a, TrailingSum::new()));
+            let (sum, headers) = match &trailing {
+                Some(_) => (None, Vec::new()),
+                None => {
+                    self.range_integrity(part.source, part.range.clone())
+                        .await?
+                }
+            };
+            let send = || {
+                let mut body = RequestBody::chunked(chunks.clone(), part.range.clone())
+                    .reporting(part.sent.clone());
+                if let Some((algorithm, slot)) = &trailing {
+                    body = body.with_trailing_checksum(*algorithm, slot.clone());
+                }
+                self.client.upload_part(
+                    part.bucket,
+                    part.key,
+                    part.upload_id,
+                    part.number,
+                    body,
+                    &headers,
+                )
+            };
+            let answer = match &self.part_hedger {
+                Some(hedger) => hedger.run(send).await,
+                None => send().await,
+            };
+            match answer {
+                Ok(etag) => return Ok((etag, trailing.map_or(sum, |(_, slot)| slot.get()))),
+                // A body that failed mid-way because the file moved under it (or a store
+                // refusing bytes that no longer match their checksum) is the file changing,
+                // not the store failing.
+                Err(_) if part.source.changed().unwrap_or(true) => {
+                    return Err(part.source.changed_error());
+                }
+                Err(error) if trailing.is_some() && refuses_aws_chunked(&error) => {
+                    if !self.trailer_refused.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            bucket = part.bucket,
+                            key = part.key,
+                            %error,
+                            "the store refused an aws-chunked part; sending checksums as headers from now on (--checksum-in-header)"
+                        );
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// The checksum algorithm file parts send as an aws-chunked trailer, if they do (a CRC,
+    /// unless [`super::TransferConfig::checksum_trailer`] is off).
+    fn trailing_algorithm(&self) -> Option<checksum::ChecksumAlgorithm> {
+        let refused = self.trailer_refused.load(Ordering::Relaxed);
+        self.config
+            .checksum
+            .filter(|a| self.config.checksum_trailer && !refused && aws_chunked::can_trail(*a))
+    }
+
     /// Like [`Self::integrity`], for bytes `range` of a file, summed a chunk at a time on the
     /// blocking pool (one part per core at a time) without holding the part.
     async fn range_integrity(
@@ -636,32 +710,17 @@ impl Transfers {
             tasks.spawn(async move {
                 let _permit = permit;
                 let number = index as u32 + 1;
-                let (sum, headers) = this.range_integrity(&source, range.clone()).await?;
                 let sent = this.sent_bytes(&bucket, &key);
-                let chunks: Arc<dyn ChunkSource> = Arc::new(FileChunks {
-                    source: source.clone(),
-                    buffers: this.buffers.clone(),
-                });
-                let send = || {
-                    let body =
-                        RequestBody::chunked(chunks.clone(), range.clone()).reporting(sent.clone());
-                    this.client
-                        .upload_part(&bucket, &key, &upload_id, number, body, &headers)
+                let to_send = PartToSend {
+                    source: &source,
+                    range: range.clone(),
+                    number,
+                    bucket: &bucket,
+                    key: &key,
+                    upload_id: &upload_id,
+                    sent: &sent,
                 };
-                let etag = match &this.part_hedger {
-                    Some(hedger) => hedger.run(send).await,
-                    None => send().await,
-                };
-                let etag = match etag {
-                    Ok(etag) => etag,
-                    // A body that failed mid-way because the file moved under it (or a store
-                    // refusing bytes that no longer match their checksum) is the file
-                    // changing, not the store failing.
-                    Err(_) if source.changed().unwrap_or(true) => {
-                        return Err(source.changed_error());
-                    }
-                    Err(error) => return Err(error.into()),
-                };
+                let (etag, sum) = this.send_file_part(&to_send).await?;
                 if let Some(journal) = &journal {
                     let part = UploadedPart {
                         etag: etag.clone(),
@@ -675,8 +734,8 @@ impl Transfers {
                     );
                 }
                 let len = range.end - range.start;
-                let part = this.part_done(&bucket, &key, number, len, &sent, etag, &sum);
-                Ok::<_, TransferError>((part, sum))
+                let done = this.part_done(&bucket, &key, number, len, &sent, etag, &sum);
+                Ok::<_, TransferError>((done, sum))
             });
         }
         if resumed_bytes > 0 {
@@ -999,6 +1058,38 @@ impl Source {
             }
         })
     }
+}
+
+/// One part of a file upload, for [`Transfers::send_file_part`].
+struct PartToSend<'a> {
+    source: &'a Arc<Source>,
+    range: Range<u64>,
+    number: u32,
+    bucket: &'a str,
+    key: &'a str,
+    upload_id: &'a str,
+    sent: &'a Arc<SentBytes>,
+}
+
+/// Whether `error` is a store saying it does not take aws-chunked bodies (stores that
+/// predate them answer 501 or 400 with one of these codes); never a checksum mismatch, which
+/// is the data's fault.
+fn refuses_aws_chunked(error: &crate::s3::Error) -> bool {
+    error.service().is_some_and(|e| {
+        e.status() == http::StatusCode::NOT_IMPLEMENTED
+            || matches!(
+                e.code(),
+                "NotImplemented"
+                    | "InvalidRequest"
+                    | "InvalidArgument"
+                    | "BadRequest"
+                    | "InvalidEncoding"
+                    | "XAmzContentSHA256Mismatch"
+                    | "IncompleteBody"
+                    | "MissingContentLength"
+                    | "UnexpectedContent"
+            )
+    })
 }
 
 /// What a part is summed with before it is sent.
