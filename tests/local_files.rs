@@ -322,45 +322,88 @@ async fn upload_progress_moves_per_frame_and_a_resent_part_counts_once() {
     assert!(bytes.len() >= (size / MIB) as usize, "{}", bytes.len());
 }
 
-#[tokio::test]
-async fn a_store_that_refuses_aws_chunked_parts_gets_them_again_with_checksum_headers() {
+/// An engine whose requests go through a fault proxy in front of a fresh server; the
+/// requests `filter` picks take `faults` in turn. The server must outlive the engine.
+async fn engine_behind_proxy(
+    filter: impl Fn(&http::request::Parts) -> bool + Send + Sync + 'static,
+    faults: Vec<Fault>,
+) -> (Embedded, FaultProxy, Transfers) {
     let (server, _client) = ready().await;
     let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
-    // Only aws-chunked part uploads are refused, as a store that predates them would.
-    proxy.set_filter(|p| {
-        p.method == http::Method::PUT
-            && p.headers
-                .get("content-encoding")
-                .is_some_and(|v| v.as_bytes() == b"aws-chunked")
-    });
-    let refusals = 20;
-    proxy.push((0..refusals).map(|_| Fault::Status {
-        status: 400,
-        code: "InvalidArgument",
-        message: "Unsupported Content-Encoding: aws-chunked",
-    }));
+    proxy.set_filter(filter);
+    proxy.push(faults);
     let client = client_for(
         &proxy.url(),
         server.endpoint.credentials().clone(),
         fast_retries(),
     );
-    let (engine, _events) = recording(client.clone(), config());
+    let (engine, _events) = recording(client, config());
+    (server, proxy, engine)
+}
+
+#[tokio::test]
+async fn a_store_that_refuses_aws_chunked_parts_gets_them_again_with_checksum_headers() {
+    // A store that predates aws-chunked (400), and SeaweedFS without identities, which
+    // cannot authenticate a framed body (403 InvalidAccessKeyId) but takes a plain one.
+    for (status, code) in [(400, "InvalidArgument"), (403, "InvalidAccessKeyId")] {
+        let refusals = 20;
+        let refusal = Fault::Status {
+            status,
+            code,
+            message: "not taken here",
+        };
+        let framed = |p: &http::request::Parts| {
+            p.method == http::Method::PUT
+                && p.headers
+                    .get("content-encoding")
+                    .is_some_and(|v| v.as_bytes() == b"aws-chunked")
+        };
+        let (_server, proxy, engine) = engine_behind_proxy(framed, vec![refusal; refusals]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plain.bin");
+        let data = pattern(6 * PART + 5, 4);
+        std::fs::write(&path, &data).unwrap();
+        tokio::time::timeout(BOUND, engine.upload_file(&path, BUCKET, "plain"))
+            .await
+            .expect("bounded")
+            .unwrap_or_else(|e| panic!("{code}: the parts go again with a header: {e}"));
+        let refused = refusals - proxy.pending();
+        assert!(
+            (1..=config().concurrency).contains(&refused),
+            "{code}: only the parts already in flight were refused, then none was framed: {refused}"
+        );
+        let back = dir.path().join("back.bin");
+        engine.download_file(BUCKET, "plain", &back).await.unwrap();
+        assert!(
+            std::fs::read(&back).unwrap() == data,
+            "{code}: the same bytes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_part_refused_both_framed_and_with_a_header_fails_with_the_stores_answer() {
+    let refusal = Fault::Status {
+        status: 400,
+        code: "InvalidRequest",
+        message: "no uploads for you",
+    };
+    let parts = |p: &http::request::Parts| {
+        p.method == http::Method::PUT && p.uri.query().is_some_and(|q| q.contains("partNumber"))
+    };
+    let (_server, proxy, engine) = engine_behind_proxy(parts, vec![refusal; 40]).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plain.bin");
-    let data = pattern(6 * PART + 5, 4);
-    std::fs::write(&path, &data).unwrap();
-    tokio::time::timeout(BOUND, engine.upload_file(&path, BUCKET, "plain"))
+    let path = dir.path().join("denied.bin");
+    std::fs::write(&path, pattern(2 * PART, 6)).unwrap();
+    let error = tokio::time::timeout(BOUND, engine.upload_file(&path, BUCKET, "denied"))
         .await
         .expect("bounded")
-        .expect("the parts go again with their checksum as a header");
-    let refused = refusals - proxy.pending();
+        .expect_err("denied both ways");
+    assert!(error.to_string().contains("InvalidRequest"), "{error}");
     assert!(
-        (1..=config().concurrency).contains(&refused),
-        "only the parts already in flight were refused, then no part was framed: {refused}"
+        40 - proxy.pending() <= 2 * config().concurrency,
+        "each part tried at most once framed and once with a header"
     );
-    let back = dir.path().join("back.bin");
-    engine.download_file(BUCKET, "plain", &back).await.unwrap();
-    assert!(std::fs::read(&back).unwrap() == data, "the same bytes");
 }
 
 #[tokio::test]

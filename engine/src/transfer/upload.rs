@@ -363,9 +363,11 @@ impl Transfers {
     }
 
     /// Sends one part of a file, read a chunk at a time as it goes: with its CRC as an
-    /// aws-chunked trailer where it can (one read), else summed first (two reads). A store
-    /// that refuses aws-chunked bodies gets this part again, and every later one, with the
-    /// checksum as a header. Returns the part's ETag and checksum.
+    /// aws-chunked trailer where it can (one read), else summed first (two reads). A framed
+    /// part the store refuses with a 4xx is sent once more with the checksum as a header;
+    /// if that one is taken, the store does not take aws-chunked bodies (or, as SeaweedFS
+    /// with authentication off, cannot authenticate them), and every later part goes with
+    /// the header too. Returns the part's ETag and checksum.
     async fn send_file_part(
         &self,
         part: &PartToSend<'_>,
@@ -374,8 +376,13 @@ impl Transfers {
             source: part.source.clone(),
             buffers: self.buffers.clone(),
         });
+        // The store's answer to the framed part, once it refused one.
+        let mut refused: Option<crate::s3::Error> = None;
         loop {
-            let trailing = self.trailing_algorithm().map(|a| (a, TrailingSum::new()));
+            let trailing = match refused {
+                Some(_) => None,
+                None => self.trailing_algorithm().map(|a| (a, TrailingSum::new())),
+            };
             let (sum, headers) = match &trailing {
                 Some(_) => (None, Vec::new()),
                 None => {
@@ -403,22 +410,27 @@ impl Transfers {
                 None => send().await,
             };
             match answer {
-                Ok(etag) => return Ok((etag, trailing.map_or(sum, |(_, slot)| slot.get()))),
+                Ok(etag) => {
+                    if let Some(error) = &refused
+                        && !self.trailer_refused.swap(true, Ordering::Relaxed)
+                    {
+                        tracing::warn!(
+                            bucket = part.bucket,
+                            key = part.key,
+                            %error,
+                            "the store refused a part sent aws-chunked and took it with its checksum in a header; every later part goes so too (--checksum-in-header)"
+                        );
+                    }
+                    return Ok((etag, trailing.map_or(sum, |(_, slot)| slot.get())));
+                }
                 // A body that failed mid-way because the file moved under it (or a store
                 // refusing bytes that no longer match their checksum) is the file changing,
                 // not the store failing.
                 Err(_) if part.source.changed().unwrap_or(true) => {
                     return Err(part.source.changed_error());
                 }
-                Err(error) if trailing.is_some() && refuses_aws_chunked(&error) => {
-                    if !self.trailer_refused.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(
-                            bucket = part.bucket,
-                            key = part.key,
-                            %error,
-                            "the store refused an aws-chunked part; sending checksums as headers from now on (--checksum-in-header)"
-                        );
-                    }
+                Err(error) if trailing.is_some() && may_refuse_aws_chunked(&error) => {
+                    refused = Some(error);
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -1071,24 +1083,16 @@ struct PartToSend<'a> {
     sent: &'a Arc<SentBytes>,
 }
 
-/// Whether `error` is a store saying it does not take aws-chunked bodies (stores that
-/// predate them answer 501 or 400 with one of these codes); never a checksum mismatch, which
-/// is the data's fault.
-fn refuses_aws_chunked(error: &crate::s3::Error) -> bool {
+/// Whether `error`, the answer to a part sent aws-chunked, may be the store not taking such
+/// bodies: a 4xx or 501 that is not about the upload (NoSuchUpload), the data (BadDigest)
+/// or permissions (AccessDenied). Stores that predate aws-chunked answer 400 or 501;
+/// SeaweedFS without identities answers 403 InvalidAccessKeyId to a framed body it cannot
+/// authenticate, while it takes plain ones.
+fn may_refuse_aws_chunked(error: &crate::s3::Error) -> bool {
     error.service().is_some_and(|e| {
-        e.status() == http::StatusCode::NOT_IMPLEMENTED
-            || matches!(
-                e.code(),
-                "NotImplemented"
-                    | "InvalidRequest"
-                    | "InvalidArgument"
-                    | "BadRequest"
-                    | "InvalidEncoding"
-                    | "XAmzContentSHA256Mismatch"
-                    | "IncompleteBody"
-                    | "MissingContentLength"
-                    | "UnexpectedContent"
-            )
+        (e.status().is_client_error() || e.status() == http::StatusCode::NOT_IMPLEMENTED)
+            && !e.is_no_such_upload()
+            && !matches!(e.code(), "BadDigest" | "AccessDenied")
     })
 }
 
