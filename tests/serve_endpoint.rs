@@ -1193,6 +1193,106 @@ async fn list_parts_gives_sorted_parts_with_etags_pages_and_refuses_unknown_uplo
     h.shutdown().await;
 }
 
+/// How a test part carries its checksum: the extra headers, the body as sent, and whether
+/// that body is aws-chunked.
+type Framed = (Vec<(&'static str, String)>, Vec<u8>, bool);
+
+/// Uploads `data` as part 1 with a wrong `algorithm` checksum and as part 2 with the right
+/// one, each as `frame` lays the value out; asserts part 1 is refused with BadDigest and not
+/// kept, and part 2 is taken.
+async fn wrong_then_right_part(
+    bucket: &str,
+    algorithm: ferry::checksum::ChecksumAlgorithm,
+    data: &[u8],
+    frame: impl Fn(&str) -> Framed,
+) {
+    use ferry::checksum::checksum_of;
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket(bucket).await;
+    let id = create_upload(&h, bucket, "object.bin").await;
+    let path = format!("/{bucket}/object.bin");
+    let right = checksum_of(algorithm, data).base64();
+    let wrong = checksum_of(algorithm, b"other bytes").base64();
+    for (number, value, status) in [("1", &wrong, 400), ("2", &right, 200)] {
+        let (headers, body, aws_chunked) = frame(value);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let query = [("partNumber", number), ("uploadId", id.as_str())];
+        let call = Call::new("PUT", &path)
+            .query(&query)
+            .headers(&headers)
+            .body(&body);
+        let reply = if aws_chunked {
+            h.signed_with_payload(&c, call, Payload::StreamingUnsignedTrailer, &h.host())
+                .await
+        } else {
+            h.signed(&c, call).await
+        };
+        assert_eq!(reply.status, status, "part {number}: {}", reply.text());
+        if status == 400 {
+            assert_eq!(
+                xml_value(&reply.text(), "Code").as_deref(),
+                Some("BadDigest")
+            );
+        }
+    }
+    let listed = h
+        .signed(&c, Call::new("GET", &path).query(&[("uploadId", &id)]))
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let numbers: Vec<String> = listed
+        .text()
+        .split("<Part>")
+        .skip(1)
+        .filter_map(|p| xml_value(p, "PartNumber"))
+        .collect();
+    assert_eq!(numbers, ["2"], "the refused part is not kept");
+}
+
+#[tokio::test]
+async fn a_part_whose_checksum_header_does_not_match_is_refused_bad_digest_and_not_kept() {
+    let data = pattern(70_000);
+    wrong_then_right_part(
+        "sums",
+        ferry::checksum::ChecksumAlgorithm::Crc64Nvme,
+        &data,
+        |value| {
+            let headers = vec![("x-amz-checksum-crc64nvme", value.to_owned())];
+            (headers, data.clone(), false)
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_part_sent_aws_chunked_is_checked_against_its_trailing_checksum() {
+    let data = pattern(40_000);
+    wrong_then_right_part(
+        "trail",
+        ferry::checksum::ChecksumAlgorithm::Crc32c,
+        &data,
+        |value| {
+            let mut framed = Vec::new();
+            for chunk in data.chunks(16_384) {
+                framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                framed.extend_from_slice(chunk);
+                framed.extend_from_slice(b"\r\n");
+            }
+            framed.extend_from_slice(
+                format!("0\r\nx-amz-checksum-crc32c:{value}\r\n\r\n").as_bytes(),
+            );
+            let headers = vec![
+                ("content-encoding", "aws-chunked".to_owned()),
+                ("x-amz-decoded-content-length", data.len().to_string()),
+                ("x-amz-trailer", "x-amz-checksum-crc32c".to_owned()),
+                ("x-amz-sdk-checksum-algorithm", "CRC32C".to_owned()),
+            ];
+            (headers, framed, true)
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn deleting_a_bucket_that_holds_objects_is_refused_and_an_emptied_one_is_deleted() {
     let h = Harness::start_ipv4().await;

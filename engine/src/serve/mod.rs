@@ -59,6 +59,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 mod listing;
+mod part_checksum;
 mod store;
 mod uploads;
 

@@ -2,6 +2,7 @@
 
 use super::MAX_LIST;
 use super::listing;
+use super::part_checksum::PartCheck;
 use super::uploads::{is_upload_id, list_uploads_page, no_such_upload, open_uploads};
 use s3s::dto;
 use std::fmt;
@@ -17,6 +18,9 @@ use std::pin::Pin;
 ///   `part-number-marker` paging, and NoSuchUpload for an unknown upload;
 /// * UploadPart, CompleteMultipartUpload and AbortMultipartUpload answer NoSuchUpload for an
 ///   upload that is completed, aborted or unknown, as S3 does (`s3s-fs` says AccessDenied);
+/// * UploadPart checks the part's `x-amz-checksum-*` (a header or an aws-chunked trailer)
+///   against its bytes and refuses a mismatch with BadDigest, keeping no part, where
+///   `s3s-fs` ignores them ([`PartCheck`]);
 /// * DeleteBucket refuses a bucket that still holds objects (BucketNotEmpty), where `s3s-fs`
 ///   would delete it with everything in it;
 /// * GET and HEAD honour If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since
@@ -361,7 +365,22 @@ impl s3s::S3 for Store {
             if !self.upload_is_open(&req.input.upload_id) {
                 return Err(no_such_upload());
             }
-            self.fs.upload_part(req).await.map_err(body_error)
+            let mut req = req;
+            let check =
+                PartCheck::start(&mut req.input, &req.headers, req.trailing_headers.as_ref());
+            let part = format!(
+                ".upload_id-{}.part-{}",
+                req.input.upload_id, req.input.part_number
+            );
+            let output = self.fs.upload_part(req).await.map_err(body_error)?;
+            if let Some(check) = check
+                && let Err(refused) = check.verify()
+            {
+                // S3 keeps no part whose checksum failed.
+                let _ = tokio::fs::remove_file(self.root.join(part)).await;
+                return Err(refused);
+            }
+            Ok(output)
         })
     }
 
