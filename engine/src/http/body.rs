@@ -748,6 +748,15 @@ mod tests {
         }
     }
 
+    /// A source over `data` that fails its reads past `fail_from`.
+    fn counted(data: Vec<u8>, fail_from: u64) -> Arc<Counted> {
+        Arc::new(Counted {
+            data,
+            reads: Default::default(),
+            fail_from,
+        })
+    }
+
     async fn collect(mut body: RequestBody) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
         while let Some(frame) = body.frame().await {
@@ -762,11 +771,7 @@ mod tests {
     #[tokio::test]
     async fn a_chunked_body_sends_its_range_a_chunk_at_a_time_and_a_retry_reads_it_again() {
         let data: Vec<u8> = (0..3 * CHUNK + 777).map(|i| (i % 251) as u8).collect();
-        let source = Arc::new(Counted {
-            data: data.clone(),
-            reads: Default::default(),
-            fail_from: u64::MAX,
-        });
+        let source = counted(data.clone(), u64::MAX);
         let range = 1000..(data.len() as u64 - 5);
         let body = RequestBody::chunked(source.clone(), range.clone());
         assert_eq!(body.len(), range.end - range.start);
@@ -818,11 +823,7 @@ mod tests {
     #[tokio::test]
     async fn a_chunked_body_with_a_trailing_checksum_frames_its_range_and_sums_it_as_sent() {
         let data: Vec<u8> = (0..2 * CHUNK + 4321).map(|i| (i % 253) as u8).collect();
-        let source = Arc::new(Counted {
-            data: data.clone(),
-            reads: Default::default(),
-            fail_from: u64::MAX,
-        });
+        let source = counted(data.clone(), u64::MAX);
         let range = 17..data.len() as u64;
         let expected = &data[17..];
         let algorithm = ChecksumAlgorithm::Crc64Nvme;
@@ -870,11 +871,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_chunked_body_whose_source_fails_ends_with_that_error() {
-        let source = Arc::new(Counted {
-            data: vec![1; 4 * CHUNK],
-            reads: Default::default(),
-            fail_from: 2 * CHUNK as u64,
-        });
+        let source = counted(vec![1; 4 * CHUNK], 2 * CHUNK as u64);
         let body = RequestBody::chunked(source, 0..4 * CHUNK as u64);
         let error = collect(body)
             .await
