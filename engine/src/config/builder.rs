@@ -90,7 +90,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Requests in flight at most, which sizes the connection pool (default 256, what a
+    /// Requests in flight at most, which sizes the connection pool (default 512, what a
     /// [`crate::transfer::Transfers`] grows to for small objects). Set it once here: an
     /// engine built with [`crate::transfer::Transfers::for_client`] takes it from the
     /// client.

@@ -318,8 +318,10 @@ impl Transfers {
     ) -> Result<u64, TransferError> {
         let size = source.size;
         let _permit = self.request_permit(size).await;
-        let data = source.read(0..size, &self.buffers).await?;
-        self.put_bytes(data, bucket, key, options).await
+        let (data, headers) = source
+            .read_summed(0..size, self.integrity_kind(), &self.buffers)
+            .await?;
+        self.send_put(data, headers, bucket, key, options).await
     }
 
     /// One PutObject of `data`, with its checksum; progress moves as the frames go out.
@@ -330,9 +332,21 @@ impl Transfers {
         key: &str,
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
+        let (_, headers) = self.integrity(&data).await;
+        self.send_put(data, headers, bucket, key, options).await
+    }
+
+    /// One PutObject of `data` with its integrity `headers`.
+    async fn send_put(
+        &self,
+        data: Bytes,
+        headers: Vec<ChecksumHeader>,
+        bucket: &str,
+        key: &str,
+        options: &PutOptions,
+    ) -> Result<u64, TransferError> {
         let size = data.len() as u64;
         let mut options = options.clone();
-        let (_, headers) = self.integrity(&data).await;
         options.checksum_headers.extend(headers);
         let body = if data.is_empty() {
             RequestBody::empty()
@@ -446,6 +460,16 @@ impl Transfers {
             .filter(|a| self.config.checksum_trailer && !refused && aws_chunked::can_trail(*a))
     }
 
+    /// What bodies are summed with before they are sent, if anything (see
+    /// [`Self::integrity`]).
+    fn integrity_kind(&self) -> Option<Integrity> {
+        match self.config.checksum {
+            Some(algorithm) => Some(Integrity::Checksum(algorithm)),
+            None if self.config.content_md5 => Some(Integrity::ContentMd5),
+            None => None,
+        }
+    }
+
     /// Like [`Self::integrity`], for bytes `range` of a file, summed a chunk at a time on the
     /// blocking pool (one part per core at a time) without holding the part.
     async fn range_integrity(
@@ -453,10 +477,8 @@ impl Transfers {
         source: &Arc<Source>,
         range: Range<u64>,
     ) -> Result<(Option<PartChecksum>, Vec<ChecksumHeader>), TransferError> {
-        let integrity = match self.config.checksum {
-            Some(algorithm) => Integrity::Checksum(algorithm),
-            None if self.config.content_md5 => Integrity::ContentMd5,
-            None => return Ok((None, Vec::new())),
+        let Some(integrity) = self.integrity_kind() else {
+            return Ok((None, Vec::new()));
         };
         let _slot = self.checksum_slot().await;
         let (source, buffers) = (source.clone(), self.buffers.clone());
@@ -988,16 +1010,26 @@ impl Source {
         })
     }
 
-    /// The bytes of `range`, read on the blocking pool (see [`Self::read_at`]).
-    async fn read(
+    /// The bytes of `range` and their integrity headers (see [`Transfers::integrity`]),
+    /// read and summed in one task on the blocking pool: for a small object the hand-over
+    /// to another thread costs more than the read and the sum, so it is paid once.
+    async fn read_summed(
         self: &Arc<Self>,
         range: Range<u64>,
+        integrity: Option<Integrity>,
         buffers: &Arc<BufferPool>,
-    ) -> Result<Bytes, TransferError> {
+    ) -> Result<(Bytes, Vec<ChecksumHeader>), TransferError> {
         let (this, buffers) = (self.clone(), buffers.clone());
         let read = tokio::task::spawn_blocking(move || {
-            this.read_at(range, &buffers)
-                .map_err(|e| TransferError::io("reading", &this.path, e))
+            let data = this
+                .read_at(range, &buffers)
+                .map_err(|e| TransferError::io("reading", &this.path, e))?;
+            let headers = integrity.map_or_else(Vec::new, |i| {
+                let mut hasher = i.hasher();
+                hasher.update(&data);
+                hasher.finish().1
+            });
+            Ok((data, headers))
         });
         match read.await {
             Ok(result) => result,
@@ -1043,32 +1075,15 @@ impl Source {
         integrity: Integrity,
         buffers: &Arc<BufferPool>,
     ) -> std::io::Result<(Option<PartChecksum>, Vec<ChecksumHeader>)> {
-        use md5::Digest;
-        let mut hasher = match integrity {
-            Integrity::Checksum(algorithm) => Ok(checksum::Hasher::new(algorithm)),
-            Integrity::ContentMd5 => Err(md5::Md5::new()),
-        };
+        let mut hasher = integrity.hasher();
         let mut offset = range.start;
         while offset < range.end {
             let len = (range.end - offset).min(CHUNK as u64);
             let chunk = self.read_at(offset..offset + len, buffers)?;
-            match &mut hasher {
-                Ok(hasher) => hasher.update(&chunk),
-                Err(md5) => md5.update(&chunk),
-            }
+            hasher.update(&chunk);
             offset += len;
         }
-        Ok(match hasher {
-            Ok(hasher) => {
-                let sum = hasher.finish();
-                (Some(sum), vec![ChecksumHeader::Value(sum)])
-            }
-            Err(md5) => {
-                use base64::Engine;
-                let md5 = base64::engine::general_purpose::STANDARD.encode(md5.finalize());
-                (None, vec![ChecksumHeader::ContentMd5(md5)])
-            }
-        })
+        Ok(hasher.finish())
     }
 }
 
@@ -1101,6 +1116,52 @@ fn may_refuse_aws_chunked(error: &crate::s3::Error) -> bool {
 enum Integrity {
     Checksum(checksum::ChecksumAlgorithm),
     ContentMd5,
+}
+
+impl Integrity {
+    /// A hasher for a body summed this way.
+    fn hasher(self) -> IntegrityHasher {
+        match self {
+            Integrity::Checksum(algorithm) => {
+                IntegrityHasher::Checksum(checksum::Hasher::new(algorithm))
+            }
+            Integrity::ContentMd5 => IntegrityHasher::ContentMd5(md5::Md5::default()),
+        }
+    }
+}
+
+/// A body being summed for its integrity header (one at a time, on a blocking thread's
+/// stack: the size of the CRC tables' variant does not matter).
+#[allow(clippy::large_enum_variant)]
+enum IntegrityHasher {
+    Checksum(checksum::Hasher),
+    ContentMd5(md5::Md5),
+}
+
+impl IntegrityHasher {
+    fn update(&mut self, data: &[u8]) {
+        use md5::Digest;
+        match self {
+            IntegrityHasher::Checksum(hasher) => hasher.update(data),
+            IntegrityHasher::ContentMd5(md5) => md5.update(data),
+        }
+    }
+
+    /// The checksum (for CompleteMultipartUpload) and the header that carries it.
+    fn finish(self) -> (Option<PartChecksum>, Vec<ChecksumHeader>) {
+        use md5::Digest;
+        match self {
+            IntegrityHasher::Checksum(hasher) => {
+                let sum = hasher.finish();
+                (Some(sum), vec![ChecksumHeader::Value(sum)])
+            }
+            IntegrityHasher::ContentMd5(md5) => {
+                use base64::Engine;
+                let md5 = base64::engine::general_purpose::STANDARD.encode(md5.finalize());
+                (None, vec![ChecksumHeader::ContentMd5(md5)])
+            }
+        }
+    }
 }
 
 /// A file being uploaded as the source of chunked part bodies (read again by a retry).
