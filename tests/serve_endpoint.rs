@@ -1767,3 +1767,199 @@ async fn writes_into_a_bucket_nobody_made_are_no_such_bucket_and_make_no_bucket(
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_small_put_keeps_its_metadata_headers_and_checksum_for_head_and_get() {
+    use ferry::checksum::{ChecksumAlgorithm, checksum_of};
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket("attrs").await;
+    let body = pattern(20_000);
+    let crc = checksum_of(ChecksumAlgorithm::Crc32c, &body).base64();
+    let headers = [
+        ("x-amz-meta-colour", "teal"),
+        ("content-type", "image/png"),
+        ("cache-control", "max-age=60"),
+        ("content-disposition", "attachment"),
+        ("content-language", "fr"),
+        ("expires", "Wed, 01 Jan 2031 00:00:00 GMT"),
+        ("x-amz-checksum-crc32c", crc.as_str()),
+    ];
+    let put = h
+        .signed(
+            &c,
+            Call::new("PUT", "/attrs/a.png")
+                .headers(&headers)
+                .body(&body),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(put.header("x-amz-checksum-crc32c"), Some(crc.as_str()));
+    let md5 = {
+        use md5::Digest;
+        let digest = md5::Md5::digest(&body);
+        format!(
+            "\"{}\"",
+            digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    };
+    assert_eq!(put.header("etag"), Some(md5.as_str()));
+
+    // The same PUT made conditional goes through `s3s-fs`'s own writer: both writers' records
+    // are read back alike by both readers (HEAD is `s3s-fs`'s, a whole GET ferry's).
+    let mut conditional = headers.to_vec();
+    conditional.push(("if-none-match", "*"));
+    let put = h
+        .signed(
+            &c,
+            Call::new("PUT", "/attrs/b.png")
+                .headers(&conditional)
+                .body(&body),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+
+    let mode = [("x-amz-checksum-mode", "ENABLED")];
+    for (method, path) in [
+        ("HEAD", "/attrs/a.png"),
+        ("GET", "/attrs/a.png"),
+        ("HEAD", "/attrs/b.png"),
+        ("GET", "/attrs/b.png"),
+    ] {
+        let reply = h.signed(&c, Call::new(method, path).headers(&mode)).await;
+        assert_eq!(reply.status, 200, "{method} {path}: {}", reply.text());
+        assert_eq!(
+            reply.header("x-amz-meta-colour"),
+            Some("teal"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            reply.header("content-type"),
+            Some("image/png"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("max-age=60"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            reply.header("content-disposition"),
+            Some("attachment"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            reply.header("content-language"),
+            Some("fr"),
+            "{method} {path}"
+        );
+        assert!(reply.header("expires").is_some_and(|e| e.contains("2031")));
+        assert_eq!(reply.header("etag"), Some(md5.as_str()), "{method} {path}");
+        assert_eq!(
+            reply.header("x-amz-checksum-crc32c"),
+            Some(crc.as_str()),
+            "{method} {path}"
+        );
+    }
+    assert!(h.get("attrs", "a.png").await.body == body);
+
+    // A PUT without attributes replaces the object's: none are left over.
+    let put = h.put("attrs", "a.png", b"plain").await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let head = h.signed(&c, Call::new("HEAD", "/attrs/a.png")).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("x-amz-meta-colour"), None);
+    assert_eq!(head.header("cache-control"), None);
+    assert_eq!(head.header("content-length"), Some("5"));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_small_put_whose_checksum_or_content_md5_does_not_match_is_refused_and_the_old_object_stays()
+ {
+    use base64::Engine;
+    use ferry::checksum::{ChecksumAlgorithm, checksum_of};
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket("guard").await;
+    let old = pattern(5_000);
+    assert_eq!(h.put("guard", "k", &old).await.status, 200);
+
+    let new = pattern(6_000);
+    let wrong_crc = checksum_of(ChecksumAlgorithm::Crc64Nvme, b"not it").base64();
+    let wrong_md5 = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+    let mut framed = format!("{:x}\r\n", new.len()).into_bytes();
+    framed.extend_from_slice(&new);
+    framed.extend_from_slice(
+        format!("\r\n0\r\nx-amz-checksum-crc64nvme:{wrong_crc}\r\n\r\n").as_bytes(),
+    );
+    let decoded_length = new.len().to_string();
+    let trailer_headers = [
+        ("content-encoding", "aws-chunked"),
+        ("x-amz-decoded-content-length", decoded_length.as_str()),
+        ("x-amz-trailer", "x-amz-checksum-crc64nvme"),
+        ("x-amz-sdk-checksum-algorithm", "CRC64NVME"),
+    ];
+    let header_crc = [("x-amz-checksum-crc64nvme", wrong_crc.as_str())];
+    let header_md5 = [("content-md5", wrong_md5.as_str())];
+    let refused = [
+        (
+            "checksum header",
+            h.signed(
+                &c,
+                Call::new("PUT", "/guard/k").headers(&header_crc).body(&new),
+            )
+            .await,
+        ),
+        (
+            "Content-MD5",
+            h.signed(
+                &c,
+                Call::new("PUT", "/guard/k").headers(&header_md5).body(&new),
+            )
+            .await,
+        ),
+        (
+            "trailing checksum",
+            h.signed_with_payload(
+                &c,
+                Call::new("PUT", "/guard/k")
+                    .headers(&trailer_headers)
+                    .body(&framed),
+                Payload::StreamingUnsignedTrailer,
+                &h.host(),
+            )
+            .await,
+        ),
+    ];
+    for (what, reply) in refused {
+        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
+        assert_eq!(reply.error_code().as_deref(), Some("BadDigest"), "{what}");
+        assert!(
+            h.get("guard", "k").await.body == old,
+            "{what}: the old object stays"
+        );
+    }
+    // The same framing with the right trailer is taken.
+    let right = checksum_of(ChecksumAlgorithm::Crc64Nvme, &new).base64();
+    let mut framed = format!("{:x}\r\n", new.len()).into_bytes();
+    framed.extend_from_slice(&new);
+    framed
+        .extend_from_slice(format!("\r\n0\r\nx-amz-checksum-crc64nvme:{right}\r\n\r\n").as_bytes());
+    let reply = h
+        .signed_with_payload(
+            &c,
+            Call::new("PUT", "/guard/k")
+                .headers(&trailer_headers)
+                .body(&framed),
+            Payload::StreamingUnsignedTrailer,
+            &h.host(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(h.get("guard", "k").await.body == new);
+    h.shutdown().await;
+}

@@ -60,6 +60,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 mod listing;
 mod part_checksum;
+mod small_objects;
 mod store;
 mod uploads;
 

@@ -15,10 +15,7 @@ use std::task::{Context, Poll};
 /// The checksums a part declared, and the running sums of its bytes.
 pub(super) struct PartCheck {
     sums: Arc<Mutex<ChecksumHasher>>,
-    /// Values sent as headers, by algorithm.
-    given: dto::Checksum,
-    /// The trailer the part announced (`x-amz-trailer`), to be read once the body is in.
-    trailer: Option<(String, TrailingHeaders)>,
+    declared: Declared,
 }
 
 impl PartCheck {
@@ -29,30 +26,75 @@ impl PartCheck {
         headers: &http::HeaderMap,
         trailing: Option<&TrailingHeaders>,
     ) -> Option<Self> {
+        let given = dto::Checksum {
+            checksum_crc32: input.checksum_crc32.clone(),
+            checksum_crc32c: input.checksum_crc32c.clone(),
+            checksum_sha1: input.checksum_sha1.clone(),
+            checksum_sha256: input.checksum_sha256.clone(),
+            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
+            ..Default::default()
+        };
+        let (declared, hasher) =
+            Declared::of(given, input.checksum_algorithm.as_ref(), headers, trailing)?;
+        let sums = Arc::new(Mutex::new(hasher));
+        if let Some(body) = input.body.take() {
+            input.body = Some(StreamingBlob::new(Summed {
+                inner: body,
+                sums: sums.clone(),
+            }));
+        }
+        Some(Self { sums, declared })
+    }
+
+    /// After the body is in: every declared value against the bytes' sums.
+    pub(super) fn verify(self) -> Result<(), S3Error> {
+        let hasher = std::mem::take(&mut *self.sums.lock().unwrap_or_else(PoisonError::into_inner));
+        self.declared.check(&hasher.finalize())
+    }
+}
+
+/// The checksums a request declared: values sent as headers, and the trailer it announced.
+pub(super) struct Declared {
+    /// Values sent as headers, by algorithm.
+    given: dto::Checksum,
+    /// The trailer the request announced (`x-amz-trailer`), to be read once the body is in.
+    trailer: Option<(String, TrailingHeaders)>,
+}
+
+impl Declared {
+    /// What a request with the checksum headers `given`, `x-amz-sdk-checksum-algorithm`
+    /// `algorithm` and `headers` (for `x-amz-trailer`) declares, with a hasher for every
+    /// algorithm it names; `None` when it names none.
+    pub(super) fn of(
+        given: dto::Checksum,
+        algorithm: Option<&dto::ChecksumAlgorithm>,
+        headers: &http::HeaderMap,
+        trailing: Option<&TrailingHeaders>,
+    ) -> Option<(Self, ChecksumHasher)> {
         let trailer_name = headers
             .get("x-amz-trailer")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_ascii_lowercase());
         let named = |name: &str| {
             trailer_name.as_deref() == Some(name)
-                || input.checksum_algorithm.as_ref().is_some_and(|a| {
+                || algorithm.is_some_and(|a| {
                     format!("x-amz-checksum-{}", a.as_str().to_ascii_lowercase()) == name
                 })
         };
         let mut hasher = ChecksumHasher::default();
-        if input.checksum_crc32.is_some() || named("x-amz-checksum-crc32") {
+        if given.checksum_crc32.is_some() || named("x-amz-checksum-crc32") {
             hasher.crc32 = Some(Default::default());
         }
-        if input.checksum_crc32c.is_some() || named("x-amz-checksum-crc32c") {
+        if given.checksum_crc32c.is_some() || named("x-amz-checksum-crc32c") {
             hasher.crc32c = Some(Default::default());
         }
-        if input.checksum_sha1.is_some() || named("x-amz-checksum-sha1") {
+        if given.checksum_sha1.is_some() || named("x-amz-checksum-sha1") {
             hasher.sha1 = Some(Default::default());
         }
-        if input.checksum_sha256.is_some() || named("x-amz-checksum-sha256") {
+        if given.checksum_sha256.is_some() || named("x-amz-checksum-sha256") {
             hasher.sha256 = Some(Default::default());
         }
-        if input.checksum_crc64nvme.is_some() || named("x-amz-checksum-crc64nvme") {
+        if given.checksum_crc64nvme.is_some() || named("x-amz-checksum-crc64nvme") {
             hasher.crc64nvme = Some(Default::default());
         }
         let declares_any = hasher.crc32.is_some()
@@ -63,33 +105,13 @@ impl PartCheck {
         if !declares_any {
             return None;
         }
-        let sums = Arc::new(Mutex::new(hasher));
-        if let Some(body) = input.body.take() {
-            input.body = Some(StreamingBlob::new(Summed {
-                inner: body,
-                sums: sums.clone(),
-            }));
-        }
-        let given = dto::Checksum {
-            checksum_crc32: input.checksum_crc32.clone(),
-            checksum_crc32c: input.checksum_crc32c.clone(),
-            checksum_sha1: input.checksum_sha1.clone(),
-            checksum_sha256: input.checksum_sha256.clone(),
-            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
-            ..Default::default()
-        };
         let trailer = trailer_name.zip(trailing.cloned());
-        Some(Self {
-            sums,
-            given,
-            trailer,
-        })
+        Some((Self { given, trailer }, hasher))
     }
 
-    /// After the body is in: every declared value against the bytes' sums.
-    pub(super) fn verify(self) -> Result<(), S3Error> {
-        let hasher = std::mem::take(&mut *self.sums.lock().unwrap_or_else(PoisonError::into_inner));
-        let got = hasher.finalize();
+    /// Every declared value (a header, or the trailer once the body is in) against `got`,
+    /// the body's sums: BadDigest on a mismatch, IncompleteBody for a trailer that never came.
+    pub(super) fn check(&self, got: &dto::Checksum) -> Result<(), S3Error> {
         let trailed = match &self.trailer {
             Some((name, trailing)) => {
                 let value = trailing

@@ -3,6 +3,7 @@
 use super::MAX_LIST;
 use super::listing;
 use super::part_checksum::PartCheck;
+use super::small_objects;
 use super::uploads::{is_upload_id, list_uploads_page, no_such_upload, open_uploads};
 use s3s::dto;
 use std::fmt;
@@ -33,7 +34,10 @@ use std::pin::Pin;
 ///   source of CopyObject and UploadPartCopy answer 404 NoSuchKey, DeleteObject(s) succeed
 ///   and delete nothing, where `s3s-fs` read the directory as a file and failed with 500;
 /// * ListObjects(V2) skip a file deleted while they list it (see [`listing`]), where
-///   `s3s-fs` failed the whole page with 500.
+///   `s3s-fs` failed the whole page with 500;
+/// * PutObject and whole-object GETs of small objects take one blocking task each, in
+///   `s3s-fs`'s file layout, and a PUT is verified before it is written
+///   ([`small_objects`]).
 ///
 /// The upload records are `s3s-fs` 0.14's own files in the root:
 /// `.upload-{id}.json` while an upload is open, `.upload_id-{id}.part-{n}` per part, and
@@ -42,6 +46,8 @@ use std::pin::Pin;
 pub(super) struct Store {
     fs: s3s_fs::FileSystem,
     root: PathBuf,
+    /// What the PUTs of small objects share.
+    small_puts: small_objects::Writers,
 }
 
 impl Store {
@@ -57,7 +63,11 @@ impl Store {
 
     /// Serves `fs`, which serves `root` (resolved to an absolute path).
     pub(super) fn new(fs: s3s_fs::FileSystem, root: PathBuf) -> Self {
-        Self { fs, root }
+        Self {
+            fs,
+            root,
+            small_puts: small_objects::Writers::default(),
+        }
     }
 }
 
@@ -137,6 +147,18 @@ impl s3s::S3 for Store {
                 if_modified_since: input.if_modified_since.clone(),
                 if_unmodified_since: input.if_unmodified_since.clone(),
             };
+            if small_objects::get_applies(input)
+                && let Some(object) = self.object_path(&input.bucket, &input.key)
+            {
+                let paths = small_objects::Paths {
+                    object,
+                    root: self.root.clone(),
+                };
+                if let Some(output) = small_objects::get(&input.bucket, &input.key, paths).await? {
+                    conditions.check(output.e_tag.as_ref(), output.last_modified.as_ref())?;
+                    return Ok(s3s::S3Response::new(output));
+                }
+            }
             if self
                 .not_an_object(&input.bucket, &input.key)
                 .await
@@ -335,6 +357,17 @@ impl s3s::S3 for Store {
     {
         Box::pin(async move {
             self.require_bucket(&req.input.bucket)?;
+            if small_objects::applies(&req.input)
+                && let Some(object) = self.object_path(&req.input.bucket, &req.input.key)
+            {
+                let paths = small_objects::Paths {
+                    object,
+                    root: self.root.clone(),
+                };
+                return small_objects::put(req, paths, &self.small_puts)
+                    .await
+                    .map_err(body_error);
+            }
             self.fs.put_object(req).await.map_err(body_error)
         })
     }

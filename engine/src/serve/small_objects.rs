@@ -1,0 +1,414 @@
+//! PutObject and GetObject of small objects, each in one task on the blocking pool. `s3s-fs`
+//! goes through `tokio::fs`, one hand-over to a blocking thread per file operation: for a PUT,
+//! creating, writing, flushing and renaming the object and each of its two records, about
+//! fourteen for a 16 KiB object; for a GET, opening, sizing, each 4 KiB read and each record,
+//! about nine. On a busy machine those cost more than the I/O. Here a body of up to [`SMALL`]
+//! bytes is taken whole, then verified, summed and written with its records in one blocking
+//! task ([`put`]), and a whole object of up to [`SMALL`] bytes is read with its records in one
+//! ([`get`]). A body that fails its checksum or `Content-MD5` is refused before anything is
+//! written (`s3s-fs` would already have replaced the object).
+//!
+//! The files are `s3s-fs` 0.14's own, so that its GET, HEAD, copy and listing read them: the
+//! object at `root/bucket/key` (written under a `.tmp.*.internal.part` name in the root, which
+//! `s3s-fs` removes at start-up, then renamed); its attributes, as
+//! `.bucket-{b64(bucket)}.object-{b64(key)}.metadata.json` (URL-safe base64 without padding;
+//! removed when the PUT sets none, where `s3s-fs` writes `{}`); its ETag and checksums, as
+//! `.bucket-{b64(bucket)}.object-{b64(key)}.internal.json`.
+
+use super::part_checksum::Declared;
+use s3s::dto;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The largest body written here (it is held in memory until it is whole).
+pub(super) const SMALL: i64 = 1024 * 1024;
+
+/// Whether `input` is written here; anything else (conditional writes, directory markers,
+/// bodies of unknown or larger size) goes to `s3s-fs`.
+pub(super) fn applies(input: &dto::PutObjectInput) -> bool {
+    input
+        .content_length
+        .is_some_and(|n| (0..=SMALL).contains(&n))
+        && !input.key.ends_with('/')
+        && input.if_match.is_none()
+        && input.if_none_match.is_none()
+        && input
+            .storage_class
+            .as_ref()
+            .is_none_or(|class| matches!(class.as_str(), "STANDARD" | "REDUCED_REDUNDANCY"))
+        && input.checksum_algorithm.as_ref().is_none_or(|algorithm| {
+            matches!(
+                algorithm.as_str(),
+                "CRC32" | "CRC32C" | "SHA1" | "SHA256" | "CRC64NVME"
+            )
+        })
+}
+
+/// Where one object's files go.
+pub(super) struct Paths {
+    /// The object itself.
+    pub(super) object: PathBuf,
+    /// The root, which holds the records and the temporary files.
+    pub(super) root: PathBuf,
+}
+
+/// What the PUTs of one endpoint share: the name of the next temporary file, and the
+/// slots of the writers. Every write creates and renames files in the root, under its
+/// directory lock: writers beyond one per core only spin on that lock (with 512 PUTs in
+/// flight, twice the CPU of `s3s-fs`'s hand-overs), so the rest wait here, asleep.
+#[derive(Debug)]
+pub(super) struct Writers {
+    counter: AtomicU64,
+    slots: tokio::sync::Semaphore,
+}
+
+impl Default for Writers {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self {
+            counter: AtomicU64::new(0),
+            slots: tokio::sync::Semaphore::new(cores),
+        }
+    }
+}
+
+/// Takes `req`'s body whole, then verifies and writes it (see the module's doc) in one of
+/// `writers`' slots.
+pub(super) async fn put(
+    req: S3Request<dto::PutObjectInput>,
+    paths: Paths,
+    writers: &Writers,
+) -> S3Result<S3Response<dto::PutObjectOutput>> {
+    use futures_util::StreamExt;
+    let S3Request {
+        input,
+        headers,
+        trailing_headers,
+        ..
+    } = req;
+    let Some(mut body) = input.body else {
+        return Err(S3Error::new(S3ErrorCode::IncompleteBody));
+    };
+    let mut data = Vec::with_capacity(input.content_length.unwrap_or(0).max(0) as usize);
+    while let Some(chunk) = body.next().await {
+        // A body that fails verification (signature, length) is mapped by the caller.
+        let chunk = chunk.map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, e))?;
+        data.extend_from_slice(&chunk);
+    }
+    let given = dto::Checksum {
+        checksum_crc32: input.checksum_crc32,
+        checksum_crc32c: input.checksum_crc32c,
+        checksum_sha1: input.checksum_sha1,
+        checksum_sha256: input.checksum_sha256,
+        checksum_crc64nvme: input.checksum_crc64nvme,
+        ..Default::default()
+    };
+    let declared = Declared::of(
+        given,
+        input.checksum_algorithm.as_ref(),
+        &headers,
+        trailing_headers.as_ref(),
+    );
+    let attributes = Attributes {
+        user_metadata: input.metadata,
+        content_encoding: input.content_encoding,
+        content_type: input.content_type,
+        content_disposition: input.content_disposition,
+        content_language: input.content_language,
+        cache_control: input.cache_control,
+        expires: input.expires.and_then(|t| {
+            let mut text = Vec::new();
+            t.format(dto::TimestampFormat::DateTime, &mut text).ok()?;
+            String::from_utf8(text).ok()
+        }),
+        website_redirect_location: input.website_redirect_location,
+    };
+    let records = Records::new(&paths.root, &input.bucket, &input.key);
+    let temporary = paths.root.join(format!(
+        ".tmp.ferry-{}.internal.part",
+        writers.counter.fetch_add(1, Ordering::Relaxed)
+    ));
+    let content_md5 = input.content_md5;
+    let _slot = writers
+        .slots
+        .acquire()
+        .await
+        .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?;
+    let written = tokio::task::spawn_blocking(move || {
+        let (e_tag, sums) = verify(&data, content_md5.as_deref(), declared)?;
+        let mut info = serde_json::Map::new();
+        info.insert("e_tag".into(), e_tag.clone().into());
+        for (name, value) in [
+            ("checksum_crc32", &sums.checksum_crc32),
+            ("checksum_crc32c", &sums.checksum_crc32c),
+            ("checksum_sha1", &sums.checksum_sha1),
+            ("checksum_sha256", &sums.checksum_sha256),
+            ("checksum_crc64nvme", &sums.checksum_crc64nvme),
+        ] {
+            if let Some(value) = value {
+                info.insert(name.into(), value.clone().into());
+            }
+        }
+        let write = || -> io::Result<()> {
+            replace(&temporary, &paths.object, &data)?;
+            match attributes.to_json()? {
+                Some(json) => replace(&temporary, &records.metadata, &json)?,
+                None => remove_if_present(&records.metadata)?,
+            }
+            replace(&temporary, &records.internal, &serde_json::to_vec(&info)?)
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(S3Error::with_source(
+                S3ErrorCode::InternalError,
+                Box::new(e),
+            ));
+        }
+        Ok(dto::PutObjectOutput {
+            e_tag: Some(dto::ETag::Strong(e_tag)),
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            ..Default::default()
+        })
+    })
+    .await
+    .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?;
+    written.map(S3Response::new)
+}
+
+/// The body's MD5 (its ETag, in hex) and its sums for every declared algorithm, once the
+/// `Content-MD5` and every declared checksum match.
+fn verify(
+    data: &[u8],
+    content_md5: Option<&str>,
+    declared: Option<(Declared, s3s::checksum::ChecksumHasher)>,
+) -> S3Result<(String, dto::Checksum)> {
+    use base64::Engine;
+    use md5::Digest;
+    let md5 = md5::Md5::digest(data);
+    if let Some(given) = content_md5 {
+        let given = base64::engine::general_purpose::STANDARD
+            .decode(given.trim())
+            .map_err(|_| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidDigest,
+                    "The Content-MD5 you specified is not valid base64.",
+                )
+            })?;
+        if given[..] != md5[..] {
+            return Err(S3Error::with_message(
+                S3ErrorCode::BadDigest,
+                "The Content-MD5 you specified did not match what we received.",
+            ));
+        }
+    }
+    let sums = match declared {
+        Some((declared, mut hasher)) => {
+            hasher.update(data);
+            let sums = hasher.finalize();
+            declared.check(&sums)?;
+            sums
+        }
+        None => dto::Checksum::default(),
+    };
+    Ok((hex(&md5), sums))
+}
+
+/// An object's attributes as `s3s-fs` 0.14 stores them (its `ObjectAttributes`).
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Attributes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_metadata: Option<dto::Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_encoding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_disposition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    website_redirect_location: Option<String>,
+}
+
+impl Attributes {
+    /// The record's JSON, or `None` when the PUT sets no attribute at all.
+    fn to_json(&self) -> io::Result<Option<Vec<u8>>> {
+        let json = serde_json::to_vec(self)?;
+        Ok((json != b"{}").then_some(json))
+    }
+
+    /// The record in `json`, as `s3s-fs` reads it: the attributes, or (its older format)
+    /// the user metadata alone.
+    fn from_json(json: &[u8]) -> Option<Self> {
+        serde_json::from_slice(json).ok().or_else(|| {
+            let user_metadata = serde_json::from_slice::<dto::Metadata>(json).ok()?;
+            Some(Self {
+                user_metadata: Some(user_metadata),
+                ..Self::default()
+            })
+        })
+    }
+}
+
+/// Whether a GET of `input` is answered here: the whole object, by a key that does not end
+/// in `/`. Ranges and part numbers go to `s3s-fs`.
+pub(super) fn get_applies(input: &dto::GetObjectInput) -> bool {
+    input.range.is_none() && input.part_number.is_none() && !input.key.ends_with('/')
+}
+
+/// The whole object `bucket/key` at `paths.object` with its attributes, ETag and checksums,
+/// read in one blocking task: NoSuchKey when there is no file there (or a directory), and
+/// `None` when it is larger than [`SMALL`] (for `s3s-fs` to stream).
+pub(super) async fn get(
+    bucket: &str,
+    key: &str,
+    paths: Paths,
+) -> S3Result<Option<dto::GetObjectOutput>> {
+    let records = Records::new(&paths.root, bucket, key);
+    let read = tokio::task::spawn_blocking(move || read_small(&paths.object, &records))
+        .await
+        .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?;
+    read.map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?
+        .map_or(Err(S3Error::new(S3ErrorCode::NoSuchKey)), |read| {
+            Ok(read.map(SmallObject::into_output))
+        })
+}
+
+/// An object read whole, with its records.
+struct SmallObject {
+    data: Vec<u8>,
+    modified: std::time::SystemTime,
+    attributes: Option<Attributes>,
+    info: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Reads the object at `object` and its `records`: `None` when there is no object (nothing
+/// there, or a directory), `Some(None)` when it is larger than [`SMALL`].
+fn read_small(object: &Path, records: &Records) -> io::Result<Option<Option<SmallObject>>> {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(object) else {
+        return Ok(None); // as `s3s-fs`: any failure to open is NoSuchKey
+    };
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Ok(None);
+    }
+    if meta.len() > SMALL as u64 {
+        return Ok(Some(None));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut data)?;
+    let attributes = read_if_present(&records.metadata)?.and_then(|j| Attributes::from_json(&j));
+    let info = match read_if_present(&records.internal)? {
+        Some(json) => Some(serde_json::from_slice(&json)?),
+        None => None,
+    };
+    Ok(Some(Some(SmallObject {
+        data,
+        modified: meta.modified()?,
+        attributes,
+        info,
+    })))
+}
+
+impl SmallObject {
+    /// The answer `s3s-fs` gives for this object: its ETag from the record (else the MD5
+    /// of its bytes), and every checksum stored with it.
+    fn into_output(self) -> dto::GetObjectOutput {
+        let info = self.info.unwrap_or_default();
+        let text = |name: &str| info.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let e_tag = text("e_tag").unwrap_or_else(|| {
+            use md5::Digest;
+            hex(&md5::Md5::digest(&self.data))
+        });
+        let attributes = self.attributes.unwrap_or_default();
+        dto::GetObjectOutput {
+            content_length: Some(self.data.len() as i64),
+            last_modified: Some(self.modified.into()),
+            metadata: attributes.user_metadata,
+            content_encoding: attributes.content_encoding,
+            content_type: attributes.content_type,
+            content_disposition: attributes.content_disposition,
+            content_language: attributes.content_language,
+            cache_control: attributes.cache_control,
+            expires: attributes
+                .expires
+                .and_then(|t| dto::Timestamp::parse(dto::TimestampFormat::DateTime, &t).ok()),
+            website_redirect_location: attributes.website_redirect_location,
+            e_tag: Some(dto::ETag::Strong(e_tag)),
+            checksum_crc32: text("checksum_crc32"),
+            checksum_crc32c: text("checksum_crc32c"),
+            checksum_sha1: text("checksum_sha1"),
+            checksum_sha256: text("checksum_sha256"),
+            checksum_crc64nvme: text("checksum_crc64nvme"),
+            body: Some(dto::StreamingBlob::from(s3s::Body::from(
+                bytes::Bytes::from(self.data),
+            ))),
+            ..Default::default()
+        }
+    }
+}
+
+/// The bytes of `path`, or `None` if there is no such file.
+fn read_if_present(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(data) => Ok(Some(data)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `bytes` in lower-case hex (an MD5 so written is an ETag).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The paths of an object's two records in the root.
+struct Records {
+    metadata: PathBuf,
+    internal: PathBuf,
+}
+
+impl Records {
+    fn new(root: &Path, bucket: &str, key: &str) -> Self {
+        use base64::Engine;
+        let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let stem = format!(".bucket-{}.object-{}", encode(bucket), encode(key));
+        Self {
+            metadata: root.join(format!("{stem}.metadata.json")),
+            internal: root.join(format!("{stem}.internal.json")),
+        }
+    }
+}
+
+/// Writes `data` to `temporary` and renames it over `path` (its directories made first).
+fn replace(temporary: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
+    std::fs::write(temporary, data)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::rename(temporary, path)
+}
+
+/// Removes `path`; one that is not there is fine. It is looked up first: an unlink takes
+/// the directory's lock even when there is nothing to remove, and the root is the
+/// directory every write contends for.
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
