@@ -14,6 +14,7 @@ SCENARIOS = {
     "up-big-sink": "large file upload, sink",
     "down-big-sink": "large file download, sink",
     "up-small-sink": "small files upload, sink",
+    "down-small-sink": "small files download, sink",
     "up-big-real": "large file upload, real",
     "down-big-real": "large file download, real",
     "up-small-real": "small files upload, real",

@@ -12,8 +12,9 @@
 #   --file-kib N            size of each small file               COMPARE_FILE_KIB  (16)
 #   --reps N                runs of each client on each scenario  COMPARE_REPS      (3; quick 1)
 #   --clients "LIST"        subset/order of: ferry crt s5cmd rclone aws           COMPARE_CLIENTS
-#   --scenarios "LIST"      subset of: up-big-sink down-big-sink up-small-sink up-big-real
-#                           down-big-real up-small-real down-small-real rm-small-real COMPARE_SCENARIOS
+#   --scenarios "LIST"      subset of: up-big-sink down-big-sink up-small-sink down-small-sink
+#                           up-big-real down-big-real up-small-real down-small-real rm-small-real
+#                                                                  COMPARE_SCENARIOS
 #   --timeout S             one run is killed after S seconds      COMPARE_TIMEOUT   (300; quick 120)
 #   --out DIR               raw.csv, meta.txt, results.md, chart.svg   COMPARE_OUT
 #   --ferry-bin PATH        use this ferry instead of `cargo build --release -p ferry-cli`  FERRY_BIN
@@ -40,7 +41,7 @@ REPS=${COMPARE_REPS:-$d_reps}
 TIMEOUT=${COMPARE_TIMEOUT:-$d_timeout}
 OUT=${COMPARE_OUT:-$d_out}
 CLIENTS_S=${COMPARE_CLIENTS:-ferry crt s5cmd rclone aws}
-SCENARIOS_S=${COMPARE_SCENARIOS:-up-big-sink down-big-sink up-small-sink up-big-real down-big-real up-small-real down-small-real rm-small-real}
+SCENARIOS_S=${COMPARE_SCENARIOS:-up-big-sink down-big-sink up-small-sink down-small-sink up-big-real down-big-real up-small-real down-small-real rm-small-real}
 FERRY_BIN=${FERRY_BIN:-}
 FERRY_ARGS=${COMPARE_FERRY_ARGS:-}
 LATENCY_MS=${COMPARE_LATENCY_MS:-0}
@@ -148,23 +149,39 @@ BIG_BYTES=$((SIZE_MIB * 1024 * 1024))
 SMALL_BYTES=$((FILES * FILE_KIB * 1024))
 say "work dir $W; generating ${SIZE_MIB} MiB + ${FILES} x ${FILE_KIB} KiB of random data"
 head -c "$BIG_BYTES" /dev/urandom > "$W/src/big.bin" || die "cannot write $W/src/big.bin"
-python3 - "$W/src" "$FILES" "$FILE_KIB" <<'EOF' || die "cannot write the small files"
-import os, sys
-d, n, kib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+python3 - "$W/src" "$FILES" "$FILE_KIB" "$W/sinkdata" <<'EOF' || die "cannot write the small files"
+import hashlib, os, sys
+d, n, kib, sink = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 names = [f"f{i:06d}.bin" for i in range(n)]
+entries = []
 for name in names:
+    data = os.urandom(kib * 1024)
     with open(os.path.join(d, "small", name), "wb") as f:
-        f.write(os.urandom(kib * 1024))
+        f.write(data)
+    entries.append(f"<Contents><Key>small/{name}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>"
+                   f"<ETag>&quot;{hashlib.md5(data).hexdigest()}&quot;</ETag><Size>{len(data)}</Size>"
+                   "<StorageClass>STANDARD</StorageClass></Contents>")
 with open(os.path.join(d, "names.txt"), "w") as f:
     f.write("\n".join(names) + "\n")
+# What the sink answers to any ListObjectsV2 (the small files, one page): the listing of a
+# store that lists for free, so that a directory download from the sink times the GETs.
+with open(os.path.join(sink, "list-small.xml"), "w") as f:
+    f.write('<?xml version="1.0" encoding="UTF-8"?>'
+            '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bench</Name>'
+            f'<Prefix>small/</Prefix><KeyCount>{n}</KeyCount><MaxKeys>{max(n, 1000)}</MaxKeys>'
+            f'<IsTruncated>false</IsTruncated>{"".join(entries)}</ListBucketResult>')
 EOF
+mkdir -p "$W/sinkdata/bench/small"
+cp -l "$W"/src/small/*.bin "$W/sinkdata/bench/small/" 2>/dev/null || cp "$W"/src/small/*.bin "$W/sinkdata/bench/small/" ||
+  die "cannot put the small files in the sink"
 ln "$W/src/big.bin" "$W/sinkdata/bench/big.bin" 2>/dev/null || cp "$W/src/big.bin" "$W/sinkdata/bench/big.bin"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { local _; for _ in $(seq 200); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 # ---------------------------------------------------------------- the sink: nginx
-# GET/HEAD: files of sinkdata/ with sendfile. PUT and POST: proxied (without their bodies) to a
+# GET/HEAD: files of sinkdata/ with sendfile; a ListObjectsV2 (list-type=2), whatever its prefix,
+# gets sinkdata/list-small.xml (the small files, one page). PUT and POST: proxied (without their bodies) to a
 # second server block on a unix socket that answers 200 + ETag, or the multipart XML chosen by the
 # map on $arg_uploadId. nginx's proxy reads the whole request body before it forwards anything
 # (proxy_request_buffering), so the client gets its 200 only once every byte has arrived; a bare
@@ -194,6 +211,7 @@ http {
   default_type application/octet-stream;
   log_format puts '\$request_method \$status \$request_length \$content_length \$http_x_amz_decoded_content_length';
   map \$request_method \$is_put { PUT 1; default 0; }
+  map \$args \$is_list { "~(^|&)list-type=2(&|\$)" 1; default 0; }
   map \$arg_uploadId \$post_reply {
     ""      '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bench</Bucket><Key>key</Key><UploadId>sink-upload</UploadId></InitiateMultipartUploadResult>';
     default '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Location>http://sink/bench/key</Location><Bucket>bench</Bucket><Key>key</Key><ETag>"00000000000000000000000000000000-1"</ETag></CompleteMultipartUploadResult>';
@@ -209,6 +227,7 @@ http {
     proxy_pass_request_body off;
     proxy_request_buffering on;
     location / {
+      if (\$is_list) { rewrite ^ /list-small.xml break; }
       if (\$request_method = PUT) { proxy_pass http://answer; }
       if (\$request_method = POST) { proxy_pass http://answer; }
     }
