@@ -1785,42 +1785,22 @@ async fn a_small_put_keeps_its_metadata_headers_and_checksum_for_head_and_get() 
         ("expires", "Wed, 01 Jan 2031 00:00:00 GMT"),
         ("x-amz-checksum-crc32c", crc.as_str()),
     ];
-    let put = h
-        .signed(
-            &c,
-            Call::new("PUT", "/attrs/a.png")
-                .headers(&headers)
-                .body(&body),
-        )
-        .await;
-    assert_eq!(put.status, 200, "{}", put.text());
-    assert_eq!(put.header("x-amz-checksum-crc32c"), Some(crc.as_str()));
-    let md5 = {
-        use md5::Digest;
-        let digest = md5::Md5::digest(&body);
-        format!(
-            "\"{}\"",
-            digest
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        )
-    };
-    assert_eq!(put.header("etag"), Some(md5.as_str()));
-
-    // The same PUT made conditional goes through `s3s-fs`'s own writer: both writers' records
-    // are read back alike by both readers (HEAD is `s3s-fs`'s, a whole GET ferry's).
+    let md5 = format!("\"{}\"", ferry::s3::etag::md5_of_bytes(&body));
+    // The second PUT, made conditional, goes through `s3s-fs`'s own writer: both writers'
+    // records are read back alike by both readers (HEAD is `s3s-fs`'s, a whole GET ferry's).
     let mut conditional = headers.to_vec();
     conditional.push(("if-none-match", "*"));
-    let put = h
-        .signed(
-            &c,
-            Call::new("PUT", "/attrs/b.png")
-                .headers(&conditional)
-                .body(&body),
-        )
-        .await;
-    assert_eq!(put.status, 200, "{}", put.text());
+    for (path, headers) in [
+        ("/attrs/a.png", headers.to_vec()),
+        ("/attrs/b.png", conditional),
+    ] {
+        let put = h
+            .signed(&c, Call::new("PUT", path).headers(&headers).body(&body))
+            .await;
+        assert_eq!(put.status, 200, "{path}: {}", put.text());
+        assert_eq!(put.header("x-amz-checksum-crc32c"), Some(crc.as_str()));
+        assert_eq!(put.header("etag"), Some(md5.as_str()), "{path}");
+    }
 
     let mode = [("x-amz-checksum-mode", "ENABLED")];
     for (method, path) in [

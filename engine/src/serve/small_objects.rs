@@ -216,7 +216,7 @@ fn verify(
         }
         None => dto::Checksum::default(),
     };
-    Ok((hex(&md5), sums))
+    Ok((crate::s3::etag::hex(&md5), sums))
 }
 
 /// An object's attributes as `s3s-fs` 0.14 stores them (its `ObjectAttributes`).
@@ -327,10 +327,7 @@ impl SmallObject {
     fn into_output(self) -> dto::GetObjectOutput {
         let info = self.info.unwrap_or_default();
         let text = |name: &str| info.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-        let e_tag = text("e_tag").unwrap_or_else(|| {
-            use md5::Digest;
-            hex(&md5::Md5::digest(&self.data))
-        });
+        let e_tag = text("e_tag").unwrap_or_else(|| crate::s3::etag::md5_of_bytes(&self.data));
         let attributes = self.attributes.unwrap_or_default();
         dto::GetObjectOutput {
             content_length: Some(self.data.len() as i64),
@@ -366,11 +363,6 @@ fn read_if_present(path: &Path) -> io::Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// `bytes` in lower-case hex (an MD5 so written is an ETag).
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The paths of an object's two records in the root.
