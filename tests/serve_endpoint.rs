@@ -1857,6 +1857,16 @@ async fn a_small_put_keeps_its_metadata_headers_and_checksum_for_head_and_get() 
     h.shutdown().await;
 }
 
+/// `data` as one aws-chunked chunk followed by an `x-amz-checksum-crc64nvme` trailer of
+/// `value`.
+fn one_chunk_with_crc64_trailer(data: &[u8], value: &str) -> Vec<u8> {
+    let mut framed = format!("{:x}\r\n", data.len()).into_bytes();
+    framed.extend_from_slice(data);
+    framed
+        .extend_from_slice(format!("\r\n0\r\nx-amz-checksum-crc64nvme:{value}\r\n\r\n").as_bytes());
+    framed
+}
+
 #[tokio::test]
 async fn a_small_put_whose_checksum_or_content_md5_does_not_match_is_refused_and_the_old_object_stays()
  {
@@ -1871,11 +1881,7 @@ async fn a_small_put_whose_checksum_or_content_md5_does_not_match_is_refused_and
     let new = pattern(6_000);
     let wrong_crc = checksum_of(ChecksumAlgorithm::Crc64Nvme, b"not it").base64();
     let wrong_md5 = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
-    let mut framed = format!("{:x}\r\n", new.len()).into_bytes();
-    framed.extend_from_slice(&new);
-    framed.extend_from_slice(
-        format!("\r\n0\r\nx-amz-checksum-crc64nvme:{wrong_crc}\r\n\r\n").as_bytes(),
-    );
+    let framed = one_chunk_with_crc64_trailer(&new, &wrong_crc);
     let decoded_length = new.len().to_string();
     let trailer_headers = [
         ("content-encoding", "aws-chunked"),
@@ -1925,10 +1931,7 @@ async fn a_small_put_whose_checksum_or_content_md5_does_not_match_is_refused_and
     }
     // The same framing with the right trailer is taken.
     let right = checksum_of(ChecksumAlgorithm::Crc64Nvme, &new).base64();
-    let mut framed = format!("{:x}\r\n", new.len()).into_bytes();
-    framed.extend_from_slice(&new);
-    framed
-        .extend_from_slice(format!("\r\n0\r\nx-amz-checksum-crc64nvme:{right}\r\n\r\n").as_bytes());
+    let framed = one_chunk_with_crc64_trailer(&new, &right);
     let reply = h
         .signed_with_payload(
             &c,
