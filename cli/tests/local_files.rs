@@ -249,3 +249,47 @@ fn downloads_into_dev_null_and_a_fifo_write_through_them() {
             .is_fifo()
     );
 }
+
+/// `ferry ARGS` in `s`'s setup, run through `sh` with both open-file limits at `limit`, so
+/// that ferry cannot raise its soft limit.
+fn run_with_open_file_limit(s: &Setup, limit: u32, args: &[&str]) -> Ran {
+    let client = s.ferry();
+    let mut cmd = Command::new("sh");
+    cmd.env_clear()
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$@\""))
+        .arg("sh")
+        .arg(common::FERRY)
+        .args(client.get_args())
+        .args(args)
+        .current_dir(s.work.path());
+    for (name, value) in client.get_envs() {
+        if let Some(value) = value {
+            cmd.env(name, value);
+        }
+    }
+    run(&mut cmd, s.work.path(), None)
+}
+
+#[test]
+fn two_thousand_small_files_go_up_and_down_within_an_open_file_limit_of_700() {
+    // 512 requests in flight hold 512 connections and as many files: more than 700
+    // descriptors, as on systems whose limit is 1,024 and cannot be raised.
+    let s = setup("fds");
+    let tree = s.work.path().join("many");
+    std::fs::create_dir(&tree).unwrap();
+    for i in 0..2000 {
+        std::fs::write(tree.join(format!("f{i:04}.bin")), pattern(1000 + i)).unwrap();
+    }
+    let up = run_with_open_file_limit(&s, 700, &["cp", "-r", "many/", "s3://fds/many/"]);
+    assert_eq!(up.code, Some(0), "{}{}", up.stdout, up.stderr);
+    assert!(up.stderr.contains("2000 objects, "), "{}", up.stderr);
+    let down = run_with_open_file_limit(&s, 700, &["cp", "-r", "s3://fds/many/", "back/"]);
+    assert_eq!(down.code, Some(0), "{}{}", down.stdout, down.stderr);
+    let back = s.work.path().join("back");
+    assert_eq!(std::fs::read_dir(&back).unwrap().count(), 2000);
+    assert_eq!(
+        std::fs::read(back.join("f1999.bin")).unwrap(),
+        pattern(1000 + 1999)
+    );
+}

@@ -1,0 +1,104 @@
+//! The limit on open files. Each request in flight for a small object holds a connection and
+//! a file (being read for an upload, written for a download), and a run keeps more files open
+//! ahead of their turn: with the default soft limit of many Linux systems (1,024), 512
+//! requests in flight ran out of descriptors ("Too many open files"). So at start the soft
+//! limit is raised to the hard one, as Go programs (s5cmd among them) do, and the requests
+//! in flight for small objects are kept within what the limit leaves.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Descriptors kept out of the requests' share: standard streams, the runtime's, journals,
+/// files opened ahead of their request (4 per part slot), connections being replaced.
+const RESERVE: u64 = 256;
+
+/// The most the soft limit is raised to.
+const MOST: u64 = 65_536;
+
+/// The soft limit in force once raised; 0 until [`raise_limit`] ran (or where it is unknown).
+static LIMIT: AtomicU64 = AtomicU64::new(0);
+
+/// Raises the soft limit on open files towards the hard limit (at most [`MOST`]) and records
+/// the soft limit in force after. Failing that, the limit stays as it was.
+pub fn raise_limit() {
+    LIMIT.store(raised().unwrap_or(0), Ordering::Relaxed);
+}
+
+#[cfg(unix)]
+#[allow(clippy::useless_conversion)] // `rlim_t` is narrower than u64 on some 32-bit targets
+fn raised() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a pointer to a live, initialized value.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return None;
+    }
+    let (soft, hard) = (u64::from(limit.rlim_cur), u64::from(limit.rlim_max));
+    let wanted = hard.min(MOST);
+    if soft < wanted {
+        let raised = libc::rlimit {
+            rlim_cur: libc::rlim_t::try_from(wanted).unwrap_or(limit.rlim_max),
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads one `rlimit` through a pointer to a live value.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return Some(wanted);
+        }
+    }
+    Some(soft)
+}
+
+#[cfg(not(unix))]
+fn raised() -> Option<u64> {
+    None
+}
+
+/// The most requests in flight for small objects that the open-file limit leaves room for
+/// (`wanted` where the limit is unknown or ample), never below `floor`.
+pub fn requests_within_limit(wanted: usize, floor: usize) -> usize {
+    room(LIMIT.load(Ordering::Relaxed), wanted, floor)
+}
+
+/// [`requests_within_limit`] for a soft limit of `limit` open files (0: unknown).
+fn room(limit: u64, wanted: usize, floor: usize) -> usize {
+    if limit == 0 {
+        return wanted;
+    }
+    // A connection and a file each.
+    let room = limit.saturating_sub(RESERVE) / 2;
+    wanted
+        .min(usize::try_from(room).unwrap_or(usize::MAX))
+        .max(floor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_in_flight_leave_room_for_a_connection_and_a_file_each_within_the_limit() {
+        assert_eq!(room(1_024, 512, 16), 384);
+        assert_eq!(room(65_536, 512, 16), 512);
+        assert_eq!(room(256, 512, 16), 16, "never below the floor");
+        assert_eq!(room(0, 512, 16), 512, "an unknown limit leaves the default");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    #[allow(clippy::useless_conversion)] // as in `raised`
+    fn the_soft_limit_is_raised_to_the_hard_one_or_left_as_it_was() {
+        let before = raised().expect("getrlimit works on unix");
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: as in `raised`.
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
+        assert_eq!(u64::from(limit.rlim_cur), before);
+        assert!(before >= u64::from(limit.rlim_max).min(MOST));
+    }
+}
