@@ -3,7 +3,8 @@
 //! ahead of their turn: with the default soft limit of many Linux systems (1,024), 512
 //! requests in flight ran out of descriptors ("Too many open files"). So at start the soft
 //! limit is raised to the hard one, as Go programs (s5cmd among them) do, and the requests
-//! in flight for small objects are kept within what the limit leaves.
+//! in flight for small objects are kept within what the limit leaves. (Measured with 2,000
+//! small files: at most 654 sockets and 513 files open at a cap of 512; 382 and 300 at 300.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -65,8 +66,9 @@ fn room(limit: u64, wanted: usize, floor: usize) -> usize {
     if limit == 0 {
         return wanted;
     }
-    // A connection and a file each.
-    let room = limit.saturating_sub(RESERVE) / 2;
+    // A file each, and a connection and a quarter: the pool opens a connection for a request
+    // that then takes one freed meanwhile, so it holds up to ~1.3 per request in flight.
+    let room = limit.saturating_sub(RESERVE) * 2 / 5;
     wanted
         .min(usize::try_from(room).unwrap_or(usize::MAX))
         .max(floor)
@@ -78,7 +80,7 @@ mod tests {
 
     #[test]
     fn requests_in_flight_leave_room_for_a_connection_and_a_file_each_within_the_limit() {
-        assert_eq!(room(1_024, 512, 16), 384);
+        assert_eq!(room(1_024, 512, 16), 307);
         assert_eq!(room(65_536, 512, 16), 512);
         assert_eq!(room(256, 512, 16), 16, "never below the floor");
         assert_eq!(room(0, 512, 16), 512, "an unknown limit leaves the default");

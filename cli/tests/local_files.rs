@@ -284,6 +284,22 @@ fn two_thousand_small_files_go_up_and_down_within_an_open_file_limit_of_700() {
     let up = run_with_open_file_limit(&s, 700, &["cp", "-r", "many/", "s3://fds/many/"]);
     assert_eq!(up.code, Some(0), "{}{}", up.stdout, up.stderr);
     assert!(up.stderr.contains("2000 objects, "), "{}", up.stderr);
+    // With --concurrency 200 given (fixed, whatever the limit), 200 requests' connections
+    // and files fit: the 1,000 files walked ahead of their turn are not open yet.
+    let fixed = run_with_open_file_limit(
+        &s,
+        700,
+        &[
+            "--concurrency",
+            "200",
+            "cp",
+            "-r",
+            "many/",
+            "s3://fds/fixed/",
+        ],
+    );
+    assert_eq!(fixed.code, Some(0), "{}{}", fixed.stdout, fixed.stderr);
+    assert!(fixed.stderr.contains("2000 objects, "), "{}", fixed.stderr);
     let down = run_with_open_file_limit(&s, 700, &["cp", "-r", "s3://fds/many/", "back/"]);
     assert_eq!(down.code, Some(0), "{}{}", down.stdout, down.stderr);
     let back = s.work.path().join("back");

@@ -35,12 +35,20 @@ impl Transfers {
         key: &str,
     ) -> Result<u64, TransferError> {
         let name = format!("s3://{bucket}/{key}");
-        let kind = std::fs::metadata(path).map(|m| m.file_type());
-        if let Ok(kind) = kind
-            && let Some(what) = super::walk::special_kind(kind)
+        let metadata = std::fs::metadata(path);
+        if let Ok(metadata) = &metadata
+            && let Some(what) = super::walk::special_kind(metadata.file_type())
         {
             return self.upload_special(path, what, bucket, key).await;
         }
+        // A file that fits one PutObject is opened only once its request slot is free: the
+        // files waiting their turn (hundreds, to keep every slot busy) hold no descriptor.
+        let early_permit = match &metadata {
+            Ok(m) if m.len() <= self.config.multipart_threshold => {
+                Some((self.request_permit(m.len()).await, m.len()))
+            }
+            _ => None,
+        };
         let opened = Source::open(path);
         let source = match opened {
             Ok(source) => Arc::new(source),
@@ -56,8 +64,17 @@ impl Transfers {
         });
         let options = self.put_options(path);
         let result = if size <= self.config.multipart_threshold {
-            self.put_whole(&source, bucket, key, &options).await
+            let permit = match early_permit {
+                Some((permit, for_bytes)) if for_bytes >= size => permit,
+                // It grew since it was sized: its share of the memory budget grows too.
+                other => {
+                    drop(other);
+                    self.request_permit(size).await
+                }
+            };
+            self.put_whole(&source, permit, bucket, key, &options).await
         } else {
+            drop(early_permit);
             self.multipart(source, bucket, key, &options).await
         };
         match &result {
@@ -309,15 +326,17 @@ impl Transfers {
         options
     }
 
+    /// One PutObject of the whole of `source`, in the request slot `permit`.
     async fn put_whole(
         &self,
         source: &Arc<Source>,
+        permit: super::Permit,
         bucket: &str,
         key: &str,
         options: &PutOptions,
     ) -> Result<u64, TransferError> {
         let size = source.size;
-        let _permit = self.request_permit(size).await;
+        let _permit = permit;
         let (data, headers) = source
             .read_summed(0..size, self.integrity_kind(), &self.buffers)
             .await?;
