@@ -1272,15 +1272,7 @@ async fn a_part_sent_aws_chunked_is_checked_against_its_trailing_checksum() {
         ferry::checksum::ChecksumAlgorithm::Crc32c,
         &data,
         |value| {
-            let mut framed = Vec::new();
-            for chunk in data.chunks(16_384) {
-                framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-                framed.extend_from_slice(chunk);
-                framed.extend_from_slice(b"\r\n");
-            }
-            framed.extend_from_slice(
-                format!("0\r\nx-amz-checksum-crc32c:{value}\r\n\r\n").as_bytes(),
-            );
+            let framed = aws_chunked_with_trailer(&data, 16_384, "x-amz-checksum-crc32c", value);
             let headers = vec![
                 ("content-encoding", "aws-chunked".to_owned()),
                 ("x-amz-decoded-content-length", data.len().to_string()),
@@ -1860,10 +1852,19 @@ async fn a_small_put_keeps_its_metadata_headers_and_checksum_for_head_and_get() 
 /// `data` as one aws-chunked chunk followed by an `x-amz-checksum-crc64nvme` trailer of
 /// `value`.
 fn one_chunk_with_crc64_trailer(data: &[u8], value: &str) -> Vec<u8> {
-    let mut framed = format!("{:x}\r\n", data.len()).into_bytes();
-    framed.extend_from_slice(data);
-    framed
-        .extend_from_slice(format!("\r\n0\r\nx-amz-checksum-crc64nvme:{value}\r\n\r\n").as_bytes());
+    aws_chunked_with_trailer(data, data.len(), "x-amz-checksum-crc64nvme", value)
+}
+
+/// `data` framed aws-chunked (unsigned) in chunks of `chunk` bytes, then the trailer
+/// `name: value`.
+fn aws_chunked_with_trailer(data: &[u8], chunk: usize, name: &str, value: &str) -> Vec<u8> {
+    let mut framed = Vec::new();
+    for piece in data.chunks(chunk) {
+        framed.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        framed.extend_from_slice(piece);
+        framed.extend_from_slice(b"\r\n");
+    }
+    framed.extend_from_slice(format!("0\r\n{name}:{value}\r\n\r\n").as_bytes());
     framed
 }
 

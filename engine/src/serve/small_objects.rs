@@ -275,13 +275,26 @@ pub(super) async fn get(
     paths: Paths,
 ) -> S3Result<Option<dto::GetObjectOutput>> {
     let records = Records::new(&paths.root, bucket, key);
-    let read = tokio::task::spawn_blocking(move || read_small(&paths.object, &records))
+    let internal = |e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e));
+    let found = tokio::task::spawn_blocking(move || read_small(&paths.object, &records))
         .await
-        .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?;
-    read.map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?
-        .map_or(Err(S3Error::new(S3ErrorCode::NoSuchKey)), |read| {
-            Ok(read.map(SmallObject::into_output))
-        })
+        .map_err(|e| internal(io::Error::other(e)))?
+        .map_err(internal)?;
+    match found {
+        Found::Small(object) => Ok(Some(object.into_output())),
+        Found::Larger => Ok(None),
+        Found::Nothing => Err(S3Error::new(S3ErrorCode::NoSuchKey)),
+    }
+}
+
+/// What a key finds on disk, for [`get`].
+enum Found {
+    /// An object of up to [`SMALL`] bytes, read whole.
+    Small(Box<SmallObject>),
+    /// An object larger than that, left to `s3s-fs` to stream.
+    Larger,
+    /// No object: nothing there, or a directory.
+    Nothing,
 }
 
 /// An object read whole, with its records.
@@ -292,19 +305,18 @@ struct SmallObject {
     info: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// Reads the object at `object` and its `records`: `None` when there is no object (nothing
-/// there, or a directory), `Some(None)` when it is larger than [`SMALL`].
-fn read_small(object: &Path, records: &Records) -> io::Result<Option<Option<SmallObject>>> {
+/// Reads the object at `object` and its `records`, if it is small.
+fn read_small(object: &Path, records: &Records) -> io::Result<Found> {
     use std::io::Read;
     let Ok(mut file) = std::fs::File::open(object) else {
-        return Ok(None); // as `s3s-fs`: any failure to open is NoSuchKey
+        return Ok(Found::Nothing); // as `s3s-fs`: any failure to open is NoSuchKey
     };
     let meta = file.metadata()?;
     if meta.is_dir() {
-        return Ok(None);
+        return Ok(Found::Nothing);
     }
     if meta.len() > SMALL as u64 {
-        return Ok(Some(None));
+        return Ok(Found::Larger);
     }
     let mut data = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut data)?;
@@ -313,7 +325,7 @@ fn read_small(object: &Path, records: &Records) -> io::Result<Option<Option<Smal
         Some(json) => Some(serde_json::from_slice(&json)?),
         None => None,
     };
-    Ok(Some(Some(SmallObject {
+    Ok(Found::Small(Box::new(SmallObject {
         data,
         modified: meta.modified()?,
         attributes,

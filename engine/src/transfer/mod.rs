@@ -341,20 +341,6 @@ impl Transfers {
         }
     }
 
-    /// A body's `Content-MD5` (base64), on the blocking pool like [`Self::part_checksum`].
-    async fn part_md5(&self, data: bytes::Bytes) -> String {
-        let _slot = self.checksum_slot().await;
-        let summed = tokio::task::spawn_blocking(move || {
-            use base64::Engine;
-            use md5::Digest;
-            base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&data))
-        });
-        match summed.await {
-            Ok(sum) => sum,
-            Err(join) => std::panic::resume_unwind(join.into_panic()),
-        }
-    }
-
     /// Emits `Finished` or `Failed` for one object's `result`, and returns it.
     fn report(
         &self,

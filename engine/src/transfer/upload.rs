@@ -382,16 +382,14 @@ impl Transfers {
     /// [`super::TransferConfig::content_md5`] is off. Hashed on the blocking pool, one part
     /// per core at a time.
     async fn integrity(&self, data: &Bytes) -> (Option<PartChecksum>, Vec<ChecksumHeader>) {
-        match self.config.checksum {
-            Some(algorithm) => {
-                let sum = self.part_checksum(algorithm, data.clone()).await;
-                (Some(sum), vec![ChecksumHeader::Value(sum)])
-            }
-            None if self.config.content_md5 => {
-                let md5 = self.part_md5(data.clone()).await;
-                (None, vec![ChecksumHeader::ContentMd5(md5)])
-            }
-            None => (None, Vec::new()),
+        let Some(integrity) = self.integrity_kind() else {
+            return (None, Vec::new());
+        };
+        let _slot = self.checksum_slot().await;
+        let data = data.clone();
+        match tokio::task::spawn_blocking(move || integrity.sum(&data)).await {
+            Ok(summed) => summed,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
         }
     }
 
@@ -1043,11 +1041,7 @@ impl Source {
             let data = this
                 .read_at(range, &buffers)
                 .map_err(|e| TransferError::io("reading", &this.path, e))?;
-            let headers = integrity.map_or_else(Vec::new, |i| {
-                let mut hasher = i.hasher();
-                hasher.update(&data);
-                hasher.finish().1
-            });
+            let headers = integrity.map_or_else(Vec::new, |i| i.sum(&data).1);
             Ok((data, headers))
         });
         match read.await {
@@ -1138,6 +1132,13 @@ enum Integrity {
 }
 
 impl Integrity {
+    /// The checksum of `data` (for CompleteMultipartUpload) and the header that carries it.
+    fn sum(self, data: &[u8]) -> (Option<PartChecksum>, Vec<ChecksumHeader>) {
+        let mut hasher = self.hasher();
+        hasher.update(data);
+        hasher.finish()
+    }
+
     /// A hasher for a body summed this way.
     fn hasher(self) -> IntegrityHasher {
         match self {
