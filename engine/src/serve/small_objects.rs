@@ -377,6 +377,47 @@ fn read_if_present(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// Keeps only the ETag in `bucket/key`'s internal record, dropping the checksums of the
+/// object there now. Run before `s3s-fs` completes a multipart upload over it: `s3s-fs`
+/// updates the ETag of the record it finds and keeps the rest, so the new object was
+/// reported with the old one's checksums (and every verifying download of it failed). If
+/// the completion then fails, the old object stays, without its checksums: never with
+/// wrong ones.
+pub(super) async fn forget_checksums(
+    root: &Path,
+    bucket: &str,
+    key: &str,
+    writers: &Writers,
+) -> io::Result<()> {
+    let records = Records::new(root, bucket, key);
+    let temporary = root.join(format!(
+        ".tmp.ferry-{}.internal.part",
+        writers.counter.fetch_add(1, Ordering::Relaxed)
+    ));
+    let forget = move || -> io::Result<()> {
+        let Some(json) = read_if_present(&records.internal)? else {
+            return Ok(());
+        };
+        let Ok(mut info) =
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json)
+        else {
+            return Ok(());
+        };
+        if info.keys().all(|name| name == "e_tag") {
+            return Ok(());
+        }
+        info.retain(|name, _| name == "e_tag");
+        let written = replace(&temporary, &records.internal, &serde_json::to_vec(&info)?);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written
+    };
+    tokio::task::spawn_blocking(forget)
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
+}
+
 /// The paths of an object's two records in the root.
 struct Records {
     metadata: PathBuf,

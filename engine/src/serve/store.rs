@@ -35,6 +35,8 @@ use std::pin::Pin;
 ///   and delete nothing, where `s3s-fs` read the directory as a file and failed with 500;
 /// * ListObjects(V2) skip a file deleted while they list it (see [`listing`]), where
 ///   `s3s-fs` failed the whole page with 500;
+/// * CompleteMultipartUpload over an existing object drops that object's checksums, which
+///   `s3s-fs` kept in the new object's record ([`small_objects::forget_checksums`]);
 /// * PutObject and whole-object GETs of small objects take one blocking task each, in
 ///   `s3s-fs`'s file layout, and a PUT is verified before it is written
 ///   ([`small_objects`]).
@@ -127,8 +129,36 @@ impl s3s::S3 for Store {
     }
 
     delegate_open_upload_to_fs! {
-        complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
         abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
+    }
+
+    fn complete_multipart_upload<'life0, 'async_trait>(
+        &'life0 self,
+        req: s3s::S3Request<dto::CompleteMultipartUploadInput>,
+    ) -> S3Future<'async_trait, dto::CompleteMultipartUploadOutput>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let input = &req.input;
+            if !self.upload_is_open(&input.upload_id) {
+                return Err(no_such_upload());
+            }
+            if self.object_path(&input.bucket, &input.key).is_some() {
+                small_objects::forget_checksums(
+                    &self.root,
+                    &input.bucket,
+                    &input.key,
+                    &self.small_puts,
+                )
+                .await
+                .map_err(|e| {
+                    s3s::S3Error::with_source(s3s::S3ErrorCode::InternalError, Box::new(e))
+                })?;
+            }
+            self.fs.complete_multipart_upload(req).await
+        })
     }
 
     fn get_object<'life0, 'async_trait>(
