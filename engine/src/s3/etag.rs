@@ -55,8 +55,13 @@ pub fn fits(size: u64, parts: u64, part_size: u64) -> bool {
     part_size > 0 && parts > 0 && size.div_ceil(part_size) == parts
 }
 
-/// Part sizes worth trying for an object of `size` bytes in `parts` parts, smallest first:
-/// the whole MiB and whole MB sizes that fit, at most `limit`.
+/// The part sizes common tools use by default, most common first: 8 MiB (the AWS CLI,
+/// boto3, ferry), 5 MiB (the Go and Java SDKs, rclone), 16 MiB, 50 MiB (s5cmd), 64 MiB.
+const COMMON_PART_SIZES: [u64; 5] = [8 << 20, 5 << 20, 16 << 20, 50 << 20, 64 << 20];
+
+/// Part sizes worth trying for an object of `size` bytes in `parts` parts, at most `limit`:
+/// the common tools' defaults that fit first ([`COMMON_PART_SIZES`]), then the other whole
+/// MiB and whole MB sizes that fit, smallest first.
 pub fn guessed_part_sizes(size: u64, parts: u64, limit: usize) -> Vec<u64> {
     if parts == 0 || size == 0 {
         return Vec::new();
@@ -79,8 +84,13 @@ pub fn guessed_part_sizes(size: u64, parts: u64, limit: usize) -> Vec<u64> {
         .collect();
     sizes.sort_unstable();
     sizes.dedup();
-    sizes.truncate(limit);
-    sizes
+    let common = COMMON_PART_SIZES
+        .into_iter()
+        .filter(|&p| (smallest..=largest).contains(&p));
+    let mut guesses: Vec<u64> = common.collect();
+    guesses.extend(sizes.into_iter().filter(|p| !COMMON_PART_SIZES.contains(p)));
+    guesses.truncate(limit);
+    guesses
 }
 
 /// The multipart ETag (`hex-N`) the bytes of `path` have when cut into parts of each of
@@ -217,13 +227,20 @@ mod tests {
     }
 
     #[test]
-    fn guessed_part_sizes_are_the_whole_mib_and_mb_sizes_that_fit() {
+    fn guessed_part_sizes_are_the_common_defaults_then_the_whole_mib_and_mb_sizes_that_fit() {
         // 16 MiB + 4321 bytes in 4 parts: parts of 4,195,385 to 5,593,845 bytes fit, so
         // 5 MB and 5 MiB (4 MiB would leave 4321 bytes for a fifth part).
         let size = 16 * MIB + 4321;
-        assert_eq!(guessed_part_sizes(size, 4, 8), vec![5_000_000, 5 * MIB]);
+        assert_eq!(guessed_part_sizes(size, 4, 8), vec![5 * MIB, 5_000_000]);
         assert!(!fits(size, 4, 4 * MIB));
-        assert_eq!(guessed_part_sizes(size, 4, 1), vec![5_000_000]);
+        assert_eq!(guessed_part_sizes(size, 4, 1), vec![5 * MIB]);
+        // 5 MiB + 100 bytes in 2 parts: 2.6 to 5 MiB fit; 5 MiB (a common default) comes
+        // before the six smaller whole MiB and MB sizes, which a limit of 4 used to keep.
+        let size = 5 * MIB + 100;
+        assert_eq!(
+            guessed_part_sizes(size, 2, 4),
+            vec![5 * MIB, 3_000_000, 3 * MIB, 4_000_000]
+        );
         assert_eq!(guessed_part_sizes(100, 1, 8), vec![100]);
         assert!(guessed_part_sizes(0, 3, 8).is_empty());
     }
