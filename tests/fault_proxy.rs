@@ -616,6 +616,38 @@ async fn hang_is_released_when_the_proxy_is_dropped() {
 }
 
 #[tokio::test]
+async fn a_held_request_reaches_upstream_only_once_holds_are_released() {
+    let (upstream, proxy, client) = setup().await;
+    proxy.push([Fault::Hold]);
+    let held = tokio::spawn({
+        let req = request(&proxy, Method::GET, "/o", Bytes::new());
+        let client = client.clone();
+        async move { fetch(&client, req).await }
+    });
+    let mut polls = 0;
+    while proxy.requests_seen() == 0 {
+        polls += 1;
+        assert!(polls <= 1000, "the proxy sees the request");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A request after it passes while it is held.
+    let passed = fetch(&client, request(&proxy, Method::GET, "/o", Bytes::new())).await;
+    assert_eq!(passed.status, StatusCode::OK);
+    assert_eq!((upstream.requests(), proxy.answered()), (1, 1));
+    assert!(!held.is_finished(), "the held request is still unanswered");
+
+    proxy.release_holds();
+    let reply = tokio::time::timeout(WAIT, held)
+        .await
+        .expect("released")
+        .expect("task");
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, object());
+    assert_eq!((upstream.requests(), proxy.answered()), (2, 2));
+    assert_eq!(proxy.log()[0].2, "Hold");
+}
+
+#[tokio::test]
 async fn flip_byte_fault_changes_exactly_one_byte_of_the_body() {
     let (_upstream, proxy, client) = setup().await;
     let offset = 54_321;

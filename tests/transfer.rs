@@ -809,3 +809,144 @@ async fn a_download_into_a_writer_with_nothing_to_check_against_is_reported_unve
         [format!("s3://{BUCKET}/unchecked.bin")]
     );
 }
+
+/// Waits (at most 10 s, polling) until `done` holds; whether it did.
+async fn within_ten_seconds(done: impl Fn() -> bool) -> bool {
+    for _ in 0..1000 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    done()
+}
+
+fn gets(proxy: &FaultProxy) -> usize {
+    proxy.log().iter().filter(|(m, _, _)| m == "GET").count()
+}
+
+/// A download of `key` to `target` started through a proxy that holds its HeadObject until
+/// [`FaultProxy::release_holds`].
+async fn download_with_head_held(
+    server: &Embedded,
+    key: &'static str,
+    target: &Path,
+) -> (
+    FaultProxy,
+    tokio::task::JoinHandle<Result<u64, ferry::transfer::TransferError>>,
+) {
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| p.method == http::Method::HEAD);
+    proxy.push([Fault::Hold]);
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let target = target.to_owned();
+    let download =
+        tokio::spawn(async move { engine(client).download_file(BUCKET, key, &target).await });
+    (proxy, download)
+}
+
+#[tokio::test]
+async fn a_download_asks_for_its_first_range_while_its_head_is_unanswered_and_uses_that_answer() {
+    let (server, direct) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    // One range (the whole object in the first answer) and three ranges.
+    for (key, len, ranges) in [("one.bin", 20_000, 1), ("three.bin", 2 * PART + 100, 3)] {
+        let data = pattern(len, len);
+        let source = dir.path().join(key);
+        std::fs::write(&source, &data).unwrap();
+        engine(direct.clone())
+            .upload_file(&source, BUCKET, key)
+            .await
+            .unwrap();
+        let target = dir.path().join(format!("out-{key}"));
+        let (proxy, download) = download_with_head_held(&server, key, &target).await;
+        let sent_early = within_ten_seconds(|| gets(&proxy) > 0).await;
+        proxy.release_holds();
+        download.await.unwrap().unwrap();
+        assert!(
+            sent_early,
+            "{key}: no GET was sent while the HEAD went unanswered"
+        );
+        assert!(
+            std::fs::read(&target).unwrap() == data,
+            "{key}: bytes differ"
+        );
+        assert_eq!(gets(&proxy), ranges, "{key}: a range was asked for twice");
+    }
+}
+
+#[tokio::test]
+async fn an_early_first_range_of_an_object_replaced_before_the_head_is_dropped_and_asked_again() {
+    let (server, direct) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = "replaced.bin";
+    let (before, after) = (pattern(PART + 100, 1), pattern(PART + 100, 2));
+    let source = dir.path().join("src.bin");
+    std::fs::write(&source, &before).unwrap();
+    engine(direct.clone())
+        .upload_file(&source, BUCKET, key)
+        .await
+        .unwrap();
+    let target = dir.path().join("out.bin");
+    let (proxy, download) = download_with_head_held(&server, key, &target).await;
+    // The early GET is answered with the old object; then it is replaced; then the HEAD.
+    let answered = within_ten_seconds(|| proxy.answered() > 0).await;
+    std::fs::write(&source, &after).unwrap();
+    engine(direct)
+        .upload_file(&source, BUCKET, key)
+        .await
+        .unwrap();
+    proxy.release_holds();
+    download.await.unwrap().unwrap();
+    assert!(answered, "the early GET was not answered before the HEAD");
+    assert!(
+        std::fs::read(&target).unwrap() == after,
+        "bytes differ from the new object"
+    );
+    // The early answer and both ranges of the new object; no refetch after a mismatch.
+    assert_eq!(gets(&proxy), 3, "{:?}", proxy.log());
+}
+
+#[tokio::test]
+async fn an_object_replaced_by_a_multipart_upload_is_not_reported_with_the_old_checksum() {
+    let (server, direct) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = "replaced-by-parts.bin";
+    let (small, large) = (pattern(1000, 3), pattern(PART + 100, 4));
+    let source = dir.path().join("src.bin");
+    std::fs::write(&source, &small).unwrap();
+    engine(direct.clone())
+        .upload_file(&source, BUCKET, key)
+        .await
+        .unwrap();
+    let old = direct.head_object(BUCKET, key).await.unwrap().checksums;
+    assert!(!old.is_empty(), "the single PUT stored a checksum");
+    std::fs::write(&source, &large).unwrap();
+    engine(direct.clone())
+        .upload_file(&source, BUCKET, key)
+        .await
+        .unwrap();
+    let new = direct.head_object(BUCKET, key).await.unwrap();
+    assert!(
+        new.etag.as_deref().is_some_and(|e| e.ends_with("-2\"")),
+        "{:?}",
+        new.etag
+    );
+    for checksum in &old {
+        assert!(
+            !new.checksums.contains(checksum),
+            "the old object's {checksum:?} is still reported"
+        );
+    }
+    let target = dir.path().join("out.bin");
+    let _ = server;
+    engine(direct)
+        .download_file(BUCKET, key, &target)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&target).unwrap() == large, "bytes differ");
+}

@@ -131,6 +131,9 @@ pub enum Fault {
         /// How many bytes of the body reach the client.
         after_bytes: usize,
     },
+    /// Hold the request, then forward it as is: once [`FaultProxy::release_holds`] is
+    /// called (at once if it was already), at most [`HANG_LIMIT`] later.
+    Hold,
     /// Do not forward: read `after_bytes` bytes of the request body, then stop reading and
     /// never answer (at most [`HANG_LIMIT`]): an upload whose bytes stop moving once the
     /// socket buffers are full.
@@ -172,7 +175,8 @@ impl Fault {
 
     /// The fault's name, as [`FaultProxy::log`] reports it: `"Pass"`, `"Status"`,
     /// `"TruncateBody"`, `"ResetBeforeResponse"`, `"Hang"`, `"FlipByte"`, `"SkewedDate"`,
-    /// `"OkWithError"` or `"SlowDownRetryAfter"`.
+    /// `"OkWithError"`, `"SlowDownRetryAfter"`, `"StallResponse"`, `"StallRequest"` or
+    /// `"Hold"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Fault::Pass => "Pass",
@@ -186,6 +190,7 @@ impl Fault {
             Fault::SlowDownRetryAfter { .. } => "SlowDownRetryAfter",
             Fault::StallResponse { .. } => "StallResponse",
             Fault::StallRequest { .. } => "StallRequest",
+            Fault::Hold => "Hold",
         }
     }
 }
@@ -235,6 +240,9 @@ impl FaultProxy {
             outage: Mutex::new(None),
             outage_begins: Notify::new(),
             outages_begun: AtomicUsize::new(0),
+            released: AtomicBool::new(false),
+            release: Notify::new(),
+            answered: AtomicUsize::new(0),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         FaultProxy {
@@ -317,6 +325,17 @@ impl FaultProxy {
         self.shared.outages_begun.load(Ordering::SeqCst)
     }
 
+    /// Lets every [`Fault::Hold`] request go on, those held now and those to come.
+    pub fn release_holds(&self) {
+        self.shared.released.store(true, Ordering::SeqCst);
+        self.shared.release.notify_waiters();
+    }
+
+    /// How many forwarded requests the upstream has answered (their heads received).
+    pub fn answered(&self) -> usize {
+        self.shared.answered.load(Ordering::SeqCst)
+    }
+
     /// How many requests the proxy has received.
     pub fn requests_seen(&self) -> usize {
         self.shared.seen.load(Ordering::SeqCst)
@@ -348,6 +367,11 @@ struct Shared {
     outage: Mutex<Option<(Instant, Outage)>>,
     outage_begins: Notify,
     outages_begun: AtomicUsize,
+    /// Whether [`Fault::Hold`] requests may go on.
+    released: AtomicBool,
+    release: Notify,
+    /// Upstream answers received.
+    answered: AtomicUsize,
 }
 
 /// A [`FaultProxy::fault_window`].
@@ -610,6 +634,20 @@ async fn handle(
             // `reset_on_close` turns that close into a TCP RST.
             Err(Dropped("reset before response").into())
         }
+        Fault::Hold => {
+            let released = async {
+                loop {
+                    // Registered before the check, so a release in between is not missed.
+                    let notified = shared.release.notified();
+                    if shared.released.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    notified.await;
+                }
+            };
+            let _ = tokio::time::timeout(HANG_LIMIT, released).await;
+            forward(&shared, parts, body, &conn, BodyFault::None).await
+        }
         Fault::Hang => {
             drain(body, &conn).await?;
             // Dropping the proxy aborts this task long before the limit, normally.
@@ -657,6 +695,7 @@ async fn forward(
         Ok(Err(e)) => return Ok(bad_gateway(&format!("upstream request failed: {e:?}"))),
         Err(_) => return Ok(bad_gateway("upstream did not answer in time")),
     };
+    shared.answered.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = response.into_parts();
     let body = FaultBody {
         inner: body,

@@ -2,10 +2,12 @@
 //! beside the target, verified, renamed into place only when every byte has arrived.
 
 use super::events::Event;
+use super::first_range::FirstRange;
 use super::journal::{self, DownloadState, Journal};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers};
 use crate::checksum::{self, ChecksumAlgorithm, Hasher, PartChecksum};
+use crate::s3::GetObjectOutput;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;
@@ -33,6 +35,15 @@ pub fn temporary_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.ferry-part"))
 }
 
+/// How [`Transfers::fetch_into`] begins.
+enum Start {
+    /// The first try: what an earlier run left is continued; the first range may have been
+    /// asked for already, with the HEAD.
+    Resuming(Option<FirstRange>),
+    /// A second try, after an integrity failure: from scratch.
+    Over,
+}
+
 /// Where one download writes, and what it checks.
 pub(super) struct Sink {
     pub(super) file: Arc<File>,
@@ -55,6 +66,9 @@ impl Transfers {
             return self.download_through(bucket, key, target).await;
         }
         let name = format!("s3://{bucket}/{key}");
+        let temp = temporary_path(target);
+        let journal_path = journal::download_journal_path(&temp);
+        let first = self.send_first_range(bucket, key, &journal_path);
         let info = match self.client.head_object(bucket, key).await {
             Ok(info) => info,
             Err(error) => {
@@ -67,13 +81,18 @@ impl Transfers {
             name: name.clone(),
             bytes: info.size,
         });
-        let temp = temporary_path(target);
         self.track_download(&temp, true);
         let expected = self.expected_checksum(&info);
         let etag = info.etag.as_deref();
-        let journal_path = journal::download_journal_path(&temp);
         let mut result = self
-            .fetch_into(bucket, key, &temp, info.size, etag, expected.as_ref(), true)
+            .fetch_into(
+                bucket,
+                key,
+                &temp,
+                (info.size, etag),
+                expected.as_ref(),
+                Start::Resuming(first),
+            )
             .await;
         if result.is_ok() && expected.is_none() {
             result = self
@@ -88,10 +107,9 @@ impl Transfers {
                     bucket,
                     key,
                     &temp,
-                    info.size,
-                    etag,
+                    (info.size, etag),
                     expected.as_ref(),
-                    false,
+                    Start::Over,
                 )
                 .await;
             if result.is_ok() && expected.is_none() {
@@ -237,20 +255,23 @@ impl Transfers {
         })
     }
 
-    /// Fetches the object into `temp`. With `resume`, an earlier run's temporary file and
-    /// journal are continued when they are for the same object (same ETag and size) split
-    /// the same way: only the ranges it had not finished are fetched.
-    #[allow(clippy::too_many_arguments)]
+    /// Fetches the object of `size` bytes and `etag` into `temp`. On the first try
+    /// ([`Start::Resuming`]), an earlier run's temporary file and journal are continued when
+    /// they are for the same object (same ETag and size) split the same way: only the
+    /// ranges it had not finished are fetched.
     async fn fetch_into(
         &self,
         bucket: &str,
         key: &str,
         temp: &Path,
-        size: u64,
-        etag: Option<&str>,
+        (size, etag): (u64, Option<&str>),
         expected: Option<&Expected>,
-        resume: bool,
+        start: Start,
     ) -> Result<(), TransferError> {
+        let (resume, first) = match start {
+            Start::Resuming(first) => (true, first),
+            Start::Over => (false, None),
+        };
         if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| TransferError::io("creating", parent, e))?;
@@ -325,7 +346,16 @@ impl Transfers {
         let mut sums = Vec::new();
         if let Some(plan) = &plan {
             sums = self
-                .fetch_ranges(bucket, key, &sink, plan, etag, &done, journal.as_ref())
+                .fetch_ranges(
+                    bucket,
+                    key,
+                    &sink,
+                    plan,
+                    etag,
+                    &done,
+                    journal.as_ref(),
+                    first,
+                )
                 .await?;
         }
         if let Some((algorithm, value)) = expected {
@@ -347,7 +377,8 @@ impl Transfers {
     /// Fetches every range, at most `concurrency` requests at a time across all transfers;
     /// returns the ranges' checksums in order (empty when not verifying).
     /// Ranges in `done` (an earlier run's, with their checksums) are not fetched again;
-    /// each range fetched is recorded in the journal.
+    /// each range fetched is recorded in the journal. The `first` range's early answer, if
+    /// it fits, is used for range 0.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_ranges(
         &self,
@@ -358,11 +389,15 @@ impl Transfers {
         etag: Option<&str>,
         done: &BTreeMap<u64, Option<String>>,
         journal: Option<&Arc<Journal<DownloadState>>>,
+        mut first: Option<FirstRange>,
     ) -> Result<Vec<PartChecksum>, TransferError> {
         let mut tasks = JoinSet::new();
         let mut sums = Vec::with_capacity(plan.parts as usize);
         let mut resumed_bytes = 0;
+        let size = plan.size;
         for (index, range) in plan.ranges().enumerate() {
+            // Range 0 or never: a first range kept from an earlier run drops the early GET.
+            let early = first.take().filter(|_| index == 0);
             if let Some(sum) = done.get(&(index as u64))
                 && let Some(sum) = resumed_sum(sink.algorithm, sum.as_deref(), &range)
             {
@@ -370,9 +405,12 @@ impl Transfers {
                 sums.push((index, sum));
                 continue;
             }
-            let permit = self
-                .permit((range.end - range.start).min(1024 * 1024))
-                .await;
+            let bytes = (range.end - range.start).min(1024 * 1024);
+            // The early GET holds a slot of its own already.
+            let permit = match early {
+                Some(_) => None,
+                None => Some(self.permit(bytes).await),
+            };
             if let Some(done) = tasks.try_join_next() {
                 sums.push(flatten(done)?);
             }
@@ -380,9 +418,16 @@ impl Transfers {
             let (sink, etag) = (sink.clone(), etag.map(str::to_owned));
             let journal = journal.cloned();
             tasks.spawn(async move {
-                let _permit = permit;
+                let (permit, answer) = match early {
+                    Some(early) => early.answer(&range, size, etag.as_deref()).await,
+                    None => (permit, None),
+                };
+                let _permit = match permit {
+                    Some(permit) => permit,
+                    None => this.permit(bytes).await,
+                };
                 let sum = this
-                    .fetch_range_hedged(&bucket, &key, &sink, range, etag.as_deref())
+                    .fetch_range_hedged(&bucket, &key, &sink, range, etag.as_deref(), answer)
                     .await?;
                 if let Some(journal) = &journal {
                     let value = sum.map(|s| s.base64());
@@ -419,14 +464,17 @@ impl Transfers {
         sink: &Sink,
         range: Range<u64>,
         etag: Option<&str>,
+        answer: Option<GetObjectOutput>,
     ) -> Result<Option<PartChecksum>, TransferError> {
         let Some(hedger) = &self.range_hedger else {
-            return self.fetch_range(bucket, key, sink, range, etag, None).await;
+            return self
+                .fetch_range(bucket, key, sink, range, etag, None, answer)
+                .await;
         };
         let watch = RangeWatch::default();
         let direct = async {
             let sum = self
-                .fetch_range(bucket, key, sink, range.clone(), etag, Some(&watch))
+                .fetch_range(bucket, key, sink, range.clone(), etag, Some(&watch), answer)
                 .await?;
             Ok(Winner::Direct(sum))
         };
@@ -544,7 +592,9 @@ impl Transfers {
     /// One range, checked against its `Content-Range`, resumed from where it broke if the
     /// body fails mid-way. Returns the range's checksum when verifying. With a `watch`, each
     /// write holds its gate until the bytes are on file (even when this future is dropped
-    /// mid-write) and the bytes reported are counted in it.
+    /// mid-write) and the bytes reported are counted in it. An `answer` already received
+    /// for exactly this range is read first.
+    #[allow(clippy::too_many_arguments)]
     async fn fetch_range(
         &self,
         bucket: &str,
@@ -553,15 +603,20 @@ impl Transfers {
         range: Range<u64>,
         etag: Option<&str>,
         watch: Option<&RangeWatch>,
+        mut answer: Option<GetObjectOutput>,
     ) -> Result<Option<PartChecksum>, TransferError> {
         let name = format!("s3://{bucket}/{key}");
         let mut hasher = sink.algorithm.map(Hasher::new);
         let mut next = range.start;
         let mut attempt = 1;
         while next < range.end {
-            let mut output = self
-                .get_range(&name, (bucket, key), (next, range.end - 1), etag)
-                .await?;
+            let mut output = match answer.take() {
+                Some(output) => output,
+                None => {
+                    self.get_range(&name, (bucket, key), (next, range.end - 1), etag)
+                        .await?
+                }
+            };
             let mut batch = Batch::default();
             let failure = loop {
                 match output.body.chunk().await {

@@ -21,6 +21,7 @@ mod download;
 pub mod events;
 mod failure;
 pub mod filter;
+mod first_range;
 pub mod hedge;
 mod journal;
 pub mod limits;
