@@ -10,7 +10,7 @@ use ferry::transfer::{Event, Progress, TransferSummary, UploadRef};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,7 +61,7 @@ pub struct Reporter {
     counters: Arc<Counters>,
     reported: Reported,
     bar: Option<ProgressBar>,
-    ticker: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+    ticker: Option<Ticker>,
     started: Instant,
 }
 
@@ -78,8 +78,8 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        let ticker =
-            matches!(mode, Mode::Plain | Mode::Bars).then(|| ticker(counters.clone(), bar.clone()));
+        let ticker = matches!(mode, Mode::Plain | Mode::Bars)
+            .then(|| ticker(counters.clone(), bar.clone(), TICK));
         Self {
             mode,
             dry_run: false,
@@ -252,9 +252,8 @@ impl Reporter {
             bar.finish_and_clear();
         }
         // Joined, so that no progress line comes after the summary.
-        if let Some((stop, handle)) = self.ticker.take() {
-            stop.store(true, Ordering::Relaxed);
-            let _ = handle.join();
+        if let Some(ticker) = self.ticker.take() {
+            ticker.stop();
         }
         let reported = lock(&self.reported);
         for failure in &summary.failures {
@@ -281,9 +280,8 @@ impl Reporter {
 
 impl Drop for Reporter {
     fn drop(&mut self) {
-        if let Some((stop, handle)) = self.ticker.take() {
-            stop.store(true, Ordering::Relaxed);
-            let _ = handle.join();
+        if let Some(ticker) = self.ticker.take() {
+            ticker.stop();
         }
     }
 }
@@ -416,21 +414,33 @@ impl Rate {
     }
 }
 
-/// Every 200 ms: updates the bar's rate and ETA, or prints a plain line every 2 s.
-fn ticker(
-    counters: Arc<Counters>,
-    bar: Option<ProgressBar>,
-) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let handle = std::thread::spawn(move || {
+/// The thread that updates the progress every [`TICK`], until [`Ticker::stop`].
+#[derive(Debug)]
+struct Ticker {
+    /// Dropped to stop the thread: its wait for the next tick ends at once.
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Ticker {
+    /// Stops the thread and waits for it: at once, not at its next tick (a sleep there
+    /// made every command wait up to 200 ms before it exited).
+    fn stop(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
+    }
+}
+
+/// How often the progress is updated.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Every `tick` ([`TICK`]): updates the bar's rate and ETA, or prints a plain line every 2 s.
+fn ticker(counters: Arc<Counters>, bar: Option<ProgressBar>, tick: Duration) -> Ticker {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
         let mut rate = Rate::new();
         let mut last_print = Instant::now();
-        while !flag.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(200));
-            if flag.load(Ordering::Relaxed) {
-                break;
-            }
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
             let moved = counters.moved.load(Ordering::Relaxed);
             let total = counters.total.load(Ordering::Relaxed);
             rate.sample(moved);
@@ -453,7 +463,7 @@ fn ticker(
             }
         }
     });
-    (stop, handle)
+    Ticker { stop, thread }
 }
 
 /// `42 s`, `3 min 5 s`, `2 h 10 min`.
@@ -510,5 +520,30 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopping_the_ticker_does_not_wait_for_its_next_tick() {
+        // A tick of an hour: a ticker that sleeps until its next tick would hold this test
+        // for an hour; one that is woken stops at once.
+        let ticker = ticker(
+            Arc::new(Counters::default()),
+            None,
+            Duration::from_secs(3600),
+        );
+        let (done, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            ticker.stop();
+            let _ = done.send(());
+        });
+        assert!(
+            stopped.recv_timeout(Duration::from_secs(30)).is_ok(),
+            "the ticker was still waiting for its tick"
+        );
     }
 }
