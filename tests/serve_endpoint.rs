@@ -1869,81 +1869,97 @@ fn aws_chunked_with_trailer(data: &[u8], chunk: usize, name: &str, value: &str) 
 }
 
 #[tokio::test]
-async fn a_small_put_whose_checksum_or_content_md5_does_not_match_is_refused_and_the_old_object_stays()
- {
+async fn a_put_whose_checksum_or_content_md5_does_not_match_is_refused_and_the_old_object_stays() {
     use base64::Engine;
     use ferry::checksum::{ChecksumAlgorithm, checksum_of};
     let h = Harness::start_ipv4().await;
     let c = credentials();
     h.create_bucket("guard").await;
-    let old = pattern(5_000);
-    assert_eq!(h.put("guard", "k", &old).await.status, 200);
+    // Held whole in memory, and streamed to a temporary file (over 1 MiB).
+    for (key, old_len, new_len) in [("k", 5_000, 6_000), ("big", 2_000_000, 2_100_003)] {
+        let path = format!("/guard/{key}");
+        let old = pattern(old_len);
+        let put = h.put("guard", key, &old).await;
+        assert_eq!(put.status, 200);
+        let old_etag = put.header("etag").map(str::to_owned);
 
-    let new = pattern(6_000);
-    let wrong_crc = checksum_of(ChecksumAlgorithm::Crc64Nvme, b"not it").base64();
-    let wrong_md5 = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
-    let framed = one_chunk_with_crc64_trailer(&new, &wrong_crc);
-    let decoded_length = new.len().to_string();
-    let trailer_headers = [
-        ("content-encoding", "aws-chunked"),
-        ("x-amz-decoded-content-length", decoded_length.as_str()),
-        ("x-amz-trailer", "x-amz-checksum-crc64nvme"),
-        ("x-amz-sdk-checksum-algorithm", "CRC64NVME"),
-    ];
-    let header_crc = [("x-amz-checksum-crc64nvme", wrong_crc.as_str())];
-    let header_md5 = [("content-md5", wrong_md5.as_str())];
-    let refused = [
-        (
-            "checksum header",
-            h.signed(
+        let new = pattern(new_len);
+        let wrong_crc = checksum_of(ChecksumAlgorithm::Crc64Nvme, b"not it").base64();
+        let wrong_md5 = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        let framed = one_chunk_with_crc64_trailer(&new, &wrong_crc);
+        let decoded_length = new.len().to_string();
+        let trailer_headers = [
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", decoded_length.as_str()),
+            ("x-amz-trailer", "x-amz-checksum-crc64nvme"),
+            ("x-amz-sdk-checksum-algorithm", "CRC64NVME"),
+        ];
+        let header_crc = [("x-amz-checksum-crc64nvme", wrong_crc.as_str())];
+        let header_md5 = [("content-md5", wrong_md5.as_str())];
+        let refused = [
+            (
+                "checksum header",
+                h.signed(&c, Call::new("PUT", &path).headers(&header_crc).body(&new))
+                    .await,
+            ),
+            (
+                "Content-MD5",
+                h.signed(&c, Call::new("PUT", &path).headers(&header_md5).body(&new))
+                    .await,
+            ),
+            (
+                "trailing checksum",
+                h.signed_with_payload(
+                    &c,
+                    Call::new("PUT", &path)
+                        .headers(&trailer_headers)
+                        .body(&framed),
+                    Payload::StreamingUnsignedTrailer,
+                    &h.host(),
+                )
+                .await,
+            ),
+        ];
+        for (what, reply) in refused {
+            assert_eq!(reply.status, 400, "{key}, {what}: {}", reply.text());
+            assert_eq!(
+                reply.error_code().as_deref(),
+                Some("BadDigest"),
+                "{key}, {what}"
+            );
+            let now = h.get("guard", key).await;
+            assert!(now.body == old, "{key}, {what}: the old object stays");
+            assert_eq!(now.header("etag"), old_etag.as_deref(), "{key}, {what}");
+        }
+        // The same framing with the right trailer is taken.
+        let right = checksum_of(ChecksumAlgorithm::Crc64Nvme, &new).base64();
+        let framed = one_chunk_with_crc64_trailer(&new, &right);
+        let reply = h
+            .signed_with_payload(
                 &c,
-                Call::new("PUT", "/guard/k").headers(&header_crc).body(&new),
-            )
-            .await,
-        ),
-        (
-            "Content-MD5",
-            h.signed(
-                &c,
-                Call::new("PUT", "/guard/k").headers(&header_md5).body(&new),
-            )
-            .await,
-        ),
-        (
-            "trailing checksum",
-            h.signed_with_payload(
-                &c,
-                Call::new("PUT", "/guard/k")
+                Call::new("PUT", &path)
                     .headers(&trailer_headers)
                     .body(&framed),
                 Payload::StreamingUnsignedTrailer,
                 &h.host(),
             )
-            .await,
-        ),
-    ];
-    for (what, reply) in refused {
-        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
-        assert_eq!(reply.error_code().as_deref(), Some("BadDigest"), "{what}");
-        assert!(
-            h.get("guard", "k").await.body == old,
-            "{what}: the old object stays"
+            .await;
+        assert_eq!(reply.status, 200, "{key}: {}", reply.text());
+        let now = h.get("guard", key).await;
+        assert!(now.body == new, "{key}: the new object is stored");
+        assert_eq!(
+            now.header("x-amz-checksum-crc64nvme"),
+            Some(right.as_str()),
+            "{key}"
         );
     }
-    // The same framing with the right trailer is taken.
-    let right = checksum_of(ChecksumAlgorithm::Crc64Nvme, &new).base64();
-    let framed = one_chunk_with_crc64_trailer(&new, &right);
-    let reply = h
-        .signed_with_payload(
-            &c,
-            Call::new("PUT", "/guard/k")
-                .headers(&trailer_headers)
-                .body(&framed),
-            Payload::StreamingUnsignedTrailer,
-            &h.host(),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert!(h.get("guard", "k").await.body == new);
+    // Nothing is left behind under a temporary name.
+    let temporaries: Vec<_> = std::fs::read_dir(h.root.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp."))
+        .collect();
+    assert!(temporaries.is_empty(), "{temporaries:?}");
     h.shutdown().await;
 }

@@ -1,12 +1,15 @@
-//! PutObject and GetObject of small objects, each in one task on the blocking pool. `s3s-fs`
-//! goes through `tokio::fs`, one hand-over to a blocking thread per file operation: for a PUT,
-//! creating, writing, flushing and renaming the object and each of its two records, about
-//! fourteen for a 16 KiB object; for a GET, opening, sizing, each 4 KiB read and each record,
-//! about nine. On a busy machine those cost more than the I/O. Here a body of up to [`SMALL`]
-//! bytes is taken whole, then verified, summed and written with its records in one blocking
-//! task ([`put`]), and a whole object of up to [`SMALL`] bytes is read with its records in one
-//! ([`get`]). A body that fails its checksum or `Content-MD5` is refused before anything is
-//! written (`s3s-fs` would already have replaced the object).
+//! PutObject, verified before it is written, and GetObject of small objects in one task on
+//! the blocking pool. `s3s-fs` goes through `tokio::fs`, one hand-over to a blocking thread
+//! per file operation: for a PUT, creating, writing, flushing and renaming the object and
+//! each of its two records, about fourteen for a 16 KiB object; for a GET, opening, sizing,
+//! each 4 KiB read and each record, about nine. On a busy machine those cost more than the
+//! I/O. Here a body of up to [`SMALL`] bytes is taken whole, then verified, summed and
+//! written with its records in one blocking task ([`put`]), and a whole object of up to
+//! [`SMALL`] bytes is read with its records in one ([`get`]). A larger body is streamed
+//! into a temporary file, summed as it is written, and renamed into place only once it is
+//! verified. A body that fails its checksum or `Content-MD5` is refused and the object
+//! there stays: `s3s-fs` renamed the new bytes into place first, then answered BadDigest,
+//! leaving them under the old object's ETag and checksums.
 //!
 //! The files are `s3s-fs` 0.14's own, so that its GET, HEAD, copy and listing read them: the
 //! object at `root/bucket/key` (written under a `.tmp.*.internal.part` name in the root, which
@@ -22,15 +25,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The largest body written here (it is held in memory until it is whole).
+/// The largest body held in memory until it is whole (larger ones are streamed to a
+/// temporary file), and the largest object a GET reads whole.
 pub(super) const SMALL: i64 = 1024 * 1024;
 
 /// Whether `input` is written here; anything else (conditional writes, directory markers,
-/// bodies of unknown or larger size) goes to `s3s-fs`.
+/// bodies of unknown size) goes to `s3s-fs`.
 pub(super) fn applies(input: &dto::PutObjectInput) -> bool {
-    input
-        .content_length
-        .is_some_and(|n| (0..=SMALL).contains(&n))
+    input.content_length.is_some_and(|n| n >= 0)
         && !input.key.ends_with('/')
         && input.if_match.is_none()
         && input.if_none_match.is_none()
@@ -64,6 +66,16 @@ pub(super) struct Writers {
     slots: tokio::sync::Semaphore,
 }
 
+impl Writers {
+    /// A writer's slot, waited for.
+    async fn slot(&self) -> S3Result<tokio::sync::SemaphorePermit<'_>> {
+        self.slots
+            .acquire()
+            .await
+            .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))
+    }
+}
+
 impl Default for Writers {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
@@ -74,35 +86,30 @@ impl Default for Writers {
     }
 }
 
-/// Takes `req`'s body whole, then verifies and writes it (see the module's doc) in one of
-/// `writers`' slots.
+/// Takes `req`'s body, then verifies and writes it with its records (see the module's doc):
+/// a body of up to [`SMALL`] bytes whole in memory, then in one blocking task in one of
+/// `writers`' slots; a larger one streamed into a temporary file while it is summed, then
+/// renamed into place once it is verified.
 pub(super) async fn put(
     req: S3Request<dto::PutObjectInput>,
     paths: Paths,
     writers: &Writers,
 ) -> S3Result<S3Response<dto::PutObjectOutput>> {
-    use futures_util::StreamExt;
     let S3Request {
-        input,
+        mut input,
         headers,
         trailing_headers,
         ..
     } = req;
-    let Some(mut body) = input.body else {
+    let Some(body) = input.body.take() else {
         return Err(S3Error::new(S3ErrorCode::IncompleteBody));
     };
-    let mut data = Vec::with_capacity(input.content_length.unwrap_or(0).max(0) as usize);
-    while let Some(chunk) = body.next().await {
-        // A body that fails verification (signature, length) is mapped by the caller.
-        let chunk = chunk.map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, e))?;
-        data.extend_from_slice(&chunk);
-    }
     let given = dto::Checksum {
-        checksum_crc32: input.checksum_crc32,
-        checksum_crc32c: input.checksum_crc32c,
-        checksum_sha1: input.checksum_sha1,
-        checksum_sha256: input.checksum_sha256,
-        checksum_crc64nvme: input.checksum_crc64nvme,
+        checksum_crc32: input.checksum_crc32.take(),
+        checksum_crc32c: input.checksum_crc32c.take(),
+        checksum_sha1: input.checksum_sha1.take(),
+        checksum_sha256: input.checksum_sha256.take(),
+        checksum_crc64nvme: input.checksum_crc64nvme.take(),
         ..Default::default()
     };
     let declared = Declared::of(
@@ -111,112 +118,232 @@ pub(super) async fn put(
         &headers,
         trailing_headers.as_ref(),
     );
-    let attributes = Attributes {
-        user_metadata: input.metadata,
-        content_encoding: input.content_encoding,
-        content_type: input.content_type,
-        content_disposition: input.content_disposition,
-        content_language: input.content_language,
-        cache_control: input.cache_control,
-        expires: input.expires.and_then(|t| {
-            let mut text = Vec::new();
-            t.format(dto::TimestampFormat::DateTime, &mut text).ok()?;
-            String::from_utf8(text).ok()
-        }),
-        website_redirect_location: input.website_redirect_location,
+    let summing = Summing {
+        md5: md5::Md5::default(),
+        declared,
+        content_md5: input.content_md5.take(),
     };
+    let attributes = Attributes::of(&mut input);
     let records = Records::new(&paths.root, &input.bucket, &input.key);
     let temporary = paths.root.join(format!(
         ".tmp.ferry-{}.internal.part",
         writers.counter.fetch_add(1, Ordering::Relaxed)
     ));
-    let content_md5 = input.content_md5;
-    let _slot = writers
-        .slots
-        .acquire()
-        .await
-        .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?;
-    let written = tokio::task::spawn_blocking(move || {
-        let (e_tag, sums) = verify(&data, content_md5.as_deref(), declared)?;
-        let mut info = serde_json::Map::new();
-        info.insert("e_tag".into(), e_tag.clone().into());
-        for (name, value) in [
-            ("checksum_crc32", &sums.checksum_crc32),
-            ("checksum_crc32c", &sums.checksum_crc32c),
-            ("checksum_sha1", &sums.checksum_sha1),
-            ("checksum_sha256", &sums.checksum_sha256),
-            ("checksum_crc64nvme", &sums.checksum_crc64nvme),
-        ] {
-            if let Some(value) = value {
-                info.insert(name.into(), value.clone().into());
-            }
-        }
-        let write = || -> io::Result<()> {
-            replace(&temporary, &paths.object, &data)?;
-            match attributes.to_json()? {
-                Some(json) => replace(&temporary, &records.metadata, &json)?,
-                None => remove_if_present(&records.metadata)?,
-            }
-            replace(&temporary, &records.internal, &serde_json::to_vec(&info)?)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(S3Error::with_source(
-                S3ErrorCode::InternalError,
-                Box::new(e),
-            ));
-        }
-        Ok(dto::PutObjectOutput {
-            e_tag: Some(dto::ETag::Strong(e_tag)),
-            checksum_crc32: sums.checksum_crc32,
-            checksum_crc32c: sums.checksum_crc32c,
-            checksum_sha1: sums.checksum_sha1,
-            checksum_sha256: sums.checksum_sha256,
-            checksum_crc64nvme: sums.checksum_crc64nvme,
-            ..Default::default()
+    let size = input.content_length.unwrap_or(0).max(0);
+    let written = if size <= SMALL {
+        let data = whole(body, size).await?;
+        let _slot = writers.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let mut summing = summing;
+            summing.update(&data);
+            let (e_tag, sums) = summing.finish()?;
+            let write = || -> io::Result<()> {
+                replace(&temporary, &paths.object, &data)?;
+                write_records(&temporary, &records, &attributes, &e_tag, &sums)
+            };
+            written(write(), &temporary, e_tag, sums)
         })
-    })
-    .await
-    .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?;
-    written.map(S3Response::new)
+        .await
+    } else {
+        let summing = match stream_to(body, &temporary, summing).await {
+            Ok(summing) => summing,
+            Err(e) => {
+                let _ = std::fs::remove_file(&temporary);
+                return Err(e);
+            }
+        };
+        let (e_tag, sums) = match summing.finish() {
+            Ok(summed) => summed,
+            Err(e) => {
+                let _ = std::fs::remove_file(&temporary);
+                return Err(e);
+            }
+        };
+        let _slot = writers.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let write = || -> io::Result<()> {
+                if let Some(parent) = paths.object.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::rename(&temporary, &paths.object)?;
+                write_records(&temporary, &records, &attributes, &e_tag, &sums)
+            };
+            written(write(), &temporary, e_tag, sums)
+        })
+        .await
+    };
+    written
+        .map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e)))?
+        .map(S3Response::new)
 }
 
-/// The body's MD5 (its ETag, in hex) and its sums for every declared algorithm, once the
-/// `Content-MD5` and every declared checksum match.
-fn verify(
-    data: &[u8],
-    content_md5: Option<&str>,
-    declared: Option<(Declared, s3s::checksum::ChecksumHasher)>,
-) -> S3Result<(String, dto::Checksum)> {
-    use base64::Engine;
-    use md5::Digest;
-    let md5 = md5::Md5::digest(data);
-    if let Some(given) = content_md5 {
-        let given = base64::engine::general_purpose::STANDARD
-            .decode(given.trim())
-            .map_err(|_| {
-                S3Error::with_message(
-                    S3ErrorCode::InvalidDigest,
-                    "The Content-MD5 you specified is not valid base64.",
-                )
-            })?;
-        if given[..] != md5[..] {
-            return Err(S3Error::with_message(
-                S3ErrorCode::BadDigest,
-                "The Content-MD5 you specified did not match what we received.",
-            ));
+/// The body of `size` bytes, whole.
+async fn whole(mut body: dto::StreamingBlob, size: i64) -> S3Result<Vec<u8>> {
+    use futures_util::StreamExt;
+    let mut data = Vec::with_capacity(size as usize);
+    while let Some(chunk) = body.next().await {
+        // A body that fails verification (signature, length) is mapped by the caller.
+        let chunk = chunk.map_err(|e| S3Error::with_source(S3ErrorCode::InternalError, e))?;
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
+
+/// How much of a streamed body is gathered before one write (and its sums) on the
+/// blocking pool.
+const STREAM_BATCH: usize = 1024 * 1024;
+
+/// Writes `body` into a new file at `temporary`, [`STREAM_BATCH`] bytes at a time, each
+/// batch summed by the blocking task that writes it. Returns the sums.
+async fn stream_to(
+    mut body: dto::StreamingBlob,
+    temporary: &Path,
+    summing: Summing,
+) -> S3Result<Summing> {
+    use futures_util::StreamExt;
+    let internal = |e: io::Error| S3Error::with_source(S3ErrorCode::InternalError, Box::new(e));
+    let path = temporary.to_owned();
+    let file = tokio::task::spawn_blocking(move || std::fs::File::create(path))
+        .await
+        .map_err(|e| internal(io::Error::other(e)))?
+        .map_err(internal)?;
+    let mut state = (file, summing, Vec::with_capacity(STREAM_BATCH));
+    let mut batch = Vec::with_capacity(STREAM_BATCH);
+    loop {
+        let chunk = body.next().await;
+        if let Some(chunk) = chunk.as_ref() {
+            let chunk = chunk
+                .as_ref()
+                .map_err(|e| S3Error::with_message(S3ErrorCode::InternalError, e.to_string()))?;
+            batch.extend_from_slice(chunk);
+            if batch.len() < STREAM_BATCH {
+                continue;
+            }
+        }
+        let (mut file, mut summing, mut spare) = state;
+        std::mem::swap(&mut batch, &mut spare);
+        state = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            summing.update(&spare);
+            file.write_all(&spare)?;
+            spare.clear();
+            Ok::<_, io::Error>((file, summing, spare))
+        })
+        .await
+        .map_err(|e| internal(io::Error::other(e)))?
+        .map_err(internal)?;
+        if chunk.is_none() {
+            return Ok(state.1);
         }
     }
-    let sums = match declared {
-        Some((declared, mut hasher)) => {
+}
+
+/// A PUT's running MD5 and declared checksums, and its `Content-MD5`.
+struct Summing {
+    md5: md5::Md5,
+    declared: Option<(Declared, s3s::checksum::ChecksumHasher)>,
+    content_md5: Option<String>,
+}
+
+impl Summing {
+    /// Sums `data`, the next bytes of the body.
+    fn update(&mut self, data: &[u8]) {
+        use md5::Digest;
+        self.md5.update(data);
+        if let Some((_, hasher)) = &mut self.declared {
             hasher.update(data);
-            let sums = hasher.finalize();
-            declared.check(&sums)?;
-            sums
         }
-        None => dto::Checksum::default(),
-    };
-    Ok((crate::s3::etag::hex(&md5), sums))
+    }
+
+    /// The body's MD5 (its ETag, in hex) and its sums for every declared algorithm, once
+    /// the `Content-MD5` and every declared checksum match (the trailer's too, now that
+    /// the body is in): else BadDigest (InvalidDigest for a `Content-MD5` that is no
+    /// base64).
+    fn finish(self) -> S3Result<(String, dto::Checksum)> {
+        use base64::Engine;
+        use md5::Digest;
+        let md5 = self.md5.finalize();
+        if let Some(given) = self.content_md5 {
+            let given = base64::engine::general_purpose::STANDARD
+                .decode(given.trim())
+                .map_err(|_| {
+                    S3Error::with_message(
+                        S3ErrorCode::InvalidDigest,
+                        "The Content-MD5 you specified is not valid base64.",
+                    )
+                })?;
+            if given[..] != md5[..] {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::BadDigest,
+                    "The Content-MD5 you specified did not match what we received.",
+                ));
+            }
+        }
+        let sums = match self.declared {
+            Some((declared, hasher)) => {
+                let sums = hasher.finalize();
+                declared.check(&sums)?;
+                sums
+            }
+            None => dto::Checksum::default(),
+        };
+        Ok((crate::s3::etag::hex(&md5), sums))
+    }
+}
+
+/// Writes the object's attributes (or removes them, when it has none) and its ETag and
+/// checksums, each under `temporary` then renamed into place.
+fn write_records(
+    temporary: &Path,
+    records: &Records,
+    attributes: &Attributes,
+    e_tag: &str,
+    sums: &dto::Checksum,
+) -> io::Result<()> {
+    match attributes.to_json()? {
+        Some(json) => replace(temporary, &records.metadata, &json)?,
+        None => remove_if_present(&records.metadata)?,
+    }
+    let mut info = serde_json::Map::new();
+    info.insert("e_tag".into(), e_tag.into());
+    for (name, value) in [
+        ("checksum_crc32", &sums.checksum_crc32),
+        ("checksum_crc32c", &sums.checksum_crc32c),
+        ("checksum_sha1", &sums.checksum_sha1),
+        ("checksum_sha256", &sums.checksum_sha256),
+        ("checksum_crc64nvme", &sums.checksum_crc64nvme),
+    ] {
+        if let Some(value) = value {
+            info.insert(name.into(), value.clone().into());
+        }
+    }
+    replace(temporary, &records.internal, &serde_json::to_vec(&info)?)
+}
+
+/// The answer to a PUT whose writing ended with `result` (the temporary file removed if it
+/// failed).
+fn written(
+    result: io::Result<()>,
+    temporary: &Path,
+    e_tag: String,
+    sums: dto::Checksum,
+) -> S3Result<dto::PutObjectOutput> {
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(temporary);
+        return Err(S3Error::with_source(
+            S3ErrorCode::InternalError,
+            Box::new(e),
+        ));
+    }
+    Ok(dto::PutObjectOutput {
+        e_tag: Some(dto::ETag::Strong(e_tag)),
+        checksum_crc32: sums.checksum_crc32,
+        checksum_crc32c: sums.checksum_crc32c,
+        checksum_sha1: sums.checksum_sha1,
+        checksum_sha256: sums.checksum_sha256,
+        checksum_crc64nvme: sums.checksum_crc64nvme,
+        ..Default::default()
+    })
 }
 
 /// An object's attributes as `s3s-fs` 0.14 stores them (its `ObjectAttributes`).
@@ -241,6 +368,24 @@ struct Attributes {
 }
 
 impl Attributes {
+    /// The attributes a PUT of `input` sets (taken out of it).
+    fn of(input: &mut dto::PutObjectInput) -> Self {
+        Self {
+            user_metadata: input.metadata.take(),
+            content_encoding: input.content_encoding.take(),
+            content_type: input.content_type.take(),
+            content_disposition: input.content_disposition.take(),
+            content_language: input.content_language.take(),
+            cache_control: input.cache_control.take(),
+            expires: input.expires.take().and_then(|t| {
+                let mut text = Vec::new();
+                t.format(dto::TimestampFormat::DateTime, &mut text).ok()?;
+                String::from_utf8(text).ok()
+            }),
+            website_redirect_location: input.website_redirect_location.take(),
+        }
+    }
+
     /// The record's JSON, or `None` when the PUT sets no attribute at all.
     fn to_json(&self) -> io::Result<Option<Vec<u8>>> {
         let json = serde_json::to_vec(self)?;
