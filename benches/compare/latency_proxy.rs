@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
 
 /// Copy buffer per direction and connection.
 const BUFFER: usize = 256 * 1024;
@@ -177,9 +177,18 @@ fn main() {
         .build()
         .unwrap_or_else(|e| usage(&format!("cannot start the runtime: {e}")));
     runtime.block_on(async move {
-        let listener = TcpListener::bind(listen)
-            .await
-            .unwrap_or_else(|e| usage(&format!("cannot listen on {listen}: {e}")));
+        // A deep accept queue: clients open hundreds of connections at once, and a handshake
+        // dropped from a full queue (128 by default) costs its request a second.
+        let listener = (|| {
+            let socket = match listen {
+                std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(listen)?;
+            socket.listen(4096)
+        })()
+        .unwrap_or_else(|e: std::io::Error| usage(&format!("cannot listen on {listen}: {e}")));
         let mut connections = 0u64;
         loop {
             let Ok((client, _)) = listener.accept().await else {
@@ -211,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_waits_for_its_delay_after_the_request_began_and_then_streams() {
-        let upstream = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let upstream_address = upstream.local_addr().unwrap();
         tokio::spawn(async move {
             let (mut socket, _) = upstream.accept().await.unwrap();
@@ -221,7 +230,7 @@ mod tests {
                 socket.write_all(b"pong").await.unwrap();
             }
         });
-        let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy_address = proxy.local_addr().unwrap();
         let delay = Delay {
             base: Duration::from_millis(40),
