@@ -148,6 +148,13 @@ impl Reporter {
                 })
             ),
             Mode::Quiet => {}
+            // `ferry cp s3://b/k - | head`: the reader stopped the download, as it stops `cat`;
+            // "0 objects" would say nothing came through.
+            Mode::Bars | Mode::Plain if crate::output::stdout_closed() && summary.failed == 0 => {
+                errln!(
+                    "stopped: the reader of standard output closed it; the rest was not downloaded"
+                );
+            }
             Mode::Bars | Mode::Plain => errln!(
                 "{} objects, {} in {:.2} s ({}/s); {} skipped, {} failed, {} retries",
                 summary.objects,

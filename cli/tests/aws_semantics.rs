@@ -337,6 +337,11 @@ fn a_reader_closing_stdout_ends_a_download_to_stdout_quietly() {
         !stderr.contains("failed:") && !stderr.contains("Broken pipe") && !stderr.contains("panic"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("stopped: the reader of standard output closed it")
+            && !stderr.contains("0 objects"),
+        "{stderr}"
+    );
 }
 
 #[test]
