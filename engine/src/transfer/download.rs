@@ -123,10 +123,14 @@ impl Transfers {
         journal::remove(&journal_path);
         let modified = info.last_modified.as_deref();
         let result = result.and_then(|()| set_last_modified(&temp, modified));
-        let result = result.and_then(|()| {
-            std::fs::rename(&temp, target)
-                .map_err(|e| TransferError::io("renaming into place", target, e))
-        });
+        let result = match result {
+            Ok(()) => {
+                let _entries = self.directories.entry(target).await;
+                std::fs::rename(&temp, target)
+                    .map_err(|e| TransferError::io("renaming into place", target, e))
+            }
+            Err(error) => Err(error),
+        };
         self.track_download(&temp, false);
         match result {
             Ok(()) => {
@@ -319,6 +323,7 @@ impl Transfers {
         let file = match kept {
             Some(file) => file,
             None => {
+                let _entries = self.directories.entry(temp).await;
                 let file =
                     File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
                 file.set_len(size)

@@ -16,6 +16,7 @@ mod cancel;
 mod content_type;
 mod copy;
 mod delete;
+mod dir_locks;
 mod dirs;
 mod download;
 pub mod events;
@@ -260,6 +261,8 @@ pub struct Transfers {
     /// Set once the store refused an aws-chunked part: parts then carry their checksum as a
     /// header (see [`TransferConfig::checksum_trailer`]).
     trailer_refused: Arc<std::sync::atomic::AtomicBool>,
+    /// One change at a time to a directory's entries, from this engine.
+    directories: Arc<dir_locks::DirectoryLocks>,
 }
 
 impl Transfers {
@@ -311,6 +314,7 @@ impl Transfers {
             stale_journals_collected: Arc::default(),
             requests,
             trailer_refused: Arc::default(),
+            directories: Arc::default(),
         }
     }
 

@@ -34,11 +34,15 @@ impl Transfers {
         self.track_download(&temp, true);
         let result = self.fetch_whole(bucket, key, &temp, listed_size).await;
         self.track_download(&temp, false);
-        let result = result.and_then(|size| {
-            std::fs::rename(&temp, target)
-                .map(|()| size)
-                .map_err(|e| TransferError::io("renaming into place", target, e))
-        });
+        let result = match result {
+            Ok(size) => {
+                let _entries = self.directories.entry(target).await;
+                std::fs::rename(&temp, target)
+                    .map(|()| size)
+                    .map_err(|e| TransferError::io("renaming into place", target, e))
+            }
+            Err(error) => Err(error),
+        };
         match result {
             Ok(size) => {
                 self.progress.emit(Event::Finished { name, bytes: size });
@@ -81,7 +85,10 @@ impl Transfers {
             std::fs::create_dir_all(parent)
                 .map_err(|e| TransferError::io("creating", parent, e))?;
         }
-        let file = File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
+        let file = {
+            let _entries = self.directories.entry(temp).await;
+            File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?
+        };
         let sink = Sink {
             file: Arc::new(file),
             temp: temp.to_owned(),
