@@ -56,9 +56,21 @@ async fn start() -> (Embedded, S3Client) {
     (server, client)
 }
 
+/// The standard headers every source object is stored with.
+fn stored_headers() -> ferry::s3::ObjectHeaders {
+    ferry::s3::ObjectHeaders {
+        cache_control: Some("max-age=3600".into()),
+        content_disposition: Some("attachment; filename=\"x.bin\"".into()),
+        content_encoding: Some("identity".into()),
+        content_language: Some("fr".into()),
+    }
+}
+
 async fn put(client: &S3Client, bucket: &str, key: &str, data: &[u8]) {
     let options = PutOptions {
         content_type: Some("application/x-test".into()),
+        metadata: vec![("origin".into(), "source".into())],
+        headers: stored_headers(),
         checksum_headers: vec![ChecksumHeader::Value(checksum_of(
             ChecksumAlgorithm::Crc64Nvme,
             data,
@@ -117,6 +129,12 @@ async fn an_object_over_the_single_copy_limit_is_copied_in_parallel_part_copies_
     let info = client.head_object(TARGET, "copy/big.bin").await.unwrap();
     assert_eq!(info.size, data.len() as u64);
     assert_eq!(info.content_type.as_deref(), Some("application/x-test"));
+    assert_eq!(
+        info.headers,
+        stored_headers(),
+        "the source's headers are kept"
+    );
+    assert_eq!(info.metadata, [("origin".to_owned(), "source".to_owned())]);
     let back = client
         .get_object_bytes(TARGET, "copy/big.bin")
         .await
@@ -175,6 +193,16 @@ async fn objects_copied_between_two_endpoints_arrive_byte_for_byte_with_their_cr
         assert!(back == data, "{key}: bytes differ");
         let info = target_client.head_object(TARGET, key).await.unwrap();
         assert_eq!(info.content_type.as_deref(), Some("application/x-test"));
+        assert_eq!(
+            info.headers,
+            stored_headers(),
+            "{key}: the source's headers are kept"
+        );
+        assert_eq!(
+            info.metadata,
+            [("origin".to_owned(), "source".to_owned())],
+            "{key}"
+        );
         let stored = info
             .checksums
             .iter()

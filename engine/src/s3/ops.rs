@@ -28,6 +28,8 @@ pub struct ObjectInfo {
     pub server_side_encryption: Option<String>,
     /// Whether the object is encrypted with a customer-provided key (SSE-C).
     pub customer_key: bool,
+    /// `Cache-Control`, `Content-Disposition`, `Content-Encoding`, `Content-Language`.
+    pub headers: ObjectHeaders,
 }
 
 impl ObjectInfo {
@@ -67,6 +69,12 @@ impl ObjectInfo {
             checksum_type: text("x-amz-checksum-type"),
             server_side_encryption: text("x-amz-server-side-encryption"),
             customer_key: headers.contains_key("x-amz-server-side-encryption-customer-algorithm"),
+            headers: ObjectHeaders {
+                cache_control: text("cache-control"),
+                content_disposition: text("content-disposition"),
+                content_encoding: text("content-encoding"),
+                content_language: text("content-language"),
+            },
             ..Self::default()
         };
         for (name, value) in headers {

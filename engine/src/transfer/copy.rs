@@ -560,12 +560,15 @@ fn destination_key(src_prefix: &str, dst_prefix: &str, key: &str) -> Option<Stri
 
 impl Transfers {
     /// The options of a copy's PutObject or CreateMultipartUpload: the source's content
-    /// type and metadata (or this engine's, when copies replace them), with this engine's
-    /// storage class, encryption, tags and ACL.
+    /// type, standard headers (`Cache-Control`, `Content-Encoding`, …) and metadata (or this
+    /// engine's, when copies replace them), with this engine's storage class, encryption,
+    /// tags and ACL. (A single CopyObject keeps the headers on the store's side; the copies
+    /// in parts and across endpoints dropped them until 2026-12-02.)
     fn copy_options(&self, info: &ObjectInfo) -> PutOptions {
         let carried = PutOptions {
             content_type: info.content_type.clone(),
             metadata: info.metadata.clone(),
+            headers: info.headers.clone(),
             ..PutOptions::default()
         };
         self.config
