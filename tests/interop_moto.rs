@@ -1412,6 +1412,19 @@ fn storage_class_sse_kms_tags_and_headers_set_by_ferry_are_what_the_aws_cli_read
     let back = read_back_with_the_aws_cli(&format!("{prefix}copy-replaced.txt"));
     assert_eq!(back["Metadata"]["origin"], "replaced", "{back}");
     assert_eq!(back["ContentType"], "text/x-note", "{back}");
+
+    // Between endpoints (GET and PUT, in parts for 9 MiB): the source's tags, headers and
+    // metadata are carried, where S3 would not carry them itself.
+    let across = format!("s3://{}/{prefix}copy-across.bin", s.bucket);
+    ferry
+        .run(&["cp", &source, &across, "--source-endpoint-url", &s.endpoint])
+        .ok();
+    let back = read_back_with_the_aws_cli(&format!("{prefix}copy-across.bin"));
+    assert_eq!(back["Tags"]["project"], "atlas", "{back}");
+    assert_eq!(back["Tags"]["retention"], "7y", "{back}");
+    assert_eq!(back["CacheControl"], "max-age=60", "{back}");
+    assert_eq!(back["ContentDisposition"], "attachment", "{back}");
+    assert_eq!(back["Metadata"]["origin"], "ferry-test", "{back}");
 }
 
 #[test]

@@ -30,6 +30,9 @@ pub struct ObjectInfo {
     pub customer_key: bool,
     /// `Cache-Control`, `Content-Disposition`, `Content-Encoding`, `Content-Language`.
     pub headers: ObjectHeaders,
+    /// How many tags the object has (`x-amz-tagging-count`; S3 sends it only when there
+    /// are some). The tags themselves take a GetObjectTagging.
+    pub tag_count: u32,
 }
 
 impl ObjectInfo {
@@ -69,6 +72,9 @@ impl ObjectInfo {
             checksum_type: text("x-amz-checksum-type"),
             server_side_encryption: text("x-amz-server-side-encryption"),
             customer_key: headers.contains_key("x-amz-server-side-encryption-customer-algorithm"),
+            tag_count: text("x-amz-tagging-count")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
             headers: ObjectHeaders {
                 cache_control: text("cache-control"),
                 content_disposition: text("content-disposition"),
@@ -249,14 +255,15 @@ impl PutOptions {
     }
 
     /// The options a copy gets from this engine's settings: how the object is kept, its
-    /// tags, and (with `replace`) its content headers and metadata; otherwise those stay
-    /// `carried` (the source's).
+    /// tags (else the `carried` ones, the source's, when they were read), and (with
+    /// `replace`) its content headers and metadata; otherwise those stay `carried`.
     pub fn for_copy(&self, carried: PutOptions, replace: bool) -> PutOptions {
+        let tagging = self.tagging.clone().or_else(|| carried.tagging.clone());
         let content = if replace { self.clone() } else { carried };
         PutOptions {
             storage_class: self.storage_class.clone(),
             encryption: self.encryption.clone(),
-            tagging: self.tagging.clone(),
+            tagging,
             acl: self.acl.clone(),
             checksum_headers: Vec::new(),
             ..content
@@ -408,6 +415,18 @@ impl S3Client {
         let response = self.send("HeadObject", request).await?;
         let size = content_length(&response).unwrap_or(0);
         Ok(ObjectInfo::from_headers(&response.headers, size))
+    }
+
+    /// GetObjectTagging: the object's tags.
+    pub async fn get_object_tagging(&self, bucket: &str, key: &str) -> Result<xml::Tagging, Error> {
+        let request = S3Request::new(Method::GET, Some(bucket), Some(key)).query("tagging", "");
+        self.send_xml(
+            "GetObjectTagging",
+            request,
+            xml::Tagging::parse,
+            &mut Default::default(),
+        )
+        .await
     }
 
     /// GetObject, optionally a byte range `first..=last` and only if the ETag still matches.

@@ -16,6 +16,7 @@ mod delete;
 mod error_body;
 mod list;
 mod multipart;
+mod tagging;
 mod text;
 mod tree;
 
@@ -30,6 +31,7 @@ pub use multipart::{
     CompleteMultipartUploadResult, CompletedPart, CopyResult, InitiateMultipartUploadResult,
     ListMultipartUploadsResult, ListPartsResult, Part, Upload, complete_multipart_upload_xml,
 };
+pub use tagging::Tagging;
 #[cfg(feature = "serve")]
 pub(crate) use text::percent_decode;
 pub use text::xml_can_carry;

@@ -219,8 +219,8 @@ impl Transfers {
     }
 
     /// A server-side multipart copy: UploadPartCopy ranges in parallel, then Complete; the
-    /// upload is aborted on any failure. Content type and metadata are carried over (a
-    /// multipart copy does not copy them by itself).
+    /// upload is aborted on any failure. Content type, headers, metadata and tags are
+    /// carried over (a multipart copy does not copy them by itself).
     async fn copy_in_parts(
         &self,
         info: &ObjectInfo,
@@ -229,7 +229,8 @@ impl Transfers {
         dst_key: &str,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
-        let options = self.copy_options(info);
+        let tags = self.source_tags(&self.client, src, info).await;
+        let options = self.copy_options(info, tags);
         let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let name = format!("s3://{dst_bucket}/{dst_key}");
         let mut tasks = JoinSet::new();
@@ -334,7 +335,8 @@ impl Transfers {
         } else {
             self.fetch_part(source, src, info, 0..info.size).await?
         };
-        let mut options = self.copy_options(info);
+        let tags = self.source_tags(source, src, info).await;
+        let mut options = self.copy_options(info, tags);
         if let Some(algorithm) = self.config.checksum {
             let sum = self.part_checksum(algorithm, bytes.clone()).await;
             verify_against_source(src, info, std::slice::from_ref(&sum))?;
@@ -359,7 +361,8 @@ impl Transfers {
         dst_key: &str,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
-        let mut options = self.copy_options(info);
+        let tags = self.source_tags(source, src, info).await;
+        let mut options = self.copy_options(info, tags);
         self.announce_checksum(&mut options);
         let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let result = self
@@ -559,16 +562,44 @@ fn destination_key(src_prefix: &str, dst_prefix: &str, key: &str) -> Option<Stri
 }
 
 impl Transfers {
+    /// The source's tags as `x-amz-tagging` carries them, for a copy that does not get them
+    /// from the store (in parts, or between endpoints): read with GetObjectTagging when the
+    /// HEAD counted some and no tags were asked for. A store that refuses them (no
+    /// `s3:GetObjectTagging`) is warned about by name, and the copy goes on without them.
+    async fn source_tags(
+        &self,
+        source: &S3Client,
+        (bucket, key): (&str, &str),
+        info: &ObjectInfo,
+    ) -> Option<String> {
+        if info.tag_count == 0 || self.config.put.tagging.is_some() {
+            return None;
+        }
+        match source.get_object_tagging(bucket, key).await {
+            Ok(tagging) => Some(tagging.to_query()).filter(|q| !q.is_empty()),
+            Err(error) => {
+                tracing::warn!(
+                    object = %format!("s3://{bucket}/{key}"),
+                    %error,
+                    "the source's tags could not be read; the copy is made without them"
+                );
+                None
+            }
+        }
+    }
+
     /// The options of a copy's PutObject or CreateMultipartUpload: the source's content
     /// type, standard headers (`Cache-Control`, `Content-Encoding`, …) and metadata (or this
     /// engine's, when copies replace them), with this engine's storage class, encryption,
-    /// tags and ACL. (A single CopyObject keeps the headers on the store's side; the copies
-    /// in parts and across endpoints dropped them until 2026-12-02.)
-    fn copy_options(&self, info: &ObjectInfo) -> PutOptions {
+    /// tags (else the source's `tags`) and ACL. (A single CopyObject keeps the headers and
+    /// tags on the store's side; the copies in parts and across endpoints dropped them until
+    /// 2026-12-02.)
+    fn copy_options(&self, info: &ObjectInfo, tags: Option<String>) -> PutOptions {
         let carried = PutOptions {
             content_type: info.content_type.clone(),
             metadata: info.metadata.clone(),
             headers: info.headers.clone(),
+            tagging: tags,
             ..PutOptions::default()
         };
         self.config
