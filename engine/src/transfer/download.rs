@@ -410,7 +410,7 @@ impl Transfers {
                 sums.push((index, sum));
                 continue;
             }
-            let bytes = (range.end - range.start).min(1024 * 1024);
+            let bytes = range_memory(range.end - range.start);
             // The early GET holds a slot of its own already.
             let permit = match early {
                 Some(_) => None,
@@ -780,6 +780,12 @@ fn flatten<T>(
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
+}
+
+/// The memory a ranged GET of `len` bytes holds while in flight: what it gathers before a
+/// write, at most [`WRITE_BUFFER`].
+pub(super) fn range_memory(len: u64) -> u64 {
+    len.min(WRITE_BUFFER as u64)
 }
 
 /// Received chunks held until there are [`WRITE_BUFFER`] bytes to write in one blocking task

@@ -35,7 +35,7 @@ impl Transfers {
         let (this, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
         let mut task = JoinSet::new();
         task.spawn(async move {
-            let permit = this.permit((last + 1).min(1024 * 1024)).await;
+            let permit = this.permit(super::download::range_memory(last + 1)).await;
             let output = this
                 .client
                 .get_object(&bucket, &key, Some((0, last)), None)
