@@ -22,6 +22,9 @@
 #   --latency-ms N          answer every request N ms late, like S3's time to first byte
 #                           (a proxy in front of both servers: latency_proxy.rs)  COMPARE_LATENCY_MS (0)
 #   --jitter-ms N           +- N ms of uniform jitter on that delay               COMPARE_JITTER_MS  (0)
+#   --hold S                run nothing: start the servers (and proxies), write their endpoints and
+#                           the clients' environment to WORK/env.sh, and keep them up for S seconds,
+#                           to try commands by hand (`. WORK/env.sh`)   COMPARE_HOLD (0: off)
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -46,6 +49,7 @@ FERRY_BIN=${FERRY_BIN:-}
 FERRY_ARGS=${COMPARE_FERRY_ARGS:-}
 LATENCY_MS=${COMPARE_LATENCY_MS:-0}
 JITTER_MS=${COMPARE_JITTER_MS:-0}
+HOLD=${COMPARE_HOLD:-0}
 while (($#)); do
   case $1 in
     --quick) ;;
@@ -61,6 +65,7 @@ while (($#)); do
     --ferry-args) FERRY_ARGS=$2; shift ;;
     --latency-ms) LATENCY_MS=$2; shift ;;
     --jitter-ms) JITTER_MS=$2; shift ;;
+    --hold) HOLD=$2; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -69,6 +74,7 @@ done
 for n in "$SIZE_MIB" "$FILES" "$FILE_KIB" "$REPS" "$TIMEOUT"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "sizes, counts and the timeout must be positive integers (got '$n')"
 done
+[[ $HOLD =~ ^[0-9]+$ ]] || die "--hold takes a number of seconds (got '$HOLD')"
 read -r -a CLIENTS <<< "$CLIENTS_S"
 read -r -a SCENARIOS <<< "$SCENARIOS_S"
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
@@ -289,6 +295,19 @@ for s in "${SCENARIOS[@]}"; do
     down-small-real) [[ -d $W/real/bench/small ]] || ferry_admin cp -r "$W/src/small/" s3://bench/small/ ;;
   esac
 done
+if ((HOLD)); then
+  # Everything a client run by hand needs: the endpoints, the credentials, the data.
+  {
+    printf 'export %s=%q\n' SINK "$SINK" REAL "$REAL" REAL_DIRECT "$REAL_DIRECT" FERRY "$FERRY" \
+      S5CMD "$S5CMD" SRC "$W/src" DL "$W/dl" AWS_ACCESS_KEY_ID "$AWS_ACCESS_KEY_ID" \
+      AWS_SECRET_ACCESS_KEY "$AWS_SECRET_ACCESS_KEY" AWS_REGION "$AWS_REGION" \
+      AWS_DEFAULT_REGION "$AWS_DEFAULT_REGION" AWS_EC2_METADATA_DISABLED true \
+      AWS_CONFIG_FILE "$AWS_CONFIG_FILE" AWS_SHARED_CREDENTIALS_FILE "$AWS_SHARED_CREDENTIALS_FILE"
+  } > "$W/env.sh"
+  say "holding the servers for $HOLD s: . $W/env.sh  (sink \$SINK, real \$REAL; data in \$SRC)"
+  sleep "$HOLD"
+  exit 0
+fi
 
 # ---------------------------------------------------------------- the commands
 # Uploads go to bench/up/ (emptied after each run), downloads into $W/dl (likewise), deletions
