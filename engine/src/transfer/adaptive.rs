@@ -2,19 +2,25 @@
 //! where each answer takes tens of milliseconds, 16 requests in flight leave the link idle,
 //! and the right number depends on a latency nobody should have to know.
 //!
-//! [`AdaptiveLimit`] is a semaphore whose size a controller moves between a floor and a cap:
-//! It starts in slow start, as TCP does: while requests wait for a permit, each completion
-//! adds one, so the limit doubles every round trip whatever the store's latency (a window
-//! shorter than one answer's latency judges a limit before its effect shows, so windows
-//! alone grew slowly where answers take 60 ms). Slow start ends at the first window that
-//! does not call for growth. From then on,
-//! each window (at least [`WINDOW`] and [`MIN_SAMPLES`] completions), it compares the rate
-//! of completions with the previous window's. While a larger limit brings more completions
-//! per second (by more than [`GAIN`]), it doubles (slow start, as TCP's); when the last
-//! growth made the rate fall (by more than [`GAIN`]), it gives back a quarter; otherwise it
-//! holds, probing upwards again while requests wait. The
-//! limit only grows when requests actually waited for a permit, so a job that never fills
-//! the window does not inflate it. Throttling is handled below this, by the client's
+//! [`AdaptiveLimit`] is a semaphore whose size a controller moves between a floor and a cap.
+//! The engine starts it at the cap, so that the first round trip carries as many requests
+//! as it may (each doubling costs a round trip where answers take 60 ms). A limit started
+//! lower is in slow start, as TCP is: while requests wait for a permit, each completion
+//! adds one, so the limit doubles every round trip whatever the store's latency. Slow start
+//! ends at the first window that does not call for growth. From then on, each window (at
+//! least [`WINDOW`] and [`MIN_SAMPLES`] completions) compares the rate of completions with
+//! the previous window's:
+//! - while a larger limit brings more completions per second (by more than [`GAIN`]), it
+//!   doubles;
+//! - when the last growth made the rate fall (by more than [`GAIN`]), it gives back a quarter;
+//! - after [`PROBE_AFTER`] steady windows (requests waiting, the rate unchanged) it tries a
+//!   quarter less, keeps that step if the rate holds (more in flight had stopped helping) and
+//!   takes it back if the rate fell;
+//! - otherwise it holds, probing upwards again while requests wait, unless its last step
+//!   down cost nothing or was taken back (until the rate changes).
+//!
+//! The limit only grows when requests actually waited for a permit, so a job that never
+//! fills the window does not inflate it. Throttling is handled below this, by the client's
 //! adaptive send rate: fewer completions per second then also stop the growth here.
 
 use std::sync::Arc;
@@ -29,6 +35,9 @@ pub const WINDOW: Duration = Duration::from_millis(50);
 pub const MIN_SAMPLES: u64 = 16;
 /// The relative change of rate that counts as better or worse.
 pub const GAIN: f64 = 0.10;
+/// Steady windows (requests waiting, the rate unchanged) before the limit tries a quarter
+/// less: with [`WINDOW`] at 50 ms, at most one window in ten runs a step lower.
+pub const PROBE_AFTER: u32 = 8;
 
 /// A self-sizing limit on requests in flight.
 #[derive(Debug)]
@@ -54,6 +63,7 @@ struct Window {
     started: Instant,
     /// The previous window's rate (completions per second) and the limit it ran with.
     previous: Option<(f64, usize)>,
+    probe: Probe,
 }
 
 /// A permit from an [`AdaptiveLimit`]; dropping it counts a completion.
@@ -92,6 +102,7 @@ impl AdaptiveLimit {
             window: Mutex::new(Window {
                 started: Instant::now(),
                 previous: None,
+                probe: Probe::default(),
             }),
         })
     }
@@ -149,11 +160,13 @@ impl AdaptiveLimit {
         let contended = self.contended.swap(false, Ordering::Relaxed);
         let rate = done as f64 / elapsed.as_secs_f64();
         let limit = self.limit();
+        let previous = window.previous;
         let next = decide(
-            window.previous,
+            previous,
             rate,
             limit,
             contended,
+            &mut window.probe,
             self.floor,
             self.cap,
         );
@@ -207,34 +220,74 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// The next limit, from the previous window (rate, limit) and this one.
+/// What the controller remembers of its probes between windows.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Probe {
+    /// Windows in a row that held the limit with requests waiting and the rate unchanged.
+    steady: u32,
+    /// The last change was a step down that cost nothing, or took back one that did: no
+    /// upward probe until the rate changes (else the probes would undo each other).
+    lowered: bool,
+    /// The last change took a step down back: the next window's higher rate is that, not a
+    /// reason to grow.
+    restored: bool,
+}
+
+/// The next limit, from the previous window (rate, limit) and this one. `probe` carries the
+/// steady windows and the last step down from one window to the next.
 fn decide(
     previous: Option<(f64, usize)>,
     rate: f64,
     limit: usize,
     contended: bool,
+    probe: &mut Probe,
     floor: usize,
     cap: usize,
 ) -> usize {
     let grow = (limit * 2).min(cap);
     let shrink = (limit - limit / 4).max(floor);
-    match previous {
+    let Some((before, before_limit)) = previous else {
         // The first judged window: grow if requests had to wait.
-        None if contended => grow,
-        None => limit,
-        Some((before, before_limit)) => {
-            if rate > before * (1.0 + GAIN) {
-                if contended { grow } else { limit }
-            } else if rate < before * (1.0 - GAIN) && limit > before_limit {
-                // The last growth made things worse: undo part of it.
-                shrink
-            } else if contended && limit == before_limit {
-                // Holding steady while requests wait: probe upwards once more.
-                grow
-            } else {
-                limit
-            }
-        }
+        return if contended { grow } else { limit };
+    };
+    if std::mem::take(&mut probe.restored) {
+        probe.steady = 0;
+        return limit;
+    }
+    let better = rate > before * (1.0 + GAIN);
+    let worse = rate < before * (1.0 - GAIN);
+    if better || worse {
+        probe.lowered = false;
+    }
+    let steady = contended && !better && !worse && limit == before_limit;
+    probe.steady = if steady { probe.steady + 1 } else { 0 };
+    if better {
+        return if contended { grow } else { limit };
+    }
+    if worse && limit > before_limit {
+        return shrink; // the last growth made things worse: undo part of it
+    }
+    if worse && limit < before_limit {
+        // Where it was is what the store needs: no upward probe until the rate changes.
+        (probe.restored, probe.lowered) = (true, true);
+        return before_limit; // the last step down cost completions: take it back
+    }
+    if limit < before_limit {
+        probe.lowered = true; // a step down that cost nothing: keep it
+        return limit;
+    }
+    if !steady {
+        return limit;
+    }
+    if probe.steady >= PROBE_AFTER && limit > floor {
+        // Long at one limit: try a quarter less, kept if the rate holds ("stops helping").
+        probe.steady = 0;
+        return shrink;
+    }
+    if probe.lowered {
+        limit
+    } else {
+        grow // holding steady while requests wait: probe upwards once more
     }
 }
 
@@ -244,26 +297,169 @@ mod tests {
 
     #[test]
     fn the_first_contended_window_doubles_the_limit() {
-        assert_eq!(decide(None, 100.0, 16, true, 16, 256), 32);
-        assert_eq!(decide(None, 100.0, 16, false, 16, 256), 16);
+        assert_eq!(
+            decide(None, 100.0, 16, true, &mut Probe::default(), 16, 256),
+            32
+        );
+        assert_eq!(
+            decide(None, 100.0, 16, false, &mut Probe::default(), 16, 256),
+            16
+        );
     }
 
     #[test]
     fn growth_continues_while_the_rate_follows_and_stops_at_the_cap() {
-        assert_eq!(decide(Some((100.0, 16)), 150.0, 32, true, 16, 256), 64);
-        assert_eq!(decide(Some((100.0, 200)), 150.0, 250, true, 16, 256), 256);
+        assert_eq!(
+            decide(
+                Some((100.0, 16)),
+                150.0,
+                32,
+                true,
+                &mut Probe::default(),
+                16,
+                256
+            ),
+            64
+        );
+        assert_eq!(
+            decide(
+                Some((100.0, 200)),
+                150.0,
+                250,
+                true,
+                &mut Probe::default(),
+                16,
+                256
+            ),
+            256
+        );
     }
 
     #[test]
     fn a_growth_that_made_things_worse_is_partly_undone() {
-        assert_eq!(decide(Some((150.0, 25)), 100.0, 38, true, 16, 256), 29);
-        assert_eq!(decide(Some((150.0, 16)), 100.0, 17, true, 16, 256), 16);
+        assert_eq!(
+            decide(
+                Some((150.0, 25)),
+                100.0,
+                38,
+                true,
+                &mut Probe::default(),
+                16,
+                256
+            ),
+            29
+        );
+        assert_eq!(
+            decide(
+                Some((150.0, 16)),
+                100.0,
+                17,
+                true,
+                &mut Probe::default(),
+                16,
+                256
+            ),
+            16
+        );
     }
 
     #[test]
     fn a_rate_that_no_longer_follows_holds_the_limit() {
-        assert_eq!(decide(Some((100.0, 25)), 104.0, 38, true, 16, 256), 38);
-        assert_eq!(decide(Some((100.0, 25)), 104.0, 38, false, 16, 256), 38);
+        assert_eq!(
+            decide(
+                Some((100.0, 25)),
+                104.0,
+                38,
+                true,
+                &mut Probe::default(),
+                16,
+                256
+            ),
+            38
+        );
+        assert_eq!(
+            decide(
+                Some((100.0, 25)),
+                104.0,
+                38,
+                false,
+                &mut Probe::default(),
+                16,
+                256
+            ),
+            38
+        );
+    }
+
+    /// The limits `decide` sets over `windows` windows, each window's rate given by `rate_of`
+    /// the limit it ran with, requests always waiting.
+    fn limits_over(
+        windows: usize,
+        start: usize,
+        cap: usize,
+        rate_of: fn(usize) -> f64,
+    ) -> Vec<usize> {
+        let (mut probe, mut previous, mut limit) = (Probe::default(), None, start);
+        let mut limits = Vec::new();
+        for _ in 0..windows {
+            let rate = rate_of(limit);
+            let next = decide(previous, rate, limit, true, &mut probe, 16, cap);
+            previous = Some((rate, limit));
+            limit = next;
+            limits.push(limit);
+        }
+        limits
+    }
+
+    #[test]
+    fn a_limit_that_stops_helping_steps_down_a_quarter_at_a_time() {
+        // A store that completes 1,000 requests a second whatever the number in flight.
+        let limits = limits_over(40, 512, 512, |_| 1000.0);
+        let steady = PROBE_AFTER as usize;
+        assert_eq!(limits[..steady], [512; PROBE_AFTER as usize]);
+        assert_eq!(limits[steady], 384, "a quarter less once steady");
+        assert!(
+            limits.windows(2).all(|w| w[1] <= w[0]),
+            "never back up: {limits:?}"
+        );
+        assert_eq!(
+            *limits.last().unwrap(),
+            162,
+            "four steps down in 40 windows: {limits:?}"
+        );
+    }
+
+    #[test]
+    fn a_step_down_that_costs_completions_is_taken_back() {
+        // Latency-bound: completions per second follow the limit.
+        let limits = limits_over(40, 512, 512, |limit| limit as f64 * 16.0);
+        assert_eq!(limits[PROBE_AFTER as usize], 384, "tried");
+        assert_eq!(limits[PROBE_AFTER as usize + 1], 512, "taken back");
+        let lower = limits.iter().filter(|&&l| l < 512).count();
+        assert!(
+            lower <= 40 / PROBE_AFTER as usize,
+            "one window in {PROBE_AFTER}+: {limits:?}"
+        );
+    }
+
+    #[test]
+    fn after_a_step_down_was_taken_back_growth_resumes_below_the_cap() {
+        // Latency-bound below 300 in flight, flat above: the limit settles between.
+        let limits = limits_over(60, 64, 1024, |limit| limit.min(300) as f64 * 16.0);
+        let last = *limits.last().unwrap();
+        assert!(
+            (300..=600).contains(&last),
+            "settles above what helps: {limits:?}"
+        );
+        let settled = &limits[45..];
+        assert!(
+            settled.iter().all(|l| (243..=324).contains(l)),
+            "and stays: {limits:?}"
+        );
+        assert!(
+            limits[45..].iter().all(|&l| (243..=324).contains(&l)),
+            "and stays: {limits:?}"
+        );
     }
 
     #[tokio::test]
@@ -298,7 +494,18 @@ mod tests {
         let limit = AdaptiveLimit::starting_at(64, 16, 256);
         assert_eq!(limit.semaphore.available_permits(), 64);
         // Backing off goes down to the floor, not to the start.
-        assert_eq!(decide(Some((150.0, 32)), 100.0, 64, true, 16, 256), 48);
+        assert_eq!(
+            decide(
+                Some((150.0, 32)),
+                100.0,
+                64,
+                true,
+                &mut Probe::default(),
+                16,
+                256
+            ),
+            48
+        );
     }
 
     #[tokio::test]

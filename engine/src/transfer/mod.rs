@@ -138,10 +138,6 @@ impl Default for TransferConfig {
     }
 }
 
-/// Where request-bound concurrency starts, as a multiple of [`TransferConfig::concurrency`]
-/// (capped by [`TransferConfig::request_concurrency`]).
-const REQUEST_START_FACTOR: usize = 16;
-
 /// The default cap of [`TransferConfig::request_concurrency`]: at 50 ms per answer, 512
 /// requests in flight complete about 10,000 small objects a second (a store that cannot
 /// take that many answers SlowDown, and the adaptive send rate backs off).
@@ -282,14 +278,12 @@ impl Transfers {
     /// An engine sending through `client`.
     pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        // Request-bound work starts sixteen times above the floor (256 at the defaults):
-        // where each answer takes tens of milliseconds, every doubling costs a round trip.
+        // Request-bound work starts at its cap (512 at the defaults): where each answer takes
+        // tens of milliseconds, the first round trip carries as many requests as it may, and
+        // the limit steps down from there where more in flight stop helping.
         let floor = config.concurrency.max(1);
-        let requests = adaptive::AdaptiveLimit::starting_at(
-            floor.saturating_mul(REQUEST_START_FACTOR),
-            floor,
-            config.request_concurrency.max(config.concurrency),
-        );
+        let cap = config.request_concurrency.max(config.concurrency);
+        let requests = adaptive::AdaptiveLimit::starting_at(cap, floor, cap);
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
         let part_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
         let range_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
