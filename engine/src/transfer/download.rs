@@ -812,7 +812,7 @@ impl Batch {
 }
 
 /// Writes `chunks` one after another from `offset` and feeds the checksum, both on the
-/// blocking pool; returns the offset after them and the hasher. `hold` (a range's gate) is
+/// blocking pool (inline up to [`super::INLINE_FILE_IO`] bytes); returns the offset after them and the hasher. `hold` (a range's gate) is
 /// released only once the bytes are written, even if the caller stops waiting.
 pub(super) async fn write_at(
     sink: &Sink,
@@ -826,10 +826,18 @@ pub(super) async fn write_at(
         return Ok((offset, hasher));
     }
     let file = sink.file.clone();
-    let written = tokio::task::spawn_blocking(move || {
+    let write = move || {
         let _hold = hold;
+        let joined;
+        let chunks = if chunks.len() > 1 && len <= super::INLINE_FILE_IO {
+            // One write, not one per chunk: copying a few KiB costs less than a system call.
+            joined = [bytes::Bytes::from(chunks.concat())];
+            &joined[..]
+        } else {
+            &chunks[..]
+        };
         let mut at = offset;
-        for chunk in &chunks {
+        for chunk in chunks {
             if let Some(hasher) = &mut hasher {
                 hasher.update(chunk);
             }
@@ -837,9 +845,14 @@ pub(super) async fn write_at(
             at += chunk.len() as u64;
         }
         Ok::<_, std::io::Error>(hasher)
-    })
-    .await
-    .map_err(|e| TransferError::io("writing", &sink.temp, std::io::Error::other(e)))?
-    .map_err(|e| TransferError::io("writing", &sink.temp, e))?;
+    };
+    let written = if len <= super::INLINE_FILE_IO {
+        write()
+    } else {
+        tokio::task::spawn_blocking(write)
+            .await
+            .map_err(|e| TransferError::io("writing", &sink.temp, std::io::Error::other(e)))?
+    };
+    let written = written.map_err(|e| TransferError::io("writing", &sink.temp, e))?;
     Ok((offset + len, written))
 }

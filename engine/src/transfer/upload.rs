@@ -1029,7 +1029,8 @@ impl Source {
 
     /// The bytes of `range` and their integrity headers (see [`Transfers::integrity`]),
     /// read and summed in one task on the blocking pool: for a small object the hand-over
-    /// to another thread costs more than the read and the sum, so it is paid once.
+    /// to another thread costs more than the read and the sum, so it is paid once, and not
+    /// at all up to [`super::INLINE_FILE_IO`] bytes.
     async fn read_summed(
         self: &Arc<Self>,
         range: Range<u64>,
@@ -1037,14 +1038,19 @@ impl Source {
         buffers: &Arc<BufferPool>,
     ) -> Result<(Bytes, Vec<ChecksumHeader>), TransferError> {
         let (this, buffers) = (self.clone(), buffers.clone());
-        let read = tokio::task::spawn_blocking(move || {
+        let inline = range.end - range.start <= super::INLINE_FILE_IO;
+        let read = move || {
             let data = this
                 .read_at(range, &buffers)
                 .map_err(|e| TransferError::io("reading", &this.path, e))?;
             let headers = integrity.map_or_else(Vec::new, |i| i.sum(&data).1);
             Ok((data, headers))
-        });
-        match read.await {
+        };
+        if inline {
+            // As short as the stat and the open this file already had on this thread.
+            return read();
+        }
+        match tokio::task::spawn_blocking(read).await {
             Ok(result) => result,
             Err(join) => std::panic::resume_unwind(join.into_panic()),
         }
