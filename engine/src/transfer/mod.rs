@@ -242,8 +242,10 @@ pub struct Transfers {
     /// The journals of open uploads, by upload ID: removed with the upload when a cancel
     /// aborts it, so a rerun does not try to resume an upload that is gone.
     upload_journals: Arc<std::sync::Mutex<Vec<(String, PathBuf)>>>,
-    /// Temporary files of downloads under way (what a cancel leaves on disk).
-    open_downloads: Arc<std::sync::Mutex<Vec<PathBuf>>>,
+    /// Temporary files of downloads under way (what a cancel leaves on disk), each with the
+    /// number of downloads writing it. A map: a list searched with `Path`'s component-wise
+    /// equality took a twentieth of a 2,000-file download's CPU with 512 in flight.
+    open_downloads: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, usize>>>,
     /// Trips to stop the work run under [`Self::until_cancelled`].
     cancel: Cancel,
     /// Uploads whose start may have left a twin on the store (an attempt's answer lost):
@@ -505,9 +507,12 @@ impl Transfers {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if open {
-            list.push(temp.to_owned());
-        } else if let Some(at) = list.iter().position(|p| p == temp) {
-            list.swap_remove(at);
+            *list.entry(temp.to_owned()).or_default() += 1;
+        } else if let Some(count) = list.get_mut(temp) {
+            *count -= 1;
+            if *count == 0 {
+                list.remove(temp);
+            }
         }
     }
 
@@ -517,7 +522,9 @@ impl Transfers {
             .open_downloads
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        list.iter().filter(|p| p.exists()).cloned().collect()
+        let mut partial: Vec<PathBuf> = list.keys().filter(|p| p.exists()).cloned().collect();
+        partial.sort();
+        partial
     }
 
     /// The client.

@@ -79,15 +79,20 @@ impl Transfers {
         let mut output = self.client.get_object(bucket, key, None, None).await?;
         let size = output.content_length;
         let expected = self.expected_checksum(&output.info);
-        if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty())
-            && !parent.is_dir()
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| TransferError::io("creating", parent, e))?;
-        }
         let file = {
             let _entries = self.directories.entry(temp).await;
-            File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?
+            // The directory is made when the file cannot be (no stat of it for every file).
+            match File::create(temp) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| TransferError::io("creating", parent, e))?;
+                    }
+                    File::create(temp)
+                }
+                created => created,
+            }
+            .map_err(|e| TransferError::io("creating", temp, e))?
         };
         let sink = Sink {
             file: Arc::new(file),
