@@ -939,7 +939,7 @@ fn mfa_flags_put_the_serial_number_and_code_on_the_sts_requests() {
 
     // AssumeRole with MFA, STS reached through the tap (--sts-endpoint-url wins over
     // AWS_ENDPOINT_URL_STS).
-    ferry
+    let assumed = ferry
         .run(&[
             "--sts-endpoint-url",
             &tap_url,
@@ -953,6 +953,11 @@ fn mfa_flags_put_the_serial_number_and_code_on_the_sts_requests() {
             &seeds,
         ])
         .ok();
+    assert!(
+        !assumed.stderr.contains("--mfa-code was not used"),
+        "the code went to STS: {}",
+        assumed.stderr
+    );
     let wire = tap.take_sent();
     for needle in [
         "Action=AssumeRole".to_owned(),

@@ -327,3 +327,29 @@ fn verbose_output_names_each_credential_source_skipped_and_why_without_secrets()
     );
     assert!(!stderr.contains("tok-secret-value-123"), "{stderr}");
 }
+
+#[test]
+fn an_mfa_code_that_nothing_asked_for_is_reported_as_unused() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    // Long-term keys and no MFA device anywhere: the code has nothing to go to.
+    let out = run(client(home.path(), &server).args(["--mfa-code", "918273", "ls"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--mfa-code was not used") && stderr.contains("--mfa-serial"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("918273"),
+        "the code is never printed: {stderr}"
+    );
+    // Without the flag, no such warning.
+    let out = run(client(home.path(), &server).arg("ls"));
+    assert!(
+        !text(&out.stderr).contains("--mfa-code"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -15,6 +15,7 @@ use std::sync::Arc;
 /// Builds the client the global flags describe, printing warnings on stderr.
 pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
     transfer_config(global)?;
+    let mfa_code = Arc::new(std::sync::Mutex::new(global.sts.mfa_code.clone()));
     let options = ClientOptions {
         region: global.region.clone(),
         endpoint_url: global.endpoint_url.clone(),
@@ -25,7 +26,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         ca_bundle: global.ca_bundle.clone(),
         concurrency: global.request_concurrency(),
         max_bandwidth: max_bandwidth(global)?,
-        temporary: temporary_options(global),
+        temporary: temporary_options(global, mfa_code.clone()),
         stall_timeout: global.stall_timeout,
         ..ClientOptions::default()
     };
@@ -35,6 +36,14 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClientSetup, CliError> {
         .await?;
     for warning in &setup.warnings {
         tracing::warn!("{warning}");
+    }
+    let unused = mfa_code.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+    if unused && global.source_endpoint_url.is_none() && global.source_profile.is_none() {
+        // Credentials are resolved by now: nothing asked for a code.
+        tracing::warn!(
+            "--mfa-code was not used: no MFA device is named (give --mfa-serial, or mfa_serial \
+             in the profile) and the credentials in use did not ask for one"
+        );
     }
     tracing::debug!(endpoint = %setup.client.endpoint(), "connected");
     Ok(setup)
@@ -64,7 +73,10 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
         concurrency: global.request_concurrency(),
         max_bandwidth: max_bandwidth(global)?,
         temporary: TemporaryOptions {
-            token_codes: token_codes(global),
+            token_codes: token_codes(
+                global,
+                Arc::new(std::sync::Mutex::new(global.sts.mfa_code.clone())),
+            ),
             ..TemporaryOptions::default()
         },
         stall_timeout: global.stall_timeout,
@@ -82,7 +94,10 @@ pub async fn connect_source(global: &GlobalArgs) -> Result<Option<ClientSetup>, 
 }
 
 /// The temporary-credential flags (`--assume-role`, `--mfa-serial`, …).
-fn temporary_options(global: &GlobalArgs) -> TemporaryOptions {
+fn temporary_options(
+    global: &GlobalArgs,
+    mfa_code: Arc<std::sync::Mutex<Option<String>>>,
+) -> TemporaryOptions {
     let sts = &global.sts;
     TemporaryOptions {
         assume_role: sts.assume_role.clone(),
@@ -92,14 +107,17 @@ fn temporary_options(global: &GlobalArgs) -> TemporaryOptions {
         mfa_serial: sts.mfa_serial.clone(),
         session_token: sts.session_token.clone().map(Secret::new),
         sts_endpoint_url: sts.sts_endpoint_url.clone(),
-        token_codes: token_codes(global),
+        token_codes: token_codes(global, mfa_code),
     }
 }
 
 /// Where MFA codes come from: `--mfa-code` (used once: codes are single-use, so a later
-/// refresh asks the terminal), else a prompt on the terminal, else nowhere.
-fn token_codes(global: &GlobalArgs) -> Option<TokenCodeSource> {
-    let given = std::sync::Mutex::new(global.sts.mfa_code.clone());
+/// refresh asks the terminal; `given` holds it until then), else a prompt on the terminal,
+/// else nowhere.
+fn token_codes(
+    global: &GlobalArgs,
+    given: Arc<std::sync::Mutex<Option<String>>>,
+) -> Option<TokenCodeSource> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !interactive && global.sts.mfa_code.is_none() {
         return None;

@@ -812,8 +812,9 @@ impl Batch {
 }
 
 /// Writes `chunks` one after another from `offset` and feeds the checksum, both on the
-/// blocking pool (inline up to [`super::INLINE_FILE_IO`] bytes); returns the offset after them and the hasher. `hold` (a range's gate) is
-/// released only once the bytes are written, even if the caller stops waiting.
+/// blocking pool (here, up to [`super::INLINE_FILE_IO`] bytes); returns the offset after
+/// them and the hasher. `hold` (a range's gate) is released only once the bytes are
+/// written, even if the caller stops waiting.
 pub(super) async fn write_at(
     sink: &Sink,
     offset: u64,
