@@ -353,3 +353,43 @@ fn an_mfa_code_that_nothing_asked_for_is_reported_as_unused() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_tree_downloaded_below_a_file_names_each_object_with_the_reason_and_nothing_else() {
+    let home = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(home.path(), root.path());
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(tree.join("a/b")).unwrap();
+    std::fs::write(tree.join("a/small"), b"small").unwrap();
+    std::fs::write(tree.join("a/b/deeper"), b"deeper").unwrap();
+    let up = run(client(home.path(), &server).args(["mb", "s3://below-file"]));
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let up = run(client(home.path(), &server)
+        .args(["cp", "-r"])
+        .arg(&tree)
+        .arg("s3://below-file/t/"));
+    assert!(up.status.success(), "{}", text(&up.stderr));
+
+    // The target's parent is a regular file: no directory can be made below it.
+    let file = work.path().join("a-file");
+    std::fs::write(&file, b"keep me").unwrap();
+    let down = run(client(home.path(), &server)
+        .args(["cp", "-r", "s3://below-file/t/"])
+        .arg(file.join("x/")));
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down.stderr));
+    let stderr = text(&down.stderr);
+    for key in ["t/a/small", "t/a/b/deeper"] {
+        assert!(
+            stderr.contains(&format!("failed: s3://below-file/{key}: "))
+                && stderr.contains("Not a directory"),
+            "{key} named with its reason: {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("resume journal"),
+        "no warning about a journal that cannot exist: {stderr}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+}

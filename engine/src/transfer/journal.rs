@@ -169,7 +169,13 @@ pub fn remove(path: &Path) {
     let _ = std::fs::remove_file(temporary(path));
     match std::fs::remove_file(path) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // No journal: none was written, or its directory is missing or is a file (the
+        // download failed to make it, and says so).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) => {}
         Err(error) => {
             tracing::warn!(path = %path.display(), %error, "could not remove the resume journal");
         }
