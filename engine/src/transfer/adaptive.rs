@@ -295,100 +295,41 @@ fn decide(
 mod tests {
     use super::*;
 
+    /// One window's decision, with no probe history, a floor of 16 and a cap of 256.
+    fn once(previous: Option<(f64, usize)>, rate: f64, limit: usize, contended: bool) -> usize {
+        decide(
+            previous,
+            rate,
+            limit,
+            contended,
+            &mut Probe::default(),
+            16,
+            256,
+        )
+    }
+
     #[test]
     fn the_first_contended_window_doubles_the_limit() {
-        assert_eq!(
-            decide(None, 100.0, 16, true, &mut Probe::default(), 16, 256),
-            32
-        );
-        assert_eq!(
-            decide(None, 100.0, 16, false, &mut Probe::default(), 16, 256),
-            16
-        );
+        assert_eq!(once(None, 100.0, 16, true), 32);
+        assert_eq!(once(None, 100.0, 16, false), 16);
     }
 
     #[test]
     fn growth_continues_while_the_rate_follows_and_stops_at_the_cap() {
-        assert_eq!(
-            decide(
-                Some((100.0, 16)),
-                150.0,
-                32,
-                true,
-                &mut Probe::default(),
-                16,
-                256
-            ),
-            64
-        );
-        assert_eq!(
-            decide(
-                Some((100.0, 200)),
-                150.0,
-                250,
-                true,
-                &mut Probe::default(),
-                16,
-                256
-            ),
-            256
-        );
+        assert_eq!(once(Some((100.0, 16)), 150.0, 32, true), 64);
+        assert_eq!(once(Some((100.0, 200)), 150.0, 250, true), 256);
     }
 
     #[test]
     fn a_growth_that_made_things_worse_is_partly_undone() {
-        assert_eq!(
-            decide(
-                Some((150.0, 25)),
-                100.0,
-                38,
-                true,
-                &mut Probe::default(),
-                16,
-                256
-            ),
-            29
-        );
-        assert_eq!(
-            decide(
-                Some((150.0, 16)),
-                100.0,
-                17,
-                true,
-                &mut Probe::default(),
-                16,
-                256
-            ),
-            16
-        );
+        assert_eq!(once(Some((150.0, 25)), 100.0, 38, true), 29);
+        assert_eq!(once(Some((150.0, 16)), 100.0, 17, true), 16);
     }
 
     #[test]
     fn a_rate_that_no_longer_follows_holds_the_limit() {
-        assert_eq!(
-            decide(
-                Some((100.0, 25)),
-                104.0,
-                38,
-                true,
-                &mut Probe::default(),
-                16,
-                256
-            ),
-            38
-        );
-        assert_eq!(
-            decide(
-                Some((100.0, 25)),
-                104.0,
-                38,
-                false,
-                &mut Probe::default(),
-                16,
-                256
-            ),
-            38
-        );
+        assert_eq!(once(Some((100.0, 25)), 104.0, 38, true), 38);
+        assert_eq!(once(Some((100.0, 25)), 104.0, 38, false), 38);
     }
 
     /// The limits `decide` sets over `windows` windows, each window's rate given by `rate_of`
@@ -494,18 +435,7 @@ mod tests {
         let limit = AdaptiveLimit::starting_at(64, 16, 256);
         assert_eq!(limit.semaphore.available_permits(), 64);
         // Backing off goes down to the floor, not to the start.
-        assert_eq!(
-            decide(
-                Some((150.0, 32)),
-                100.0,
-                64,
-                true,
-                &mut Probe::default(),
-                16,
-                256
-            ),
-            48
-        );
+        assert_eq!(once(Some((150.0, 32)), 100.0, 64, true), 48);
     }
 
     #[tokio::test]
