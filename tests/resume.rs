@@ -265,6 +265,12 @@ async fn interrupted_download(s: &Setup, key: &str, data: &[u8], target: &Path) 
         .upload_file(&source, BUCKET, key)
         .await
         .unwrap();
+    interrupt_download(s, key, target).await;
+}
+
+/// Downloads `key` through the proxy to `target` and interrupts once ranges 0 and 1 are
+/// journalled (ranges 2 and 3 hang).
+async fn interrupt_download(s: &Setup, key: &str, target: &Path) {
     let late = [2 * PART, 3 * PART].map(|start| format!("bytes={start}-"));
     s.proxy.set_filter(move |p| {
         p.method == http::Method::GET
@@ -317,6 +323,52 @@ async fn an_interrupted_download_is_continued_fetching_only_the_missing_ranges()
     assert!(!temp_of(&target).exists(), "no temporary file is left");
     assert!(!journal_of(&target).exists(), "no journal is left");
     drop(s.server);
+}
+
+#[tokio::test]
+async fn a_journalled_range_whose_bytes_on_file_no_longer_match_is_fetched_again() {
+    let s = setup().await;
+    let data = pattern(4 * PART - 1000, 6);
+    // One PutObject, so that the object has a full checksum and each range a CRC to keep
+    // (ferry serve gives multipart objects none).
+    let source = s.dir.path().join("lost.src");
+    std::fs::write(&source, &data).unwrap();
+    let whole = TransferConfig {
+        multipart_threshold: 8 * PART,
+        ..TransferConfig::default()
+    };
+    Transfers::new(s.direct.clone(), whole, Progress::silent())
+        .upload_file(&source, BUCKET, "lost.bin")
+        .await
+        .unwrap();
+    let target = s.dir.path().join("lost.bin");
+    interrupt_download(&s, "lost.bin", &target).await;
+    release(&s.proxy);
+    let journal = std::fs::read_to_string(journal_of(&target)).unwrap();
+    assert!(
+        journal.contains("CRC64NVME"),
+        "ranges with checksums: {journal}"
+    );
+    // What a power loss can leave: the journal names range 1, its bytes never reached disk.
+    let temp = std::fs::OpenOptions::new()
+        .write(true)
+        .open(temp_of(&target))
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&temp, &vec![0u8; 4096], PART + 100).unwrap();
+    drop(temp);
+    let before = ranged_gets(&s.proxy);
+    engine(s.proxied.clone(), s.state.path())
+        .download_file(BUCKET, "lost.bin", &target)
+        .await
+        .unwrap();
+    assert_eq!(
+        ranged_gets(&s.proxy) - before,
+        3,
+        "range 1 is fetched again with ranges 2 and 3; range 0 is kept: {:?}",
+        s.proxy.log()
+    );
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert!(!journal_of(&target).exists(), "no journal is left");
 }
 
 #[tokio::test]

@@ -309,7 +309,8 @@ impl Transfers {
             && let Some(earlier) = Journal::<DownloadState>::load(&journal_path)
             && earlier.continues(fresh)
             && std::fs::metadata(temp).is_ok_and(|m| m.len() == size)
-            && let Ok(file) = std::fs::OpenOptions::new().write(true).open(temp)
+            // Read too: the ranges it holds are checked before they are kept.
+            && let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(temp)
         {
             tracing::info!(
                 bucket,
@@ -334,7 +335,7 @@ impl Transfers {
         let journal = match fresh {
             Some(mut state) => {
                 state.ranges = done.clone();
-                let journal = Arc::new(Journal::new(journal_path, state));
+                let journal = Arc::new(Journal::new(journal_path, state).unsynced());
                 journal.flush();
                 Some(journal)
             }
@@ -400,12 +401,11 @@ impl Transfers {
         let mut sums = Vec::with_capacity(plan.parts as usize);
         let mut resumed_bytes = 0;
         let size = plan.size;
+        let mut resumed = resumable_ranges(sink, plan, done).await;
         for (index, range) in plan.ranges().enumerate() {
             // Range 0 or never: a first range kept from an earlier run drops the early GET.
             let early = first.take().filter(|_| index == 0);
-            if let Some(sum) = done.get(&(index as u64))
-                && let Some(sum) = resumed_sum(sink.algorithm, sum.as_deref(), &range)
-            {
+            if let Some(sum) = resumed.remove(&(index as u64)) {
                 resumed_bytes += range.end - range.start;
                 sums.push((index, sum));
                 continue;
@@ -727,6 +727,83 @@ pub(super) fn set_modified(path: &Path, time: std::time::SystemTime) -> Result<(
         .open(path)
         .and_then(|file| file.set_modified(time))
         .map_err(|e| TransferError::io("setting the modification time of", path, e))
+}
+
+/// The ranges an earlier run finished that can be kept, by index, with their checksums
+/// (`None` when not verifying): each is read back from the file (on the blocking pool, 1 MiB
+/// at a time) and kept only if its bytes still have the checksum the journal holds. The
+/// journal is not flushed to stable storage (see [`Journal::unsynced`]): after a power loss
+/// it may name ranges whose bytes never reached the disk, and those are fetched again.
+/// Without a checksum there is nothing to compare, and a finished range is kept as it is.
+async fn resumable_ranges(
+    sink: &Arc<Sink>,
+    plan: &PartPlan,
+    done: &BTreeMap<u64, Option<String>>,
+) -> BTreeMap<u64, Option<PartChecksum>> {
+    let claimed: Vec<(u64, Range<u64>, Option<PartChecksum>)> = plan
+        .ranges()
+        .enumerate()
+        .filter_map(|(index, range)| {
+            let sum = resumed_sum(
+                sink.algorithm,
+                done.get(&(index as u64))?.as_deref(),
+                &range,
+            )?;
+            Some((index as u64, range, sum))
+        })
+        .collect();
+    if claimed.is_empty() {
+        return BTreeMap::new();
+    }
+    let (sink, algorithm) = (sink.clone(), sink.algorithm);
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut buffer = vec![0u8; WRITE_BUFFER];
+        let mut kept = BTreeMap::new();
+        for (index, range, sum) in claimed {
+            let (Some(expected), Some(algorithm)) = (sum, algorithm) else {
+                kept.insert(index, None);
+                continue;
+            };
+            match sum_on_file(&sink.file, range, algorithm, &mut buffer) {
+                Ok(actual) if actual == expected => {
+                    kept.insert(index, Some(actual));
+                }
+                Ok(_) => tracing::info!(
+                    path = %sink.temp.display(),
+                    range = index,
+                    "a range an earlier run finished no longer has its checksum on file; fetching it again"
+                ),
+                Err(error) => tracing::info!(
+                    path = %sink.temp.display(),
+                    range = index,
+                    %error,
+                    "a range an earlier run finished could not be read back; fetching it again"
+                ),
+            }
+        }
+        kept
+    });
+    checked
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// The checksum of `range` of `file`, read into `buffer` a buffer at a time (blocking).
+fn sum_on_file(
+    file: &File,
+    range: Range<u64>,
+    algorithm: ChecksumAlgorithm,
+    buffer: &mut [u8],
+) -> std::io::Result<PartChecksum> {
+    let mut hasher = Hasher::new(algorithm);
+    let mut at = range.start;
+    while at < range.end {
+        let len = (range.end - at).min(buffer.len() as u64) as usize;
+        file.read_exact_at(&mut buffer[..len], at)?;
+        hasher.update(&buffer[..len]);
+        at += len as u64;
+    }
+    Ok(hasher.finish())
 }
 
 /// A range an earlier run finished: `Some(None)` when not verifying, `Some(Some(sum))` with
