@@ -177,3 +177,56 @@ async fn work_that_ends_before_a_cancel_returns_its_result() {
         "a tripped token stops what comes after it too"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_directory_download_reports_exactly_the_files_it_left() {
+    let (_server, client) = ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("many");
+    std::fs::create_dir_all(&source).unwrap();
+    for i in 0..300 {
+        std::fs::write(source.join(format!("f{i:03}")), vec![i as u8; 4096]).unwrap();
+    }
+    let many = TransferConfig {
+        concurrency: 16,
+        ..config()
+    };
+    let up = Transfers::new(client.clone(), many.clone(), Progress::silent())
+        .upload_dir(&source, BUCKET, "many/")
+        .await;
+    assert_eq!((up.objects, up.failed), (300, 0), "{up:?}");
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = finished.clone();
+    // Cancelled in the middle, with downloads on both runtime threads about to rename.
+    let engine = tripping(client.clone(), many, move |e| {
+        matches!(e, Event::Finished { .. })
+            && counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == 100
+    });
+    let target = dir.path().join("down");
+    let run = engine.until_cancelled(engine.download_prefix(BUCKET, "many/", &target));
+    let left = tokio::time::timeout(BOUND, run)
+        .await
+        .expect("the cancel ends the run")
+        .expect_err("cancelled at the 100th file");
+    // Whatever was still running when the report was made has had time to act on disk.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for partial in &left.partial_downloads {
+        assert!(partial.exists(), "reported as left, and there: {partial:?}");
+    }
+    let placed = std::fs::read_dir(&target)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    let hidden = std::fs::read_dir(&target)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".ferry-part"))
+        .count();
+    assert_eq!(
+        hidden,
+        left.partial_downloads.len(),
+        "every temporary file on disk is reported, and only those: {left:?}"
+    );
+    assert!((100..300).contains(&placed), "stopped mid-way: {placed}");
+}

@@ -83,7 +83,9 @@ pub struct Cancelled {
 
 impl Transfers {
     /// This engine's cancellation token (shared by its clones): trip it to stop the work
-    /// running under [`Self::until_cancelled`].
+    /// running under [`Self::until_cancelled`]. Once it has tripped, a finished download
+    /// is no longer renamed into place (the report names it as partial) and waits to be
+    /// dropped: run downloads under [`Self::until_cancelled`] when the token may trip.
     pub fn cancel_token(&self) -> Cancel {
         self.cancel.clone()
     }

@@ -124,14 +124,12 @@ impl Transfers {
         let modified = info.last_modified.as_deref();
         let result = result.and_then(|()| set_last_modified(&temp, modified));
         let result = match result {
-            Ok(()) => {
-                let _entries = self.directories.entry(target).await;
-                std::fs::rename(&temp, target)
-                    .map_err(|e| TransferError::io("renaming into place", target, e))
+            Ok(()) => self.rename_into_place(&temp, target).await,
+            Err(error) => {
+                self.track_download(&temp, false);
+                Err(error)
             }
-            Err(error) => Err(error),
         };
-        self.track_download(&temp, false);
         match result {
             Ok(()) => {
                 self.progress.emit(Event::Finished {

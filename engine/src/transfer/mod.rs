@@ -145,6 +145,16 @@ impl Default for TransferConfig {
 /// 2,000-file upload went to those hand-overs).
 const INLINE_FILE_IO: u64 = 64 * 1024;
 
+/// One download fewer writing `temp` (see [`Transfers::track_download`]).
+fn untrack(list: &mut std::collections::HashMap<PathBuf, usize>, temp: &std::path::Path) {
+    if let Some(count) = list.get_mut(temp) {
+        *count -= 1;
+        if *count == 0 {
+            list.remove(temp);
+        }
+    }
+}
+
 /// The default cap of [`TransferConfig::request_concurrency`]: at 50 ms per answer, 512
 /// requests in flight complete about 10,000 small objects a second (a store that cannot
 /// take that many answers SlowDown, and the adaptive send rate backs off).
@@ -508,11 +518,39 @@ impl Transfers {
             .unwrap_or_else(|e| e.into_inner());
         if open {
             *list.entry(temp.to_owned()).or_default() += 1;
-        } else if let Some(count) = list.get_mut(temp) {
-            *count -= 1;
-            if *count == 0 {
-                list.remove(temp);
+        } else {
+            untrack(&mut list, temp);
+        }
+    }
+
+    /// Renames a finished download's `temp` over `target` and stops tracking it. Once the
+    /// run is cancelled nothing more is renamed: the cancel's report lists the temporary
+    /// files on disk under the same lock, so a file it names as partial stays where it says
+    /// (it is whole, and a rerun takes it again); the download then waits to be dropped with
+    /// the rest of the cancelled work ([`Transfers::until_cancelled`]).
+    pub(crate) async fn rename_into_place(
+        &self,
+        temp: &std::path::Path,
+        target: &std::path::Path,
+    ) -> Result<(), TransferError> {
+        let renamed = {
+            let _entries = self.directories.entry(target).await;
+            let mut list = self
+                .open_downloads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if self.cancel.is_cancelled() {
+                None
+            } else {
+                let renamed = std::fs::rename(temp, target)
+                    .map_err(|e| TransferError::io("renaming into place", target, e));
+                untrack(&mut list, temp);
+                Some(renamed)
             }
+        };
+        match renamed {
+            Some(result) => result,
+            None => std::future::pending().await,
         }
     }
 

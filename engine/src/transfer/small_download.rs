@@ -32,16 +32,12 @@ impl Transfers {
         });
         let temp = temporary_path(target);
         self.track_download(&temp, true);
-        let result = self.fetch_whole(bucket, key, &temp, listed_size).await;
-        self.track_download(&temp, false);
-        let result = match result {
-            Ok(size) => {
-                let _entries = self.directories.entry(target).await;
-                std::fs::rename(&temp, target)
-                    .map(|()| size)
-                    .map_err(|e| TransferError::io("renaming into place", target, e))
+        let result = match self.fetch_whole(bucket, key, &temp, listed_size).await {
+            Ok(size) => self.rename_into_place(&temp, target).await.map(|()| size),
+            Err(error) => {
+                self.track_download(&temp, false);
+                Err(error)
             }
-            Err(error) => Err(error),
         };
         match result {
             Ok(size) => {
