@@ -229,8 +229,7 @@ impl Transfers {
         dst_key: &str,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
-        let tags = self.source_tags(&self.client, src, info).await;
-        let options = self.copy_options(info, tags);
+        let options = self.copy_options(&self.client, src, info).await;
         let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let name = format!("s3://{dst_bucket}/{dst_key}");
         let mut tasks = JoinSet::new();
@@ -335,8 +334,7 @@ impl Transfers {
         } else {
             self.fetch_part(source, src, info, 0..info.size).await?
         };
-        let tags = self.source_tags(source, src, info).await;
-        let mut options = self.copy_options(info, tags);
+        let mut options = self.copy_options(source, src, info).await;
         if let Some(algorithm) = self.config.checksum {
             let sum = self.part_checksum(algorithm, bytes.clone()).await;
             verify_against_source(src, info, std::slice::from_ref(&sum))?;
@@ -361,8 +359,7 @@ impl Transfers {
         dst_key: &str,
     ) -> Result<u64, TransferError> {
         let plan = PartPlan::new(info.size, self.config.part_size, &self.config.limits)?;
-        let tags = self.source_tags(source, src, info).await;
-        let mut options = self.copy_options(info, tags);
+        let mut options = self.copy_options(source, src, info).await;
         self.announce_checksum(&mut options);
         let upload_id = self.start_upload(dst_bucket, dst_key, &options).await?;
         let result = self
@@ -591,15 +588,20 @@ impl Transfers {
     /// The options of a copy's PutObject or CreateMultipartUpload: the source's content
     /// type, standard headers (`Cache-Control`, `Content-Encoding`, …) and metadata (or this
     /// engine's, when copies replace them), with this engine's storage class, encryption,
-    /// tags (else the source's `tags`) and ACL. (A single CopyObject keeps the headers and
-    /// tags on the store's side; the copies in parts and across endpoints dropped them until
-    /// 2026-12-02.)
-    fn copy_options(&self, info: &ObjectInfo, tags: Option<String>) -> PutOptions {
+    /// tags (else the source's, read from `source`: see [`Transfers::source_tags`]) and
+    /// ACL. (A single CopyObject keeps the headers and tags on the store's side; the copies
+    /// in parts and across endpoints dropped them until 2026-12-02.)
+    async fn copy_options(
+        &self,
+        source: &S3Client,
+        src: (&str, &str),
+        info: &ObjectInfo,
+    ) -> PutOptions {
         let carried = PutOptions {
             content_type: info.content_type.clone(),
             metadata: info.metadata.clone(),
             headers: info.headers.clone(),
-            tagging: tags,
+            tagging: self.source_tags(source, src, info).await,
             ..PutOptions::default()
         };
         self.config

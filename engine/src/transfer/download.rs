@@ -738,31 +738,29 @@ async fn resumable_ranges(
     plan: &PartPlan,
     done: &BTreeMap<u64, Option<String>>,
 ) -> BTreeMap<u64, Option<PartChecksum>> {
-    let claimed: Vec<(u64, Range<u64>, Option<PartChecksum>)> = plan
-        .ranges()
-        .enumerate()
-        .filter_map(|(index, range)| {
-            let sum = resumed_sum(
-                sink.algorithm,
-                done.get(&(index as u64))?.as_deref(),
-                &range,
-            )?;
-            Some((index as u64, range, sum))
-        })
-        .collect();
-    if claimed.is_empty() {
-        return BTreeMap::new();
+    let mut kept = BTreeMap::new();
+    let mut to_check = Vec::new();
+    for (index, range) in plan.ranges().enumerate() {
+        let index = index as u64;
+        let Some(journalled) = done.get(&index) else {
+            continue;
+        };
+        match resumed_sum(sink.algorithm, journalled.as_deref(), &range) {
+            Some(Some(sum)) => to_check.push((index, range, sum)),
+            Some(None) => {
+                kept.insert(index, None);
+            }
+            None => {}
+        }
     }
-    let (sink, algorithm) = (sink.clone(), sink.algorithm);
+    if to_check.is_empty() {
+        return kept;
+    }
+    let sink = sink.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let mut buffer = vec![0u8; WRITE_BUFFER];
-        let mut kept = BTreeMap::new();
-        for (index, range, sum) in claimed {
-            let (Some(expected), Some(algorithm)) = (sum, algorithm) else {
-                kept.insert(index, None);
-                continue;
-            };
-            match sum_on_file(&sink.file, range, algorithm, &mut buffer) {
+        for (index, range, expected) in to_check {
+            match sum_on_file(&sink.file, range, expected.algorithm(), &mut buffer) {
                 Ok(actual) if actual == expected => {
                     kept.insert(index, Some(actual));
                 }
