@@ -116,8 +116,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PEM")]
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Requests in flight at once, across all files (default: 16 for parts and ranges, or
-    /// what --target-gbps asks for; objects of one request each start at 256 and grow, up
-    /// to 512, while more requests bring more completions per second). Given, it is fixed.
+    /// what --target-gbps asks for; objects of one request each start at 512 and step down
+    /// where fewer complete as many per second). Given, it is fixed.
     #[arg(long = "concurrency", global = true, value_name = "N")]
     pub concurrency_flag: Option<usize>,
     /// Size concurrency and the memory budget for this throughput, in gigabits per second
