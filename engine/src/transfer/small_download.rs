@@ -10,7 +10,6 @@ use super::{TransferError, Transfers};
 use crate::checksum::Hasher;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
 
 impl Transfers {
     /// Downloads `bucket`/`key`, which a listing said is `listed_size` bytes, to `target`.
@@ -90,11 +89,7 @@ impl Transfers {
             }
             .map_err(|e| TransferError::io("creating", temp, e))?
         };
-        let sink = Sink {
-            file: Arc::new(file),
-            temp: temp.to_owned(),
-            algorithm: expected.as_ref().map(|(a, _)| *a),
-        };
+        let sink = Sink::new(file, temp, expected.as_ref().map(|(a, _)| *a));
         let mut hasher = sink.algorithm.map(Hasher::new);
         let mut next = 0;
         let mut batch = Batch::default();
