@@ -421,28 +421,48 @@ impl Transfers {
         let mut sums = Vec::with_capacity(plan.parts as usize);
         let mut resumed_bytes = 0;
         let size = plan.size;
-        let mut resumed = resumable_ranges(sink, plan, done).await;
+        let name = format!("s3://{bucket}/{key}");
+        let mut resumed = resumed_ranges(sink.algorithm, plan, done);
         for (index, range) in plan.ranges().enumerate() {
             // Range 0 or never: a first range kept from an earlier run drops the early GET.
             let early = first.take().filter(|_| index == 0);
-            if let Some(sum) = resumed.remove(&(index as u64)) {
-                resumed_bytes += range.end - range.start;
-                sums.push((index, sum));
-                continue;
-            }
-            let bytes = range_memory(range.end - range.start);
-            // The early GET holds a slot of its own already.
-            let permit = match early {
-                Some(_) => None,
-                None => Some(self.permit(bytes).await),
+            let len = range.end - range.start;
+            let check = match resumed.remove(&(index as u64)) {
+                Some(Resumed::Unchecked) => {
+                    resumed_bytes += len;
+                    sums.push((index, None));
+                    continue;
+                }
+                Some(Resumed::Check(expected)) => Some(expected),
+                None => None,
+            };
+            let bytes = range_memory(len);
+            // The early GET holds a slot of its own already; a range to read back takes its
+            // slot only if it has to be fetched after all.
+            let permit = match (&early, &check) {
+                (None, None) => Some(self.permit(bytes).await),
+                _ => None,
             };
             if let Some(done) = tasks.try_join_next() {
                 sums.push(flatten(done)?);
             }
-            let (this, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
+            let (this, bucket, key, name) = (
+                self.clone(),
+                bucket.to_owned(),
+                key.to_owned(),
+                name.clone(),
+            );
             let (sink, etag) = (sink.clone(), etag.map(str::to_owned));
             let journal = journal.cloned();
             tasks.spawn(async move {
+                if let Some(expected) = check
+                    && this
+                        .still_on_file(&sink, index, range.clone(), expected)
+                        .await
+                {
+                    this.progress.bytes(&name, len);
+                    return Ok((index, Some(expected)));
+                }
                 let (permit, answer) = match early {
                     Some(early) => early.answer(&range, size, etag.as_deref()).await,
                     None => (permit, None),
@@ -467,8 +487,7 @@ impl Transfers {
             });
         }
         if resumed_bytes > 0 {
-            self.progress
-                .bytes(&format!("s3://{bucket}/{key}"), resumed_bytes);
+            self.progress.bytes(&name, resumed_bytes);
         }
         while let Some(done) = tasks.join_next().await {
             sums.push(flatten(done)?);
@@ -749,61 +768,82 @@ pub(super) fn set_modified(path: &Path, time: std::time::SystemTime) -> Result<(
         .map_err(|e| TransferError::io("setting the modification time of", path, e))
 }
 
-/// The ranges an earlier run finished that can be kept, by index, with their checksums
-/// (`None` when not verifying): each is read back from the file (on the blocking pool, 1 MiB
-/// at a time) and kept only if its bytes still have the checksum the journal holds. The
-/// journal is not flushed to stable storage (see [`Journal::unsynced`]): after a power loss
-/// it may name ranges whose bytes never reached the disk, and those are fetched again.
-/// Without a checksum there is nothing to compare, and a finished range is kept as it is.
-async fn resumable_ranges(
-    sink: &Arc<Sink>,
+/// A range an earlier run finished, as its journal names it.
+enum Resumed {
+    /// Kept as it is: there is no checksum to compare its bytes with.
+    Unchecked,
+    /// Kept if its bytes on file still have this checksum, else fetched again.
+    Check(PartChecksum),
+}
+
+/// The ranges an earlier run finished, by index. The journal is not flushed to stable
+/// storage (see [`Journal::unsynced`]): after a power loss it may name ranges whose bytes
+/// never reached the disk, so each range with a checksum is read back before it is kept
+/// ([`Transfers::still_on_file`]). A journalled checksum that cannot be read leaves its
+/// range out (fetched again).
+fn resumed_ranges(
+    algorithm: Option<ChecksumAlgorithm>,
     plan: &PartPlan,
     done: &BTreeMap<u64, Option<String>>,
-) -> BTreeMap<u64, Option<PartChecksum>> {
-    let mut kept = BTreeMap::new();
-    let mut to_check = Vec::new();
+) -> BTreeMap<u64, Resumed> {
+    let mut resumed = BTreeMap::new();
     for (index, range) in plan.ranges().enumerate() {
         let index = index as u64;
         let Some(journalled) = done.get(&index) else {
             continue;
         };
-        match resumed_sum(sink.algorithm, journalled.as_deref(), &range) {
-            Some(Some(sum)) => to_check.push((index, range, sum)),
+        match resumed_sum(algorithm, journalled.as_deref(), &range) {
+            Some(Some(sum)) => {
+                resumed.insert(index, Resumed::Check(sum));
+            }
             Some(None) => {
-                kept.insert(index, None);
+                resumed.insert(index, Resumed::Unchecked);
             }
             None => {}
         }
     }
-    if to_check.is_empty() {
-        return kept;
-    }
-    let sink = sink.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let mut buffer = vec![0u8; WRITE_BUFFER];
-        for (index, range, expected) in to_check {
+    resumed
+}
+
+impl Transfers {
+    /// Whether `range` of the file still has the checksum `expected` an earlier run
+    /// journalled for it: read back on the blocking pool, 1 MiB at a time, one range per
+    /// core at a time, while the ranges still missing are fetched.
+    async fn still_on_file(
+        &self,
+        sink: &Arc<Sink>,
+        index: usize,
+        range: Range<u64>,
+        expected: PartChecksum,
+    ) -> bool {
+        let _slot = self.checksum_slot().await;
+        let sink = sink.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buffer = vec![0u8; WRITE_BUFFER];
             match sum_on_file(&sink.file, range, expected.algorithm(), &mut buffer) {
-                Ok(actual) if actual == expected => {
-                    kept.insert(index, Some(actual));
+                Ok(actual) if actual == expected => true,
+                Ok(_) => {
+                    tracing::info!(
+                        path = %sink.temp.display(),
+                        range = index,
+                        "a range an earlier run finished no longer has its checksum on file; fetching it again"
+                    );
+                    false
                 }
-                Ok(_) => tracing::info!(
-                    path = %sink.temp.display(),
-                    range = index,
-                    "a range an earlier run finished no longer has its checksum on file; fetching it again"
-                ),
-                Err(error) => tracing::info!(
-                    path = %sink.temp.display(),
-                    range = index,
-                    %error,
-                    "a range an earlier run finished could not be read back; fetching it again"
-                ),
+                Err(error) => {
+                    tracing::info!(
+                        path = %sink.temp.display(),
+                        range = index,
+                        %error,
+                        "a range an earlier run finished could not be read back; fetching it again"
+                    );
+                    false
+                }
             }
-        }
-        kept
-    });
-    checked
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        });
+        read.await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
 }
 
 /// The checksum of `range` of `file`, read into `buffer` a buffer at a time (blocking).

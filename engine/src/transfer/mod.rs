@@ -352,7 +352,7 @@ impl Transfers {
     }
 
     /// One of the slots (one per core) that bound how many parts are summed at once.
-    async fn checksum_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+    pub(super) async fn checksum_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
         match self.checksum_slots.acquire().await {
             Ok(slot) => slot,
             Err(_) => unreachable!("the checksum semaphore is never closed"),
