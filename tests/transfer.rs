@@ -419,6 +419,7 @@ async fn a_part_upload_that_hangs_is_hedged_and_the_upload_finishes() {
                 quantile: 0.95,
                 min_samples: 3,
                 min_delay: std::time::Duration::from_millis(50),
+                ..Default::default()
             }),
             ..config()
         },
@@ -488,6 +489,7 @@ async fn a_ranged_download_that_stalls_is_hedged_and_its_bytes_counted_once() {
                 quantile: 0.95,
                 min_samples: 3,
                 min_delay: std::time::Duration::from_millis(50),
+                ..Default::default()
             }),
             ..config()
         },

@@ -5,12 +5,16 @@
 //! Parts are idempotent (an UploadPart of the same number and bytes, a ranged GET), so a
 //! duplicate is harmless; what it buys is the tail: one slow connection no longer holds up
 //! a whole multipart transfer. As in AWS's Rust transfer manager, the threshold is a high
-//! quantile of the recent latencies of the same kind of request, so about that share of the
-//! requests is hedged, and none until enough have finished to know what slow means.
+//! quantile of the recent latencies of the same kind of request, and none is hedged until
+//! enough have finished to know what slow means. Unlike it, the threshold is also at least
+//! twice the median ([`HedgeConfig::median_factor`]): a quantile alone marks its share of
+//! requests slow however alike they are, and where the client's own CPU or disk sets the
+//! pace (every request a little slower than the last) that hedged up to a fifth of a
+//! 1 GiB download's ranges, each hedge a duplicate GET held in memory, for nothing.
 
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -24,6 +28,16 @@ pub struct HedgeConfig {
     pub min_samples: usize,
     /// A request is never hedged sooner than this.
     pub min_delay: Duration,
+    /// Nor sooner than this many times the median of the recent latencies (2.0: a request
+    /// is a straggler once it has taken twice as long as a typical one).
+    pub median_factor: f64,
+    /// Hedges in flight at once (at least 1); a request that passes its threshold while
+    /// they are all taken runs on unhedged. When every request in flight slows down at
+    /// once, the cause is shared (the link, the store, the client's own CPU or disk) and a
+    /// duplicate of each only adds to it: without this bound, one such stall of a 1 GiB
+    /// download on loopback sent 15 duplicate GETs together, 8 MiB each held in memory.
+    /// The engine allows one per 16 parts in flight where that is more.
+    pub max_in_flight: usize,
 }
 
 impl Default for HedgeConfig {
@@ -32,6 +46,8 @@ impl Default for HedgeConfig {
             quantile: 0.95,
             min_samples: 16,
             min_delay: Duration::from_millis(50),
+            median_factor: 2.0,
+            max_in_flight: 1,
         }
     }
 }
@@ -45,6 +61,7 @@ pub struct Hedger {
     config: HedgeConfig,
     recent: Mutex<Recent>,
     hedged: AtomicU64,
+    in_flight: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +77,7 @@ impl Hedger {
             config,
             recent: Mutex::new(Recent::default()),
             hedged: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -78,7 +96,20 @@ impl Hedger {
         sorted.sort_unstable();
         let rank = ((sorted.len() as f64) * self.config.quantile).ceil() as usize;
         let at = sorted[rank.clamp(1, sorted.len()) - 1];
-        Some(at.max(self.config.min_delay))
+        let median = sorted[(sorted.len() - 1) / 2];
+        let typical = median.mul_f64(self.config.median_factor.max(0.0));
+        Some(at.max(typical).max(self.config.min_delay))
+    }
+
+    /// One of the [`HedgeConfig::max_in_flight`] hedge slots, if one is free.
+    fn hedge_slot(&self) -> Option<HedgeSlot<'_>> {
+        let max = self.config.max_in_flight.max(1);
+        self.in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HedgeSlot(&self.in_flight))
     }
 
     fn record(&self, latency: Duration) {
@@ -121,22 +152,26 @@ impl Hedger {
                     // The request first: one answering just at the threshold is not hedged.
                     biased;
                     result = &mut first => result,
-                    () = tokio::time::sleep(threshold) => {
-                        self.hedged.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(?threshold, "part request is slow; sending it again");
-                        let second = second();
-                        tokio::pin!(second);
-                        tokio::select! {
-                            result = &mut first => match result {
-                                Ok(value) => Ok(value),
-                                Err(_) => second.await,
-                            },
-                            result = &mut second => match result {
-                                Ok(value) => Ok(value),
-                                Err(_) => first.await,
-                            },
+                    () = tokio::time::sleep(threshold) => match self.hedge_slot() {
+                        // Every hedge slot taken: the slowness is likely shared.
+                        None => first.await,
+                        Some(_slot) => {
+                            self.hedged.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(?threshold, "part request is slow; sending it again");
+                            let second = second();
+                            tokio::pin!(second);
+                            tokio::select! {
+                                result = &mut first => match result {
+                                    Ok(value) => Ok(value),
+                                    Err(_) => second.await,
+                                },
+                                result = &mut second => match result {
+                                    Ok(value) => Ok(value),
+                                    Err(_) => first.await,
+                                },
+                            }
                         }
-                    }
+                    },
                 }
             }
         };
@@ -144,6 +179,15 @@ impl Hedger {
             self.record(started.elapsed());
         }
         result
+    }
+}
+
+/// A hedge in flight; dropping it frees its slot.
+struct HedgeSlot<'a>(&'a AtomicUsize);
+
+impl Drop for HedgeSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -157,6 +201,8 @@ mod tests {
             quantile: 0.95,
             min_samples,
             min_delay: Duration::from_millis(1),
+            median_factor: 0.0,
+            max_in_flight: usize::MAX,
         })
     }
 
@@ -172,6 +218,56 @@ mod tests {
             h.record(Duration::from_millis(ms));
         }
         assert_eq!(h.threshold(), Some(Duration::from_millis(95)));
+    }
+
+    #[test]
+    fn the_threshold_is_never_below_twice_the_median() {
+        let h = Hedger::new(HedgeConfig {
+            min_delay: Duration::from_millis(1),
+            ..HedgeConfig::default()
+        });
+        // Requests alike (the client's own pace): the quantile alone would hedge the
+        // slowest 5% of them at 105 ms.
+        for ms in 90..=110 {
+            h.record(Duration::from_millis(ms));
+        }
+        assert_eq!(h.threshold(), Some(Duration::from_millis(200)));
+        // A long tail: the quantile is past twice the median and decides.
+        for _ in 0..5 {
+            h.record(Duration::from_secs(5));
+        }
+        assert_eq!(h.threshold(), Some(Duration::from_secs(5)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_more_hedges_are_in_flight_than_allowed_when_every_request_is_slow() {
+        let h = Hedger::new(HedgeConfig {
+            min_samples: 1,
+            min_delay: Duration::from_millis(1),
+            max_in_flight: 2,
+            ..HedgeConfig::default()
+        });
+        h.record(Duration::from_millis(10));
+        let calls = AtomicUsize::new(0);
+        // Eight requests at once, each (and each hedge) taking a second: a shared stall.
+        let requests = (0..8).map(|_| {
+            h.run(|| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Ok::<_, ()>(())
+                }
+            })
+        });
+        let results = futures_util::future::join_all(requests).await;
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(h.hedged(), 2, "two hedge slots");
+        assert_eq!(calls.load(Ordering::SeqCst), 8 + 2);
+        assert_eq!(
+            h.in_flight.load(Ordering::SeqCst),
+            0,
+            "the slots are given back"
+        );
     }
 
     #[test]

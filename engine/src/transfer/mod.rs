@@ -304,8 +304,13 @@ impl Transfers {
         let cap = config.request_concurrency.max(config.concurrency);
         let requests = adaptive::AdaptiveLimit::starting_at(cap, floor, cap);
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
-        let part_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
-        let range_hedger = config.hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
+        // One hedge in flight per 16 parts in flight, where that is more than asked.
+        let hedge = config.hedge.map(|h| hedge::HedgeConfig {
+            max_in_flight: h.max_in_flight.max(config.concurrency / 16),
+            ..h
+        });
+        let part_hedger = hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
+        let range_hedger = hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
         let buffers = upload::BufferPool::new(config.memory_budget);
         Self {
             client,
