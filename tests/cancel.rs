@@ -213,6 +213,16 @@ async fn a_cancelled_directory_download_reports_exactly_the_files_it_left() {
     for partial in &left.partial_downloads {
         assert!(partial.exists(), "reported as left, and there: {partial:?}");
     }
+    for removed in &left.removed_downloads {
+        assert!(
+            !removed.exists(),
+            "reported as removed, and gone: {removed:?}"
+        );
+    }
+    assert!(
+        left.partial_downloads.is_empty(),
+        "4 KiB objects have no journal to resume from, so nothing partial stays: {left:?}"
+    );
     let placed = std::fs::read_dir(&target)
         .unwrap()
         .filter_map(Result::ok)

@@ -224,6 +224,7 @@ impl Reporter {
                     "aborted_uploads": left.aborted_uploads.len(),
                     "open_uploads": open,
                     "partial_downloads": left.partial_downloads,
+                    "removed_downloads": left.removed_downloads,
                     "seconds": seconds,
                 })
             );
@@ -240,6 +241,12 @@ impl Reporter {
             line.push_str(&format!(
                 "; {} partial download(s) stay under their .ferry-part names for a rerun to resume",
                 left.partial_downloads.len()
+            ));
+        }
+        if !left.removed_downloads.is_empty() {
+            line.push_str(&format!(
+                "; removed {} unfinished download(s) of one request each (a rerun fetches them again)",
+                left.removed_downloads.len()
             ));
         }
         errln!("{line}");

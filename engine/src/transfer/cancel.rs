@@ -1,6 +1,7 @@
 //! Cancellation: a token any task can trip (a signal handler, a UI's stop button), and what
 //! a cancelled run leaves behind, said plainly: which multipart uploads were aborted, which
-//! were left open for a rerun to resume, and which partial downloads stay on disk.
+//! were left open for a rerun to resume, which partial downloads stay on disk for a rerun
+//! to resume, and which (with nothing to resume from) were removed.
 //!
 //! Work runs under [`Transfers::until_cancelled`]: when the token trips, the work is dropped
 //! (its tasks with it), then the open uploads are aborted, or kept when
@@ -77,8 +78,11 @@ pub struct Cancelled {
     /// or a lifecycle rule removes them).
     pub open_uploads: Vec<(UploadRef, String)>,
     /// Partial downloads left on disk under their temporary names (`.NAME.ferry-part`, never
-    /// the final name): a rerun resumes or replaces them.
+    /// the final name), each with the journal a rerun resumes it from.
     pub partial_downloads: Vec<PathBuf>,
+    /// Temporary files of unfinished downloads that had nothing to resume from (objects of
+    /// one request, fetched whole; a rerun fetches them again), removed.
+    pub removed_downloads: Vec<PathBuf>,
 }
 
 impl Transfers {
@@ -109,12 +113,27 @@ impl Transfers {
         Err(self.wind_down().await)
     }
 
-    /// After a cancel: the open uploads aborted or kept, and the partial downloads listed.
+    /// After a cancel: the open uploads aborted or kept, the partial downloads that a
+    /// rerun can resume listed, and those it cannot removed.
     async fn wind_down(&self) -> Cancelled {
-        let mut left = Cancelled {
-            partial_downloads: self.partial_downloads(),
-            ..Cancelled::default()
-        };
+        let mut left = Cancelled::default();
+        for temp in self.partial_downloads() {
+            // A download with a journal beside its temporary file resumes from it; one
+            // without (an object of one request) is fetched whole again, so its partial file
+            // would only be left behind, and never removed if the object goes away.
+            if super::journal::download_journal_path(&temp).exists() {
+                left.partial_downloads.push(temp);
+                continue;
+            }
+            match std::fs::remove_file(&temp) {
+                Ok(()) => left.removed_downloads.push(temp),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    tracing::warn!(path = %temp.display(), %error, "could not remove a partial download");
+                    left.partial_downloads.push(temp);
+                }
+            }
+        }
         let open = self.take_open_uploads();
         if self.config.keep_uploads_on_cancel {
             let why = "kept for a rerun to resume";
