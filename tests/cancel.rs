@@ -2,7 +2,7 @@
 //! (uploads aborted or kept open, partial downloads kept under their temporary names).
 
 use ferry::s3::S3Client;
-use ferry::transfer::{Cancel, Event, Progress, TransferConfig, Transfers, limits::MIB};
+use ferry::transfer::{Cancel, Cancelled, Event, Progress, TransferConfig, Transfers, limits::MIB};
 use ferry_tests::embedded::Embedded;
 use std::time::Duration;
 
@@ -45,6 +45,18 @@ fn tripping(
     Transfers::new(client, config, progress).with_cancel(cancel)
 }
 
+/// What `run` (work under `until_cancelled` whose token trips mid-way, `when`) left behind.
+async fn left_by<T: std::fmt::Debug>(
+    run: impl std::future::Future<Output = Result<T, Cancelled>>,
+    when: &str,
+) -> Cancelled {
+    match tokio::time::timeout(BOUND, run).await {
+        Ok(Err(left)) => left,
+        Ok(Ok(value)) => panic!("not cancelled {when}: ended with {value:?}"),
+        Err(_) => panic!("the cancel {when} did not end the run"),
+    }
+}
+
 fn file_of(dir: &std::path::Path, size: u64) -> std::path::PathBuf {
     let path = dir.join("big.bin");
     let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
@@ -71,10 +83,7 @@ async fn a_cancelled_upload_stops_and_its_multipart_upload_is_aborted_and_named(
         matches!(e, Event::PartDone { .. })
     });
     let run = engine.until_cancelled(engine.upload_file(&path, BUCKET, "big.bin"));
-    let left = tokio::time::timeout(BOUND, run)
-        .await
-        .expect("the cancel ends the run")
-        .expect_err("cancelled before the last part");
+    let left = left_by(run, "before the last part").await;
     assert_eq!(left.aborted_uploads.len(), 1, "{left:?}");
     assert_eq!(left.aborted_uploads[0].key, "big.bin");
     assert!(left.open_uploads.is_empty(), "{left:?}");
@@ -116,10 +125,7 @@ async fn a_cancelled_upload_can_be_kept_open_for_a_rerun_and_is_named() {
         matches!(e, Event::PartDone { .. })
     });
     let run = engine.until_cancelled(engine.upload_file(&path, BUCKET, "kept.bin"));
-    let left = tokio::time::timeout(BOUND, run)
-        .await
-        .expect("the cancel ends the run")
-        .expect_err("cancelled before the last part");
+    let left = left_by(run, "before the last part").await;
     assert!(left.aborted_uploads.is_empty(), "{left:?}");
     assert_eq!(left.open_uploads.len(), 1, "{left:?}");
     let (upload, why) = &left.open_uploads[0];
@@ -146,10 +152,7 @@ async fn a_cancelled_download_keeps_its_partial_file_under_the_temporary_name_on
     });
     let target = dir.path().join("down.bin.copy");
     let run = engine.until_cancelled(engine.download_file(BUCKET, "down.bin", &target));
-    let left = tokio::time::timeout(BOUND, run)
-        .await
-        .expect("the cancel ends the run")
-        .expect_err("cancelled at the first bytes");
+    let left = left_by(run, "at the first bytes").await;
     assert!(!target.exists(), "never under the final name");
     assert_eq!(left.partial_downloads.len(), 1, "{left:?}");
     let partial = &left.partial_downloads[0];
@@ -204,10 +207,7 @@ async fn a_cancelled_directory_download_reports_exactly_the_files_it_left() {
     });
     let target = dir.path().join("down");
     let run = engine.until_cancelled(engine.download_prefix(BUCKET, "many/", &target));
-    let left = tokio::time::timeout(BOUND, run)
-        .await
-        .expect("the cancel ends the run")
-        .expect_err("cancelled at the 100th file");
+    let left = left_by(run, "at the 100th file").await;
     // Whatever was still running when the report was made has had time to act on disk.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for partial in &left.partial_downloads {
