@@ -245,7 +245,7 @@ impl Reporter {
         }
         if !left.removed_downloads.is_empty() {
             line.push_str(&format!(
-                "; removed {} unfinished download(s) of one request each (a rerun fetches them again)",
+                "; removed {} unfinished download(s) with no journal to resume from (a rerun fetches them again)",
                 left.removed_downloads.len()
             ));
         }

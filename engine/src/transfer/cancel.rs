@@ -80,8 +80,9 @@ pub struct Cancelled {
     /// Partial downloads left on disk under their temporary names (`.NAME.ferry-part`, never
     /// the final name), each with the journal a rerun resumes it from.
     pub partial_downloads: Vec<PathBuf>,
-    /// Temporary files of unfinished downloads that had nothing to resume from (objects of
-    /// one request, fetched whole; a rerun fetches them again), removed.
+    /// Temporary files of unfinished downloads that had no journal to resume from (objects
+    /// of one request, fetched whole, and objects without an ETag; a rerun fetches them
+    /// again), removed.
     pub removed_downloads: Vec<PathBuf>,
 }
 
@@ -119,7 +120,7 @@ impl Transfers {
         let mut left = Cancelled::default();
         for temp in self.partial_downloads() {
             // A download with a journal beside its temporary file resumes from it; one
-            // without (an object of one request) is fetched whole again, so its partial file
+            // without (an object of one request, or one with no ETag) starts over, so its file
             // would only be left behind, and never removed if the object goes away.
             if super::journal::download_journal_path(&temp).exists() {
                 left.partial_downloads.push(temp);

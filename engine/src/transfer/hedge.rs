@@ -14,8 +14,9 @@
 
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// When and how much to hedge.
@@ -61,7 +62,8 @@ pub struct Hedger {
     config: HedgeConfig,
     recent: Mutex<Recent>,
     hedged: AtomicU64,
-    in_flight: AtomicUsize,
+    /// One permit per hedge that may be in flight ([`HedgeConfig::max_in_flight`]).
+    slots: Semaphore,
 }
 
 #[derive(Debug, Default)]
@@ -77,7 +79,7 @@ impl Hedger {
             config,
             recent: Mutex::new(Recent::default()),
             hedged: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
+            slots: Semaphore::new(config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS)),
         }
     }
 
@@ -99,17 +101,6 @@ impl Hedger {
         let median = sorted[(sorted.len() - 1) / 2];
         let typical = median.mul_f64(self.config.median_factor.max(0.0));
         Some(at.max(typical).max(self.config.min_delay))
-    }
-
-    /// One of the [`HedgeConfig::max_in_flight`] hedge slots, if one is free.
-    fn hedge_slot(&self) -> Option<HedgeSlot<'_>> {
-        let max = self.config.max_in_flight.max(1);
-        self.in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| HedgeSlot(&self.in_flight))
     }
 
     fn record(&self, latency: Duration) {
@@ -152,7 +143,7 @@ impl Hedger {
                     // The request first: one answering just at the threshold is not hedged.
                     biased;
                     result = &mut first => result,
-                    () = tokio::time::sleep(threshold) => match self.hedge_slot() {
+                    () = tokio::time::sleep(threshold) => match self.slots.try_acquire().ok() {
                         // Every hedge slot taken: the slowness is likely shared.
                         None => first.await,
                         Some(_slot) => {
@@ -179,15 +170,6 @@ impl Hedger {
             self.record(started.elapsed());
         }
         result
-    }
-}
-
-/// A hedge in flight; dropping it frees its slot.
-struct HedgeSlot<'a>(&'a AtomicUsize);
-
-impl Drop for HedgeSlot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -263,11 +245,7 @@ mod tests {
         assert!(results.iter().all(Result::is_ok));
         assert_eq!(h.hedged(), 2, "two hedge slots");
         assert_eq!(calls.load(Ordering::SeqCst), 8 + 2);
-        assert_eq!(
-            h.in_flight.load(Ordering::SeqCst),
-            0,
-            "the slots are given back"
-        );
+        assert_eq!(h.slots.available_permits(), 2, "the slots are given back");
     }
 
     #[test]
