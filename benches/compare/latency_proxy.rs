@@ -2,14 +2,18 @@
 //! only after a delay (time to first byte), as S3's 10-100 ms per request.
 //!
 //! ```text
-//! latency-proxy --listen 127.0.0.1:PORT --upstream 127.0.0.1:PORT --delay-ms 30 --jitter-ms 5
+//! latency-proxy --listen 127.0.0.1:PORT --upstream 127.0.0.1:PORT --delay-ms 30 --jitter-ms 5 \
+//!     [--conn-mbps 25]
 //! ```
 //!
 //! For every connection, bytes from the client go upstream at once; the first bytes of each
 //! answer are held until DELAY +- JITTER milliseconds (uniform) after the request began, then
-//! everything streams at full speed. A request begins when the client sends bytes while no
-//! answer is pending (HTTP/1.1 keep-alive without pipelining, which every client here uses).
-//! Loopback addresses only; runs until killed. Used by `benches/compare/run.sh --latency-ms`.
+//! everything streams at full speed, or at `--conn-mbps` megabytes a second per connection
+//! and direction (S3 serves one request at about 85-90 MB/s: a link where more connections
+//! bring more throughput). A request begins when the client sends bytes while no answer is
+//! pending (HTTP/1.1 keep-alive without pipelining, which every client here uses).
+//! Loopback addresses only; runs until killed. Used by `benches/compare/run.sh --latency-ms`
+//! and `--conn-mbps`.
 //!
 //! It replaces a Python asyncio proxy that, on two cores, capped a 256 MiB upload at about
 //! 250 MiB/s and spent more CPU per small request than the clients under test.
@@ -41,6 +45,32 @@ impl Delay {
         let unit = (splitmix(seed) >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
         let offset = (unit * 2.0 - 1.0) * self.jitter.as_secs_f64();
         Duration::from_secs_f64((self.base.as_secs_f64() + offset).max(0.0))
+    }
+}
+
+/// Paces one direction of one connection to a rate (no pacing without one).
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// Bytes a second; `None`: as fast as they come.
+    rate: Option<f64>,
+    /// When the bytes sent so far are due to have been sent.
+    due: Option<Instant>,
+}
+
+impl Pace {
+    fn new(mbps: f64) -> Self {
+        let rate = (mbps > 0.0).then_some(mbps * 1e6);
+        Self { rate, due: None }
+    }
+
+    /// Waits until `n` more bytes may go.
+    async fn before(&mut self, n: usize) {
+        let Some(rate) = self.rate else { return };
+        let now = Instant::now();
+        // Idle time earns no credit: a connection that waited starts from now.
+        let start = self.due.filter(|due| *due > now).unwrap_or(now);
+        tokio::time::sleep_until(start.into()).await;
+        self.due = Some(start + Duration::from_secs_f64(n as f64 / rate));
     }
 }
 
@@ -77,7 +107,12 @@ impl Pending {
 }
 
 /// Client to upstream: marks when a new request starts.
-async fn pump_up(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, pending: Arc<Pending>) {
+async fn pump_up(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    pending: Arc<Pending>,
+    mut pace: Pace,
+) {
     let mut buffer = vec![0u8; BUFFER];
     loop {
         let n = match from.read(&mut buffer).await {
@@ -85,6 +120,7 @@ async fn pump_up(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, pending: Arc<P
             Ok(n) => n,
         };
         pending.mark_if_idle();
+        pace.before(n).await;
         if to.write_all(&buffer[..n]).await.is_err() {
             break;
         }
@@ -99,6 +135,7 @@ async fn pump_down(
     pending: Arc<Pending>,
     delay: Delay,
     seed: u64,
+    mut pace: Pace,
 ) {
     let mut buffer = vec![0u8; BUFFER];
     let mut answers = 0u64;
@@ -111,6 +148,7 @@ async fn pump_down(
             answers += 1;
             tokio::time::sleep_until((started + delay.sample(seed ^ answers)).into()).await;
         }
+        pace.before(n).await;
         if to.write_all(&buffer[..n]).await.is_err() {
             break;
         }
@@ -118,7 +156,7 @@ async fn pump_down(
     let _ = to.shutdown().await;
 }
 
-async fn handle(client: TcpStream, upstream: SocketAddr, delay: Delay, seed: u64) {
+async fn handle(client: TcpStream, upstream: SocketAddr, delay: Delay, seed: u64, mbps: f64) {
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };
@@ -131,8 +169,15 @@ async fn handle(client: TcpStream, upstream: SocketAddr, delay: Delay, seed: u64
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     tokio::join!(
-        pump_up(client_read, server_write, pending.clone()),
-        pump_down(server_read, client_write, pending, delay, seed),
+        pump_up(client_read, server_write, pending.clone(), Pace::new(mbps)),
+        pump_down(
+            server_read,
+            client_write,
+            pending,
+            delay,
+            seed,
+            Pace::new(mbps)
+        ),
     );
 }
 
@@ -152,7 +197,7 @@ fn option<T: std::str::FromStr>(args: &[String], name: &str, default: Option<T>)
 fn usage(problem: &str) -> ! {
     eprintln!(
         "latency-proxy: {problem}\nusage: latency-proxy --listen 127.0.0.1:PORT \
-         --upstream 127.0.0.1:PORT [--delay-ms 30] [--jitter-ms 0]"
+         --upstream 127.0.0.1:PORT [--delay-ms 30] [--jitter-ms 0] [--conn-mbps 0]"
     );
     std::process::exit(2)
 }
@@ -172,6 +217,10 @@ fn main() {
         base: Duration::from_secs_f64(option(&args, "--delay-ms", Some(30.0f64)) / 1000.0),
         jitter: Duration::from_secs_f64(option(&args, "--jitter-ms", Some(0.0f64)) / 1000.0),
     };
+    let mbps = option(&args, "--conn-mbps", Some(0.0f64));
+    if !(mbps.is_finite() && mbps >= 0.0) {
+        usage("--conn-mbps must be a number of megabytes a second (0: no limit)");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -196,7 +245,7 @@ fn main() {
             };
             connections += 1;
             let seed = splitmix(connections ^ u64::from(std::process::id()));
-            tokio::spawn(handle(client, upstream, delay, seed));
+            tokio::spawn(handle(client, upstream, delay, seed, mbps));
         }
     });
 }
@@ -238,7 +287,7 @@ mod tests {
         };
         tokio::spawn(async move {
             let (client, _) = proxy.accept().await.unwrap();
-            handle(client, upstream_address, delay, 1).await;
+            handle(client, upstream_address, delay, 1, 0.0).await;
         });
         let mut client = TcpStream::connect(proxy_address).await.unwrap();
         for _ in 0..2 {
@@ -249,5 +298,20 @@ mod tests {
             assert_eq!(&answer, b"pong");
             assert!(started.elapsed() >= Duration::from_millis(40));
         }
+    }
+
+    #[tokio::test]
+    async fn a_paced_connection_moves_no_faster_than_its_rate() {
+        // Four 250 kB writes at 10 MB/s: the first goes at once, each later one waits for
+        // the one before it to have taken its 25 ms, so the fourth starts at 75 ms.
+        let mut pace = Pace::new(10.0);
+        let started = Instant::now();
+        for _ in 0..4 {
+            pace.before(250_000).await;
+        }
+        assert!(started.elapsed() >= Duration::from_millis(70));
+        let mut unpaced = Pace::new(0.0);
+        assert!(unpaced.rate.is_none());
+        unpaced.before(usize::MAX).await;
     }
 }

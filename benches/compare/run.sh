@@ -22,6 +22,9 @@
 #   --latency-ms N          answer every request N ms late, like S3's time to first byte
 #                           (a proxy in front of both servers: latency_proxy.rs)  COMPARE_LATENCY_MS (0)
 #   --jitter-ms N           +- N ms of uniform jitter on that delay               COMPARE_JITTER_MS  (0)
+#   --conn-mbps N           with --latency-ms: each connection moves at most N MB/s each way, as
+#                           S3 serves one request at about 90 MB/s (more connections, more
+#                           throughput)                                           COMPARE_CONN_MBPS  (0: no cap)
 #   --hold S                run nothing: start the servers (and proxies), write their endpoints and
 #                           the clients' environment to WORK/env.sh, and keep them up for S seconds,
 #                           to try commands by hand (`. WORK/env.sh`)   COMPARE_HOLD (0: off)
@@ -49,6 +52,7 @@ FERRY_BIN=${FERRY_BIN:-}
 FERRY_ARGS=${COMPARE_FERRY_ARGS:-}
 LATENCY_MS=${COMPARE_LATENCY_MS:-0}
 JITTER_MS=${COMPARE_JITTER_MS:-0}
+CONN_MBPS=${COMPARE_CONN_MBPS:-0}
 HOLD=${COMPARE_HOLD:-0}
 while (($#)); do
   case $1 in
@@ -65,6 +69,7 @@ while (($#)); do
     --ferry-args) FERRY_ARGS=$2; shift ;;
     --latency-ms) LATENCY_MS=$2; shift ;;
     --jitter-ms) JITTER_MS=$2; shift ;;
+    --conn-mbps) CONN_MBPS=$2; shift ;;
     --hold) HOLD=$2; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
@@ -75,6 +80,8 @@ for n in "$SIZE_MIB" "$FILES" "$FILE_KIB" "$REPS" "$TIMEOUT"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "sizes, counts and the timeout must be positive integers (got '$n')"
 done
 [[ $HOLD =~ ^[0-9]+$ ]] || die "--hold takes a number of seconds (got '$HOLD')"
+[[ $CONN_MBPS =~ ^[0-9]+$ ]] || die "--conn-mbps takes a whole number of MB/s (got '$CONN_MBPS')"
+[[ $CONN_MBPS == 0 || $LATENCY_MS != 0 ]] || die "--conn-mbps needs --latency-ms (the proxy that paces is the latency proxy)"
 read -r -a CLIENTS <<< "$CLIENTS_S"
 read -r -a SCENARIOS <<< "$SCENARIOS_S"
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
@@ -271,13 +278,15 @@ if [[ $LATENCY_MS != 0 ]]; then
     port=$(free_port)
     upstream=${!side#http://}
     "$W/bin/latency-proxy" --listen "127.0.0.1:$port" --upstream "$upstream" \
-      --delay-ms "$LATENCY_MS" --jitter-ms "$JITTER_MS" >"$W/latency-$side.log" 2>&1 &
+      --delay-ms "$LATENCY_MS" --jitter-ms "$JITTER_MS" --conn-mbps "$CONN_MBPS" \
+      >"$W/latency-$side.log" 2>&1 &
     PIDS+=($!)
     wait_port "$port" || die "the latency proxy did not start"
     printf -v "$side" 'http://127.0.0.1:%s' "$port"
   done
 fi
-say "sink $SINK (nginx), real $REAL (ferry serve), latency ${LATENCY_MS} ms +- ${JITTER_MS} ms"
+pace=""; [[ $CONN_MBPS != 0 ]] && pace=", at most $CONN_MBPS MB/s per connection"
+say "sink $SINK (nginx), real $REAL (ferry serve), latency ${LATENCY_MS} ms +- ${JITTER_MS} ms$pace"
 
 # Client configuration: all at their defaults apart from the endpoint and path-style addressing.
 printf '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n' > "$W/home/.aws/config"
@@ -425,6 +434,7 @@ echo "scenario,client,rep,status,wall_s,user_s,sys_s,rss_kib" > "$RAW"
   echo "# peers: awscrt $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("awscrt"))' 2>/dev/null), s5cmd $("$S5CMD" version 2>/dev/null), $("$VENV/bin/rclone" version 2>/dev/null | head -1), $("$VENV/bin/aws" --version 2>&1 | cut -d' ' -f1)"
   echo "# servers: sink $("$NGINX" -v 2>&1 | sed 's/.*: //'); real: ferry serve (s3s-fs)"
   echo "# latency: every answer ${LATENCY_MS} ms +- ${JITTER_MS} ms late (latency_proxy.rs, a tokio proxy, in front of both servers)"
+  [[ $CONN_MBPS != 0 ]] && echo "# per connection: at most ${CONN_MBPS} MB/s each way (latency_proxy.rs --conn-mbps)"
   for c in "${CLIENTS[@]}"; do [[ -z "${AVAILABLE[$c]:-}" ]] && echo "# skipped $c: ${WHY[$c]:-}"; done
 } > "$OUT/meta.txt"
 
