@@ -14,6 +14,7 @@ const BOUND: Duration = Duration::from_secs(120);
 fn config() -> TransferConfig {
     TransferConfig {
         concurrency: 1,
+        max_concurrency: 1,
         part_size: PART,
         multipart_threshold: PART,
         hedge: None,

@@ -864,6 +864,19 @@ async fn a_fault_window_gives_one_request_in_n_its_fault_then_closes() {
 }
 
 #[tokio::test]
+async fn a_delayed_request_is_forwarded_intact_no_sooner_than_its_delay() {
+    let (upstream, proxy, client) = setup().await;
+    proxy.push([Fault::Delay { millis: 200 }]);
+    let started = std::time::Instant::now();
+    let reply = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, object());
+    assert_eq!(upstream.requests(), 1);
+    assert_eq!(proxy.log()[0].2, "Delay");
+}
+
+#[tokio::test]
 async fn queued_faults_come_before_the_window() {
     let (_upstream, proxy, client) = setup().await;
     proxy.fault_window(Duration::from_secs(60), Fault::slow_down(), 1);

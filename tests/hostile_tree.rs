@@ -153,6 +153,7 @@ async fn a_hostile_tree_uploads_every_regular_file_or_names_why_not() {
     });
     let config = TransferConfig {
         concurrency: 2,
+        max_concurrency: 2,
         part_size: PART,
         multipart_threshold: PART,
         memory_budget: 2 * PART,

@@ -234,6 +234,7 @@ async fn upload_changing(change: fn(&Path)) {
     std::fs::write(&path, pattern(4 * PART, 3)).unwrap();
     let config = TransferConfig {
         concurrency: 1,
+        max_concurrency: 1,
         memory_budget: PART,
         ..config()
     };

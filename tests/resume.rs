@@ -20,6 +20,7 @@ const PROGRESS_POLLS: usize = 3000;
 fn engine(client: S3Client, state: &Path) -> Transfers {
     let config = TransferConfig {
         concurrency: 2,
+        max_concurrency: 2,
         part_size: PART,
         multipart_threshold: PART,
         state_dir: Some(state.to_owned()),

@@ -415,6 +415,7 @@ async fn a_part_upload_that_hangs_is_hedged_and_the_upload_finishes() {
         client,
         TransferConfig {
             concurrency: 2,
+            max_concurrency: 2,
             hedge: Some(ferry::transfer::hedge::HedgeConfig {
                 quantile: 0.95,
                 min_samples: 3,
@@ -485,6 +486,7 @@ async fn a_ranged_download_that_stalls_is_hedged_and_its_bytes_counted_once() {
         client,
         TransferConfig {
             concurrency: 2,
+            max_concurrency: 2,
             hedge: Some(ferry::transfer::hedge::HedgeConfig {
                 quantile: 0.95,
                 min_samples: 3,
@@ -951,4 +953,65 @@ async fn an_object_replaced_by_a_multipart_upload_is_not_reported_with_the_old_c
         .await
         .unwrap();
     assert!(std::fs::read(&target).unwrap() == large, "bytes differ");
+}
+
+#[tokio::test]
+async fn ranges_in_flight_grow_past_the_floor_where_each_answer_is_slow() {
+    // Every answer 40 ms late: completions per second follow the ranges in flight, so each
+    // doubling pays, and the limit climbs from its floor of 4 towards its cap of 32.
+    let (server, direct) = ready().await;
+    const RANGE: u64 = 64 * 1024;
+    let data = pattern(160 * RANGE, 9);
+    direct
+        .put_object(
+            BUCKET,
+            "slow.bin",
+            ferry::http::RequestBody::bytes(bytes::Bytes::from(data.clone())),
+            &ferry::s3::PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.fault_window(
+        std::time::Duration::from_secs(600),
+        Fault::Delay { millis: 40 },
+        1,
+    );
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let engine = Transfers::new(
+        client,
+        TransferConfig {
+            concurrency: 4,
+            max_concurrency: 32,
+            part_size: RANGE,
+            limits: ferry::transfer::Limits {
+                min_part_size: RANGE,
+                ..ferry::transfer::Limits::AWS
+            },
+            hedge: None,
+            ..config()
+        },
+        Progress::silent(),
+    );
+    assert_eq!(engine.part_limit(), 4);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("slow.bin");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        engine.download_file(BUCKET, "slow.bin", &target),
+    )
+    .await
+    .expect("160 ranges of 40 ms each end long before this")
+    .unwrap();
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert!(
+        engine.part_limit() > 4,
+        "ranges in flight grew: {}",
+        engine.part_limit()
+    );
+    assert!(engine.part_limit() <= 32);
 }

@@ -131,6 +131,12 @@ pub enum Fault {
         /// How many bytes of the body reach the client.
         after_bytes: usize,
     },
+    /// Forward the request as is, `millis` milliseconds late: a store that takes that long
+    /// to answer (with [`FaultProxy::fault_window`], every request: S3's time to first byte).
+    Delay {
+        /// How late the request is forwarded.
+        millis: u64,
+    },
     /// Hold the request, then forward it as is: once [`FaultProxy::release_holds`] is
     /// called (at once if it was already), at most [`HANG_LIMIT`] later.
     Hold,
@@ -191,6 +197,7 @@ impl Fault {
             Fault::StallResponse { .. } => "StallResponse",
             Fault::StallRequest { .. } => "StallRequest",
             Fault::Hold => "Hold",
+            Fault::Delay { .. } => "Delay",
         }
     }
 }
@@ -633,6 +640,10 @@ async fn handle(
             // A service error makes hyper close the connection without writing a response;
             // `reset_on_close` turns that close into a TCP RST.
             Err(Dropped("reset before response").into())
+        }
+        Fault::Delay { millis } => {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            forward(&shared, parts, body, &conn, BodyFault::None).await
         }
         Fault::Hold => {
             let released = async {

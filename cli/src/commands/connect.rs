@@ -162,6 +162,9 @@ pub fn transfers(
 pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> {
     let mut config = TransferConfig {
         concurrency: global.concurrency(),
+        max_concurrency: global
+            .concurrency_flag
+            .map_or(ferry::transfer::DEFAULT_MAX_CONCURRENCY, |n| n.max(1)),
         request_concurrency: global.request_concurrency(),
         sync_downloads: global.fsync,
         follow_symlinks: !global.no_follow_symlinks,
@@ -183,7 +186,9 @@ pub fn transfer_config(global: &GlobalArgs) -> Result<TransferConfig, CliError> 
             .map_err(|e| CliError::usage(format!("--target-gbps: {e}"), "e.g. --target-gbps 10"))?;
         config.memory_budget = sizing.memory_budget;
         if global.concurrency_flag.is_none() {
-            config.concurrency = sizing.concurrency;
+            // A cap: parts in flight start at the default and climb to it where that pays.
+            config.max_concurrency = sizing.concurrency;
+            config.concurrency = sizing.concurrency.min(crate::args::DEFAULT_CONCURRENCY);
         }
     }
     config.checksum = checksum_algorithm(global)?;
@@ -397,15 +402,18 @@ mod tests {
     }
 
     #[test]
-    fn target_gbps_sizes_concurrency_and_memory_unless_concurrency_is_given() {
+    fn target_gbps_caps_parts_in_flight_and_sizes_memory_unless_concurrency_fixes_them() {
         let sized = transfer(&["--target-gbps", "10"]).ok().unwrap();
-        assert_eq!(sized.concurrency, 25);
+        assert_eq!((sized.concurrency, sized.max_concurrency), (16, 25));
         assert_eq!(sized.memory_budget, 25 * 8 * 1024 * 1024);
+        let small = transfer(&["--target-gbps", "1"]).ok().unwrap();
+        assert_eq!((small.concurrency, small.max_concurrency), (4, 4));
         let pinned = transfer(&["--target-gbps", "10", "--concurrency", "8"])
             .ok()
             .unwrap();
-        assert_eq!(pinned.concurrency, 8);
-        assert_eq!(transfer(&[]).ok().unwrap().concurrency, 16);
+        assert_eq!((pinned.concurrency, pinned.max_concurrency), (8, 8));
+        let default = transfer(&[]).ok().unwrap();
+        assert_eq!((default.concurrency, default.max_concurrency), (16, 32));
         for bad in ["0", "-0.5", "NaN", "inf"] {
             let err = transfer(&[&format!("--target-gbps={bad}")]).unwrap_err();
             assert!(err.message.contains("--target-gbps"), "{}", err.message);

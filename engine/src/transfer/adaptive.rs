@@ -22,6 +22,17 @@
 //! The limit only grows when requests actually waited for a permit, so a job that never
 //! fills the window does not inflate it. Throttling is handled below this, by the client's
 //! adaptive send rate: fewer completions per second then also stop the growth here.
+//!
+//! Byte-bound work (parts and ranges, [`AdaptiveLimit::for_parts`]) climbs more carefully,
+//! since every part in flight holds memory: it starts at its floor, without slow start, and
+//! judges a window only after a full round of completions (as many as the limit). Once
+//! [`PATIENCE`] windows have settled with parts waiting, it tries half as many more. Each
+//! growth is a trial: kept only if the next window's rate is better (by more than
+//! [`GAIN`]), and then tried again at once, else taken back, and the next trial then
+//! waits twice as many windows (at most [`MAX_PATIENCE`]). Where the link gives each connection
+//! a share (S3 serves one request at about 90 MB/s), parts in flight grow until the link is
+//! full; where one core or the disk is the limit (loopback), one failed trial now and then
+//! is all it costs. The same downward probe as above gives back parts that stopped helping.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -38,6 +49,22 @@ pub const GAIN: f64 = 0.10;
 /// Steady windows (requests waiting, the rate unchanged) before the limit tries a quarter
 /// less: with [`WINDOW`] at 50 ms, at most one window in ten runs a step lower.
 pub const PROBE_AFTER: u32 = 8;
+/// Byte-bound work: settled windows held before the first growth is tried, and after a
+/// growth that did not pay before the next (doubling with every trial that fails). A
+/// trial costs a round of parts on more connections: on loopback, where one core is the
+/// limit, trying every other window cost a 1 GiB download a seventh more CPU.
+pub const PATIENCE: u32 = 4;
+/// The most windows byte-bound work holds before trying to grow again.
+pub const MAX_PATIENCE: u32 = 64;
+
+/// What the limit bounds, which sets how it climbs (see the module's doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Objects of one request: starts at its cap, slow start, growth kept while it holds.
+    Requests,
+    /// Parts and ranges: starts at its floor, each growth a trial kept only if it pays.
+    Parts,
+}
 
 /// A self-sizing limit on requests in flight.
 #[derive(Debug)]
@@ -55,6 +82,7 @@ pub struct AdaptiveLimit {
     waiting: AtomicUsize,
     /// Growing by one per completion while requests wait (see the module's doc).
     slow_start: AtomicBool,
+    policy: Policy,
     window: Mutex<Window>,
 }
 
@@ -64,6 +92,7 @@ struct Window {
     /// The previous window's rate (completions per second) and the limit it ran with.
     previous: Option<(f64, usize)>,
     probe: Probe,
+    climb: Climb,
 }
 
 /// A permit from an [`AdaptiveLimit`]; dropping it counts a completion.
@@ -87,6 +116,16 @@ impl AdaptiveLimit {
 
     /// A limit starting at `start`, never below `floor` nor above `cap`.
     pub fn starting_at(start: usize, floor: usize, cap: usize) -> Arc<Self> {
+        Self::build(start, floor, cap, Policy::Requests)
+    }
+
+    /// A limit on parts and ranges in flight: it starts at `floor` and grows towards `cap`
+    /// only where more in flight bring more completions per second.
+    pub fn for_parts(floor: usize, cap: usize) -> Arc<Self> {
+        Self::build(floor, floor, cap, Policy::Parts)
+    }
+
+    fn build(start: usize, floor: usize, cap: usize, policy: Policy) -> Arc<Self> {
         let floor = floor.max(1);
         let cap = cap.max(floor);
         let start = start.clamp(floor, cap);
@@ -98,11 +137,13 @@ impl AdaptiveLimit {
             completions: AtomicU64::new(0),
             contended: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
-            slow_start: AtomicBool::new(true),
+            slow_start: AtomicBool::new(policy == Policy::Requests),
+            policy,
             window: Mutex::new(Window {
                 started: Instant::now(),
                 previous: None,
                 probe: Probe::default(),
+                climb: Climb::default(),
             }),
         })
     }
@@ -146,7 +187,12 @@ impl AdaptiveLimit {
             drop(window);
         }
         let done = self.completions.fetch_add(1, Ordering::Relaxed) + 1;
-        if done < MIN_SAMPLES {
+        let samples = match self.policy {
+            Policy::Requests => MIN_SAMPLES,
+            // A full round: every part in flight at the window's start has come back.
+            Policy::Parts => MIN_SAMPLES.max(self.limit() as u64),
+        };
+        if done < samples {
             return;
         }
         let Ok(mut window) = self.window.try_lock() else {
@@ -161,15 +207,26 @@ impl AdaptiveLimit {
         let rate = done as f64 / elapsed.as_secs_f64();
         let limit = self.limit();
         let previous = window.previous;
-        let next = decide(
-            previous,
-            rate,
-            limit,
-            contended,
-            &mut window.probe,
-            self.floor,
-            self.cap,
-        );
+        let next = match self.policy {
+            Policy::Requests => decide(
+                previous,
+                rate,
+                limit,
+                contended,
+                &mut window.probe,
+                self.floor,
+                self.cap,
+            ),
+            Policy::Parts => climb(
+                previous,
+                rate,
+                limit,
+                contended,
+                &mut window.climb,
+                self.floor,
+                self.cap,
+            ),
+        };
         if next <= limit {
             self.slow_start.store(false, Ordering::Relaxed);
         }
@@ -184,7 +241,11 @@ impl AdaptiveLimit {
             return;
         }
         self.limit.store(to, Ordering::Relaxed);
-        tracing::debug!(from, to, "requests in flight for small objects");
+        let work = match self.policy {
+            Policy::Requests => "objects of one request",
+            Policy::Parts => "parts and ranges",
+        };
+        tracing::debug!(from, to, work, "requests in flight resized");
         if to > from {
             self.semaphore.add_permits(to - from);
         } else {
@@ -289,6 +350,85 @@ fn decide(
     } else {
         grow // holding steady while requests wait: probe upwards once more
     }
+}
+
+/// What the byte-bound controller remembers between windows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Climb {
+    /// A growth on trial: the rate and limit before it.
+    growth: Option<(f64, usize)>,
+    /// A step down on trial: the rate and limit before it.
+    step_down: Option<(f64, usize)>,
+    /// Windows held since the last change.
+    held: u32,
+    /// Windows to hold before the next growth is tried.
+    patience: u32,
+}
+
+impl Default for Climb {
+    fn default() -> Self {
+        Self {
+            growth: None,
+            step_down: None,
+            held: 0,
+            patience: PATIENCE,
+        }
+    }
+}
+
+/// Half as many more parts in flight (at least one more), within `cap`.
+fn grown(limit: usize, cap: usize) -> usize {
+    (limit + (limit / 2).max(1)).min(cap)
+}
+
+/// The next limit of byte-bound work, from the previous window (rate, limit) and this one
+/// (see the module's doc): growths and steps down are trials, judged by the next window.
+fn climb(
+    previous: Option<(f64, usize)>,
+    rate: f64,
+    limit: usize,
+    contended: bool,
+    climb: &mut Climb,
+    floor: usize,
+    cap: usize,
+) -> usize {
+    if let Some((before, from)) = climb.growth.take() {
+        climb.held = 0;
+        if rate > before * (1.0 + GAIN) {
+            // It paid: keep it, and try again at once while parts wait.
+            climb.patience = PATIENCE;
+            if contended && limit < cap {
+                climb.growth = Some((rate, limit));
+                return grown(limit, cap);
+            }
+            return limit;
+        }
+        // More in flight did not bring more: take it back, and wait longer next time.
+        climb.patience = (climb.patience * 2).min(MAX_PATIENCE);
+        return from;
+    }
+    if let Some((before, from)) = climb.step_down.take() {
+        climb.held = 0;
+        // A step down that cost completions is taken back; one that cost nothing is kept.
+        return if rate < before * (1.0 - GAIN) {
+            from
+        } else {
+            limit
+        };
+    }
+    // A window right after a change still carries parts sent under the old limit.
+    let settled = previous.is_some_and(|(_, before_limit)| before_limit == limit);
+    climb.held += 1;
+    if contended && limit < cap && settled && climb.held >= climb.patience {
+        climb.growth = Some((rate, limit));
+        return grown(limit, cap);
+    }
+    if settled && limit > floor && climb.held >= PROBE_AFTER {
+        // Long at one limit above the floor: try a quarter less (memory given back).
+        climb.step_down = Some((rate, limit));
+        return (limit - limit / 4).max(floor);
+    }
+    limit
 }
 
 #[cfg(test)]
@@ -401,6 +541,120 @@ mod tests {
             limits[45..].iter().all(|&l| (243..=324).contains(&l)),
             "and stays: {limits:?}"
         );
+    }
+
+    /// The limits `climb` sets over `windows` windows, from a floor of 16, each window's rate
+    /// given by `rate_of` the limit it ran with, parts always waiting.
+    fn parts_over(windows: usize, cap: usize, rate_of: impl Fn(usize) -> f64) -> Vec<usize> {
+        let (mut state, mut previous, mut limit) = (Climb::default(), None, 16);
+        let mut limits = Vec::new();
+        for _ in 0..windows {
+            let rate = rate_of(limit);
+            let next = climb(previous, rate, limit, true, &mut state, 16, cap);
+            previous = Some((rate, limit));
+            limit = next;
+            limits.push(limit);
+        }
+        limits
+    }
+
+    #[test]
+    fn parts_in_flight_grow_by_half_while_each_growth_brings_more_and_stop_where_it_does_not() {
+        // A link that gives each connection a share, full at 30 in flight: after four
+        // settled windows, 24 and 36 pay, 54 does not and is taken back.
+        let limits = parts_over(16, 256, |limit| limit.min(30) as f64 * 10.0);
+        assert_eq!(limits[..7], [16, 16, 16, 24, 36, 54, 36], "{limits:?}");
+        assert!(
+            limits[7..14].iter().all(|&l| l == 36),
+            "the next trial waits twice as long: {limits:?}"
+        );
+        // And never past the cap.
+        let capped = parts_over(8, 48, |limit| limit as f64 * 10.0);
+        assert_eq!(capped, [16, 16, 16, 24, 36, 48, 48, 48]);
+    }
+
+    #[test]
+    fn where_more_parts_in_flight_do_not_help_trials_grow_rarer_and_the_floor_holds() {
+        // One core or the disk is the limit: the rate is the same whatever is in flight.
+        let limits = parts_over(400, 64, |_| 1000.0);
+        let trials: Vec<usize> = (0..limits.len()).filter(|&w| limits[w] > 16).collect();
+        assert!(
+            trials.windows(2).all(|w| w[1] - w[0] >= PATIENCE as usize),
+            "{trials:?}"
+        );
+        let gaps: Vec<usize> = trials.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.windows(2).all(|g| g[1] >= g[0]), "rarer: {gaps:?}");
+        assert!(trials.len() <= 12, "{} trials in 400 windows", trials.len());
+        assert!(
+            trials
+                .iter()
+                .all(|&w| limits[w] == 24 && limits[w + 1] == 16),
+            "each trial is taken back in the next window"
+        );
+    }
+
+    #[test]
+    fn parts_in_flight_that_stopped_helping_are_given_back_a_quarter_at_a_time() {
+        // Full at 40: from 64, steps down are kept while the rate holds, the one that costs
+        // completions is taken back.
+        let mut state = Climb {
+            held: PROBE_AFTER,
+            patience: MAX_PATIENCE,
+            ..Climb::default()
+        };
+        let rate = |limit: usize| limit.min(40) as f64 * 10.0;
+        assert_eq!(
+            climb(Some((400.0, 64)), 400.0, 64, true, &mut state, 16, 64),
+            48
+        );
+        assert_eq!(
+            climb(Some((400.0, 64)), rate(48), 48, true, &mut state, 16, 64),
+            48
+        );
+        state.held = PROBE_AFTER;
+        assert_eq!(
+            climb(Some((400.0, 48)), 400.0, 48, true, &mut state, 16, 64),
+            36
+        );
+        assert_eq!(
+            climb(Some((400.0, 48)), rate(36), 36, true, &mut state, 16, 64),
+            36
+        );
+        state.held = PROBE_AFTER;
+        assert_eq!(
+            climb(Some((360.0, 36)), 360.0, 36, true, &mut state, 16, 64),
+            27
+        );
+        assert_eq!(
+            climb(Some((360.0, 36)), rate(27), 27, true, &mut state, 16, 64),
+            36
+        );
+    }
+
+    #[test]
+    fn parts_in_flight_grow_only_while_parts_wait_and_once_a_window_has_settled() {
+        let ready = Climb {
+            held: PATIENCE,
+            ..Climb::default()
+        };
+        let mut state = ready;
+        assert_eq!(
+            climb(Some((100.0, 16)), 100.0, 16, false, &mut state, 16, 64),
+            16
+        );
+        // The window after a change still carries parts sent under the old limit.
+        let mut state = ready;
+        assert_eq!(
+            climb(Some((100.0, 24)), 100.0, 16, true, &mut state, 16, 64),
+            16
+        );
+        assert_eq!(
+            climb(Some((100.0, 16)), 100.0, 16, true, &mut state, 16, 64),
+            24
+        );
+        // The first window has nothing to settle against.
+        let mut state = ready;
+        assert_eq!(climb(None, 100.0, 16, true, &mut state, 16, 64), 16);
     }
 
     #[tokio::test]

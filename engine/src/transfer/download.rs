@@ -661,7 +661,7 @@ impl Transfers {
                         .await?
                 }
             };
-            let mut batch = Batch::default();
+            let mut batch = Batch::of(write_batch(self.part_limit()));
             let failure = loop {
                 match output.body.chunk().await {
                     Ok(Some(chunk)) => {
@@ -923,20 +923,52 @@ pub(super) fn range_memory(len: u64) -> u64 {
     len.min(WRITE_BUFFER as u64)
 }
 
-/// Received chunks held until there are [`WRITE_BUFFER`] bytes to write in one blocking task
-/// (the chunks are the response's own buffers: nothing is copied in user space).
-#[derive(Default)]
+/// What the write batches of all ranges in flight hold together, at most: a range's batch
+/// is this shared by the parts in flight, between [`MIN_WRITE_BATCH`] and [`WRITE_BUFFER`]
+/// (1 MiB at the default 16 in flight, 512 KiB at 32). A batch's chunks are slices of the
+/// connection's read buffer, which they keep alive whole: a 1 MiB batch pinned about 2 MiB,
+/// so 32 ranges with 1 MiB batches peaked at 87 MiB resident, with 256 KiB batches at
+/// 48 MiB, and as fast (docs/benchmarks.md).
+pub(super) const BATCH_MEMORY: usize = 16 * 1024 * 1024;
+/// The smallest write batch.
+pub(super) const MIN_WRITE_BATCH: usize = 128 * 1024;
+
+/// The write batch of a range when `parts` parts and ranges may be in flight.
+pub(super) fn write_batch(parts: usize) -> usize {
+    (BATCH_MEMORY / parts.max(1)).clamp(MIN_WRITE_BATCH, WRITE_BUFFER)
+}
+
+/// Received chunks held until there are enough bytes (at most [`WRITE_BUFFER`]) to write in
+/// one blocking task (the chunks are the response's own buffers: nothing is copied in user
+/// space).
 pub(super) struct Batch {
     chunks: Vec<bytes::Bytes>,
     pub(super) len: usize,
+    /// Bytes that make the batch full.
+    full: usize,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self::of(WRITE_BUFFER)
+    }
 }
 
 impl Batch {
+    /// An empty batch that is full at `full` bytes.
+    pub(super) fn of(full: usize) -> Self {
+        Self {
+            chunks: Vec::new(),
+            len: 0,
+            full,
+        }
+    }
+
     /// Adds `chunk`; true when the batch is full enough to write.
     pub(super) fn push(&mut self, chunk: bytes::Bytes) -> bool {
         self.len += chunk.len();
         self.chunks.push(chunk);
-        self.len >= WRITE_BUFFER
+        self.len >= self.full
     }
 
     /// The chunks, leaving the batch empty.

@@ -57,9 +57,14 @@ use tokio::sync::Semaphore;
 /// How transfers run.
 #[derive(Debug, Clone)]
 pub struct TransferConfig {
-    /// Requests in flight at once for parts and ranges (byte-bound work), across all files;
-    /// also where request-bound work starts.
+    /// Requests in flight at once for parts and ranges (byte-bound work), across all files,
+    /// to start with and at least; also the floor of request-bound work.
     pub concurrency: usize,
+    /// The most parts and ranges in flight: byte-bound work grows from
+    /// [`concurrency`](Self::concurrency) towards this while more in flight bring more
+    /// completions per second, and gives the growth back where they do not (see
+    /// [`adaptive`]); the memory budget bounds it too. Equal to `concurrency`: fixed.
+    pub max_concurrency: usize,
     /// The most requests in flight for request-bound work (objects that take one request
     /// each: small uploads and downloads, CopyObject), which sizes itself between
     /// [`concurrency`](Self::concurrency) and this as long as more requests bring more
@@ -118,6 +123,7 @@ impl Default for TransferConfig {
     fn default() -> Self {
         Self {
             concurrency: 16,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
             request_concurrency: DEFAULT_REQUEST_CONCURRENCY,
             part_size: 8 * limits::MIB,
             multipart_threshold: 8 * limits::MIB,
@@ -154,6 +160,14 @@ fn untrack(list: &mut std::collections::HashMap<PathBuf, usize>, temp: &std::pat
         }
     }
 }
+
+/// The default cap of [`TransferConfig::max_concurrency`]: twice the default floor. S3
+/// serves one request at about 90 MB/s, so 16 parts in flight fill about 11 Gbps and 32
+/// about 23 Gbps; past that, `--target-gbps` sizes the cap (and the memory budget with
+/// it). On a link of 25 MB/s per connection, a 1 GiB download took 3.0 s with 16 in
+/// flight, 1.9 s with 32 and 1.5 s with 64, peaking at 37, 50 and 82 MiB resident
+/// (docs/benchmarks.md).
+pub const DEFAULT_MAX_CONCURRENCY: usize = 32;
 
 /// The default cap of [`TransferConfig::request_concurrency`]: at 50 ms per answer, 512
 /// requests in flight complete about 10,000 small objects a second (a store that cannot
@@ -244,7 +258,8 @@ fn io_advice(error: &std::io::Error) -> Option<crate::Advice> {
 pub struct Transfers {
     client: S3Client,
     config: Arc<TransferConfig>,
-    permits: Arc<Semaphore>,
+    /// The self-sizing limit of byte-bound work (parts and ranges).
+    parts: Arc<adaptive::AdaptiveLimit>,
     /// The memory budget, in KiB units.
     memory: Arc<Semaphore>,
     progress: Progress,
@@ -289,6 +304,7 @@ impl Transfers {
         let config = TransferConfig {
             request_concurrency: pool,
             concurrency: config.concurrency.min(pool),
+            max_concurrency: config.max_concurrency.min(pool),
             ..config
         };
         Self::new(client, config, progress)
@@ -296,7 +312,10 @@ impl Transfers {
 
     /// An engine sending through `client`.
     pub fn new(client: S3Client, config: TransferConfig, progress: Progress) -> Self {
-        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let parts = adaptive::AdaptiveLimit::for_parts(
+            config.concurrency.max(1),
+            config.max_concurrency.max(config.concurrency),
+        );
         // Request-bound work starts at its cap (512 at the defaults): where each answer takes
         // tens of milliseconds, the first round trip carries as many requests as it may, and
         // the limit steps down from there where more in flight stop helping.
@@ -315,7 +334,7 @@ impl Transfers {
         Self {
             client,
             config: Arc::new(config),
-            permits,
+            parts,
             memory,
             progress,
             open_uploads: Arc::default(),
@@ -594,13 +613,9 @@ impl Transfers {
             Ok(permit) => permit,
             Err(_) => unreachable!("the memory semaphore is never closed"),
         };
-        let request = match self.permits.clone().acquire_owned().await {
-            Ok(permit) => permit,
-            Err(_) => unreachable!("the transfer semaphore is never closed"),
-        };
         Permit {
             _memory: memory,
-            _request: Slot::Bytes(request),
+            _request: Slot::Bytes(self.parts.acquire().await),
         }
     }
 
@@ -633,6 +648,11 @@ impl Transfers {
         self.requests.limit()
     }
 
+    /// Parts and ranges in flight allowed now (it grows while it helps).
+    pub fn part_limit(&self) -> usize {
+        self.parts.limit()
+    }
+
     /// Files or objects walked or listed ahead of the transfers: enough to keep every
     /// request slot busy.
     fn tasks_ahead(&self) -> usize {
@@ -651,7 +671,7 @@ pub(crate) struct Permit {
 #[derive(Debug)]
 enum Slot {
     /// Parts and ranges.
-    Bytes(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit),
+    Bytes(#[allow(dead_code)] adaptive::AdaptivePermit),
     /// Objects of one request.
     Request(#[allow(dead_code)] adaptive::AdaptivePermit),
 }

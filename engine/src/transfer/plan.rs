@@ -59,9 +59,13 @@ impl PartPlan {
         }
         let needed = size.div_ceil(limits.max_parts);
         let mib = super::limits::MIB;
-        let part_size = preferred
-            .max(needed.div_ceil(mib) * mib)
-            .min(limits.max_part_size);
+        // Grown only where the preferred size would need too many parts (a store whose
+        // smallest part is under 1 MiB keeps its small parts).
+        let part_size = if needed > preferred {
+            (needed.div_ceil(mib) * mib).min(limits.max_part_size)
+        } else {
+            preferred
+        };
         let parts = size.div_ceil(part_size).max(1);
         Ok(Self {
             size,
