@@ -26,10 +26,11 @@
 //! Byte-bound work (parts and ranges, [`AdaptiveLimit::for_parts`]) climbs more carefully,
 //! since every part in flight holds memory: it starts at its floor, without slow start, and
 //! judges a window only after a full round of completions (as many as the limit). Once
-//! [`PATIENCE`] windows have settled with parts waiting, it tries half as many more. Each
-//! growth is a trial: kept only if the next window's rate is better (by more than
-//! [`GAIN`]), and then tried again at once, else taken back, and the next trial then
-//! waits twice as many windows (at most [`MAX_PATIENCE`]). Where the link gives each connection
+//! [`FIRST_TRIAL`] windows have settled with parts waiting, it tries half as many more.
+//! Each growth is a trial: kept only if the next window's rate is better (by more than
+//! [`GAIN`]), and then tried again at once, else taken back, and the next trial then waits
+//! [`PATIENCE`] windows, twice as many after each further failure (at most
+//! [`MAX_PATIENCE`]). Where the link gives each connection
 //! a share (S3 serves one request at about 90 MB/s), parts in flight grow until the link is
 //! full; where one core or the disk is the limit (loopback), one failed trial now and then
 //! is all it costs. The same downward probe as above gives back parts that stopped helping.
@@ -49,11 +50,13 @@ pub const GAIN: f64 = 0.10;
 /// Steady windows (requests waiting, the rate unchanged) before the limit tries a quarter
 /// less: with [`WINDOW`] at 50 ms, at most one window in ten runs a step lower.
 pub const PROBE_AFTER: u32 = 8;
-/// Byte-bound work: settled windows held before the first growth is tried, and after a
-/// growth that did not pay before the next (doubling with every trial that fails). A
-/// trial costs a round of parts on more connections: on loopback, where one core is the
-/// limit, trying every other window cost a 1 GiB download a seventh more CPU.
-pub const PATIENCE: u32 = 4;
+/// Byte-bound work: settled windows with parts waiting before the first growth is tried.
+pub const FIRST_TRIAL: u32 = 2;
+/// Byte-bound work: windows held after a growth that did not pay before the next is tried
+/// (doubling with every further trial that fails). A trial costs a round of parts on more
+/// connections: on loopback, where one core is the limit, trying every other window cost
+/// a 1 GiB download a seventh more CPU.
+pub const PATIENCE: u32 = 8;
 /// The most windows byte-bound work holds before trying to grow again.
 pub const MAX_PATIENCE: u32 = 64;
 
@@ -371,7 +374,7 @@ impl Default for Climb {
             growth: None,
             step_down: None,
             held: 0,
-            patience: PATIENCE,
+            patience: FIRST_TRIAL,
         }
     }
 }
@@ -396,7 +399,7 @@ fn climb(
         climb.held = 0;
         if rate > before * (1.0 + GAIN) {
             // It paid: keep it, and try again at once while parts wait.
-            climb.patience = PATIENCE;
+            climb.patience = FIRST_TRIAL;
             if contended && limit < cap {
                 climb.growth = Some((rate, limit));
                 return grown(limit, cap);
@@ -404,7 +407,7 @@ fn climb(
             return limit;
         }
         // More in flight did not bring more: take it back, and wait longer next time.
-        climb.patience = (climb.patience * 2).min(MAX_PATIENCE);
+        climb.patience = (climb.patience * 2).clamp(PATIENCE, MAX_PATIENCE);
         return from;
     }
     if let Some((before, from)) = climb.step_down.take() {
@@ -560,17 +563,17 @@ mod tests {
 
     #[test]
     fn parts_in_flight_grow_by_half_while_each_growth_brings_more_and_stop_where_it_does_not() {
-        // A link that gives each connection a share, full at 30 in flight: after four
+        // A link that gives each connection a share, full at 30 in flight: after two
         // settled windows, 24 and 36 pay, 54 does not and is taken back.
         let limits = parts_over(16, 256, |limit| limit.min(30) as f64 * 10.0);
-        assert_eq!(limits[..7], [16, 16, 16, 24, 36, 54, 36], "{limits:?}");
+        assert_eq!(limits[..5], [16, 24, 36, 54, 36], "{limits:?}");
         assert!(
-            limits[7..14].iter().all(|&l| l == 36),
-            "the next trial waits twice as long: {limits:?}"
+            limits[5..12].iter().all(|&l| l == 36),
+            "the next trial waits {PATIENCE} windows: {limits:?}"
         );
         // And never past the cap.
-        let capped = parts_over(8, 48, |limit| limit as f64 * 10.0);
-        assert_eq!(capped, [16, 16, 16, 24, 36, 48, 48, 48]);
+        let capped = parts_over(6, 48, |limit| limit as f64 * 10.0);
+        assert_eq!(capped, [16, 24, 36, 48, 48, 48]);
     }
 
     #[test]
@@ -634,7 +637,7 @@ mod tests {
     #[test]
     fn parts_in_flight_grow_only_while_parts_wait_and_once_a_window_has_settled() {
         let ready = Climb {
-            held: PATIENCE,
+            held: FIRST_TRIAL,
             ..Climb::default()
         };
         let mut state = ready;

@@ -672,6 +672,8 @@ impl Transfers {
                                 write_at(sink, next, batch.take(), hasher, gate).await?;
                             RangeWatch::report(watch, len);
                             self.progress.bytes(&name, len);
+                            // More ranges in flight since: smaller batches from now on.
+                            batch.full = write_batch(self.part_limit());
                         }
                     }
                     Ok(None) => break None,
@@ -945,7 +947,7 @@ pub(super) struct Batch {
     chunks: Vec<bytes::Bytes>,
     pub(super) len: usize,
     /// Bytes that make the batch full.
-    full: usize,
+    pub(super) full: usize,
 }
 
 impl Default for Batch {
