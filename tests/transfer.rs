@@ -958,7 +958,7 @@ async fn an_object_replaced_by_a_multipart_upload_is_not_reported_with_the_old_c
 #[tokio::test]
 async fn ranges_in_flight_grow_past_the_floor_where_each_answer_is_slow() {
     // Every answer 40 ms late: completions per second follow the ranges in flight, so each
-    // doubling pays, and the limit climbs from its floor of 4 towards its cap of 32.
+    // growth pays, and the limit climbs from its floor of 4 towards its cap of 32.
     let (server, direct) = ready().await;
     const RANGE: u64 = 64 * 1024;
     let data = pattern(160 * RANGE, 9);

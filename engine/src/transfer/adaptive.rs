@@ -25,15 +25,19 @@
 //!
 //! Byte-bound work (parts and ranges, [`AdaptiveLimit::for_parts`]) climbs more carefully,
 //! since every part in flight holds memory: it starts at its floor, without slow start, and
-//! judges a window only after a full round of completions (as many as the limit). Once
-//! [`FIRST_TRIAL`] windows have settled with parts waiting, it tries half as many more.
+//! judges a window only after a full round of completions (as many as the limit). From
+//! its [`FIRST_TRIAL`]th window on, a window run wholly at one limit with parts waiting
+//! tries half as many more.
 //! Each growth is a trial: kept only if the next window's rate is better (by more than
 //! [`GAIN`]), and then tried again at once, else taken back, and the next trial then waits
 //! [`PATIENCE`] windows, twice as many after each further failure (at most
 //! [`MAX_PATIENCE`]). Where the link gives each connection
 //! a share (S3 serves one request at about 90 MB/s), parts in flight grow until the link is
 //! full; where one core or the disk is the limit (loopback), one failed trial now and then
-//! is all it costs. The same downward probe as above gives back parts that stopped helping.
+//! is all it costs. After [`PROBE_AFTER`] windows at one limit above the floor it tries a
+//! quarter less, judged on a window run wholly at the lower limit: kept unless the rate
+//! fell (by more than [`GAIN`]), so parts that stopped helping are given back; growth
+//! trials go on counting through these steps.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -48,7 +52,8 @@ pub const MIN_SAMPLES: u64 = 16;
 /// The relative change of rate that counts as better or worse.
 pub const GAIN: f64 = 0.10;
 /// Steady windows (requests waiting, the rate unchanged) before the limit tries a quarter
-/// less: with [`WINDOW`] at 50 ms, at most one window in ten runs a step lower.
+/// less: with [`WINDOW`] at 50 ms, at most one window in ten runs a step lower. Byte-bound
+/// work counts windows at one limit, whatever their rate.
 pub const PROBE_AFTER: u32 = 8;
 /// Byte-bound work: settled windows with parts waiting before the first growth is tried.
 pub const FIRST_TRIAL: u32 = 2;
@@ -362,9 +367,11 @@ struct Climb {
     growth: Option<(f64, usize)>,
     /// A step down on trial: the rate and limit before it.
     step_down: Option<(f64, usize)>,
-    /// Windows held since the last change.
-    held: u32,
-    /// Windows to hold before the next growth is tried.
+    /// Windows since the last growth was judged (what [`Climb::patience`] counts).
+    since_growth: u32,
+    /// Windows since the limit last changed (what [`PROBE_AFTER`] counts).
+    steady: u32,
+    /// Windows to wait before the next growth is tried.
     patience: u32,
 }
 
@@ -373,7 +380,8 @@ impl Default for Climb {
         Self {
             growth: None,
             step_down: None,
-            held: 0,
+            since_growth: 0,
+            steady: 0,
             patience: FIRST_TRIAL,
         }
     }
@@ -395,8 +403,10 @@ fn climb(
     floor: usize,
     cap: usize,
 ) -> usize {
+    // A window right after a change still carries parts sent under the old limit.
+    let settled = previous.is_some_and(|(_, before_limit)| before_limit == limit);
     if let Some((before, from)) = climb.growth.take() {
-        climb.held = 0;
+        (climb.since_growth, climb.steady) = (0, 0);
         if rate > before * (1.0 + GAIN) {
             // It paid: keep it, and try again at once while parts wait.
             climb.patience = FIRST_TRIAL;
@@ -410,8 +420,13 @@ fn climb(
         climb.patience = (climb.patience * 2).clamp(PATIENCE, MAX_PATIENCE);
         return from;
     }
-    if let Some((before, from)) = climb.step_down.take() {
-        climb.held = 0;
+    climb.since_growth += 1;
+    if let Some((before, from)) = climb.step_down {
+        if !settled {
+            return limit; // judged on a window run wholly at the lower limit
+        }
+        climb.step_down = None;
+        climb.steady = 0;
         // A step down that cost completions is taken back; one that cost nothing is kept.
         return if rate < before * (1.0 - GAIN) {
             from
@@ -419,14 +434,12 @@ fn climb(
             limit
         };
     }
-    // A window right after a change still carries parts sent under the old limit.
-    let settled = previous.is_some_and(|(_, before_limit)| before_limit == limit);
-    climb.held += 1;
-    if contended && limit < cap && settled && climb.held >= climb.patience {
+    climb.steady += 1;
+    if contended && limit < cap && settled && climb.since_growth >= climb.patience {
         climb.growth = Some((rate, limit));
         return grown(limit, cap);
     }
-    if settled && limit > floor && climb.held >= PROBE_AFTER {
+    if settled && limit > floor && climb.steady >= PROBE_AFTER {
         // Long at one limit above the floor: try a quarter less (memory given back).
         climb.step_down = Some((rate, limit));
         return (limit - limit / 4).max(floor);
@@ -546,19 +559,33 @@ mod tests {
         );
     }
 
-    /// The limits `climb` sets over `windows` windows, from a floor of 16, each window's rate
-    /// given by `rate_of` the limit it ran with, parts always waiting.
-    fn parts_over(windows: usize, cap: usize, rate_of: impl Fn(usize) -> f64) -> Vec<usize> {
-        let (mut state, mut previous, mut limit) = (Climb::default(), None, 16);
+    /// The limits `climb` sets over `windows` windows from `start` (floor 16), each window's
+    /// rate given by `rate_of` the window's number and the limit it ran with, parts always
+    /// waiting.
+    fn climb_over(
+        windows: usize,
+        start: usize,
+        cap: usize,
+        mut state: Climb,
+        rate_of: impl Fn(usize, usize) -> f64,
+    ) -> Vec<usize> {
+        let (mut previous, mut limit) = (None, start);
         let mut limits = Vec::new();
-        for _ in 0..windows {
-            let rate = rate_of(limit);
+        for window in 0..windows {
+            let rate = rate_of(window, limit);
             let next = climb(previous, rate, limit, true, &mut state, 16, cap);
             previous = Some((rate, limit));
             limit = next;
             limits.push(limit);
         }
         limits
+    }
+
+    /// [`climb_over`] from the floor, with a rate that depends on the limit alone.
+    fn parts_over(windows: usize, cap: usize, rate_of: impl Fn(usize) -> f64) -> Vec<usize> {
+        climb_over(windows, 16, cap, Climb::default(), |_, limit| {
+            rate_of(limit)
+        })
     }
 
     #[test]
@@ -598,46 +625,44 @@ mod tests {
 
     #[test]
     fn parts_in_flight_that_stopped_helping_are_given_back_a_quarter_at_a_time() {
-        // Full at 40: from 64, steps down are kept while the rate holds, the one that costs
-        // completions is taken back.
-        let mut state = Climb {
-            held: PROBE_AFTER,
+        // Full at 40, from 64 with no growth to try: each step down is judged on a window run
+        // wholly at the lower limit, kept while the rate holds (48, 36), taken back where it
+        // costs completions (27).
+        let patient = Climb {
             patience: MAX_PATIENCE,
             ..Climb::default()
         };
-        let rate = |limit: usize| limit.min(40) as f64 * 10.0;
-        assert_eq!(
-            climb(Some((400.0, 64)), 400.0, 64, true, &mut state, 16, 64),
-            48
-        );
-        assert_eq!(
-            climb(Some((400.0, 64)), rate(48), 48, true, &mut state, 16, 64),
-            48
-        );
-        state.held = PROBE_AFTER;
-        assert_eq!(
-            climb(Some((400.0, 48)), 400.0, 48, true, &mut state, 16, 64),
-            36
-        );
-        assert_eq!(
-            climb(Some((400.0, 48)), rate(36), 36, true, &mut state, 16, 64),
-            36
-        );
-        state.held = PROBE_AFTER;
-        assert_eq!(
-            climb(Some((360.0, 36)), 360.0, 36, true, &mut state, 16, 64),
-            27
-        );
-        assert_eq!(
-            climb(Some((360.0, 36)), rate(27), 27, true, &mut state, 16, 64),
-            36
+        let limits = climb_over(40, 64, 64, patient, |_, limit| limit.min(40) as f64 * 10.0);
+        let steps: Vec<usize> = limits
+            .windows(2)
+            .filter(|w| w[0] != w[1])
+            .map(|w| w[1])
+            .collect();
+        assert_eq!(steps[..4], [48, 36, 27, 36], "{limits:?}");
+        assert!(limits.iter().all(|&l| l >= 27), "{limits:?}");
+    }
+
+    #[test]
+    fn parts_in_flight_grow_again_when_the_link_widens() {
+        // Full at 30 for 100 windows, then at 100: the steps down in between do not keep
+        // the limit from trying, and keeping, more.
+        let limits = climb_over(300, 16, 256, Climb::default(), |window, limit| {
+            let full = if window < 100 { 30 } else { 100 };
+            limit.min(full) as f64 * 10.0
+        });
+        let trials = limits[..100].iter().filter(|&&l| l > 40).count();
+        assert!(trials <= 10, "mostly within what pays: {limits:?}");
+        let widened = &limits[200..];
+        assert!(
+            widened.iter().filter(|&&l| l >= 75).count() > widened.len() * 9 / 10,
+            "then at what the wider link pays for: {limits:?}"
         );
     }
 
     #[test]
     fn parts_in_flight_grow_only_while_parts_wait_and_once_a_window_has_settled() {
         let ready = Climb {
-            held: FIRST_TRIAL,
+            since_growth: FIRST_TRIAL,
             ..Climb::default()
         };
         let mut state = ready;

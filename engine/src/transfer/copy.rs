@@ -160,7 +160,8 @@ impl Transfers {
             ..ListObjects::default()
         };
         let mut pages = lister.list_objects(src_bucket, options);
-        let objects = Arc::new(Semaphore::new(self.config.concurrency.max(1) * 4));
+        let parts = self.config.max_concurrency.max(self.config.concurrency);
+        let objects = Arc::new(Semaphore::new(parts.max(1) * 4));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
         loop {

@@ -925,8 +925,9 @@ pub(super) fn range_memory(len: u64) -> u64 {
     len.min(WRITE_BUFFER as u64)
 }
 
-/// What the write batches of all ranges in flight hold together, at most: a range's batch
-/// is this shared by the parts in flight, between [`MIN_WRITE_BATCH`] and [`WRITE_BUFFER`]
+/// What the write batches of all ranges in flight hold together (up to 128 in flight: past
+/// that each batch is [`MIN_WRITE_BATCH`]): a range's batch is this shared by the parts in
+/// flight, between [`MIN_WRITE_BATCH`] and [`WRITE_BUFFER`]
 /// (1 MiB at the default 16 in flight, 512 KiB at 32). A batch's chunks are slices of the
 /// connection's read buffer, which they keep alive whole: a 1 MiB batch pinned about 2 MiB,
 /// so 32 ranges with 1 MiB batches peaked at 87 MiB resident, with 256 KiB batches at

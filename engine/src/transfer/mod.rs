@@ -323,9 +323,12 @@ impl Transfers {
         let cap = config.request_concurrency.max(config.concurrency);
         let requests = adaptive::AdaptiveLimit::starting_at(cap, floor, cap);
         let memory = Arc::new(Semaphore::new(budget_units(config.memory_budget)));
-        // One hedge in flight per 16 parts in flight, where that is more than asked.
+        // One hedge in flight per 32 of the most parts that may be in flight (one at the
+        // defaults, where each hedge holds its 8 MiB range), where that is more than asked.
         let hedge = config.hedge.map(|h| hedge::HedgeConfig {
-            max_in_flight: h.max_in_flight.max(config.concurrency / 16),
+            max_in_flight: h
+                .max_in_flight
+                .max(config.max_concurrency.max(config.concurrency) / 32),
             ..h
         });
         let part_hedger = hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
