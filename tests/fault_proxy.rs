@@ -864,15 +864,31 @@ async fn a_fault_window_gives_one_request_in_n_its_fault_then_closes() {
 }
 
 #[tokio::test]
-async fn a_delayed_request_is_forwarded_intact_no_sooner_than_its_delay() {
+async fn a_delayed_request_is_answered_after_one_sent_later_and_intact() {
     let (upstream, proxy, client) = setup().await;
-    proxy.push([Fault::Delay { millis: 200 }]);
-    let started = std::time::Instant::now();
-    let reply = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
-    assert!(started.elapsed() >= Duration::from_millis(200));
+    proxy.push([Fault::Delay { millis: 2_000 }]);
+    let delayed = tokio::spawn({
+        let (client, req) = (
+            client.clone(),
+            request(&proxy, Method::GET, "/k", Bytes::new()),
+        );
+        async move { fetch(&client, req).await }
+    });
+    let seen = async {
+        while proxy.requests_seen() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, seen)
+        .await
+        .expect("the proxy sees the delayed request");
+    let passed = fetch(&client, request(&proxy, Method::GET, "/k", Bytes::new())).await;
+    assert_eq!(passed.status, StatusCode::OK);
+    assert!(!delayed.is_finished(), "the delayed request is still held");
+    let reply = delayed.await.unwrap();
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, object());
-    assert_eq!(upstream.requests(), 1);
+    assert_eq!(upstream.requests(), 2);
     assert_eq!(proxy.log()[0].2, "Delay");
 }
 

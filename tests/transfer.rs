@@ -38,6 +38,15 @@ async fn ready() -> (Embedded, S3Client) {
     (server, client)
 }
 
+/// Stores `data` under `key` in one PutObject (no checksum the engine would add).
+async fn put(client: &S3Client, key: &str, data: &[u8]) {
+    let body = ferry::http::RequestBody::bytes(bytes::Bytes::copy_from_slice(data));
+    client
+        .put_object(BUCKET, key, body, &ferry::s3::PutOptions::default())
+        .await
+        .unwrap();
+}
+
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -453,15 +462,7 @@ async fn a_ranged_download_that_stalls_is_hedged_and_its_bytes_counted_once() {
     use std::sync::atomic::{AtomicU64, Ordering};
     let (server, direct) = ready().await;
     let data = pattern(8 * PART, 8);
-    direct
-        .put_object(
-            BUCKET,
-            "stalls.bin",
-            ferry::http::RequestBody::bytes(bytes::Bytes::from(data.clone())),
-            &ferry::s3::PutOptions::default(),
-        )
-        .await
-        .unwrap();
+    put(&direct, "stalls.bin", &data).await;
     let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
     let sixth = format!("bytes={}-", 5 * PART);
     proxy.set_filter(move |p| {
@@ -540,15 +541,7 @@ async fn unchecksummed_flipped_setup(
 ) -> (Embedded, FaultProxy, Vec<u8>, tempfile::TempDir) {
     let (server, direct) = ready().await;
     let data = pattern(PART - 1, 6);
-    direct
-        .put_object(
-            BUCKET,
-            "plain.bin",
-            ferry::http::RequestBody::bytes(bytes::Bytes::from(data.clone())),
-            &ferry::s3::PutOptions::default(),
-        )
-        .await
-        .unwrap();
+    put(&direct, "plain.bin", &data).await;
     let info = direct.head_object(BUCKET, "plain.bin").await.unwrap();
     assert!(info.checksums.is_empty(), "{:?}", info.checksums);
     assert!(info.etag_md5().is_some(), "{:?}", info.etag);
@@ -962,15 +955,7 @@ async fn ranges_in_flight_grow_past_the_floor_where_each_answer_is_slow() {
     let (server, direct) = ready().await;
     const RANGE: u64 = 64 * 1024;
     let data = pattern(160 * RANGE, 9);
-    direct
-        .put_object(
-            BUCKET,
-            "slow.bin",
-            ferry::http::RequestBody::bytes(bytes::Bytes::from(data.clone())),
-            &ferry::s3::PutOptions::default(),
-        )
-        .await
-        .unwrap();
+    put(&direct, "slow.bin", &data).await;
     let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
     proxy.fault_window(
         std::time::Duration::from_secs(600),

@@ -65,12 +65,18 @@ impl Pace {
 
     /// Waits until `n` more bytes may go.
     async fn before(&mut self, n: usize) {
-        let Some(rate) = self.rate else { return };
-        let now = Instant::now();
+        if let Some(start) = self.schedule(Instant::now(), n) {
+            tokio::time::sleep_until(start.into()).await;
+        }
+    }
+
+    /// When `n` more bytes asked for at `now` may go (`None`: unpaced), and books them.
+    fn schedule(&mut self, now: Instant, n: usize) -> Option<Instant> {
+        let rate = self.rate?;
         // Idle time earns no credit: a connection that waited starts from now.
         let start = self.due.filter(|due| *due > now).unwrap_or(now);
-        tokio::time::sleep_until(start.into()).await;
         self.due = Some(start + Duration::from_secs_f64(n as f64 / rate));
+        Some(start)
     }
 }
 
@@ -300,18 +306,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_paced_connection_moves_no_faster_than_its_rate() {
-        // Four 250 kB writes at 10 MB/s: the first goes at once, each later one waits for
-        // the one before it to have taken its 25 ms, so the fourth starts at 75 ms.
+    #[test]
+    fn a_paced_connection_moves_no_faster_than_its_rate() {
+        // Four 250 kB writes asked for at once at 10 MB/s: each waits for the one before it
+        // to have taken its 25 ms; after a pause, the next starts when asked.
         let mut pace = Pace::new(10.0);
-        let started = Instant::now();
-        for _ in 0..4 {
-            pace.before(250_000).await;
-        }
-        assert!(started.elapsed() >= Duration::from_millis(70));
-        let mut unpaced = Pace::new(0.0);
-        assert!(unpaced.rate.is_none());
-        unpaced.before(usize::MAX).await;
+        let t0 = Instant::now();
+        let starts: Vec<Duration> = (0..4)
+            .map(|_| pace.schedule(t0, 250_000).unwrap() - t0)
+            .collect();
+        let ms = Duration::from_millis;
+        assert_eq!(starts, [ms(0), ms(25), ms(50), ms(75)]);
+        let later = t0 + ms(500);
+        assert_eq!(pace.schedule(later, 1), Some(later));
+        assert_eq!(Pace::new(0.0).schedule(t0, usize::MAX), None);
     }
 }
