@@ -8,7 +8,8 @@
 # Each COMMAND runs in bash with WORK/env.sh sourced ($SINK, $REAL, $SRC, $DL, $FERRY,
 # $S5CMD, credentials) and $RUN set to a name unique to the run (download into $DL/$RUN:
 # nothing is deleted between runs, since deleting thousands of files slows the next
-# run's file creations). $DL/big.bin is removed, and `sync` run, before every run. E.g.
+# run's file creations). $DL/big.bin is removed, and `sync` run, before every run.
+# ALTERNATE_EACH=1 also lists each run's wall and peak RSS. E.g.
 #
 #   benches/compare/alternate.sh /tmp/ferry-compare.X/env.sh 7 \
 #     'before=/tmp/ferry-before -q --endpoint-url $SINK cp s3://bench/big.bin $DL/big.bin' \
@@ -48,5 +49,8 @@ for label, r in runs.items():
     cpu = [x[1] for x in r]
     print(f"{label:12s} {len(r)} runs  wall median {statistics.median(wall):.2f} s "
           f"[{min(wall):.2f}-{max(wall):.2f}]  CPU median {statistics.median(cpu):.2f} s "
-          f"[{min(cpu):.2f}-{max(cpu):.2f}]  peak RSS max {max(x[2] for x in r)} MiB")
+          f"[{min(cpu):.2f}-{max(cpu):.2f}]  peak RSS median {statistics.median(x[2] for x in r):.0f} "
+          f"max {max(x[2] for x in r)} MiB")
+    if "ALTERNATE_EACH" in __import__("os").environ:
+        print("  each (wall s, peak MiB): " + ", ".join(f"{w:.2f} {m}" for w, _, m in r))
 PY

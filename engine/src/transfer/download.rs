@@ -920,18 +920,19 @@ fn flatten<T>(
 }
 
 /// The memory a ranged GET of `len` bytes holds while in flight: what it gathers before a
-/// write, at most [`WRITE_BUFFER`].
+/// write (at most [`WRITE_BUFFER`]), and the connection's read buffers its chunks keep
+/// alive (one being filled, one read ahead: up to two [`crate::http::READ_BUFFER`]s).
 pub(super) fn range_memory(len: u64) -> u64 {
-    len.min(WRITE_BUFFER as u64)
+    len.min(WRITE_BUFFER as u64) + len.min(2 * crate::http::READ_BUFFER as u64)
 }
 
 /// What the write batches of all ranges in flight hold together (up to 128 in flight: past
 /// that each batch is [`MIN_WRITE_BATCH`]): a range's batch is this shared by the parts in
 /// flight, between [`MIN_WRITE_BATCH`] and [`WRITE_BUFFER`]
 /// (1 MiB at the default 16 in flight, 512 KiB at 32). A batch's chunks are slices of the
-/// connection's read buffer, which they keep alive whole: a 1 MiB batch pinned about 2 MiB,
-/// so 32 ranges with 1 MiB batches peaked at 87 MiB resident, with 256 KiB batches at
-/// 48 MiB, and as fast (docs/benchmarks.md).
+/// connection's read buffer, which they keep alive whole ([`range_memory`]): with hyper's
+/// default 408 KiB read buffers, 32 ranges with 1 MiB batches peaked at 87 MiB resident,
+/// with 256 KiB batches at 48 MiB, and as fast (docs/benchmarks.md).
 pub(super) const BATCH_MEMORY: usize = 16 * 1024 * 1024;
 /// The smallest write batch.
 pub(super) const MIN_WRITE_BATCH: usize = 128 * 1024;

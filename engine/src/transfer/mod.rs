@@ -12,6 +12,7 @@
 //!   walked and listed as streams, never held whole.
 
 pub mod adaptive;
+mod buffers;
 mod cancel;
 mod content_type;
 mod copy;
@@ -287,7 +288,7 @@ pub struct Transfers {
     /// Set once this engine has collected the stale upload journals of its state directory.
     stale_journals_collected: Arc<tokio::sync::OnceCell<()>>,
     /// Upload part buffers, reused.
-    buffers: Arc<upload::BufferPool>,
+    buffers: Arc<buffers::BufferPool>,
     /// Set once the store refused an aws-chunked part: parts then carry their checksum as a
     /// header (see [`TransferConfig::checksum_trailer`]).
     trailer_refused: Arc<std::sync::atomic::AtomicBool>,
@@ -333,7 +334,7 @@ impl Transfers {
         });
         let part_hedger = hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
         let range_hedger = hedge.map(|h| Arc::new(hedge::Hedger::new(h)));
-        let buffers = upload::BufferPool::new(config.memory_budget);
+        let buffers = buffers::BufferPool::new(config.memory_budget);
         Self {
             client,
             config: Arc::new(config),

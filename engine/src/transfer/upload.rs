@@ -5,6 +5,7 @@
 //! found changed while it is read (shorter, longer, a new mtime) fails by name and its
 //! multipart upload is aborted.
 
+use super::buffers::BufferPool;
 use super::events::Event;
 use super::journal::{self, Journal, UploadIdentity, UploadState, UploadedPart};
 use super::plan::PartPlan;
@@ -901,86 +902,6 @@ fn joined<T>(
     match done {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
-}
-
-/// Part buffers kept for reuse once sent, up to what the memory budget lets be in flight:
-/// an 8 MiB part read into a fresh allocation each time would cost zeroing it, and leave the
-/// allocator holding freed parts in every thread's arena.
-#[derive(Debug)]
-pub(crate) struct BufferPool {
-    free: std::sync::Mutex<Vec<Vec<u8>>>,
-    keep_bytes: u64,
-}
-
-impl BufferPool {
-    pub(crate) fn new(keep_bytes: u64) -> Arc<Self> {
-        Arc::new(Self {
-            free: std::sync::Mutex::default(),
-            keep_bytes,
-        })
-    }
-
-    /// A buffer of `len` bytes (old contents, to be overwritten), returned to the pool when
-    /// the last [`Bytes`] made from it is dropped.
-    fn take(self: &Arc<Self>, len: usize) -> Pooled {
-        let reused = {
-            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-            free.iter()
-                .position(|b| b.capacity() >= len)
-                .map(|at| free.swap_remove(at))
-        };
-        let mut buffer = reused.unwrap_or_default();
-        buffer.resize(len, 0);
-        Pooled {
-            buffer,
-            pool: self.clone(),
-        }
-    }
-
-    fn put(&self, buffer: Vec<u8>) {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        let held: u64 = free.iter().map(|b| b.capacity() as u64).sum();
-        if held + buffer.capacity() as u64 <= self.keep_bytes {
-            free.push(buffer);
-        }
-    }
-}
-
-/// A part buffer that goes back to its pool when dropped.
-struct Pooled {
-    buffer: Vec<u8>,
-    pool: Arc<BufferPool>,
-}
-
-impl Pooled {
-    fn freeze(self) -> Bytes {
-        Bytes::from_owner(self)
-    }
-}
-
-impl std::ops::Deref for Pooled {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.buffer
-    }
-}
-
-impl std::ops::DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer
-    }
-}
-
-impl AsRef<[u8]> for Pooled {
-    fn as_ref(&self) -> &[u8] {
-        &self.buffer
-    }
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        self.pool.put(std::mem::take(&mut self.buffer));
     }
 }
 
