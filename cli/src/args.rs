@@ -127,8 +127,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "GBPS")]
     pub target_gbps: Option<f64>,
     /// Never send a straggling part upload or ranged download a second time (by default a
-    /// part or range slower than 95% of recent ones and twice their median is hedged with a
-    /// duplicate request, one at a time per 32 of the most parts in flight).
+    /// part or range slower than 95% of recent ones and twice their median, and overtaken by
+    /// the others, is hedged with a duplicate request, one at a time per 32 of the most parts
+    /// in flight).
     #[arg(long, global = true)]
     pub no_hedging: bool,
     /// Abandon and retry a request whose bytes stop moving, either way, for this many

@@ -1,6 +1,7 @@
 //! Hedging of stragglers: a part request that has taken longer than nearly all the part
-//! requests before it is sent a second time, and whichever answer comes first wins (the
-//! other request is dropped, closing its connection).
+//! requests before it, and that the requests beside it have overtaken, is sent a second
+//! time, and whichever answer comes first wins (the other request is dropped, closing its
+//! connection).
 //!
 //! Parts are idempotent (an UploadPart of the same number and bytes, a ranged GET), so a
 //! duplicate is harmless; what it buys is the tail: one slow connection no longer holds up
@@ -64,6 +65,10 @@ pub struct Hedger {
     hedged: AtomicU64,
     /// One permit per hedge that may be in flight ([`HedgeConfig::max_in_flight`]).
     slots: Semaphore,
+    /// Requests running now (hedged or not).
+    running: AtomicU64,
+    /// Requests finished so far, successful or not.
+    finished: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +85,8 @@ impl Hedger {
             recent: Mutex::new(Recent::default()),
             hedged: AtomicU64::new(0),
             slots: Semaphore::new(config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS)),
+            running: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
         }
     }
 
@@ -125,51 +132,99 @@ impl Hedger {
         self.race(send(), &send).await
     }
 
-    /// Runs `first`; if it has not finished by the threshold, starts `second()` beside it
-    /// and takes whichever succeeds first (if the first to finish fails, the other is still
-    /// awaited). The loser is dropped. The two may differ in how they deliver (a download's
-    /// hedge buffers its range instead of writing it), not in what they fetch.
+    /// Runs `first`; if it has not finished by the threshold, and the other requests have
+    /// overtaken it ([`Self::overtaken`]), starts `second()` beside it and takes whichever
+    /// succeeds first (if the first to finish fails, the other is still awaited). The loser
+    /// is dropped. The two may differ in how they deliver (a download's hedge buffers its
+    /// range instead of writing it), not in what they fetch.
     pub async fn race<T, E, A, B>(&self, first: A, second: impl FnOnce() -> B) -> Result<T, E>
     where
         A: Future<Output = Result<T, E>>,
         B: Future<Output = Result<T, E>>,
     {
         let started = Instant::now();
+        let running = Running::start(self);
         let result = match self.threshold() {
             None => first.await,
             Some(threshold) => {
                 tokio::pin!(first);
-                tokio::select! {
-                    // The request first: one answering just at the threshold is not hedged.
-                    biased;
-                    result = &mut first => result,
-                    () = tokio::time::sleep(threshold) => match self.slots.try_acquire().ok() {
-                        // Every hedge slot taken: the slowness is likely shared.
-                        None => first.await,
-                        Some(_slot) => {
-                            self.hedged.fetch_add(1, Ordering::Relaxed);
-                            tracing::debug!(?threshold, "part request is slow; sending it again");
-                            let second = second();
-                            tokio::pin!(second);
-                            tokio::select! {
-                                result = &mut first => match result {
-                                    Ok(value) => Ok(value),
-                                    Err(_) => second.await,
-                                },
-                                result = &mut second => match result {
-                                    Ok(value) => Ok(value),
-                                    Err(_) => first.await,
-                                },
-                            }
-                        }
-                    },
+                let mut wait = threshold;
+                // Bounded by `first`: each turn waits for it, and ends the loop when it ends.
+                loop {
+                    tokio::select! {
+                        // The request first: one answering just at the threshold is not hedged.
+                        biased;
+                        result = &mut first => break result,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    // Looked at again a few times a threshold: a shared slowdown may pass and
+                    // leave this request behind the others.
+                    wait = (threshold / 4).max(self.config.min_delay);
+                    if !self.overtaken(&running) {
+                        continue;
+                    }
+                    // Every hedge slot taken: the slowness is likely shared.
+                    let Ok(_slot) = self.slots.try_acquire() else {
+                        continue;
+                    };
+                    self.hedged.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(?threshold, "part request is slow; sending it again");
+                    let second = second();
+                    tokio::pin!(second);
+                    break tokio::select! {
+                        result = &mut first => match result {
+                            Ok(value) => Ok(value),
+                            Err(_) => second.await,
+                        },
+                        result = &mut second => match result {
+                            Ok(value) => Ok(value),
+                            Err(_) => first.await,
+                        },
+                    };
                 }
             }
         };
+        drop(running);
         if result.is_ok() {
             self.record(started.elapsed());
         }
         result
+    }
+
+    /// Whether the requests running beside `this` one have overtaken it: at least as many
+    /// requests finished since it started as run beside it now. A straggler (a slow
+    /// connection, a slow server) is passed by the others; where every request slowed down
+    /// together (the link, the store, the client's own CPU or disk), few finish, and a
+    /// duplicate would only add to the load and hold its range in memory: after a large
+    /// process's exit on a VM, every range slowed by degrees and a 1 GiB download sent
+    /// 11–18 hedges of 8 MiB each.
+    fn overtaken(&self, this: &Running<'_>) -> bool {
+        let finished = self.finished.load(Ordering::Relaxed) - this.finished_before;
+        let beside = self.running.load(Ordering::Relaxed).saturating_sub(1);
+        finished >= beside
+    }
+}
+
+/// One request counted as running from its start, and as finished when dropped.
+struct Running<'a> {
+    hedger: &'a Hedger,
+    finished_before: u64,
+}
+
+impl<'a> Running<'a> {
+    fn start(hedger: &'a Hedger) -> Self {
+        hedger.running.fetch_add(1, Ordering::Relaxed);
+        Self {
+            hedger,
+            finished_before: hedger.finished.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.hedger.finished.fetch_add(1, Ordering::Relaxed);
+        self.hedger.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -222,16 +277,17 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn no_more_hedges_are_in_flight_than_allowed_when_every_request_is_slow() {
+    async fn requests_that_slow_down_together_are_not_hedged() {
         let h = Hedger::new(HedgeConfig {
             min_samples: 1,
             min_delay: Duration::from_millis(1),
-            max_in_flight: 2,
+            max_in_flight: 8,
             ..HedgeConfig::default()
         });
         h.record(Duration::from_millis(10));
         let calls = AtomicUsize::new(0);
-        // Eight requests at once, each (and each hedge) taking a second: a shared stall.
+        // Eight requests at once, each taking a second, a hundred times the usual: a shared
+        // stall, in which none overtakes another.
         let requests = (0..8).map(|_| {
             h.run(|| {
                 calls.fetch_add(1, Ordering::SeqCst);
@@ -243,9 +299,85 @@ mod tests {
         });
         let results = futures_util::future::join_all(requests).await;
         assert!(results.iter().all(Result::is_ok));
-        assert_eq!(h.hedged(), 2, "two hedge slots");
-        assert_eq!(calls.load(Ordering::SeqCst), 8 + 2);
+        assert_eq!(h.hedged(), 0);
+        assert_eq!(calls.load(Ordering::SeqCst), 8);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_more_hedges_are_in_flight_than_allowed() {
+        let h = Hedger::new(HedgeConfig {
+            min_samples: 1,
+            min_delay: Duration::from_millis(1),
+            max_in_flight: 2,
+            ..HedgeConfig::default()
+        });
+        h.record(Duration::from_millis(10));
+        let (hedges, most_hedges) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        // Four stragglers (and their hedges) take a second; sixteen requests beside them
+        // finish in 10 ms and overtake them.
+        let stragglers = (0..4).map(|_| {
+            h.race(
+                async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Ok::<_, ()>(())
+                },
+                || async {
+                    let now = hedges.fetch_add(1, Ordering::SeqCst) + 1;
+                    most_hedges.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    hedges.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                },
+            )
+        });
+        let quick = (0..16).map(|_| {
+            h.run(|| async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok::<_, ()>(())
+            })
+        });
+        let (stragglers, quick) = futures_util::future::join(
+            futures_util::future::join_all(stragglers),
+            futures_util::future::join_all(quick),
+        )
+        .await;
+        assert!(stragglers.iter().chain(&quick).all(Result::is_ok));
+        assert_eq!(most_hedges.load(Ordering::SeqCst), 2, "two hedge slots");
+        assert!(h.hedged() >= 2);
         assert_eq!(h.slots.available_permits(), 2, "the slots are given back");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_left_behind_once_a_shared_stall_passes_is_hedged() {
+        let h = Hedger::new(HedgeConfig {
+            min_samples: 1,
+            min_delay: Duration::from_millis(1),
+            max_in_flight: 4,
+            ..HedgeConfig::default()
+        });
+        h.record(Duration::from_millis(10));
+        let calls = AtomicUsize::new(0);
+        // Four requests stall together for 100 ms; one of them then hangs for an hour
+        // (its hedge answers in 10 ms), while the others finish.
+        let requests = (0..4).map(|i| {
+            let calls = &calls;
+            h.run(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let wait = match (i, n < 4) {
+                        (0, true) => 3_600_000,
+                        (_, true) => 100,
+                        (_, false) => 10,
+                    };
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    Ok::<_, ()>(i)
+                }
+            })
+        });
+        let results = futures_util::future::join_all(requests).await;
+        assert_eq!(results, vec![Ok(0), Ok(1), Ok(2), Ok(3)]);
+        assert_eq!(h.hedged(), 1, "only the one left behind");
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
     }
 
     #[test]
