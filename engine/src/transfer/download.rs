@@ -535,7 +535,13 @@ impl Transfers {
                 .await?;
             Ok::<_, TransferError>(Winner::Buffered(chunks, sum, memory))
         };
-        match hedger.race(direct, buffered).await? {
+        // Hedged only where the direct request, at the rate it has moved its bytes so far,
+        // would still take longer than a new one typically does.
+        let len = range.end - range.start;
+        let behind = |progress: super::hedge::Progress| {
+            progress.behind(watch.reported.load(Ordering::Relaxed), len)
+        };
+        match hedger.race_when(direct, buffered, behind).await? {
             Winner::Direct(sum) => Ok(sum),
             Winner::Buffered(chunks, sum, _memory) => {
                 // The slow request is gone; its last write may still be running on the
