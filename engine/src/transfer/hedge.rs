@@ -34,7 +34,8 @@ pub struct HedgeConfig {
     /// is a straggler once it has taken twice as long as a typical one).
     pub median_factor: f64,
     /// Hedges in flight at once (at least 1); a request that passes its threshold while
-    /// they are all taken runs on unhedged. When every request in flight slows down at
+    /// they are all taken runs on, and is looked at again a few times a threshold (a slot
+    /// may be free by then). When every request in flight slows down at
     /// once, the cause is shared (the link, the store, the client's own CPU or disk) and a
     /// duplicate of each only adds to it: without this bound, one such stall of a 1 GiB
     /// download on loopback sent 15 duplicate GETs together, 8 MiB each held in memory.
@@ -188,11 +189,14 @@ impl Hedger {
                     // Looked at again a few times a threshold: a shared slowdown may pass and
                     // leave this request behind the others.
                     wait = (threshold / 4).max(self.config.min_delay);
+                    if !self.overtaken(&running) {
+                        continue;
+                    }
                     let progress = Progress {
                         elapsed: started.elapsed(),
                         median: self.median(),
                     };
-                    if !self.overtaken(&running) || !worth(progress) {
+                    if !worth(progress) {
                         continue;
                     }
                     // Every hedge slot taken: the slowness is likely shared.
