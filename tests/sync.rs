@@ -307,6 +307,36 @@ async fn a_second_download_sync_moves_nothing() {
 }
 
 #[tokio::test]
+async fn a_download_sync_fetches_each_small_object_with_one_get_and_no_head() {
+    let (server, client) = ready().await;
+    let source = tempfile::tempdir().unwrap();
+    let names = tree(source.path());
+    engine(client)
+        .sync_up(source.path(), BUCKET, "once", &SyncOptions::default())
+        .await;
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    let credentials = server.endpoint.credentials().clone();
+    let engine = engine(client_for(&proxy.url(), credentials, fast_retries()));
+
+    let target = tempfile::tempdir().unwrap();
+    let report = engine
+        .sync_down(BUCKET, "once", target.path(), &SyncOptions::default())
+        .await;
+    assert_eq!(report.transfers.objects, names.len() as u64, "{report:?}");
+    assert_eq!(files(target.path()), files(source.path()));
+    // The listing gave each object's size: a HEAD before each GET would double the
+    // requests (and S3 bills a HEAD as a GET).
+    let log = proxy.log();
+    let on_objects = |method: &str| {
+        log.iter()
+            .filter(|(m, path, _)| m == method && path.contains("/once/"))
+            .count()
+    };
+    assert_eq!(on_objects("HEAD"), 0, "{log:?}");
+    assert_eq!(on_objects("GET"), names.len(), "{log:?}");
+}
+
+#[tokio::test]
 async fn checksum_detects_a_same_size_same_mtime_change() {
     let (_server, client) = ready().await;
     let engine = engine(client.clone());

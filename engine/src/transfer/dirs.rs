@@ -195,7 +195,9 @@ impl Transfers {
                 let size = object.size;
                 tasks.spawn(async move {
                     let _permit = permit;
-                    let result = this.download_listed(&bucket, &key, &target, size).await;
+                    let result = this
+                        .download_listed_file(&bucket, &key, &target, size)
+                        .await;
                     (name, result)
                 });
                 drain_finished(&mut tasks, &mut summary);

@@ -91,6 +91,17 @@ impl Transfers {
         if super::pass_through::is_pass_through(target) {
             return self.download_through(bucket, key, target).await;
         }
+        self.download_regular_file(bucket, key, target).await
+    }
+
+    /// [`Self::download_file`] into a target that is no FIFO, socket or device (absent, or
+    /// a regular file to replace).
+    pub(super) async fn download_regular_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: &Path,
+    ) -> Result<u64, TransferError> {
         let name = format!("s3://{bucket}/{key}");
         let temp = temporary_path(target);
         let journal_path = journal::download_journal_path(&temp);

@@ -21,8 +21,25 @@ impl Transfers {
         target: &Path,
         listed_size: u64,
     ) -> Result<u64, TransferError> {
-        if listed_size > self.config.part_size || super::pass_through::is_pass_through(target) {
-            return self.download_file(bucket, key, target).await;
+        if super::pass_through::is_pass_through(target) {
+            return self.download_through(bucket, key, target).await;
+        }
+        self.download_listed_file(bucket, key, target, listed_size)
+            .await
+    }
+
+    /// [`Self::download_listed`] into a target already known to be no FIFO, socket or device
+    /// (a directory download or a sync has looked: [`super::pass_through::not_overwritten`]),
+    /// so that it is not looked at again.
+    pub(crate) async fn download_listed_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: &Path,
+        listed_size: u64,
+    ) -> Result<u64, TransferError> {
+        if listed_size > self.config.part_size {
+            return self.download_regular_file(bucket, key, target).await;
         }
         let name = format!("s3://{bucket}/{key}");
         self.progress.emit(Event::Started {
@@ -53,7 +70,7 @@ impl Transfers {
                 let _ = std::fs::remove_file(&temp);
                 tracing::debug!(%name, %error, "single-request download failed; taking the full path");
                 self.progress.emit(Event::Retried { name });
-                self.download_file(bucket, key, target).await
+                self.download_regular_file(bucket, key, target).await
             }
         }
     }

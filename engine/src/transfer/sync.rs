@@ -417,7 +417,10 @@ impl Transfers {
         let bytes = match (&found.place, target) {
             (File(path), Object(bucket, key)) => self.upload_file(path, bucket, key).await?,
             (Object(bucket, key), File(path)) => {
-                let bytes = self.download_file(bucket, key, path).await?;
+                // One GET for an object of one part: the listing gave its size.
+                let bytes = self
+                    .download_listed_file(bucket, key, path, found.size)
+                    .await?;
                 // The next sync sees the file up to date.
                 if let Some((seconds, nanos)) = found.time {
                     set_mtime(path, seconds, nanos)?;
