@@ -329,7 +329,9 @@ impl Transfers {
         dst_bucket: &str,
         dst_key: &str,
     ) -> Result<u64, TransferError> {
-        let _permit = self.permit(info.size).await;
+        // Two requests for one object: request-bound work (up to 512 in flight, within the
+        // memory budget), not a part.
+        let _permit = self.request_permit(info.size).await;
         let bytes = if info.size == 0 {
             bytes::Bytes::new()
         } else {
