@@ -23,20 +23,18 @@ impl BufferPool {
 
     /// A buffer of `len` bytes (old contents, to be overwritten).
     pub(crate) fn take(self: &Arc<Self>, len: usize) -> Pooled {
-        let mut buffer = self.reuse(len).unwrap_or_default();
+        let reused = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            free.iter()
+                .position(|b| b.capacity() >= len)
+                .map(|at| free.swap_remove(at))
+        };
+        let mut buffer = reused.unwrap_or_default();
         buffer.resize(len, 0);
         Pooled {
             buffer,
             pool: self.clone(),
         }
-    }
-
-    /// A free buffer of at least `capacity` bytes, if one is kept.
-    fn reuse(&self, capacity: usize) -> Option<Vec<u8>> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        free.iter()
-            .position(|b| b.capacity() >= capacity)
-            .map(|at| free.swap_remove(at))
     }
 
     fn put(&self, buffer: Vec<u8>) {

@@ -98,29 +98,29 @@ impl Hedger {
 
     /// How long a request may run before it is hedged; `None` while too few have finished.
     pub fn threshold(&self) -> Option<Duration> {
-        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.latencies.len() < self.config.min_samples.max(1) {
+        let sorted = self.sorted_latencies();
+        if sorted.len() < self.config.min_samples.max(1) {
             return None;
         }
-        let mut sorted = recent.latencies.clone();
-        sorted.sort_unstable();
         let rank = ((sorted.len() as f64) * self.config.quantile).ceil() as usize;
         let at = sorted[rank.clamp(1, sorted.len()) - 1];
-        let median = sorted[(sorted.len() - 1) / 2];
-        let typical = median.mul_f64(self.config.median_factor.max(0.0));
+        let typical = median_of(&sorted).mul_f64(self.config.median_factor.max(0.0));
         Some(at.max(typical).max(self.config.min_delay))
     }
 
     /// The median of the recent latencies (zero before any).
     fn median(&self) -> Duration {
-        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        let mut sorted = recent.latencies.clone();
-        drop(recent);
+        median_of(&self.sorted_latencies())
+    }
+
+    /// The recent latencies, shortest first.
+    fn sorted_latencies(&self) -> Vec<Duration> {
+        let mut sorted = {
+            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            recent.latencies.clone()
+        };
         sorted.sort_unstable();
         sorted
-            .get(sorted.len().saturating_sub(1) / 2)
-            .copied()
-            .unwrap_or_default()
     }
 
     fn record(&self, latency: Duration) {
@@ -239,6 +239,14 @@ impl Hedger {
         let beside = self.running.load(Ordering::Relaxed).saturating_sub(1);
         finished >= beside
     }
+}
+
+/// The median of `sorted` latencies (zero when there are none).
+fn median_of(sorted: &[Duration]) -> Duration {
+    sorted
+        .get(sorted.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Where a request stands when it is looked at for a hedge.
