@@ -42,6 +42,15 @@ fn counting_engine(client: S3Client) -> (Transfers, Arc<Mutex<Vec<u64>>>) {
     (Transfers::new(client, config(), progress), parts)
 }
 
+/// An engine that reaches `server` through the returned pass-through proxy.
+fn engine_through(proxy: &FaultProxy, server: &Embedded) -> Transfers {
+    engine(client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    ))
+}
+
 fn pattern(len: u64, seed: u64) -> Vec<u8> {
     (0..len)
         .map(|i| ((i * 31 + seed * 7) % 253) as u8)
@@ -171,11 +180,7 @@ async fn objects_copied_between_two_endpoints_arrive_byte_for_byte_with_their_cr
     let proxy = FaultProxy::start(b.endpoint.local_addr()).await;
     let completed = watch_complete_checksum(&proxy);
     let source = engine(source_client.clone());
-    let target = engine(client_for(
-        &proxy.url(),
-        b.endpoint.credentials().clone(),
-        fast_retries(),
-    ));
+    let target = engine_through(&proxy, &b);
     for (key, size) in [
         ("empty.bin", 0),
         ("small.bin", 4321),
@@ -247,11 +252,7 @@ async fn a_cross_endpoint_copy_whose_source_fails_mid_way_leaves_no_upload_open_
         code: "AccessDenied",
         message: "Access Denied",
     }]);
-    let source = engine(client_for(
-        &proxy.url(),
-        a.endpoint.credentials().clone(),
-        fast_retries(),
-    ));
+    let source = engine_through(&proxy, &a);
     let err = engine(target_client.clone())
         .copy_across(&source, SOURCE, "big.bin", TARGET, "big.bin")
         .await
@@ -337,6 +338,106 @@ async fn a_prefix_is_copied_below_the_destination_prefix_on_one_endpoint_and_acr
     }
 }
 
+/// The source's objects under `small/` (some bytes, and an empty one) and one in parts.
+async fn put_listed_objects(client: &S3Client) -> Vec<(String, Vec<u8>)> {
+    let mut objects: Vec<(String, Vec<u8>)> = (0..6u64)
+        .map(|i| (format!("small/f{i}.txt"), pattern(100 + i * 997, i)))
+        .collect();
+    objects.push(("small/empty".into(), Vec::new()));
+    objects.push(("small/big.bin".into(), pattern(2 * PART + 3, 9)));
+    for (key, data) in &objects {
+        put(client, SOURCE, key, data).await;
+    }
+    objects
+}
+
+#[tokio::test]
+async fn a_prefix_copied_across_endpoints_reads_each_small_object_with_one_get_and_no_head() {
+    let (a, source_client) = start().await;
+    let (_b, target_client) = start().await;
+    let objects = put_listed_objects(&source_client).await;
+    let proxy = FaultProxy::start(a.endpoint.local_addr()).await;
+    let source = engine_through(&proxy, &a);
+    let summary = engine(target_client.clone())
+        .copy_prefix_across(&source, SOURCE, "small/", TARGET, "copied/")
+        .await;
+    assert_eq!(
+        (summary.objects, summary.failed),
+        (objects.len() as u64, 0),
+        "{:?}",
+        summary.failures
+    );
+    for (key, data) in &objects {
+        let copied = format!("copied/{}", key.strip_prefix("small/").unwrap());
+        let back = target_client
+            .get_object_bytes(TARGET, &copied)
+            .await
+            .unwrap();
+        assert!(back == *data, "{key}: bytes differ");
+        // What the HEAD used to give comes from the GET's own headers.
+        let info = target_client.head_object(TARGET, &copied).await.unwrap();
+        assert_eq!(info.content_type.as_deref(), Some("application/x-test"));
+        assert_eq!(info.headers, stored_headers(), "{key}");
+        assert_eq!(
+            info.metadata,
+            [("origin".to_owned(), "source".to_owned())],
+            "{key}"
+        );
+    }
+    // The listing gave each size: the small objects take one GET each and no HEAD; only
+    // the one in parts is looked at first (then read in ranges).
+    let log = proxy.log();
+    let count = |method: &str, key: &str| {
+        log.iter()
+            .filter(|(m, path, _)| m == method && path.ends_with(&format!("/{SOURCE}/{key}")))
+            .count()
+    };
+    for (key, _) in &objects {
+        let heads = usize::from(key.ends_with("big.bin"));
+        assert_eq!(count("HEAD", key), heads, "{key}: {log:?}");
+    }
+    assert_eq!(count("GET", "small/f3.txt"), 1, "{log:?}");
+    assert_eq!(count("GET", "small/empty"), 1, "{log:?}");
+    assert_no_open_uploads(&target_client, TARGET).await;
+}
+
+#[tokio::test]
+async fn a_listed_copy_whose_single_get_breaks_off_is_made_again_with_a_head_and_ranges() {
+    let (a, source_client) = start().await;
+    let (_b, target_client) = start().await;
+    let data = pattern(40_000, 3);
+    put(&source_client, SOURCE, "cut/a.bin", &data).await;
+    let proxy = FaultProxy::start(a.endpoint.local_addr()).await;
+    proxy.set_filter(|p| p.method == http::Method::GET && p.uri.path().ends_with("/cut/a.bin"));
+    proxy.push([Fault::TruncateBody { after_bytes: 1000 }]);
+    let source = engine_through(&proxy, &a);
+    let summary = engine(target_client.clone())
+        .copy_prefix_across(&source, SOURCE, "cut/", TARGET, "cut/")
+        .await;
+    assert_eq!(
+        (summary.objects, summary.failed),
+        (1, 0),
+        "{:?}",
+        summary.failures
+    );
+    let back = target_client
+        .get_object_bytes(TARGET, "cut/a.bin")
+        .await
+        .unwrap();
+    assert!(back == data, "bytes differ");
+    let log = proxy.log();
+    let methods: Vec<&str> = log
+        .iter()
+        .filter(|(_, path, _)| path.ends_with("/cut/a.bin"))
+        .map(|(m, _, _)| m.as_str())
+        .collect();
+    assert_eq!(
+        methods,
+        ["GET", "HEAD", "GET"],
+        "the cut GET, then the full way"
+    );
+}
+
 #[tokio::test]
 async fn a_byte_flipped_between_endpoints_fails_the_sources_checksum_and_nothing_is_written() {
     let (a, source_client) = start().await;
@@ -345,11 +446,7 @@ async fn a_byte_flipped_between_endpoints_fails_the_sources_checksum_and_nothing
     let proxy = FaultProxy::start(a.endpoint.local_addr()).await;
     proxy.set_filter(|p| p.method == http::Method::GET);
     proxy.push([Fault::FlipByte { offset: 1234 }]);
-    let source = engine(client_for(
-        &proxy.url(),
-        a.endpoint.credentials().clone(),
-        fast_retries(),
-    ));
+    let source = engine_through(&proxy, &a);
     let err = engine(target_client.clone())
         .copy_across(&source, SOURCE, "flip.bin", TARGET, "flip.bin")
         .await

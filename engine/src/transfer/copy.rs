@@ -78,9 +78,8 @@ impl Transfers {
             name: name.clone(),
             bytes: info.size,
         });
-        let small = self.config.multipart_threshold.min(self.config.part_size);
         let src = (src_bucket, src_key);
-        let result = if info.size <= small {
+        let result = if info.size <= self.whole_copy_size() {
             self.put_across(&source.client, &info, src, dst_bucket, dst_key)
                 .await
         } else {
@@ -160,8 +159,7 @@ impl Transfers {
             ..ListObjects::default()
         };
         let mut pages = lister.list_objects(src_bucket, options);
-        let parts = self.config.max_concurrency.max(self.config.concurrency);
-        let objects = Arc::new(Semaphore::new(parts.max(1) * 4));
+        let objects = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
         loop {
@@ -184,14 +182,14 @@ impl Transfers {
                 let permit = objects.clone().acquire_owned().await;
                 let (this, source) = (self.clone(), source.cloned());
                 let (src_bucket, dst_bucket) = (src_bucket.to_owned(), dst_bucket.to_owned());
-                let src_key = object.key;
+                let (src_key, size) = (object.key, object.size);
                 tasks.spawn(async move {
                     let _permit = permit;
                     let name = format!("s3://{src_bucket}/{src_key}");
                     let result = match &source {
                         Some(source) => {
-                            this.copy_across(source, &src_bucket, &src_key, &dst_bucket, &dst_key)
-                                .await
+                            let (src, dst) = ((&*src_bucket, &*src_key), (&*dst_bucket, &*dst_key));
+                            this.copy_listed_across(source, src, dst, size).await
                         }
                         None => {
                             this.copy_object(&src_bucket, &src_key, &dst_bucket, &dst_key)
@@ -213,6 +211,61 @@ impl Transfers {
         summary.retries = self.retries_with(source) - retries_before;
         summary.seconds = started.elapsed().as_secs_f64();
         summary
+    }
+
+    /// A listed object across endpoints. One the listing says is small enough for one
+    /// PutObject is read with a single GET, whose headers stand in for the HEAD, then sent:
+    /// two round trips where [`copy_across`](Self::copy_across) takes three. One that has
+    /// grown since the listing, or whose answer breaks off, goes [`copy_across`]'s way.
+    async fn copy_listed_across(
+        &self,
+        source: &Transfers,
+        src: (&str, &str),
+        dst: (&str, &str),
+        listed_size: u64,
+    ) -> Result<u64, TransferError> {
+        if listed_size <= self.whole_copy_size() {
+            // Two requests for one object: request-bound work, as in `put_across`. The slot
+            // is given back before the fallback, which takes its own.
+            let _permit = self.request_permit(listed_size).await;
+            if let Some((info, bytes)) = self.read_whole(&source.client, src).await? {
+                let name = format!("s3://{}/{}", dst.0, dst.1);
+                self.progress.emit(Event::Started {
+                    name: name.clone(),
+                    bytes: info.size,
+                });
+                let result = self.put_read(&source.client, &info, bytes, src, dst).await;
+                return self.report(name, result);
+            }
+        }
+        self.copy_across(source, src.0, src.1, dst.0, dst.1).await
+    }
+
+    /// The largest object a copy across endpoints reads whole and sends in one PutObject.
+    fn whole_copy_size(&self) -> u64 {
+        self.config.multipart_threshold.min(self.config.part_size)
+    }
+
+    /// One GET of a whole object expected to be small: its description (from the answer's
+    /// headers) and bytes. `None` where it is larger than [`Self::whole_copy_size`] (it was
+    /// replaced since the listing) or the answer broke off mid-way.
+    async fn read_whole(
+        &self,
+        source: &S3Client,
+        (bucket, key): (&str, &str),
+    ) -> Result<Option<(ObjectInfo, bytes::Bytes)>, TransferError> {
+        let mut output = source.get_object(bucket, key, None, None).await?;
+        if output.content_length > self.whole_copy_size() {
+            return Ok(None);
+        }
+        let len = output.content_length as usize;
+        let mut buffer = bytes::BytesMut::with_capacity(len);
+        let name = format!("s3://{bucket}/{key}");
+        if let Some(error) = read_body(&mut output.body, &mut buffer, len, &name).await? {
+            tracing::debug!(%name, %error, "the single GET broke off; copying with a HEAD and ranges");
+            return Ok(None);
+        }
+        Ok(Some((output.info, buffer.freeze())))
     }
 
     fn retries_with(&self, source: Option<&Transfers>) -> u64 {
@@ -337,6 +390,20 @@ impl Transfers {
         } else {
             self.fetch_part(source, src, info, 0..info.size).await?
         };
+        self.put_read(source, info, bytes, src, (dst_bucket, dst_key))
+            .await
+    }
+
+    /// Sends the `bytes` read of a small source object as one PutObject, with the source's
+    /// headers and, when asked for, a checksum checked against the source's.
+    async fn put_read(
+        &self,
+        source: &S3Client,
+        info: &ObjectInfo,
+        bytes: bytes::Bytes,
+        src: (&str, &str),
+        (dst_bucket, dst_key): (&str, &str),
+    ) -> Result<u64, TransferError> {
         let mut options = self.copy_options(source, src, info).await;
         if let Some(algorithm) = self.config.checksum {
             let sum = self.part_checksum(algorithm, bytes.clone()).await;
@@ -508,24 +575,7 @@ impl Transfers {
                 );
                 return Err(TransferError::Integrity { name, message });
             }
-            let failure = loop {
-                match output.body.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if buffer.len() + chunk.len() > len {
-                            let message = "the store sent more bytes than asked for".into();
-                            return Err(TransferError::Integrity { name, message });
-                        }
-                        buffer.extend_from_slice(&chunk);
-                    }
-                    Ok(None) => break None,
-                    Err(error) => break Some(error),
-                }
-            };
-            let Some(error) = failure else {
-                if buffer.len() < len {
-                    let message = "the answer ended before its Content-Length".into();
-                    return Err(TransferError::Integrity { name, message });
-                }
+            let Some(error) = read_body(&mut output.body, &mut buffer, len, &name).await? else {
                 break;
             };
             let reason = error
@@ -543,6 +593,36 @@ impl Transfers {
             attempt += 1;
         }
         Ok(buffer.freeze())
+    }
+}
+
+/// Appends `body` to `buffer`, which must then hold `len` bytes: more, or an answer that
+/// ends short, is an integrity error. Returns the error that broke the body off, if one did
+/// (the bytes read so far stay in `buffer`).
+async fn read_body(
+    body: &mut crate::http::ResponseBody,
+    buffer: &mut bytes::BytesMut,
+    len: usize,
+    name: &str,
+) -> Result<Option<crate::http::HttpError>, TransferError> {
+    loop {
+        match body.chunk().await {
+            Ok(Some(chunk)) => {
+                if buffer.len() + chunk.len() > len {
+                    let message = "the store sent more bytes than asked for".into();
+                    let name = name.to_owned();
+                    return Err(TransferError::Integrity { name, message });
+                }
+                buffer.extend_from_slice(&chunk);
+            }
+            Ok(None) if buffer.len() < len => {
+                let message = "the answer ended before its Content-Length".into();
+                let name = name.to_owned();
+                return Err(TransferError::Integrity { name, message });
+            }
+            Ok(None) => return Ok(None),
+            Err(error) => return Ok(Some(error)),
+        }
     }
 }
 
