@@ -28,6 +28,11 @@
 #   --hold S                run nothing: start the servers (and proxies), write their endpoints and
 #                           the clients' environment to WORK/env.sh, and keep them up for S seconds,
 #                           to try commands by hand (`. WORK/env.sh`)   COMPARE_HOLD (0: off)
+#   --keep                  leave the work directory (and the tens of thousands of files the runs
+#                           wrote) instead of deleting it at the end, its path printed: on an ext4
+#                           without a journal, creating files is slow for one to six minutes
+#                           after many were deleted, which would skew a run started right after
+#                           this one (see README.md)                            COMPARE_KEEP (0)
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -54,6 +59,7 @@ LATENCY_MS=${COMPARE_LATENCY_MS:-0}
 JITTER_MS=${COMPARE_JITTER_MS:-0}
 CONN_MBPS=${COMPARE_CONN_MBPS:-0}
 HOLD=${COMPARE_HOLD:-0}
+KEEP=${COMPARE_KEEP:-0}
 while (($#)); do
   case $1 in
     --quick) ;;
@@ -71,6 +77,7 @@ while (($#)); do
     --jitter-ms) JITTER_MS=$2; shift ;;
     --conn-mbps) CONN_MBPS=$2; shift ;;
     --hold) HOLD=$2; shift ;;
+    --keep) KEEP=1 ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -125,7 +132,7 @@ cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$W"
+  if ((KEEP)); then say "kept the work directory $W (delete it when no run is due)"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
