@@ -97,6 +97,10 @@ pub enum Fault {
     /// Do not forward: read the request (its body included), then never answer, holding the
     /// connection open until the proxy is dropped (at most [`HANG_LIMIT`]).
     Hang,
+    /// Forward, but send the response body chunked (`Transfer-Encoding: chunked`), without
+    /// its `Content-Length`, as some S3-compatible stores and proxies answer. The bytes are
+    /// the same.
+    Chunked,
     /// Forward, but flip the lowest bit of the response body's byte at `offset` (nothing
     /// changes when the body is shorter). The `Content-Length` and every header are kept.
     FlipByte {
@@ -181,8 +185,8 @@ impl Fault {
 
     /// The fault's name, as [`FaultProxy::log`] reports it: `"Pass"`, `"Status"`,
     /// `"TruncateBody"`, `"ResetBeforeResponse"`, `"Hang"`, `"FlipByte"`, `"SkewedDate"`,
-    /// `"OkWithError"`, `"SlowDownRetryAfter"`, `"StallResponse"`, `"StallRequest"` or
-    /// `"Hold"`.
+    /// `"OkWithError"`, `"SlowDownRetryAfter"`, `"StallResponse"`, `"StallRequest"`,
+    /// `"Hold"`, `"Delay"` or `"Chunked"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Fault::Pass => "Pass",
@@ -198,6 +202,7 @@ impl Fault {
             Fault::StallRequest { .. } => "StallRequest",
             Fault::Hold => "Hold",
             Fault::Delay { .. } => "Delay",
+            Fault::Chunked => "Chunked",
         }
     }
 }
@@ -532,6 +537,7 @@ async fn handle(
         Fault::FlipByte { offset } => {
             forward(&shared, parts, body, &conn, BodyFault::Flip { offset }).await
         }
+        Fault::Chunked => forward(&shared, parts, body, &conn, BodyFault::Chunked).await,
         Fault::StallResponse { after_bytes } => {
             forward(
                 &shared,
@@ -707,7 +713,10 @@ async fn forward(
         Err(_) => return Ok(bad_gateway("upstream did not answer in time")),
     };
     shared.answered.fetch_add(1, Ordering::SeqCst);
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    if let BodyFault::Chunked = mode {
+        parts.headers.remove(CONTENT_LENGTH);
+    }
     let body = FaultBody {
         inner: body,
         mode,
@@ -858,9 +867,17 @@ impl Drop for FaultIo {
 #[derive(Debug, Clone, Copy)]
 enum BodyFault {
     None,
-    Truncate { after_bytes: usize },
-    Flip { offset: usize },
-    Stall { after_bytes: usize },
+    Truncate {
+        after_bytes: usize,
+    },
+    Flip {
+        offset: usize,
+    },
+    Stall {
+        after_bytes: usize,
+    },
+    /// No length announced: hyper then sends the body chunked.
+    Chunked,
 }
 
 /// The upstream's response body, passed through a [`BodyFault`].
@@ -922,7 +939,7 @@ impl Body for FaultBody {
         let start = this.position;
         this.position += data.len();
         match this.mode {
-            BodyFault::None => {}
+            BodyFault::None | BodyFault::Chunked => {}
             BodyFault::Truncate { after_bytes } => {
                 if this.position > after_bytes {
                     data.truncate(after_bytes.saturating_sub(start));
@@ -957,6 +974,9 @@ impl Body for FaultBody {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if let BodyFault::Chunked = self.mode {
+            return SizeHint::default();
+        }
         // The full length, even when truncating: it must agree with the forwarded
         // Content-Length, which the truncated body then fails to meet.
         self.inner.size_hint()

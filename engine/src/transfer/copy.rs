@@ -185,7 +185,9 @@ impl Transfers {
                 let (src_key, size) = (object.key, object.size);
                 tasks.spawn(async move {
                     let _permit = permit;
-                    let name = format!("s3://{src_bucket}/{src_key}");
+                    // Named as its progress events name it (by its destination), so that a
+                    // failure is listed once.
+                    let name = format!("s3://{dst_bucket}/{dst_key}");
                     let result = match &source {
                         Some(source) => {
                             let (src, dst) = ((&*src_bucket, &*src_key), (&*dst_bucket, &*dst_key));
@@ -228,7 +230,7 @@ impl Transfers {
             // Two requests for one object: request-bound work, as in `put_across`. The slot
             // is given back before the fallback, which takes its own.
             let _permit = self.request_permit(listed_size).await;
-            if let Some((info, bytes)) = self.read_whole(&source.client, src).await? {
+            if let Some((info, bytes)) = self.read_whole(&source.client, src, listed_size).await? {
                 let name = format!("s3://{}/{}", dst.0, dst.1);
                 self.progress.emit(Event::Started {
                     name: name.clone(),
@@ -246,26 +248,42 @@ impl Transfers {
         self.config.multipart_threshold.min(self.config.part_size)
     }
 
-    /// One GET of a whole object expected to be small: its description (from the answer's
-    /// headers) and bytes. `None` where it is larger than [`Self::whole_copy_size`] (it was
-    /// replaced since the listing) or the answer broke off mid-way.
+    /// One GET of a whole object listed at `listed` bytes (what its slot holds in the memory
+    /// budget): its description (from the answer's headers) and bytes. `None` where it holds
+    /// more than that (it was replaced since the listing) or the answer broke off mid-way.
     async fn read_whole(
         &self,
         source: &S3Client,
         (bucket, key): (&str, &str),
+        listed: u64,
     ) -> Result<Option<(ObjectInfo, bytes::Bytes)>, TransferError> {
         let mut output = source.get_object(bucket, key, None, None).await?;
-        if output.content_length > self.whole_copy_size() {
+        if output.content_length > listed {
             return Ok(None);
         }
-        let len = output.content_length as usize;
-        let mut buffer = bytes::BytesMut::with_capacity(len);
+        let mut buffer = bytes::BytesMut::with_capacity(output.content_length as usize);
         let name = format!("s3://{bucket}/{key}");
-        if let Some(error) = read_body(&mut output.body, &mut buffer, len, &name).await? {
-            tracing::debug!(%name, %error, "the single GET broke off; copying with a HEAD and ranges");
-            return Ok(None);
+        match read_up_to(&mut output.body, &mut buffer, listed as usize).await {
+            BodyRead::Ended => {}
+            BodyRead::TooLong => return Ok(None),
+            BodyRead::BrokenOff(error) => {
+                tracing::debug!(%name, %error, "the single GET broke off; copying with a HEAD and ranges");
+                self.progress.emit(Event::Retried { name });
+                return Ok(None);
+            }
         }
-        Ok(Some((output.info, buffer.freeze())))
+        let mut info = output.info;
+        let read = buffer.len() as u64;
+        if read != output.content_length {
+            // hyper holds a body to its Content-Length, so this is an answer without one
+            // (chunked), whose size is what it held.
+            if output.content_length != 0 {
+                let message = "the answer ended before its Content-Length".into();
+                return Err(TransferError::Integrity { name, message });
+            }
+            info.size = read;
+        }
+        Ok(Some((info, buffer.freeze())))
     }
 
     fn retries_with(&self, source: Option<&Transfers>) -> u64 {
@@ -575,8 +593,17 @@ impl Transfers {
                 );
                 return Err(TransferError::Integrity { name, message });
             }
-            let Some(error) = read_body(&mut output.body, &mut buffer, len, &name).await? else {
-                break;
+            let error = match read_up_to(&mut output.body, &mut buffer, len).await {
+                BodyRead::Ended if buffer.len() < len => {
+                    let message = "the answer ended before its Content-Length".into();
+                    return Err(TransferError::Integrity { name, message });
+                }
+                BodyRead::Ended => break,
+                BodyRead::TooLong => {
+                    let message = "the store sent more bytes than asked for".into();
+                    return Err(TransferError::Integrity { name, message });
+                }
+                BodyRead::BrokenOff(error) => error,
             };
             let reason = error
                 .retry_reason()
@@ -596,32 +623,28 @@ impl Transfers {
     }
 }
 
-/// Appends `body` to `buffer`, which must then hold `len` bytes: more, or an answer that
-/// ends short, is an integrity error. Returns the error that broke the body off, if one did
-/// (the bytes read so far stay in `buffer`).
-async fn read_body(
+/// How reading an answer's body into memory ended.
+enum BodyRead {
+    /// The body ended.
+    Ended,
+    /// It held more than the most asked for.
+    TooLong,
+    /// The connection broke off (the bytes read so far stay in the buffer).
+    BrokenOff(crate::http::HttpError),
+}
+
+/// Appends `body` to `buffer`, which is to hold at most `most` bytes in all.
+async fn read_up_to(
     body: &mut crate::http::ResponseBody,
     buffer: &mut bytes::BytesMut,
-    len: usize,
-    name: &str,
-) -> Result<Option<crate::http::HttpError>, TransferError> {
+    most: usize,
+) -> BodyRead {
     loop {
         match body.chunk().await {
-            Ok(Some(chunk)) => {
-                if buffer.len() + chunk.len() > len {
-                    let message = "the store sent more bytes than asked for".into();
-                    let name = name.to_owned();
-                    return Err(TransferError::Integrity { name, message });
-                }
-                buffer.extend_from_slice(&chunk);
-            }
-            Ok(None) if buffer.len() < len => {
-                let message = "the answer ended before its Content-Length".into();
-                let name = name.to_owned();
-                return Err(TransferError::Integrity { name, message });
-            }
-            Ok(None) => return Ok(None),
-            Err(error) => return Ok(Some(error)),
+            Ok(Some(chunk)) if buffer.len() + chunk.len() > most => return BodyRead::TooLong,
+            Ok(Some(chunk)) => buffer.extend_from_slice(&chunk),
+            Ok(None) => return BodyRead::Ended,
+            Err(error) => return BodyRead::BrokenOff(error),
         }
     }
 }
