@@ -20,6 +20,7 @@ SCENARIOS = {
     "up-small-real": "small files upload, real",
     "down-small-real": "small files download, real",
     "rm-small-real": "small files list + delete, real",
+    "copy-small-across": "small files copied, sink to real",
 }
 NAMES = {"ferry": "ferry", "crt": "aws-c-s3 (awscrt)", "s5cmd": "s5cmd", "rclone": "rclone", "aws": "aws CLI"}
 COLORS = {"ferry": "#d62728", "crt": "#1f77b4", "s5cmd": "#2ca02c", "rclone": "#9467bd", "aws": "#8c564b"}

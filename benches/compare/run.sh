@@ -14,7 +14,9 @@
 #   --clients "LIST"        subset/order of: ferry crt s5cmd rclone aws           COMPARE_CLIENTS
 #   --scenarios "LIST"      subset of: up-big-sink down-big-sink up-small-sink down-small-sink
 #                           up-big-real down-big-real up-small-real down-small-real rm-small-real
-#                                                                  COMPARE_SCENARIOS
+#                           copy-small-across (not by default: the small files copied from the
+#                           sink to the real server, for the clients that copy between two
+#                           endpoints: ferry and rclone)                      COMPARE_SCENARIOS
 #   --timeout S             one run is killed after S seconds      COMPARE_TIMEOUT   (300; quick 120)
 #   --out DIR               raw.csv, meta.txt, results.md, chart.svg   COMPARE_OUT
 #   --ferry-bin PATH        use this ferry instead of `cargo build --release -p ferry-cli`  FERRY_BIN
@@ -302,6 +304,11 @@ export AWS_CONFIG_FILE=$W/home/.aws/config AWS_SHARED_CREDENTIALS_FILE=$W/home/.
 export RCLONE_CONFIG=$W/home/rclone.conf RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Other \
   RCLONE_CONFIG_B_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_B_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
   RCLONE_CONFIG_B_REGION=us-east-1
+# The source of a copy between endpoints (copy-small-across): the sink, which answers only
+# ListObjectsV2.
+export RCLONE_CONFIG_S_TYPE=s3 RCLONE_CONFIG_S_PROVIDER=Other RCLONE_CONFIG_S_ENDPOINT=$SINK \
+  RCLONE_CONFIG_S_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_S_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+  RCLONE_CONFIG_S_REGION=us-east-1 RCLONE_CONFIG_S_LIST_VERSION=2
 ferry_admin() { timeout "$TIMEOUT" "$FERRY" -q --endpoint-url "$REAL_DIRECT" "$@"; }  # untimed set-up
 ferry_admin mb s3://bench >/dev/null || die "cannot make the bucket on $REAL"
 # What the downloads read from the real server, put there once (untimed).
@@ -342,6 +349,8 @@ cmd() {
     ferry:up-small)    CMD=("${ferry[@]}" cp -r "$small/" s3://bench/up/small/) ;;
     ferry:down-small)  CMD=("${ferry[@]}" cp -r s3://bench/small/ "$dl/") ;;
     ferry:rm-small)    CMD=("${ferry[@]}" rm -r s3://bench/del/) ;;
+    ferry:copy-small)  CMD=("${ferry[@]}" --source-endpoint-url "$SINK" cp -r s3://bench/small/ s3://bench/up/small/) ;;
+    rclone:copy-small) CMD=("$VENV/bin/rclone" copy s:bench/small/ b:bench/up/small/) ;;
     crt:up-big)        CMD=("$py" "$HERE/crt.py" put "$ep" bench up/big.bin "$big") ;;
     crt:down-big)      CMD=("$py" "$HERE/crt.py" get "$ep" bench big.bin "$dl/big.bin") ;;
     crt:up-small)      CMD=("$py" "$HERE/crt.py" putdir "$ep" bench up/small/ "$small") ;;
@@ -410,7 +419,7 @@ verify() { # scenario client
     up-big-real)
       cmp -s "$W/src/big.bin" "$W/real/bench/up/big.bin" ||
         { echo "bench/up/big.bin on the server differs from the source ($(stat -c %s "$W/real/bench/up/big.bin" 2>&1))"; return 1; } ;;
-    up-small-real)
+    up-small-real|copy-small-across)
       got=$(count_bytes "$W/real/bench/up/small")
       [[ $got == "$FILES $SMALL_BYTES" ]] && cmp -s "$W/src/small/f000000.bin" "$W/real/bench/up/small/f000000.bin" ||
         { echo "server holds $got (files bytes) under bench/up/small/; want $FILES $SMALL_BYTES, f000000.bin identical"; return 1; } ;;
@@ -447,7 +456,7 @@ echo "scenario,client,rep,status,wall_s,user_s,sys_s,rss_kib" > "$RAW"
 
 n=${#active[@]}
 for s in "${SCENARIOS[@]}"; do
-  case $s in *-sink) ep=$SINK ;; *-real) ep=$REAL ;; *) say "unknown scenario $s"; continue ;; esac
+  case $s in *-sink) ep=$SINK ;; *-real|*-across) ep=$REAL ;; *) say "unknown scenario $s"; continue ;; esac
   for ((r = 0; r < REPS; r++)); do
     for ((i = 0; i < n; i++)); do
       # Who runs right after whom matters on a VM: a client that exits with 700 MiB resident
