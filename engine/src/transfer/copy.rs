@@ -2,7 +2,9 @@
 //! else a multipart upload whose parts are UploadPartCopy ranges sent in parallel. Across
 //! endpoints or credentials the bytes pass through: ranged GETs from the source (each answer's
 //! `Content-Range` checked, pinned to the source's ETag) read into memory and sent as
-//! UploadParts to the destination, at most the memory budget's worth of parts in flight.
+//! UploadParts to the destination, at most the memory budget's worth of parts in flight; a
+//! small object of a listed prefix is one whole GET (its headers standing in for the HEAD)
+//! and one PutObject.
 //! Either way a multipart upload that fails is aborted, so nothing is left to be billed.
 
 use super::events::Event;
