@@ -42,13 +42,18 @@ fn counting_engine(client: S3Client) -> (Transfers, Arc<Mutex<Vec<u64>>>) {
     (Transfers::new(client, config(), progress), parts)
 }
 
-/// An engine that reaches `server` through the returned pass-through proxy.
-fn engine_through(proxy: &FaultProxy, server: &Embedded) -> Transfers {
-    engine(client_for(
+/// A client that reaches `server` through `proxy`.
+fn client_through(proxy: &FaultProxy, server: &Embedded) -> S3Client {
+    client_for(
         &proxy.url(),
         server.endpoint.credentials().clone(),
         fast_retries(),
-    ))
+    )
+}
+
+/// An engine that reaches `server` through `proxy`.
+fn engine_through(proxy: &FaultProxy, server: &Embedded) -> Transfers {
+    engine(client_through(proxy, server))
 }
 
 fn pattern(len: u64, seed: u64) -> Vec<u8> {
@@ -486,15 +491,7 @@ async fn a_failed_object_of_a_prefix_copy_is_named_once_by_its_destination() {
             seen.lock().unwrap().push(failure.object.clone());
         }
     });
-    let target = Transfers::new(
-        client_for(
-            &proxy.url(),
-            b.endpoint.credentials().clone(),
-            fast_retries(),
-        ),
-        config(),
-        progress,
-    );
+    let target = Transfers::new(client_through(&proxy, &b), config(), progress);
     let summary = target
         .copy_prefix_across(&engine(source_client), SOURCE, "two/", TARGET, "copied/")
         .await;

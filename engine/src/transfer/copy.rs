@@ -264,11 +264,12 @@ impl Transfers {
             return Ok(None);
         }
         let mut buffer = bytes::BytesMut::with_capacity(output.content_length as usize);
-        let name = format!("s3://{bucket}/{key}");
+        let name = || format!("s3://{bucket}/{key}");
         match read_up_to(&mut output.body, &mut buffer, listed as usize).await {
             BodyRead::Ended => {}
             BodyRead::TooLong => return Ok(None),
             BodyRead::BrokenOff(error) => {
+                let name = name();
                 tracing::debug!(%name, %error, "the single GET broke off; copying with a HEAD and ranges");
                 self.progress.emit(Event::Retried { name });
                 return Ok(None);
@@ -281,7 +282,10 @@ impl Transfers {
             // (chunked), whose size is what it held.
             if output.content_length != 0 {
                 let message = "the answer ended before its Content-Length".into();
-                return Err(TransferError::Integrity { name, message });
+                return Err(TransferError::Integrity {
+                    name: name(),
+                    message,
+                });
             }
             info.size = read;
         }
