@@ -3,7 +3,9 @@
 
 use ferry::s3::S3Client;
 use ferry::transfer::{Cancel, Cancelled, Event, Progress, TransferConfig, Transfers, limits::MIB};
-use ferry_tests::embedded::Embedded;
+use ferry_tests::embedded::{Embedded, client_for, fast_retries};
+use ferry_tests::fault_proxy::{Fault, FaultProxy};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const BUCKET: &str = "cancels";
@@ -240,4 +242,100 @@ async fn a_cancelled_directory_download_reports_exactly_the_files_it_left() {
         "every temporary file on disk is reported, and only those: {left:?}"
     );
     assert!((100..300).contains(&placed), "stopped mid-way: {placed}");
+}
+
+/// Whether the file system of `dir` makes unnamed files (`O_TMPFILE`: ext4, XFS, btrfs,
+/// tmpfs), which downloads of one GET write until they are whole.
+fn makes_unnamed_files(dir: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+        .is_ok()
+}
+
+/// The files this process holds open in `dir`, as `/proc/self/fd` names them (an unnamed
+/// file as `DIR/#INODE (deleted)`).
+fn open_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter(|path| path.parent() == Some(dir))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_of_one_get_has_no_name_on_disk_until_it_is_whole_and_leaves_nothing_when_cancelled()
+ {
+    let (server, client) = ready().await;
+    let body: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 251) as u8).collect();
+    client
+        .put_object(
+            BUCKET,
+            "one/small.bin",
+            ferry::http::RequestBody::bytes(body.into()),
+            &ferry::s3::PutOptions::default(),
+        )
+        .await
+        .expect("put");
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    proxy.set_filter(|p| p.method == http::Method::GET && p.uri.path().ends_with("/small.bin"));
+    proxy.push([Fault::StallResponse { after_bytes: 1000 }]);
+    let through = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("down");
+    std::fs::create_dir_all(&target).unwrap();
+    let unnamed = makes_unnamed_files(&target);
+    let engine = Transfers::new(through, config(), Progress::silent());
+    let download = {
+        let (engine, target) = (engine.clone(), target.clone());
+        tokio::spawn(async move {
+            engine
+                .until_cancelled(engine.download_prefix(BUCKET, "one/", &target))
+                .await
+        })
+    };
+    // Until the answer's head is in and its file open, its body stalled (bounded).
+    for _ in 0..500 {
+        if !open_in(&target).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let open = open_in(&target);
+    assert_eq!(open.len(), 1, "the download has its file open: {open:?}");
+    let entries: Vec<_> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    engine.cancel_token().cancel();
+    let left = match tokio::time::timeout(BOUND, download).await {
+        Ok(Ok(Err(left))) => left,
+        other => panic!("the cancel did not end the download: {other:?}"),
+    };
+    let after = std::fs::read_dir(&target).unwrap().count();
+    if unnamed {
+        assert!(
+            entries.is_empty(),
+            "no name while half written: {entries:?}"
+        );
+        assert!(
+            left.removed_downloads.is_empty() && left.partial_downloads.is_empty(),
+            "nothing on disk to remove or keep: {left:?}"
+        );
+    } else {
+        // Where no unnamed file can be made: a temporary name, removed by the cancel.
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert!(entries[0].to_string_lossy().ends_with(".ferry-part"));
+        assert_eq!(left.removed_downloads.len(), 1, "{left:?}");
+    }
+    assert_eq!(after, 0, "nothing left behind");
 }

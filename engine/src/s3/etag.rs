@@ -96,6 +96,14 @@ pub fn guessed_part_sizes(size: u64, parts: u64, limit: usize) -> Vec<u64> {
 /// The multipart ETag (`hex-N`) the bytes of `path` have when cut into parts of each of
 /// `part_sizes`, in one pass over the file.
 pub fn multipart_etags_of_file(path: &Path, part_sizes: &[u64]) -> std::io::Result<Vec<String>> {
+    multipart_etags_of(std::fs::File::open(path)?, part_sizes)
+}
+
+/// [`multipart_etags_of_file`] of the bytes `reader` gives.
+pub fn multipart_etags_of(
+    mut reader: impl Read,
+    part_sizes: &[u64],
+) -> std::io::Result<Vec<String>> {
     struct Layout {
         part_size: u64,
         in_part: u64,
@@ -113,10 +121,9 @@ pub fn multipart_etags_of_file(path: &Path, part_sizes: &[u64]) -> std::io::Resu
             parts: 0,
         })
         .collect();
-    let mut file = std::fs::File::open(path)?;
     let mut buffer = vec![0u8; 1 << 20];
     loop {
-        let read = file.read(&mut buffer)?;
+        let read = reader.read(&mut buffer)?;
         if read == 0 {
             break;
         }
@@ -150,11 +157,15 @@ pub fn multipart_etags_of_file(path: &Path, part_sizes: &[u64]) -> std::io::Resu
 
 /// The MD5 of a file's bytes, lower-case hex.
 pub fn md5_of_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+    md5_of(std::fs::File::open(path)?)
+}
+
+/// The hex MD5 of the bytes `reader` gives.
+pub fn md5_of(mut reader: impl Read) -> std::io::Result<String> {
     let mut hasher = Md5::new();
     let mut buffer = vec![0u8; 1 << 20];
     loop {
-        let read = file.read(&mut buffer)?;
+        let read = reader.read(&mut buffer)?;
         if read == 0 {
             break;
         }

@@ -133,7 +133,7 @@ impl Transfers {
             .await;
         if result.is_ok() && expected.is_none() {
             result = self
-                .verify_etag(&name, &temp, &info, (bucket, key), false)
+                .verify_etag(&name, &temp, None, &info, (bucket, key), false)
                 .await;
         }
         if matches!(result, Err(TransferError::Integrity { .. })) {
@@ -151,7 +151,7 @@ impl Transfers {
                 .await;
             if result.is_ok() && expected.is_none() {
                 result = self
-                    .verify_etag(&name, &temp, &info, (bucket, key), true)
+                    .verify_etag(&name, &temp, None, &info, (bucket, key), true)
                     .await;
             }
         }
@@ -195,6 +195,7 @@ impl Transfers {
         &self,
         name: &str,
         temp: &Path,
+        unnamed: Option<&Arc<File>>,
         info: &crate::s3::ObjectInfo,
         object: (&str, &str),
         last_try: bool,
@@ -228,9 +229,16 @@ impl Transfers {
             return Ok(());
         }
         let path = temp.to_owned();
-        let actual = tokio::task::spawn_blocking(move || match part_sizes {
-            None => etag::md5_of_file(&path).map(|md5| vec![md5]),
-            Some(sizes) => etag::multipart_etags_of_file(&path, &sizes),
+        let unnamed = unnamed.cloned();
+        let actual = tokio::task::spawn_blocking(move || {
+            let reader: Box<dyn std::io::Read> = match unnamed {
+                Some(file) => Box::new(ReadFromStart { file, at: 0 }),
+                None => Box::new(File::open(&path)?),
+            };
+            match part_sizes {
+                None => etag::md5_of(reader).map(|md5| vec![md5]),
+                Some(sizes) => etag::multipart_etags_of(reader, &sizes),
+            }
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
@@ -933,6 +941,21 @@ fn flatten<T>(
     match done {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+/// An open file read from its start with positional reads, its offset left alone (the
+/// read-back of an unnamed download, which has no path to open it by).
+struct ReadFromStart {
+    file: Arc<File>,
+    at: u64,
+}
+
+impl std::io::Read for ReadFromStart {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.file.read_at(buffer, self.at)?;
+        self.at += read as u64;
+        Ok(read)
     }
 }
 

@@ -35,6 +35,7 @@ mod small_download;
 mod sync;
 mod sync_sides;
 mod timestamps;
+mod unnamed;
 mod upload;
 pub mod uploads;
 mod walk;
@@ -294,6 +295,8 @@ pub struct Transfers {
     trailer_refused: Arc<std::sync::atomic::AtomicBool>,
     /// One change at a time to a directory's entries, from this engine.
     directories: Arc<dir_locks::DirectoryLocks>,
+    /// Whether downloads of one GET still write unnamed files.
+    unnamed: Arc<unnamed::UnnamedFiles>,
 }
 
 impl Transfers {
@@ -356,6 +359,7 @@ impl Transfers {
             requests,
             trailer_refused: Arc::default(),
             directories: Arc::default(),
+            unnamed: Arc::default(),
         }
     }
 
@@ -580,6 +584,52 @@ impl Transfers {
             Some(result) => result,
             None => std::future::pending().await,
         }
+    }
+
+    /// Gives a finished download's unnamed `file` the name `target`. A link never replaces
+    /// a file, so over an existing `target` the file is named `temp` and renamed over it
+    /// ([`Self::rename_into_place`]). As there, nothing is named once the run is cancelled:
+    /// the file then goes with its handle. A file that cannot be named at all (no `/proc`)
+    /// is an error, and later downloads write named temporary files.
+    pub(crate) async fn link_into_place(
+        &self,
+        file: &std::fs::File,
+        temp: &std::path::Path,
+        target: &std::path::Path,
+    ) -> Result<(), TransferError> {
+        let linked = {
+            let _entries = self.directories.entry(target).await;
+            if self.cancel.is_cancelled() {
+                None
+            } else {
+                Some(unnamed::link(file, target))
+            }
+        };
+        let error = match linked {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(error)) => error,
+            None => std::future::pending().await,
+        };
+        if error.kind() != std::io::ErrorKind::AlreadyExists {
+            self.unnamed.give_up();
+            return Err(TransferError::io("naming", target, error));
+        }
+        self.track_download(temp, true);
+        let named = {
+            let _entries = self.directories.entry(temp).await;
+            match unnamed::link(file, temp) {
+                // Left by an earlier run killed before it could remove it.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::remove_file(temp).and_then(|()| unnamed::link(file, temp))
+                }
+                named => named,
+            }
+        };
+        if let Err(error) = named {
+            self.track_download(temp, false);
+            return Err(TransferError::io("naming", temp, error));
+        }
+        self.rename_into_place(temp, target).await
     }
 
     /// The temporary files of downloads under way that are on disk.

@@ -10,6 +10,7 @@ use super::{TransferError, Transfers};
 use crate::checksum::Hasher;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 impl Transfers {
     /// Downloads `bucket`/`key`, which a listing said is `listed_size` bytes, to `target`.
@@ -47,13 +48,15 @@ impl Transfers {
             bytes: listed_size,
         });
         let temp = temporary_path(target);
-        self.track_download(&temp, true);
-        let result = match self.fetch_whole(bucket, key, &temp, listed_size).await {
-            Ok(size) => self.rename_into_place(&temp, target).await.map(|()| size),
-            Err(error) => {
-                self.track_download(&temp, false);
-                Err(error)
+        let result = match self
+            .fetch_whole(bucket, key, target, &temp, listed_size)
+            .await
+        {
+            Ok((size, None)) => self.rename_into_place(&temp, target).await.map(|()| size),
+            Ok((size, Some(unnamed))) => {
+                (self.link_into_place(&unnamed, &temp, target).await).map(|()| size)
             }
+            Err(error) => Err(error),
         };
         match result {
             Ok(size) => {
@@ -75,15 +78,17 @@ impl Transfers {
         }
     }
 
-    /// One GET of the whole object into `temp`, verified against the answer's checksum when
-    /// it carries one, else against its length. Returns the size.
+    /// One GET of the whole object for `target`, verified against the answer's checksum when
+    /// it carries one, else against its length. Returns the size, and the file written when
+    /// it is unnamed ([`super::unnamed`]); `None`: the bytes are in the temporary file `temp`.
     async fn fetch_whole(
         &self,
         bucket: &str,
         key: &str,
+        target: &Path,
         temp: &Path,
         listed_size: u64,
-    ) -> Result<u64, TransferError> {
+    ) -> Result<(u64, Option<Arc<File>>), TransferError> {
         let name = format!("s3://{bucket}/{key}");
         let _permit = self
             .request_permit(listed_size.min(WRITE_BUFFER as u64))
@@ -91,61 +96,96 @@ impl Transfers {
         let mut output = self.client.get_object(bucket, key, None, None).await?;
         let size = output.content_length;
         let expected = self.expected_checksum(&output.info);
-        let file = {
-            let _entries = self.directories.entry(temp).await;
-            // The directory is made when the file cannot be (no stat of it for every file).
-            match File::create(temp) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    if let Some(parent) = temp.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(parent)
-                            .map_err(|e| TransferError::io("creating", parent, e))?;
-                    }
-                    File::create(temp)
+        let (file, unnamed) = self.create_whole_file(target, temp).await?;
+        // An unnamed file's errors name the file it becomes.
+        let written = if unnamed { target } else { temp };
+        let sink = Sink::new(file, written, expected.as_ref().map(|(a, _)| *a));
+        let outcome = async {
+            let mut hasher = sink.algorithm.map(Hasher::new);
+            let mut next = 0;
+            let mut batch = Batch::default();
+            while let Some(chunk) = output.body.chunk().await.map_err(|source| {
+                TransferError::from(crate::s3::Error::Http {
+                    operation: "GetObject",
+                    resource: name.clone(),
+                    source,
+                })
+            })? {
+                if batch.push(chunk) {
+                    let len = batch.len as u64;
+                    (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
+                    self.progress.bytes(&name, len);
                 }
-                created => created,
             }
-            .map_err(|e| TransferError::io("creating", temp, e))?
+            let tail = batch.len as u64;
+            (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
+            self.progress.bytes(&name, tail);
+            if next != size {
+                let message = format!("received {next} bytes of an answer of {size}");
+                return Err(TransferError::Integrity { name, message });
+            }
+            if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
+                verify(&name, *algorithm, value, &[hasher.finish()])?;
+            } else {
+                let file = unnamed.then_some(&sink.file);
+                self.verify_etag(&name, written, file, &output.info, (bucket, key), false)
+                    .await?;
+            }
+            // On the handle already open: reopening the file by name only to set its time
+            // cost an open and a close per object.
+            if let Some(time) =
+                (output.info.last_modified.as_deref()).and_then(crate::time::parse_http_date)
+            {
+                sink.file.set_modified(time).map_err(|e| {
+                    TransferError::io("setting the modification time of", written, e)
+                })?;
+            }
+            self.sync_if_asked(&sink)
+        }
+        .await;
+        if outcome.is_err() && !unnamed {
+            self.track_download(temp, false);
+        }
+        outcome.map(|()| (size, unnamed.then_some(sink.file)))
+    }
+
+    /// The file a download of one GET writes: unnamed in `target`'s directory where the
+    /// system makes such files (true), else the temporary file `temp`, tracked for a cancel
+    /// to remove. The directory is made when the file cannot be (no stat of it per file).
+    async fn create_whole_file(
+        &self,
+        target: &Path,
+        temp: &Path,
+    ) -> Result<(File, bool), TransferError> {
+        let dir = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
         };
-        let sink = Sink::new(file, temp, expected.as_ref().map(|(a, _)| *a));
-        let mut hasher = sink.algorithm.map(Hasher::new);
-        let mut next = 0;
-        let mut batch = Batch::default();
-        while let Some(chunk) = output.body.chunk().await.map_err(|source| {
-            TransferError::from(crate::s3::Error::Http {
-                operation: "GetObject",
-                resource: name.clone(),
-                source,
-            })
-        })? {
-            if batch.push(chunk) {
-                let len = batch.len as u64;
-                (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
-                self.progress.bytes(&name, len);
+        let made_dir =
+            || std::fs::create_dir_all(dir).map_err(|e| TransferError::io("creating", dir, e));
+        // No lock on the directory's entries: an unnamed file adds none.
+        let unnamed = match self.unnamed.create(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                made_dir()?;
+                self.unnamed.create(dir)
             }
+            created => created,
+        };
+        match unnamed {
+            Ok(Some(file)) => return Ok((file, true)),
+            Ok(None) => {}
+            Err(e) => return Err(TransferError::io("creating a file in", dir, e)),
         }
-        let tail = batch.len as u64;
-        (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
-        self.progress.bytes(&name, tail);
-        if next != size {
-            let message = format!("received {next} bytes of an answer of {size}");
-            return Err(TransferError::Integrity { name, message });
-        }
-        if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
-            verify(&name, *algorithm, value, &[hasher.finish()])?;
-        } else {
-            self.verify_etag(&name, temp, &output.info, (bucket, key), false)
-                .await?;
-        }
-        // On the handle already open: reopening the file by name only to set its time
-        // cost an open and a close per object.
-        if let Some(time) =
-            (output.info.last_modified.as_deref()).and_then(crate::time::parse_http_date)
-        {
-            sink.file
-                .set_modified(time)
-                .map_err(|e| TransferError::io("setting the modification time of", temp, e))?;
-        }
-        self.sync_if_asked(&sink)?;
-        Ok(size)
+        self.track_download(temp, true);
+        let _entries = self.directories.entry(temp).await;
+        let created = match File::create(temp) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                made_dir()?;
+                File::create(temp)
+            }
+            created => created,
+        };
+        let file = created.map_err(|e| TransferError::io("creating", temp, e))?;
+        Ok((file, false))
     }
 }
