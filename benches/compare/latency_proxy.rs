@@ -26,8 +26,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-/// Copy buffer per direction and connection.
+/// The copy buffer a direction of a connection starts with: enough for a small request or
+/// answer. Hundreds of connections each carrying a few KiB must not cost the machine the
+/// clients run on: with 256 KiB zeroed up front per direction, the proxy reached 290 MiB
+/// resident and spent its time clearing memory while a client opened 600 connections.
+const FIRST_BUFFER: usize = 16 * 1024;
+/// The most a copy buffer grows to, doubling whenever a read fills it (large bodies).
 const BUFFER: usize = 256 * 1024;
+
+/// Reads what `from` has into `buffer` (cleared first; no bytes zeroed) and grows the
+/// buffer for next time when the read filled it. Returns the bytes read, 0 at the end.
+async fn read_some(from: &mut OwnedReadHalf, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
+    buffer.clear();
+    let n = from.read_buf(buffer).await?;
+    if n == buffer.capacity() && n < BUFFER {
+        buffer.reserve_exact((2 * n).min(BUFFER) - n);
+    }
+    Ok(n)
+}
 
 /// The delay every answer waits for, counted from its request's first byte.
 #[derive(Debug, Clone, Copy)]
@@ -119,9 +135,9 @@ async fn pump_up(
     pending: Arc<Pending>,
     mut pace: Pace,
 ) {
-    let mut buffer = vec![0u8; BUFFER];
+    let mut buffer = Vec::with_capacity(FIRST_BUFFER);
     loop {
-        let n = match from.read(&mut buffer).await {
+        let n = match read_some(&mut from, &mut buffer).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -143,10 +159,10 @@ async fn pump_down(
     seed: u64,
     mut pace: Pace,
 ) {
-    let mut buffer = vec![0u8; BUFFER];
+    let mut buffer = Vec::with_capacity(FIRST_BUFFER);
     let mut answers = 0u64;
     loop {
-        let n = match from.read(&mut buffer).await {
+        let n = match read_some(&mut from, &mut buffer).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
