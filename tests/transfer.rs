@@ -1000,3 +1000,48 @@ async fn ranges_in_flight_grow_past_the_floor_where_each_answer_is_slow() {
     );
     assert!(engine.part_limit() <= 32);
 }
+
+#[tokio::test]
+async fn a_small_object_without_a_checksum_whose_bytes_are_corrupted_is_caught_by_its_md5_etag_and_fetched_again() {
+    let (server, direct) = ready().await;
+    // Stored without a checksum: only the ETag (the MD5 of the bytes) can check them.
+    for i in 0..3u64 {
+        put(&direct, &format!("plain/p{i}.bin"), &pattern(30_000 + i, i)).await;
+    }
+    let proxy = FaultProxy::start(server.endpoint.local_addr()).await;
+    let client = client_for(
+        &proxy.url(),
+        server.endpoint.credentials().clone(),
+        fast_retries(),
+    );
+    proxy.set_filter(|p| p.method == http::Method::GET && p.uri.path().ends_with("/p1.bin"));
+    proxy.push([Fault::FlipByte { offset: 12_345 }]);
+    let retried = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = retried.clone();
+    let progress = Progress::new(move |event| match event {
+        Event::Retried { name } => seen.lock().unwrap().push(name),
+        Event::Unverified { name } => panic!("{name} was not checked"),
+        _ => {}
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("plain");
+    let summary = Transfers::new(client, config(), progress)
+        .download_prefix(BUCKET, "plain/", &target)
+        .await;
+    assert_eq!(
+        (summary.objects, summary.failed),
+        (3, 0),
+        "{:?}",
+        summary.failures
+    );
+    assert_eq!(
+        *retried.lock().unwrap(),
+        ["s3://transfers/plain/p1.bin"],
+        "the flipped byte was caught by the MD5 and the object fetched again"
+    );
+    for i in 0..3u64 {
+        let bytes = std::fs::read(target.join(format!("p{i}.bin"))).unwrap();
+        assert!(bytes == pattern(30_000 + i, i), "p{i}.bin: bytes differ");
+    }
+    assert!(leftovers(&target).is_empty());
+}

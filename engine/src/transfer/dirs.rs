@@ -156,6 +156,11 @@ impl Transfers {
         let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
+        // Into a directory that is not there yet, no target can be a FIFO or a device (short
+        // of another process making one there meanwhile): no stat per object. Each was a
+        // twentieth of a 2,000-file download's CPU, a walk of the whole path to find nothing.
+        let fresh = matches!(std::fs::symlink_metadata(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound);
         loop {
             let page = match pages.next_page().await {
                 Ok(Some(page)) => page,
@@ -182,7 +187,10 @@ impl Transfers {
                     summary.warn(name, reason.into());
                     continue;
                 };
-                if let Some(reason) = super::pass_through::not_overwritten(&target) {
+                if let Some(reason) = (!fresh)
+                    .then(|| super::pass_through::not_overwritten(&target))
+                    .flatten()
+                {
                     self.progress.emit(super::Event::Skipped {
                         name: name.clone(),
                         reason: reason.clone(),

@@ -8,6 +8,7 @@ use super::download::{Batch, Sink, WRITE_BUFFER, temporary_path, verify, write_a
 use super::events::Event;
 use super::{TransferError, Transfers};
 use crate::checksum::Hasher;
+use crate::s3::etag::EtagCheck;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -100,6 +101,15 @@ impl Transfers {
         // An unnamed file's errors name the file it becomes.
         let written = if unnamed { target } else { temp };
         let sink = Sink::new(file, written, expected.as_ref().map(|(a, _)| *a));
+        // Without a stored checksum, a small object's single-part ETag is checked as its bytes
+        // go by (hashed on this thread, as they are written): reading the file back cost an
+        // open, a read and a hand-over to the blocking pool per object.
+        let mut md5 = match (&expected, output.info.etag_check()) {
+            (None, Some(EtagCheck::Md5(etag))) if size <= super::INLINE_FILE_IO => {
+                Some((md5::Md5::default(), etag))
+            }
+            _ => None,
+        };
         let outcome = async {
             let mut hasher = sink.algorithm.map(Hasher::new);
             let mut next = 0;
@@ -111,6 +121,9 @@ impl Transfers {
                     source,
                 })
             })? {
+                if let Some((md5, _)) = &mut md5 {
+                    md5::Digest::update(md5, &chunk);
+                }
                 if batch.push(chunk) {
                     let len = batch.len as u64;
                     (next, hasher) = write_at(&sink, next, batch.take(), hasher, None).await?;
@@ -126,6 +139,15 @@ impl Transfers {
             }
             if let (Some((algorithm, value)), Some(hasher)) = (&expected, hasher) {
                 verify(&name, *algorithm, value, &[hasher.finish()])?;
+            } else if let Some((md5, etag)) = md5.take() {
+                let actual = crate::s3::etag::hex(&md5::Digest::finalize(md5));
+                if actual != etag {
+                    let message = format!(
+                        "MD5 mismatch: the store's ETag says {etag}, the bytes received hash to \
+                         {actual}; nothing was kept"
+                    );
+                    return Err(TransferError::Integrity { name, message });
+                }
             } else {
                 let file = unnamed.then_some(&sink.file);
                 self.verify_etag(&name, written, file, &output.info, (bucket, key), false)
