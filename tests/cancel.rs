@@ -244,6 +244,7 @@ async fn a_cancelled_directory_download_reports_exactly_the_files_it_left() {
     assert!((100..300).contains(&placed), "stopped mid-way: {placed}");
 }
 
+#[cfg(target_os = "linux")]
 /// Whether the file system of `dir` makes unnamed files (`O_TMPFILE`: ext4, XFS, btrfs,
 /// tmpfs), which downloads of one GET write until they are whole.
 fn makes_unnamed_files(dir: &Path) -> bool {
@@ -256,6 +257,7 @@ fn makes_unnamed_files(dir: &Path) -> bool {
         .is_ok()
 }
 
+#[cfg(target_os = "linux")]
 /// The files this process holds open in `dir`, as `/proc/self/fd` names them (an unnamed
 /// file as `DIR/#INODE (deleted)`).
 fn open_in(dir: &Path) -> Vec<PathBuf> {
@@ -268,6 +270,7 @@ fn open_in(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_of_one_get_has_no_name_on_disk_until_it_is_whole_and_leaves_nothing_when_cancelled()
  {

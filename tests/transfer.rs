@@ -1002,7 +1002,8 @@ async fn ranges_in_flight_grow_past_the_floor_where_each_answer_is_slow() {
 }
 
 #[tokio::test]
-async fn a_small_object_without_a_checksum_whose_bytes_are_corrupted_is_caught_by_its_md5_etag_and_fetched_again() {
+async fn a_small_object_without_a_checksum_whose_bytes_are_corrupted_is_caught_by_its_md5_etag_and_fetched_again()
+ {
     let (server, direct) = ready().await;
     // Stored without a checksum: only the ETag (the MD5 of the bytes) can check them.
     for i in 0..3u64 {
