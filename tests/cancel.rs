@@ -3,8 +3,12 @@
 
 use ferry::s3::S3Client;
 use ferry::transfer::{Cancel, Cancelled, Event, Progress, TransferConfig, Transfers, limits::MIB};
-use ferry_tests::embedded::{Embedded, client_for, fast_retries};
+use ferry_tests::embedded::Embedded;
+#[cfg(target_os = "linux")]
+use ferry_tests::embedded::{client_for, fast_retries};
+#[cfg(target_os = "linux")]
 use ferry_tests::fault_proxy::{Fault, FaultProxy};
+#[cfg(target_os = "linux")]
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -296,6 +300,8 @@ async fn an_object_of_one_get_has_no_name_on_disk_until_it_is_whole_and_leaves_n
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("down");
     std::fs::create_dir_all(&target).unwrap();
+    // As /proc/self/fd names it (the temporary directory may be reached through a link).
+    let target = target.canonicalize().unwrap();
     let unnamed = makes_unnamed_files(&target);
     let engine = Transfers::new(through, config(), Progress::silent());
     let download = {

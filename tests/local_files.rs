@@ -569,3 +569,33 @@ async fn directory_downloads_leave_a_fifo_in_the_target_alone_with_a_warning() {
             .is_fifo()
     );
 }
+
+#[tokio::test]
+async fn a_fifo_in_an_existing_directory_reached_through_a_new_one_and_dotdot_is_still_skipped() {
+    let (_server, client) = ready().await;
+    for (key, body) in [("d/f.bin", b"one"), ("d/g.bin", b"two")] {
+        let body = ferry::http::RequestBody::bytes(bytes::Bytes::from_static(body));
+        let options = ferry::s3::PutOptions::default();
+        client
+            .put_object(BUCKET, key, body, &options)
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("existing");
+    std::fs::create_dir_all(&existing).unwrap();
+    mkfifo(&existing.join("f.bin"));
+    // `new` is not there yet, but the target is the existing directory: its FIFO is looked for.
+    let through = dir.path().join("new").join("..").join("existing");
+    let (engine, events) = recording(client, config());
+    let summary = tokio::time::timeout(BOUND, engine.download_prefix(BUCKET, "d/", &through))
+        .await
+        .expect("the FIFO is not opened");
+    assert_eq!((summary.objects, summary.skipped), (1, 1), "{summary:?}");
+    assert_eq!(skipped(&events).len(), 1);
+    let kind = std::fs::symlink_metadata(existing.join("f.bin"))
+        .unwrap()
+        .file_type();
+    assert!(kind.is_fifo(), "still a FIFO");
+    assert_eq!(std::fs::read(existing.join("g.bin")).unwrap(), b"two");
+}

@@ -156,11 +156,20 @@ impl Transfers {
         let files = Arc::new(Semaphore::new(self.tasks_ahead()));
         let mut tasks = JoinSet::new();
         let mut summary = TransferSummary::default();
+        // A path through `..` (`new/../old`) resolves only once the directories before the
+        // `..` exist: made now, so that each target's stat below sees what is there.
+        let through_parent = dir
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+        if through_parent {
+            let _ = std::fs::create_dir_all(dir); // an error shows when a file is made
+        }
         // Into a directory that is not there yet, no target can be a FIFO or a device (short
         // of another process making one there meanwhile): no stat per object. Each was a
         // twentieth of a 2,000-file download's CPU, a walk of the whole path to find nothing.
-        let fresh = matches!(std::fs::symlink_metadata(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        let fresh = !through_parent
+            && matches!(std::fs::symlink_metadata(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound);
         loop {
             let page = match pages.next_page().await {
                 Ok(Some(page)) => page,

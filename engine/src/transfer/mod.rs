@@ -597,13 +597,15 @@ impl Transfers {
         temp: &std::path::Path,
         target: &std::path::Path,
     ) -> Result<(), TransferError> {
+        // Under the lock the cancel's report is made under, as in `rename_into_place`: once
+        // the report is made, nothing more is named.
         let linked = {
             let _entries = self.directories.entry(target).await;
-            if self.cancel.is_cancelled() {
-                None
-            } else {
-                Some(unnamed::link(file, target))
-            }
+            let _list = self
+                .open_downloads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            (!self.cancel.is_cancelled()).then(|| unnamed::link(file, target))
         };
         let error = match linked {
             Some(Ok(())) => return Ok(()),
@@ -614,22 +616,33 @@ impl Transfers {
             self.unnamed.give_up();
             return Err(TransferError::io("naming", target, error));
         }
-        self.track_download(temp, true);
+        // Named `temp` and tracked in one step under that lock, so that a cancel's report
+        // either comes first (and nothing is named) or lists `temp`.
         let named = {
             let _entries = self.directories.entry(temp).await;
-            match unnamed::link(file, temp) {
-                // Left by an earlier run killed before it could remove it.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    std::fs::remove_file(temp).and_then(|()| unnamed::link(file, temp))
+            let mut list = self
+                .open_downloads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            (!self.cancel.is_cancelled()).then(|| {
+                *list.entry(temp.to_owned()).or_default() += 1;
+                match unnamed::link(file, temp) {
+                    // Left by an earlier run killed before it could remove it.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        std::fs::remove_file(temp).and_then(|()| unnamed::link(file, temp))
+                    }
+                    named => named,
                 }
-                named => named,
-            }
+            })
         };
-        if let Err(error) = named {
-            self.track_download(temp, false);
-            return Err(TransferError::io("naming", temp, error));
+        match named {
+            Some(Ok(())) => self.rename_into_place(temp, target).await,
+            Some(Err(error)) => {
+                self.track_download(temp, false);
+                Err(TransferError::io("naming", temp, error))
+            }
+            None => std::future::pending().await,
         }
-        self.rename_into_place(temp, target).await
     }
 
     /// The temporary files of downloads under way that are on disk.

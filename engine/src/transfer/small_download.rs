@@ -198,16 +198,22 @@ impl Transfers {
             Ok(None) => {}
             Err(e) => return Err(TransferError::io("creating a file in", dir, e)),
         }
+        // Tracked before it exists, so that a cancel meanwhile removes it; untracked again
+        // if it cannot be made.
         self.track_download(temp, true);
         let _entries = self.directories.entry(temp).await;
         let created = match File::create(temp) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                made_dir()?;
-                File::create(temp)
-            }
-            created => created,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => made_dir().and_then(|()| {
+                File::create(temp).map_err(|e| TransferError::io("creating", temp, e))
+            }),
+            created => created.map_err(|e| TransferError::io("creating", temp, e)),
         };
-        let file = created.map_err(|e| TransferError::io("creating", temp, e))?;
-        Ok((file, false))
+        match created {
+            Ok(file) => Ok((file, false)),
+            Err(error) => {
+                self.track_download(temp, false);
+                Err(error)
+            }
+        }
     }
 }

@@ -178,10 +178,12 @@ mod tests {
     fn a_missing_directory_is_an_error_of_its_own_not_a_reason_to_stop_trying() {
         let dir = tempfile_dir("missing");
         let files = UnnamedFiles::default();
-        let usable = files.usable.load(Ordering::Relaxed);
+        if !files.usable.load(Ordering::Relaxed) {
+            return; // no /proc here: unnamed files are never tried
+        }
         let error = files.create(&dir.join("not-there")).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
-        assert_eq!(files.usable.load(Ordering::Relaxed), usable);
+        assert!(files.usable.load(Ordering::Relaxed), "still tried after");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
