@@ -196,10 +196,12 @@ impl Transfers {
                     summary.warn(name, reason.into());
                     continue;
                 };
-                if let Some(reason) = (!fresh)
-                    .then(|| super::pass_through::not_overwritten(&target))
-                    .flatten()
-                {
+                let special = if fresh {
+                    None
+                } else {
+                    super::pass_through::not_overwritten(&target)
+                };
+                if let Some(reason) = special {
                     self.progress.emit(super::Event::Skipped {
                         name: name.clone(),
                         reason: reason.clone(),

@@ -255,13 +255,7 @@ impl Transfers {
             self.progress.emit(Event::Unverified { name: name.into() });
             return Ok(());
         }
-        Err(TransferError::Integrity {
-            name: name.into(),
-            message: format!(
-                "MD5 mismatch: the store's ETag says {expected}, the bytes received hash to {}; nothing was kept",
-                actual.join(" or ")
-            ),
-        })
+        Err(md5_mismatch(name, &expected, &actual.join(" or ")))
     }
 
     /// The part size of a multipart object of `size` bytes in `parts` parts, when the store
@@ -941,6 +935,16 @@ fn flatten<T>(
     match done {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+/// The error of a download whose bytes do not hash to the MD5 its ETag says.
+pub(super) fn md5_mismatch(name: &str, etag: &str, actual: &str) -> TransferError {
+    TransferError::Integrity {
+        name: name.into(),
+        message: format!(
+            "MD5 mismatch: the store's ETag says {etag}, the bytes received hash to {actual}; nothing was kept"
+        ),
     }
 }
 

@@ -153,6 +153,11 @@ impl Default for TransferConfig {
 /// 2,000-file upload went to those hand-overs).
 const INLINE_FILE_IO: u64 = 64 * 1024;
 
+/// One download more writing `temp` (see [`Transfers::track_download`]).
+fn track(list: &mut std::collections::HashMap<PathBuf, usize>, temp: &std::path::Path) {
+    *list.entry(temp.to_owned()).or_default() += 1;
+}
+
 /// One download fewer writing `temp` (see [`Transfers::track_download`]).
 fn untrack(list: &mut std::collections::HashMap<PathBuf, usize>, temp: &std::path::Path) {
     if let Some(count) = list.get_mut(temp) {
@@ -542,14 +547,21 @@ impl Transfers {
         std::mem::take(&mut *self.open_uploads.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// The temporary files of downloads under way, each with the downloads writing it: the
+    /// lock a cancel's report is made under.
+    fn open_downloads(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<PathBuf, usize>> {
+        self.open_downloads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Notes a download writing `temp` (`open`), or done with it.
     pub(crate) fn track_download(&self, temp: &std::path::Path, open: bool) {
-        let mut list = self
-            .open_downloads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut list = self.open_downloads();
         if open {
-            *list.entry(temp.to_owned()).or_default() += 1;
+            track(&mut list, temp);
         } else {
             untrack(&mut list, temp);
         }
@@ -567,10 +579,7 @@ impl Transfers {
     ) -> Result<(), TransferError> {
         let renamed = {
             let _entries = self.directories.entry(target).await;
-            let mut list = self
-                .open_downloads
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut list = self.open_downloads();
             if self.cancel.is_cancelled() {
                 None
             } else {
@@ -601,10 +610,7 @@ impl Transfers {
         // the report is made, nothing more is named.
         let linked = {
             let _entries = self.directories.entry(target).await;
-            let _list = self
-                .open_downloads
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let _list = self.open_downloads();
             (!self.cancel.is_cancelled()).then(|| unnamed::link(file, target))
         };
         let error = match linked {
@@ -620,12 +626,9 @@ impl Transfers {
         // either comes first (and nothing is named) or lists `temp`.
         let named = {
             let _entries = self.directories.entry(temp).await;
-            let mut list = self
-                .open_downloads
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut list = self.open_downloads();
             (!self.cancel.is_cancelled()).then(|| {
-                *list.entry(temp.to_owned()).or_default() += 1;
+                track(&mut list, temp);
                 match unnamed::link(file, temp) {
                     // Left by an earlier run killed before it could remove it.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -647,10 +650,7 @@ impl Transfers {
 
     /// The temporary files of downloads under way that are on disk.
     fn partial_downloads(&self) -> Vec<PathBuf> {
-        let list = self
-            .open_downloads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let list = self.open_downloads();
         let mut partial: Vec<PathBuf> = list.keys().filter(|p| p.exists()).cloned().collect();
         partial.sort();
         partial

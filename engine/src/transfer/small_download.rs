@@ -4,7 +4,7 @@
 //! Anything other than an answer from the store (a broken body, a checksum mismatch) falls
 //! back to the full path ([`Transfers::download_file`]: HEAD, ranges, resume, refetch).
 
-use super::download::{Batch, Sink, WRITE_BUFFER, temporary_path, verify, write_at};
+use super::download::{Batch, Sink, WRITE_BUFFER, md5_mismatch, temporary_path, verify, write_at};
 use super::events::Event;
 use super::{TransferError, Transfers};
 use crate::checksum::Hasher;
@@ -142,11 +142,7 @@ impl Transfers {
             } else if let Some((md5, etag)) = md5.take() {
                 let actual = crate::s3::etag::hex(&md5::Digest::finalize(md5));
                 if actual != etag {
-                    let message = format!(
-                        "MD5 mismatch: the store's ETag says {etag}, the bytes received hash to \
-                         {actual}; nothing was kept"
-                    );
-                    return Err(TransferError::Integrity { name, message });
+                    return Err(md5_mismatch(&name, &etag, &actual));
                 }
             } else {
                 let file = unnamed.then_some(&sink.file);
