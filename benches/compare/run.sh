@@ -30,6 +30,10 @@
 #   --hold S                run nothing: start the servers (and proxies), write their endpoints and
 #                           the clients' environment to WORK/env.sh, and keep them up for S seconds,
 #                           to try commands by hand (`. WORK/env.sh`)   COMPARE_HOLD (0: off)
+#   --settle S              seconds of quiet before each run, after its preparation and a `sync`:
+#                           the previous run's files are deleted in that preparation, and on a VM
+#                           the freed memory is handed back to the host in the next seconds,
+#                           which slowed whichever client ran then          COMPARE_SETTLE (1)
 #   --keep                  leave the work directory (and the tens of thousands of files the runs
 #                           wrote) instead of deleting it at the end, its path printed: on an ext4
 #                           without a journal, creating files is slow for one to six minutes
@@ -61,6 +65,7 @@ LATENCY_MS=${COMPARE_LATENCY_MS:-0}
 JITTER_MS=${COMPARE_JITTER_MS:-0}
 CONN_MBPS=${COMPARE_CONN_MBPS:-0}
 HOLD=${COMPARE_HOLD:-0}
+SETTLE=${COMPARE_SETTLE:-1}
 KEEP=${COMPARE_KEEP:-0}
 while (($#)); do
   case $1 in
@@ -69,6 +74,7 @@ while (($#)); do
     --files) FILES=$2; shift ;;
     --file-kib) FILE_KIB=$2; shift ;;
     --reps) REPS=$2; shift ;;
+    --settle) SETTLE=$2; shift ;;
     --clients) CLIENTS_S=$2; shift ;;
     --scenarios) SCENARIOS_S=$2; shift ;;
     --timeout) TIMEOUT=$2; shift ;;
@@ -443,7 +449,7 @@ echo "scenario,client,rep,status,wall_s,user_s,sys_s,rss_kib" > "$RAW"
 {
   echo "# command: $COMMAND_LINE"
   echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "# sizes: large file ${SIZE_MIB} MiB; ${FILES} small files of ${FILE_KIB} KiB; ${REPS} repetition(s); timeout ${TIMEOUT} s per run"
+  echo "# sizes: large file ${SIZE_MIB} MiB; ${FILES} small files of ${FILE_KIB} KiB; ${REPS} repetition(s); timeout ${TIMEOUT} s per run; ${SETTLE} s of quiet (after a sync) before each run"
   echo "# load average (1, 5, 15 min) at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
   echo "# machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo "# ferry: $("$FERRY" --version 2>/dev/null | head -1) ($FERRY_FROM)${FERRY_ARGS:+, flags: $FERRY_ARGS}"
@@ -469,6 +475,8 @@ for s in "${SCENARIOS[@]}"; do
       if ! prepare "$s"; then
         say "$s $c: the untimed preparation failed"; echo "$s,$c,$r,failed,,,," >> "$RAW"; continue
       fi
+      sync
+      sleep "$SETTLE"
       "$VENV/bin/python" "$HERE/measure.py" "$TIMEOUT" "$W/result" "$W/log" -- "${CMD[@]}" ||
         echo "failed 127 - - - -" > "$W/result"
       read -r status rc wall user sys rss < "$W/result"
@@ -482,7 +490,6 @@ for s in "${SCENARIOS[@]}"; do
       echo "$s,$c,$r,$status,$wall,$user,$sys,$rss" >> "$RAW"
       say "$(printf '%-15s %-6s rep %d  wall %8s s  cpu %7s + %-7s s  rss %7s KiB  %s' "$s" "$c" "$r" "$wall" "$user" "$sys" "${rss:-?}" "$status")"
       set_aside
-      sleep 0.2
     done
   done
 done
