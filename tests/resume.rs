@@ -17,10 +17,17 @@ const PART: u64 = 5 * MIB;
 /// be interrupted (a bound on the wait, not a measure).
 const PROGRESS_POLLS: usize = 3000;
 
+/// An engine with four parts or ranges in flight: the four ranges of the objects here are
+/// one round, so no two are fetched with one GET (see [`engine_with`]).
 fn engine(client: S3Client, state: &Path) -> Transfers {
+    engine_with(client, state, 4)
+}
+
+/// An engine with `in_flight` parts or ranges in flight at most.
+fn engine_with(client: S3Client, state: &Path, in_flight: usize) -> Transfers {
     let config = TransferConfig {
-        concurrency: 2,
-        max_concurrency: 2,
+        concurrency: in_flight,
+        max_concurrency: in_flight,
         part_size: PART,
         multipart_threshold: PART,
         state_dir: Some(state.to_owned()),
@@ -275,7 +282,24 @@ async fn interrupted_download(s: &Setup, key: &str, data: &[u8], target: &Path) 
 /// Downloads `key` through the proxy to `target` and interrupts once ranges 0 and 1 are
 /// journalled (ranges 2 and 3 hang).
 async fn interrupt_download(s: &Setup, key: &str, target: &Path) {
-    let late = [2 * PART, 3 * PART].map(|start| format!("bytes={start}-"));
+    interrupt_download_with(s, key, target, 4, &[2, 3], 2).await;
+}
+
+/// Downloads `key` through the proxy to `target` with `in_flight` ranges in flight, the
+/// GETs starting at the ranges `hung` hanging, and interrupts it once `journalled` ranges
+/// are in the journal.
+async fn interrupt_download_with(
+    s: &Setup,
+    key: &str,
+    target: &Path,
+    in_flight: usize,
+    hung: &[u64],
+    journalled: usize,
+) {
+    let late: Vec<String> = hung
+        .iter()
+        .map(|range| format!("bytes={}-", range * PART))
+        .collect();
     s.proxy.set_filter(move |p| {
         p.method == http::Method::GET
             && p.headers
@@ -284,10 +308,10 @@ async fn interrupt_download(s: &Setup, key: &str, target: &Path) {
                 .is_some_and(|r| late.iter().any(|l| r.starts_with(l.as_str())))
     });
     s.proxy.push(std::iter::repeat_n(Fault::Hang, 50));
-    let engine = engine(s.proxied.clone(), s.state.path());
+    let engine = engine_with(s.proxied.clone(), s.state.path(), in_flight);
     let journal = journal_of(target);
     interrupt(engine.download_file(BUCKET, key, target), || {
-        journal_entries(&journal, "ranges") >= 2
+        journal_entries(&journal, "ranges") >= journalled
     })
     .await;
     assert!(temp_of(target).exists(), "the temporary file is kept");
@@ -329,22 +353,74 @@ async fn an_interrupted_download_is_continued_fetching_only_the_missing_ranges()
     drop(s.server);
 }
 
-#[tokio::test]
-async fn a_journalled_range_whose_bytes_on_file_no_longer_match_is_fetched_again() {
-    let s = setup().await;
-    let data = pattern(4 * PART - 1000, 6);
-    // One PutObject, so that the object has a full checksum and each range a CRC to keep
-    // (ferry serve gives multipart objects none).
-    let source = s.dir.path().join("lost.src");
+/// Stores four ranges' worth of bytes (a pattern from `seed`) under `key` with one
+/// PutObject, so that the object has a full checksum and each range a CRC to keep (ferry
+/// serve gives multipart objects none); returns the bytes.
+async fn put_whole(s: &Setup, key: &str, seed: u64) -> Vec<u8> {
+    let data = pattern(4 * PART - 1000, seed);
+    let source = s.dir.path().join(format!("{key}.src"));
     std::fs::write(&source, &data).unwrap();
     let whole = TransferConfig {
         multipart_threshold: 8 * PART,
         ..TransferConfig::default()
     };
     Transfers::new(s.direct.clone(), whole, Progress::silent())
-        .upload_file(&source, BUCKET, "lost.bin")
+        .upload_file(&source, BUCKET, key)
         .await
         .unwrap();
+    data
+}
+
+#[tokio::test]
+async fn ranges_paired_into_one_get_to_save_a_round_are_journalled_and_resumed_one_by_one() {
+    // Four ranges, two in flight: the first is asked for with the HEAD, the other three
+    // would take two rounds, so ranges 1 and 2 come in one GET. Range 3 hangs.
+    let s = setup().await;
+    let data = put_whole(&s, "paired.bin", 8).await;
+    let target = s.dir.path().join("paired.bin");
+    interrupt_download_with(&s, "paired.bin", &target, 2, &[3], 3).await;
+    let asked: Vec<String> = s
+        .proxy
+        .log()
+        .into_iter()
+        .filter(|(method, _, _)| method == "GET")
+        .map(|(_, uri, _)| uri)
+        .collect();
+    assert_eq!(
+        ranged_gets(&s.proxy),
+        3,
+        "range 0, ranges 1-2, range 3: {asked:?}"
+    );
+    let journal = std::fs::read_to_string(journal_of(&target)).unwrap();
+    assert_eq!(
+        journal_entries(&journal_of(&target), "ranges"),
+        3,
+        "{journal}"
+    );
+    assert!(
+        journal.contains("CRC64NVME"),
+        "each range with its CRC: {journal}"
+    );
+    release(&s.proxy);
+    let before = ranged_gets(&s.proxy);
+    engine_with(s.proxied.clone(), s.state.path(), 2)
+        .download_file(BUCKET, "paired.bin", &target)
+        .await
+        .unwrap();
+    assert_eq!(
+        ranged_gets(&s.proxy) - before,
+        1,
+        "ranges 1 and 2 were each checked on file by their own CRC; only range 3 is fetched"
+    );
+    assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
+    assert!(!journal_of(&target).exists(), "no journal is left");
+    drop(s.server);
+}
+
+#[tokio::test]
+async fn a_journalled_range_whose_bytes_on_file_no_longer_match_is_fetched_again() {
+    let s = setup().await;
+    let data = put_whole(&s, "lost.bin", 6).await;
     let target = s.dir.path().join("lost.bin");
     interrupt_download(&s, "lost.bin", &target).await;
     release(&s.proxy);

@@ -417,7 +417,9 @@ impl Transfers {
     /// returns the ranges' checksums in order (empty when not verifying).
     /// Ranges in `done` (an earlier run's, with their checksums) are not fetched again;
     /// each range fetched is recorded in the journal. The `first` range's early answer, if
-    /// it fits, is used for range 0.
+    /// it fits, is used for range 0. Where the ranges left would take two rounds, pairs of
+    /// neighbours are fetched with one GET each ([`super::one_round`]), their checksums
+    /// still kept (and journalled) per range.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_ranges(
         &self,
@@ -436,14 +438,22 @@ impl Transfers {
         let size = plan.size;
         let name = format!("s3://{bucket}/{key}");
         let mut resumed = resumed_ranges(sink.algorithm, plan, done);
-        for (index, range) in plan.ranges().enumerate() {
+        // Neighbours paired into one GET where that saves a round (see `one_round`).
+        let spans = super::one_round::spans(plan.parts as usize, self.part_limit(), |index| {
+            (index == 0 && first.is_some()) || resumed.contains_key(&(index as u64))
+        });
+        for span in spans {
+            let index = span.start;
+            let range = plan.range(index as u64).start..plan.range(span.end as u64 - 1).end;
+            // A pair's checksums are kept per range of the plan, as a resume checks them.
+            let cut = (span.len() == 2).then(|| plan.range(index as u64).end);
             // Range 0 or never: a first range kept from an earlier run drops the early GET.
             let early = first.take().filter(|_| index == 0);
             let len = range.end - range.start;
             let check = match resumed.remove(&(index as u64)) {
                 Some(Resumed::Unchecked) => {
                     resumed_bytes += len;
-                    sums.push((index, None));
+                    sums.push(vec![(index, None)]);
                     continue;
                 }
                 Some(Resumed::Check(expected)) => Some(expected),
@@ -474,7 +484,7 @@ impl Transfers {
                         .await
                 {
                     this.progress.bytes(&name, len);
-                    return Ok((index, Some(expected)));
+                    return Ok(vec![(index, Some(expected))]);
                 }
                 let (permit, answer) = match early {
                     Some(early) => early.answer(&range, size, etag.as_deref()).await,
@@ -484,19 +494,26 @@ impl Transfers {
                     Some(permit) => permit,
                     None => this.permit(bytes).await,
                 };
-                let sum = this
-                    .fetch_range_hedged(&bucket, &key, &sink, range, etag.as_deref(), answer)
+                let sums = this
+                    .fetch_range_hedged(&bucket, &key, &sink, (range, cut), etag.as_deref(), answer)
                     .await?;
+                let sums = match sums {
+                    (Some(first), last) => vec![(index, Some(first)), (index + 1, last)],
+                    (None, last) if cut.is_some() => vec![(index, None), (index + 1, last)],
+                    (None, last) => vec![(index, last)],
+                };
                 if let Some(journal) = &journal {
-                    let value = sum.map(|s| s.base64());
-                    journal.update(
-                        |state| state.ranges.len(),
-                        |state| {
-                            state.ranges.insert(index as u64, value);
-                        },
-                    );
+                    for (index, sum) in &sums {
+                        let value = sum.as_ref().map(PartChecksum::base64);
+                        journal.update(
+                            |state| state.ranges.len(),
+                            |state| {
+                                state.ranges.insert(*index as u64, value);
+                            },
+                        );
+                    }
                 }
-                Ok((index, sum))
+                Ok(sums)
             });
         }
         if resumed_bytes > 0 {
@@ -505,6 +522,7 @@ impl Transfers {
         while let Some(done) = tasks.join_next().await {
             sums.push(flatten(done)?);
         }
+        let mut sums: Vec<_> = sums.into_iter().flatten().collect();
         sums.sort_by_key(|(index, _)| *index);
         Ok(sums.into_iter().filter_map(|(_, sum)| sum).collect())
     }
@@ -519,21 +537,29 @@ impl Transfers {
         bucket: &str,
         key: &str,
         sink: &Sink,
-        range: Range<u64>,
+        (range, cut): (Range<u64>, Option<u64>),
         etag: Option<&str>,
         answer: Option<GetObjectOutput>,
-    ) -> Result<Option<PartChecksum>, TransferError> {
+    ) -> Result<SplitSums, TransferError> {
         let Some(hedger) = &self.range_hedger else {
             return self
-                .fetch_range(bucket, key, sink, range, etag, None, answer)
+                .fetch_range(bucket, key, sink, (range, cut), etag, None, answer)
                 .await;
         };
         let watch = RangeWatch::default();
         let direct = async {
-            let sum = self
-                .fetch_range(bucket, key, sink, range.clone(), etag, Some(&watch), answer)
+            let sums = self
+                .fetch_range(
+                    bucket,
+                    key,
+                    sink,
+                    (range.clone(), cut),
+                    etag,
+                    Some(&watch),
+                    answer,
+                )
                 .await?;
-            Ok(Winner::Direct(sum))
+            Ok(Winner::Direct(sums))
         };
         let buffered = || async {
             // The hedge holds its whole range in memory: sent only when the budget has room.
@@ -543,10 +569,10 @@ impl Transfers {
                     message: "no memory to spare for a hedge".into(),
                 });
             };
-            let (chunks, sum) = self
-                .fetch_range_buffered(bucket, key, sink.algorithm, range.clone(), etag)
+            let (chunks, sums) = self
+                .fetch_range_buffered(bucket, key, sink.algorithm, (range.clone(), cut), etag)
                 .await?;
-            Ok::<_, TransferError>(Winner::Buffered(chunks, sum, memory))
+            Ok::<_, TransferError>(Winner::Buffered(chunks, sums, memory))
         };
         // Hedged only where the direct request, at the rate it has moved its bytes so far,
         // would still take longer than a new one typically does.
@@ -555,8 +581,8 @@ impl Transfers {
             progress.behind(watch.reported.load(Ordering::Relaxed), len)
         };
         match hedger.race_when(direct, buffered, behind).await? {
-            Winner::Direct(sum) => Ok(sum),
-            Winner::Buffered(chunks, sum, _memory) => {
+            Winner::Direct(sums) => Ok(sums),
+            Winner::Buffered(chunks, sums, _memory) => {
                 // The slow request is gone; its last write may still be running on the
                 // blocking pool, holding the gate. The hedge's bytes go after it.
                 let gate = watch.gate.clone().lock_owned().await;
@@ -566,9 +592,28 @@ impl Transfers {
                     &format!("s3://{bucket}/{key}"),
                     (range.end - range.start).saturating_sub(reported),
                 );
-                Ok(sum)
+                Ok(sums)
             }
         }
+    }
+
+    /// Writes `batch` at `next` (holding the range's gate, if watched, until it is on file)
+    /// and reports its bytes; returns the offset after it and the hasher fed with it.
+    async fn write_batch_at(
+        &self,
+        name: &str,
+        sink: &Sink,
+        watch: Option<&RangeWatch>,
+        next: u64,
+        batch: &mut Batch,
+        hasher: Option<Hasher>,
+    ) -> Result<(u64, Option<Hasher>), TransferError> {
+        let len = batch.len as u64;
+        let gate = RangeWatch::enter(watch).await;
+        let written = write_at(sink, next, batch.take(), hasher, gate).await?;
+        RangeWatch::report(watch, len);
+        self.progress.bytes(name, len);
+        Ok(written)
     }
 
     /// A ranged GET of bytes `asked` (inclusive) whose `Content-Range` must be exactly that.
@@ -603,9 +648,9 @@ impl Transfers {
         bucket: &str,
         key: &str,
         algorithm: Option<ChecksumAlgorithm>,
-        range: Range<u64>,
+        (range, cut): (Range<u64>, Option<u64>),
         etag: Option<&str>,
-    ) -> Result<(Vec<bytes::Bytes>, Option<PartChecksum>), TransferError> {
+    ) -> Result<(Vec<bytes::Bytes>, SplitSums), TransferError> {
         let name = format!("s3://{bucket}/{key}");
         let mut output = self
             .get_range(&name, (bucket, key), (range.start, range.end - 1), etag)
@@ -633,23 +678,17 @@ impl Transfers {
             return Err(TransferError::Integrity { name, message });
         }
         let chunks = batch.take();
-        let sum = match algorithm {
-            None => None,
+        let sums = match algorithm {
+            None => (None, None),
             Some(algorithm) => {
                 let hashed = chunks.clone();
-                let sum = tokio::task::spawn_blocking(move || {
-                    let mut hasher = Hasher::new(algorithm);
-                    for chunk in &hashed {
-                        hasher.update(chunk);
-                    }
-                    hasher.finish()
-                })
-                .await
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-                Some(sum)
+                let cut = cut.map(|at| at - range.start);
+                tokio::task::spawn_blocking(move || split_sums(algorithm, &hashed, cut))
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
             }
         };
-        Ok((chunks, sum))
+        Ok((chunks, sums))
     }
 
     /// One range, checked against its `Content-Range`, resumed from where it broke if the
@@ -663,13 +702,15 @@ impl Transfers {
         bucket: &str,
         key: &str,
         sink: &Sink,
-        range: Range<u64>,
+        (range, cut): (Range<u64>, Option<u64>),
         etag: Option<&str>,
         watch: Option<&RangeWatch>,
         mut answer: Option<GetObjectOutput>,
-    ) -> Result<Option<PartChecksum>, TransferError> {
+    ) -> Result<SplitSums, TransferError> {
         let name = format!("s3://{bucket}/{key}");
         let mut hasher = sink.algorithm.map(Hasher::new);
+        // The checksum of the bytes before the cut, once they are all written.
+        let mut before_cut = None;
         let mut next = range.start;
         let mut attempt = 1;
         while next < range.end {
@@ -683,14 +724,25 @@ impl Transfers {
             let mut batch = Batch::of(write_batch(self.part_limit()));
             let failure = loop {
                 match output.body.chunk().await {
-                    Ok(Some(chunk)) => {
+                    Ok(Some(mut chunk)) => {
+                        // A chunk across the cut is split there, and the bytes before it
+                        // written and their checksum finished.
+                        let at = next + batch.len as u64;
+                        if let Some(cut) = cut.filter(|&c| at < c && at + chunk.len() as u64 >= c) {
+                            batch.push(chunk.split_to((cut - at) as usize));
+                            (next, hasher) = self
+                                .write_batch_at(&name, sink, watch, next, &mut batch, hasher)
+                                .await?;
+                            before_cut = hasher.take().map(Hasher::finish);
+                            hasher = sink.algorithm.map(Hasher::new);
+                            if chunk.is_empty() {
+                                continue;
+                            }
+                        }
                         if batch.push(chunk) {
-                            let len = batch.len as u64;
-                            let gate = RangeWatch::enter(watch).await;
-                            (next, hasher) =
-                                write_at(sink, next, batch.take(), hasher, gate).await?;
-                            RangeWatch::report(watch, len);
-                            self.progress.bytes(&name, len);
+                            (next, hasher) = self
+                                .write_batch_at(&name, sink, watch, next, &mut batch, hasher)
+                                .await?;
                             // More ranges in flight since: smaller batches from now on.
                             batch.full = write_batch(self.part_limit());
                         }
@@ -699,11 +751,9 @@ impl Transfers {
                     Err(error) => break Some(error),
                 }
             };
-            let tail = batch.len as u64;
-            let gate = RangeWatch::enter(watch).await;
-            (next, hasher) = write_at(sink, next, batch.take(), hasher, gate).await?;
-            RangeWatch::report(watch, tail);
-            self.progress.bytes(&name, tail);
+            (next, hasher) = self
+                .write_batch_at(&name, sink, watch, next, &mut batch, hasher)
+                .await?;
             if next > range.end {
                 let message = "the store sent more bytes than asked for".into();
                 return Err(TransferError::Integrity { name, message });
@@ -730,8 +780,36 @@ impl Transfers {
             }
             attempt += 1;
         }
-        Ok(hasher.map(Hasher::finish))
+        Ok((before_cut, hasher.map(Hasher::finish)))
     }
+}
+
+/// The checksums of a GET split at a cut: of the bytes before it (`None` without a cut, or
+/// when not verifying) and of the rest.
+type SplitSums = (Option<PartChecksum>, Option<PartChecksum>);
+
+/// [`SplitSums`] of `chunks` hashed with `algorithm`, split `cut` bytes in.
+fn split_sums(
+    algorithm: ChecksumAlgorithm,
+    chunks: &[bytes::Bytes],
+    cut: Option<u64>,
+) -> SplitSums {
+    let mut hasher = Hasher::new(algorithm);
+    let mut before = None;
+    let mut at = 0u64;
+    for chunk in chunks {
+        let mut chunk = &chunk[..];
+        if let Some(cut) = cut.filter(|&c| at < c && at + chunk.len() as u64 >= c) {
+            let (head, tail) = chunk.split_at((cut - at) as usize);
+            hasher.update(head);
+            before = Some(std::mem::replace(&mut hasher, Hasher::new(algorithm)).finish());
+            at += head.len() as u64;
+            chunk = tail;
+        }
+        hasher.update(chunk);
+        at += chunk.len() as u64;
+    }
+    (before, Some(hasher.finish()))
 }
 
 /// How a range's direct request and its hedge share the range: the gate each write to the
@@ -762,11 +840,11 @@ impl RangeWatch {
 /// Which of a range's two requests finished first.
 enum Winner {
     /// The direct request: its bytes are on file.
-    Direct(Option<PartChecksum>),
+    Direct(SplitSums),
     /// The hedge: its bytes are in memory (held in the budget), to be written.
     Buffered(
         Vec<bytes::Bytes>,
-        Option<PartChecksum>,
+        SplitSums,
         tokio::sync::OwnedSemaphorePermit,
     ),
 }
@@ -1075,4 +1153,42 @@ pub(super) async fn write_at(
     };
     let written = written.map_err(|e| TransferError::io("writing", &sink.temp, e))?;
     Ok((offset + len, written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checksum::{checksum_of, combine};
+
+    #[test]
+    fn a_gets_checksums_split_at_its_cut_are_those_of_each_side_wherever_the_chunks_end() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let algorithm = ChecksumAlgorithm::Crc64Nvme;
+        for cut in [1, 999, 1000, 1001, 4096, 9_999] {
+            // Chunks of 1,000 bytes: the cut falls inside one, or on a boundary.
+            let chunks: Vec<bytes::Bytes> = data
+                .chunks(1000)
+                .map(bytes::Bytes::copy_from_slice)
+                .collect();
+            let (before, after) = split_sums(algorithm, &chunks, Some(cut));
+            let (before, after) = (before.unwrap(), after.unwrap());
+            assert_eq!(
+                before,
+                checksum_of(algorithm, &data[..cut as usize]),
+                "cut {cut}"
+            );
+            assert_eq!(
+                after,
+                checksum_of(algorithm, &data[cut as usize..]),
+                "cut {cut}"
+            );
+            assert_eq!(
+                combine(&[before, after]).unwrap(),
+                checksum_of(algorithm, &data)
+            );
+        }
+        let (none, whole) = split_sums(algorithm, &[bytes::Bytes::from(data.clone())], None);
+        assert!(none.is_none());
+        assert_eq!(whole.unwrap(), checksum_of(algorithm, &data));
+    }
 }

@@ -28,6 +28,7 @@ pub mod hedge;
 mod journal;
 pub mod limits;
 mod merge;
+mod one_round;
 mod pass_through;
 pub mod plan;
 pub mod sizing;
