@@ -575,9 +575,15 @@ impl Transfers {
             Ok::<_, TransferError>(Winner::Buffered(chunks, sums, memory))
         };
         // Hedged only where the direct request, at the rate it has moved its bytes so far,
-        // would still take longer than a new one typically does.
+        // would still take longer than a new one typically does: a new GET of a pair takes
+        // about twice a range's typical time.
         let len = range.end - range.start;
+        let ranges = if cut.is_some() { 2 } else { 1 };
         let behind = |progress: super::hedge::Progress| {
+            let progress = super::hedge::Progress {
+                median: progress.median * ranges,
+                ..progress
+            };
             progress.behind(watch.reported.load(Ordering::Relaxed), len)
         };
         match hedger.race_when(direct, buffered, behind).await? {
