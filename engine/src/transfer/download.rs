@@ -497,10 +497,9 @@ impl Transfers {
                 let sums = this
                     .fetch_range_hedged(&bucket, &key, &sink, (range, cut), etag.as_deref(), answer)
                     .await?;
-                let sums = match sums {
-                    (Some(first), last) => vec![(index, Some(first)), (index + 1, last)],
-                    (None, last) if cut.is_some() => vec![(index, None), (index + 1, last)],
-                    (None, last) => vec![(index, last)],
+                let sums = match (cut, sums) {
+                    (Some(_), (first, last)) => vec![(index, first), (index + 1, last)],
+                    (None, (_, last)) => vec![(index, last)],
                 };
                 if let Some(journal) = &journal {
                     for (index, sum) in &sums {
@@ -733,9 +732,8 @@ impl Transfers {
                     Ok(Some(mut chunk)) => {
                         // A chunk across the cut is split there, and the bytes before it
                         // written and their checksum finished.
-                        let at = next + batch.len as u64;
-                        if let Some(cut) = cut.filter(|&c| at < c && at + chunk.len() as u64 >= c) {
-                            batch.push(chunk.split_to((cut - at) as usize));
+                        if let Some(head) = within(cut, next + batch.len as u64, chunk.len()) {
+                            batch.push(chunk.split_to(head));
                             (next, hasher) = self
                                 .write_batch_at(&name, sink, watch, next, &mut batch, hasher)
                                 .await?;
@@ -794,6 +792,13 @@ impl Transfers {
 /// when not verifying) and of the rest.
 type SplitSums = (Option<PartChecksum>, Option<PartChecksum>);
 
+/// Where a chunk of `len` bytes starting at `at` reaches the `cut`: the bytes of it before
+/// the cut, when the cut falls inside it or at its end.
+fn within(cut: Option<u64>, at: u64, len: usize) -> Option<usize> {
+    cut.filter(|&cut| at < cut && at + len as u64 >= cut)
+        .map(|cut| (cut - at) as usize)
+}
+
 /// [`SplitSums`] of `chunks` hashed with `algorithm`, split `cut` bytes in.
 fn split_sums(
     algorithm: ChecksumAlgorithm,
@@ -805,8 +810,8 @@ fn split_sums(
     let mut at = 0u64;
     for chunk in chunks {
         let mut chunk = &chunk[..];
-        if let Some(cut) = cut.filter(|&c| at < c && at + chunk.len() as u64 >= c) {
-            let (head, tail) = chunk.split_at((cut - at) as usize);
+        if let Some(head) = within(cut, at, chunk.len()) {
+            let (head, tail) = chunk.split_at(head);
             hasher.update(head);
             before = Some(std::mem::replace(&mut hasher, Hasher::new(algorithm)).finish());
             at += head.len() as u64;
