@@ -364,8 +364,8 @@ impl Transfers {
                 let _entries = self.directories.entry(temp).await;
                 let file =
                     File::create(temp).map_err(|e| TransferError::io("creating", temp, e))?;
-                file.set_len(size)
-                    .map_err(|e| TransferError::io("sizing", temp, e))?;
+                super::reserve::reserve(&file, size)
+                    .map_err(|e| TransferError::io("reserving space for", temp, e))?;
                 file
             }
         };

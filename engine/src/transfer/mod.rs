@@ -31,6 +31,7 @@ mod merge;
 mod one_round;
 mod pass_through;
 pub mod plan;
+mod reserve;
 pub mod sizing;
 mod small_download;
 mod sync;

