@@ -19,12 +19,40 @@ use std::io;
 pub(super) fn reserve(file: &File, size: u64) -> io::Result<()> {
     match allocate(file, size) {
         Ok(()) => Ok(()),
-        Err(error) if is_lack_of_space(&error) => Err(error),
+        // How much was asked for and how much there is: what the user has to free.
+        Err(error) if is_lack_of_space(&error) => Err(io::Error::new(
+            error.kind(),
+            format!("{} needed{}: {error}", mib(size), free_space(file)),
+        )),
         Err(error) => {
             tracing::debug!(%error, "blocks not allocated ahead; the file is sized only");
             file.set_len(size)
         }
     }
+}
+
+/// `bytes` in MiB, one decimal.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// ", N MiB free" for the file system `file` is on, or nothing if it cannot be told.
+#[cfg(target_os = "linux")]
+fn free_space(file: &File) -> String {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fstatvfs fills the struct it is given, for a descriptor `file` owns.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut stat) } != 0 {
+        return String::new();
+    }
+    #[allow(clippy::unnecessary_cast)] // the fields' types differ between libc targets
+    let free = (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64);
+    format!(", {} free", mib(free))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn free_space(_file: &File) -> String {
+    String::new()
 }
 
 /// Whether `error` says the space is not there (no point sizing a sparse file instead).
@@ -106,7 +134,7 @@ mod tests {
     /// tmpfs refuses an allocation larger than its whole size at once, with ENOSPC.
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_file_larger_than_the_file_system_is_refused_for_lack_of_space_not_left_sparse() {
+    fn a_file_larger_than_the_file_system_is_refused_saying_what_it_needs_and_what_is_free() {
         let shm = std::path::Path::new("/dev/shm");
         let dir = tempfile::tempdir_in(shm).expect("/dev/shm (a tmpfs) to write in");
         let path = dir.path().join("huge");
@@ -118,6 +146,12 @@ mod tests {
         let whole = stat.f_blocks as u64 * stat.f_frsize as u64;
         let error = reserve(&file, whole + (1 << 30)).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::StorageFull, "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{} needed, ", mib(whole + (1 << 30))))
+                && message.contains(" MiB free: "),
+            "{message}"
+        );
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
     }
 }
