@@ -37,22 +37,8 @@ fn mib(bytes: u64) -> String {
 }
 
 /// ", N MiB free" for the file system `file` is on, or nothing if it cannot be told.
-#[cfg(target_os = "linux")]
 fn free_space(file: &File) -> String {
-    use std::os::fd::AsRawFd;
-    // SAFETY: fstatvfs fills the struct it is given, for a descriptor `file` owns.
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut stat) } != 0 {
-        return String::new();
-    }
-    #[allow(clippy::unnecessary_cast)] // the fields' types differ between libc targets
-    let free = (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64);
-    format!(", {} free", mib(free))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn free_space(_file: &File) -> String {
-    String::new()
+    file_system(file).map_or_else(String::new, |fs| format!(", {} free", mib(fs.free)))
 }
 
 /// Whether `error` says the space is not there (no point sizing a sparse file instead).
@@ -62,31 +48,55 @@ fn is_lack_of_space(error: &io::Error) -> bool {
         || error.kind() == io::ErrorKind::FileTooLarge
 }
 
-/// The `statfs` magic numbers of the file systems allocated ahead: ext4 (also ext2 and
-/// ext3), XFS, tmpfs.
-#[cfg(target_os = "linux")]
-const ALLOCATED_AHEAD: [i64; 3] = [0xEF53, 0x5846_5342, 0x0102_1994];
+/// What `statfs` says of the file system a file is on.
+struct FileSystem {
+    /// Its magic number.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    kind: i64,
+    /// Bytes an unprivileged writer may still use.
+    free: u64,
+    /// Bytes it holds in all.
+    #[cfg_attr(not(test), allow(dead_code))]
+    size: u64,
+}
 
-/// Whether `file` is on a file system where allocating ahead pays.
 #[cfg(target_os = "linux")]
-fn allocates_ahead(file: &File) -> bool {
+fn file_system(file: &File) -> Option<FileSystem> {
     use std::os::fd::AsRawFd;
     // SAFETY: fstatfs fills the struct it is given, for a descriptor `file` owns.
     let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::fstatfs(file.as_raw_fd(), &mut stat) } != 0 {
-        return false;
+        return None;
     }
-    #[allow(clippy::unnecessary_cast)] // `f_type` is i64 on some targets, not on others
-    let kind = stat.f_type as i64;
-    ALLOCATED_AHEAD.contains(&kind)
+    // The fields' integer types differ between libc targets; block counts are in f_frsize.
+    #[allow(clippy::unnecessary_cast)]
+    let (kind, block) = (stat.f_type as i64, stat.f_frsize as u64);
+    #[allow(clippy::unnecessary_cast)]
+    let (free, blocks) = (stat.f_bavail as u64, stat.f_blocks as u64);
+    Some(FileSystem {
+        kind,
+        free: free.saturating_mul(block),
+        size: blocks.saturating_mul(block),
+    })
 }
+
+#[cfg(not(target_os = "linux"))]
+fn file_system(_file: &File) -> Option<FileSystem> {
+    None
+}
+
+/// The `statfs` magic numbers of the file systems allocated ahead: ext4 (also ext2 and
+/// ext3), XFS, tmpfs.
+#[cfg(target_os = "linux")]
+const ALLOCATED_AHEAD: [i64; 3] = [0xEF53, 0x5846_5342, 0x0102_1994];
 
 #[cfg(target_os = "linux")]
 fn allocate(file: &File, size: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let length =
         libc::off_t::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::FileTooLarge))?;
-    if length == 0 || !allocates_ahead(file) {
+    let pays = file_system(file).is_some_and(|fs| ALLOCATED_AHEAD.contains(&fs.kind));
+    if length == 0 || !pays {
         return Err(io::Error::from(io::ErrorKind::Unsupported));
     }
     // Mode 0: allocate, and extend the file's size to cover what was allocated.
@@ -139,11 +149,7 @@ mod tests {
         let dir = tempfile::tempdir_in(shm).expect("/dev/shm (a tmpfs) to write in");
         let path = dir.path().join("huge");
         let file = File::create(&path).unwrap();
-        // SAFETY: statvfs fills the struct it is given; the path is a valid C string.
-        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-        let c_path = std::ffi::CString::new("/dev/shm").unwrap();
-        assert_eq!(unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) }, 0);
-        let whole = stat.f_blocks as u64 * stat.f_frsize as u64;
+        let whole = file_system(&file).expect("statfs of /dev/shm").size;
         let error = reserve(&file, whole + (1 << 30)).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::StorageFull, "{error}");
         let message = error.to_string();
