@@ -322,6 +322,40 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_large_body_crosses_the_proxy_intact_both_ways() {
+        // 9 MiB of varied bytes up, the same back: more than the copy buffer holds, so many
+        // reads each way, and a request still arriving while the buffer grows.
+        let body: Vec<u8> = (0..9 * 1024 * 1024u64).map(|i| splitmix(i) as u8).collect();
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream_address = upstream.local_addr().unwrap();
+        let len = body.len();
+        tokio::spawn(async move {
+            let (mut socket, _) = upstream.accept().await.unwrap();
+            let mut echoed = vec![0u8; len];
+            socket.read_exact(&mut echoed).await.unwrap();
+            socket.write_all(&echoed).await.unwrap();
+        });
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_address = proxy.local_addr().unwrap();
+        let delay = Delay {
+            base: Duration::from_millis(5),
+            jitter: Duration::ZERO,
+        };
+        tokio::spawn(async move {
+            let (client, _) = proxy.accept().await.unwrap();
+            handle(client, upstream_address, delay, 1, 0.0).await;
+        });
+        let client = TcpStream::connect(proxy_address).await.unwrap();
+        let (mut reader, mut writer) = client.into_split();
+        let sent = body.clone();
+        let send = tokio::spawn(async move { writer.write_all(&sent).await.unwrap() });
+        let mut answer = vec![0u8; len];
+        reader.read_exact(&mut answer).await.unwrap();
+        send.await.unwrap();
+        assert!(answer == body, "the answer differs from what was sent");
+    }
+
     #[test]
     fn a_paced_connection_moves_no_faster_than_its_rate() {
         // Four 250 kB writes asked for at once at 10 MB/s: each waits for the one before it
