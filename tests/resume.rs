@@ -356,8 +356,9 @@ async fn an_interrupted_download_is_continued_fetching_only_the_missing_ranges()
 /// Stores four ranges' worth of bytes (a pattern from `seed`) under `key` with one
 /// PutObject, so that the object has a full checksum and each range a CRC to keep (ferry
 /// serve gives multipart objects none); returns the bytes.
-async fn put_whole(s: &Setup, key: &str, seed: u64) -> Vec<u8> {
-    let data = pattern(4 * PART - 1000, seed);
+/// Uploads an object of just under `parts` ranges in one piece (so with no part layout).
+async fn put_whole(s: &Setup, key: &str, parts: u64, seed: u64) -> Vec<u8> {
+    let data = pattern(parts * PART - 1000, seed);
     let source = s.dir.path().join(format!("{key}.src"));
     std::fs::write(&source, &data).unwrap();
     let whole = TransferConfig {
@@ -373,12 +374,13 @@ async fn put_whole(s: &Setup, key: &str, seed: u64) -> Vec<u8> {
 
 #[tokio::test]
 async fn ranges_paired_into_one_get_to_save_a_round_are_journalled_and_resumed_one_by_one() {
-    // Four ranges, two in flight: the first is asked for with the HEAD, the other three
-    // would take two rounds, so ranges 1 and 2 come in one GET. Range 3 hangs.
+    // Five ranges, three in flight: the first two are asked for with the HEAD, in one GET
+    // holding one slot; the other three would take two rounds of the two slots left, so
+    // ranges 2 and 3 come in one GET. Range 4 hangs.
     let s = setup().await;
-    let data = put_whole(&s, "paired.bin", 8).await;
+    let data = put_whole(&s, "paired.bin", 5, 8).await;
     let target = s.dir.path().join("paired.bin");
-    interrupt_download_with(&s, "paired.bin", &target, 2, &[3], 3).await;
+    interrupt_download_with(&s, "paired.bin", &target, 3, &[4], 4).await;
     let asked: Vec<String> = s
         .proxy
         .log()
@@ -389,12 +391,12 @@ async fn ranges_paired_into_one_get_to_save_a_round_are_journalled_and_resumed_o
     assert_eq!(
         ranged_gets(&s.proxy),
         3,
-        "range 0, ranges 1-2, range 3: {asked:?}"
+        "ranges 0-1, ranges 2-3, range 4: {asked:?}"
     );
     let journal = std::fs::read_to_string(journal_of(&target)).unwrap();
     assert_eq!(
         journal_entries(&journal_of(&target), "ranges"),
-        3,
+        4,
         "{journal}"
     );
     assert!(
@@ -403,14 +405,14 @@ async fn ranges_paired_into_one_get_to_save_a_round_are_journalled_and_resumed_o
     );
     release(&s.proxy);
     let before = ranged_gets(&s.proxy);
-    engine_with(s.proxied.clone(), s.state.path(), 2)
+    engine_with(s.proxied.clone(), s.state.path(), 3)
         .download_file(BUCKET, "paired.bin", &target)
         .await
         .unwrap();
     assert_eq!(
         ranged_gets(&s.proxy) - before,
         1,
-        "ranges 1 and 2 were each checked on file by their own CRC; only range 3 is fetched"
+        "ranges 0 to 3 were each checked on file by their own CRC; only range 4 is fetched"
     );
     assert!(std::fs::read(&target).unwrap() == data, "bytes differ");
     assert!(!journal_of(&target).exists(), "no journal is left");
@@ -420,7 +422,7 @@ async fn ranges_paired_into_one_get_to_save_a_round_are_journalled_and_resumed_o
 #[tokio::test]
 async fn a_journalled_range_whose_bytes_on_file_no_longer_match_is_fetched_again() {
     let s = setup().await;
-    let data = put_whole(&s, "lost.bin", 6).await;
+    let data = put_whole(&s, "lost.bin", 4, 6).await;
     let target = s.dir.path().join("lost.bin");
     interrupt_download(&s, "lost.bin", &target).await;
     release(&s.proxy);

@@ -2,7 +2,7 @@
 //! beside the target, verified, renamed into place only when every byte has arrived.
 
 use super::events::Event;
-use super::first_range::FirstRange;
+use super::first_range::{FIRST_RANGE_PARTS, FirstRange};
 use super::journal::{self, DownloadState, Journal};
 use super::plan::PartPlan;
 use super::{TransferError, Transfers};
@@ -416,8 +416,8 @@ impl Transfers {
     /// Fetches every range, at most `concurrency` requests at a time across all transfers;
     /// returns the ranges' checksums in order (empty when not verifying).
     /// Ranges in `done` (an earlier run's, with their checksums) are not fetched again;
-    /// each range fetched is recorded in the journal. The `first` range's early answer, if
-    /// it fits, is used for range 0. Where the ranges left would take two rounds, pairs of
+    /// each range fetched is recorded in the journal. The `first` GET's early answer, if it
+    /// fits, is used for the first [`FIRST_RANGE_PARTS`] ranges. Where the ranges left would take two rounds, pairs of
     /// neighbours are fetched with one GET each ([`super::one_round`]), their checksums
     /// still kept (and journalled) per range.
     #[allow(clippy::too_many_arguments)]
@@ -438,16 +438,22 @@ impl Transfers {
         let size = plan.size;
         let name = format!("s3://{bucket}/{key}");
         let mut resumed = resumed_ranges(sink.algorithm, plan, done);
+        let parts = plan.parts as usize;
+        let lead = (FIRST_RANGE_PARTS as usize).min(parts);
+        // A first range kept from an earlier run drops the early GET.
+        if (0..lead).any(|index| resumed.contains_key(&(index as u64))) {
+            first = None;
+        }
+        let lead = if first.is_some() { lead } else { 0 };
         // Neighbours paired into one GET where that saves a round (see `one_round`).
-        let spans = super::one_round::spans(plan.parts as usize, self.part_limit(), |index| {
-            (index == 0 && first.is_some()) || resumed.contains_key(&(index as u64))
+        let spans = super::one_round::spans(parts, self.part_limit(), lead, |index| {
+            resumed.contains_key(&(index as u64))
         });
         for span in spans {
             let index = span.start;
             let range = plan.range(index as u64).start..plan.range(span.end as u64 - 1).end;
             // A pair's checksums are kept per range of the plan, as a resume checks them.
             let cut = (span.len() == 2).then(|| plan.range(index as u64).end);
-            // Range 0 or never: a first range kept from an earlier run drops the early GET.
             let early = first.take().filter(|_| index == 0);
             let len = range.end - range.start;
             let check = match resumed.remove(&(index as u64)) {
