@@ -1963,3 +1963,76 @@ async fn a_put_whose_checksum_or_content_md5_does_not_match_is_refused_and_the_o
     assert!(temporaries.is_empty(), "{temporaries:?}");
     h.shutdown().await;
 }
+
+/// The internal record (ETag and checksums) the endpoint keeps in its root for `bucket/key`,
+/// parsed; `None` if there is none.
+fn internal_record(
+    h: &Harness,
+    bucket: &str,
+    key: &str,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let name = format!(
+        ".bucket-{}.object-{}.internal.json",
+        encode(bucket),
+        encode(key)
+    );
+    let json = std::fs::read(h.root.path().join(name)).ok()?;
+    Some(serde_json::from_slice(&json).expect("a JSON record"))
+}
+
+#[tokio::test]
+async fn a_large_file_put_in_the_root_by_hand_is_hashed_once_and_again_when_it_changes() {
+    let h = Harness::start_ipv4().await;
+    let c = credentials();
+    h.create_bucket("byhand").await;
+    let etag = |bytes: &[u8]| format!("\"{}\"", ferry::s3::etag::md5_of_bytes(bytes));
+    let file = h.root.path().join("byhand").join("big.bin");
+    let first = pattern(3 * 1024 * 1024);
+    std::fs::write(&file, &first).unwrap();
+    assert!(internal_record(&h, "byhand", "big.bin").is_none());
+
+    let head = h.signed(&c, Call::new("HEAD", "/byhand/big.bin")).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("etag"), Some(etag(&first).as_str()));
+    // Recorded where `s3s-fs` reads an ETag from, so it no longer hashes the file.
+    let record = internal_record(&h, "byhand", "big.bin").expect("a record after the HEAD");
+    assert_eq!(
+        record.get("e_tag").and_then(|v| v.as_str()),
+        Some(ferry::s3::etag::md5_of_bytes(&first).as_str())
+    );
+    assert!(record.contains_key("ferry_hashed"), "{record:?}");
+    let range = [("range", "bytes=1048576-1048675")];
+    let part = h
+        .signed(&c, Call::new("GET", "/byhand/big.bin").headers(&range))
+        .await;
+    assert_eq!(part.status, 206, "{}", part.text());
+    assert!(part.body[..] == first[1_048_576..1_048_676]);
+    assert_eq!(part.header("etag"), Some(etag(&first).as_str()));
+
+    // Changed by hand: another size, so hashed again, never served under the old ETag.
+    let second: Vec<u8> = first.iter().rev().copied().chain([7]).collect();
+    std::fs::write(&file, &second).unwrap();
+    let part = h
+        .signed(&c, Call::new("GET", "/byhand/big.bin").headers(&range))
+        .await;
+    assert_eq!(part.status, 206, "{}", part.text());
+    assert!(part.body[..] == second[1_048_576..1_048_676]);
+    assert_eq!(part.header("etag"), Some(etag(&second).as_str()));
+
+    // An uploaded object's record is the upload's, and left as it is.
+    let put = h.put("byhand", "uploaded.bin", &first).await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let uploaded = internal_record(&h, "byhand", "uploaded.bin").expect("the upload's record");
+    let head = h
+        .signed(&c, Call::new("HEAD", "/byhand/uploaded.bin"))
+        .await;
+    assert_eq!(head.header("etag"), Some(etag(&first).as_str()));
+    assert_eq!(
+        internal_record(&h, "byhand", "uploaded.bin"),
+        Some(uploaded),
+        "the upload's record was rewritten"
+    );
+    h.shutdown().await;
+}

@@ -58,6 +58,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+mod hashed;
 mod listing;
 mod part_checksum;
 mod small_objects;

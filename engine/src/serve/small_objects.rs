@@ -67,6 +67,14 @@ pub(super) struct Writers {
 }
 
 impl Writers {
+    /// A new temporary file's path in `root`, named as `s3s-fs` cleans up at start-up.
+    pub(super) fn temporary_path(&self, root: &Path) -> PathBuf {
+        root.join(format!(
+            ".tmp.ferry-{}.internal.part",
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+
     /// A writer's slot, waited for.
     async fn slot(&self) -> S3Result<tokio::sync::SemaphorePermit<'_>> {
         self.slots
@@ -125,10 +133,7 @@ pub(super) async fn put(
     };
     let attributes = Attributes::of(&mut input);
     let records = Records::new(&paths.root, &input.bucket, &input.key);
-    let temporary = paths.root.join(format!(
-        ".tmp.ferry-{}.internal.part",
-        writers.counter.fetch_add(1, Ordering::Relaxed)
-    ));
+    let temporary = writers.temporary_path(&paths.root);
     let size = input.content_length.unwrap_or(0).max(0);
     let written = if size <= SMALL {
         let data = whole(body, size).await?;
@@ -514,7 +519,7 @@ impl SmallObject {
 }
 
 /// The bytes of `path`, or `None` if there is no such file.
-fn read_if_present(path: &Path) -> io::Result<Option<Vec<u8>>> {
+pub(super) fn read_if_present(path: &Path) -> io::Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(data) => Ok(Some(data)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -535,10 +540,7 @@ pub(super) async fn forget_checksums(
     writers: &Writers,
 ) -> io::Result<()> {
     let records = Records::new(root, bucket, key);
-    let temporary = root.join(format!(
-        ".tmp.ferry-{}.internal.part",
-        writers.counter.fetch_add(1, Ordering::Relaxed)
-    ));
+    let temporary = writers.temporary_path(root);
     let forget = move || -> io::Result<()> {
         let Some(json) = read_if_present(&records.internal)? else {
             return Ok(());
@@ -564,13 +566,15 @@ pub(super) async fn forget_checksums(
 }
 
 /// The paths of an object's two records in the root.
-struct Records {
+pub(super) struct Records {
     metadata: PathBuf,
-    internal: PathBuf,
+    /// The ETag and checksums.
+    pub(super) internal: PathBuf,
 }
 
 impl Records {
-    fn new(root: &Path, bucket: &str, key: &str) -> Self {
+    /// The records of `bucket/key` in `root`.
+    pub(super) fn new(root: &Path, bucket: &str, key: &str) -> Self {
         use base64::Engine;
         let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let stem = format!(".bucket-{}.object-{}", encode(bucket), encode(key));
@@ -582,7 +586,7 @@ impl Records {
 }
 
 /// Writes `data` to `temporary` and renames it over `path` (its directories made first).
-fn replace(temporary: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
+pub(super) fn replace(temporary: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
     std::fs::write(temporary, data)?;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;

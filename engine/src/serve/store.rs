@@ -1,6 +1,7 @@
 //! [`Store`]: `s3s-fs` behind the `s3s::S3` trait, with the gaps ferry meets filled in.
 
 use super::MAX_LIST;
+use super::hashed;
 use super::listing;
 use super::part_checksum::PartCheck;
 use super::small_objects;
@@ -50,6 +51,8 @@ pub(super) struct Store {
     root: PathBuf,
     /// What the PUTs of small objects share.
     small_puts: small_objects::Writers,
+    /// The ETags of files put in the root by hand, hashed once.
+    hashing: hashed::Hashing,
 }
 
 impl Store {
@@ -69,6 +72,7 @@ impl Store {
             fs,
             root,
             small_puts: small_objects::Writers::default(),
+            hashing: hashed::Hashing::default(),
         }
     }
 }
@@ -196,6 +200,7 @@ impl s3s::S3 for Store {
             {
                 return Err(no_such_key());
             }
+            self.hash_if_put_by_hand(&input.bucket, &input.key).await;
             let response = self.fs.get_object(req).await?;
             // On a failed condition the body stream (the open file) is dropped unread.
             let output = &response.output;
@@ -227,6 +232,7 @@ impl s3s::S3 for Store {
             {
                 return Err(no_such_key());
             }
+            self.hash_if_put_by_hand(&input.bucket, &input.key).await;
             let response = self.fs.head_object(req).await?;
             let output = &response.output;
             conditions.check(output.e_tag.as_ref(), output.last_modified.as_ref())?;
@@ -660,6 +666,16 @@ impl Store {
         Some(path)
     }
 
+    /// Records the ETag of `bucket/key` if it is a large file put in the root by hand, so
+    /// that `s3s-fs` does not hash it again for every request ([`hashed`]).
+    async fn hash_if_put_by_hand(&self, bucket: &str, key: &str) {
+        if let Some(object) = self.object_path(bucket, key) {
+            self.hashing
+                .ensure(&self.root, (bucket, key), object, &self.small_puts)
+                .await;
+        }
+    }
+
     /// Whether `bucket/key` finds something on disk that is not an object (links followed,
     /// as `s3s-fs` follows them).
     async fn not_an_object(&self, bucket: &str, key: &str) -> Option<NotAnObject> {
@@ -870,8 +886,8 @@ fn holds_a_file(dir: &Path) -> bool {
     false
 }
 
-/// The lower-case hex MD5 of a file: `s3s-fs`'s ETag for a part.
-fn file_md5_hex(path: &Path) -> io::Result<String> {
+/// The lower-case hex MD5 of a file: `s3s-fs`'s ETag for a part or a whole object.
+pub(super) fn file_md5_hex(path: &Path) -> io::Result<String> {
     use s3s::crypto::Checksum;
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
