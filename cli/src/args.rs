@@ -247,11 +247,11 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 impl GlobalArgs {
     /// The most requests in flight for objects of one request each: `--concurrency` when
     /// given (fixed), else up to [`ferry::transfer::DEFAULT_REQUEST_CONCURRENCY`], within
-    /// what the open-file limit leaves (see [`crate::open_files`]).
+    /// what the open-file limit leaves (see [`ferry::open_files`]).
     pub fn request_concurrency(&self) -> usize {
         match self.concurrency_flag {
             Some(n) => n.max(1),
-            None => crate::open_files::requests_within_limit(
+            None => ferry::open_files::requests_within_limit(
                 ferry::transfer::DEFAULT_REQUEST_CONCURRENCY.max(self.concurrency()),
                 self.concurrency(),
             ),

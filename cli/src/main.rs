@@ -7,14 +7,13 @@ mod commands;
 mod exit;
 mod hints;
 mod location;
-mod open_files;
 mod progress;
 mod signals;
 
 fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse_ordered();
     output::init_logging(cli.global.verbose, cli.global.quiet);
-    open_files::raise_limit();
+    ferry::open_files::raise_limit();
     let result = commands::run(cli);
     tracing::debug!(
         signing_keys_derived = ferry::sign::key_derivations_in_process(),

@@ -70,6 +70,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod env;
 pub mod http;
+pub mod open_files;
 pub mod pattern;
 pub mod s3;
 #[cfg(feature = "serve")]

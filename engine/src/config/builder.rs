@@ -11,6 +11,10 @@ use crate::s3::S3Client;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The fewest requests in flight the default leaves, however low the open-file limit: the
+/// parts and ranges of one large object in flight by default.
+const MIN_DEFAULT_CONCURRENCY: usize = 16;
+
 /// Builds an [`S3Client`]: `ferry::Client::builder().region("eu-west-1").credentials(keys)
 /// .build().await?`. Without [`Self::from_environment`] or [`Self::profile`], only what is
 /// set here counts: no `AWS_*` variable, no profile file, no instance metadata.
@@ -24,7 +28,12 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             options: ClientOptions {
-                concurrency: crate::transfer::DEFAULT_REQUEST_CONCURRENCY,
+                // Within what the open-file limit in force leaves: a program under a low
+                // limit gets fewer requests in flight rather than "Too many open files".
+                concurrency: crate::open_files::requests_within_limit(
+                    crate::transfer::DEFAULT_REQUEST_CONCURRENCY,
+                    MIN_DEFAULT_CONCURRENCY,
+                ),
                 ..ClientOptions::default()
             },
             environment: None,
@@ -91,7 +100,9 @@ impl ClientBuilder {
     }
 
     /// Requests in flight at most, which sizes the connection pool (default 512, what a
-    /// [`crate::transfer::Transfers`] grows to for small objects). Set it once here: an
+    /// [`crate::transfer::Transfers`] grows to for small objects, or fewer where the
+    /// process's soft limit on open files leaves room for fewer: see
+    /// [`crate::open_files`]; a value set here is used as it is). Set it once here: an
     /// engine built with [`crate::transfer::Transfers::for_client`] takes it from the
     /// client.
     pub fn concurrency(mut self, requests: usize) -> Self {
