@@ -417,9 +417,9 @@ impl Transfers {
     /// returns the ranges' checksums in order (empty when not verifying).
     /// Ranges in `done` (an earlier run's, with their checksums) are not fetched again;
     /// each range fetched is recorded in the journal. The `first` GET's early answer, if it
-    /// fits, is used for the first [`FIRST_RANGE_PARTS`] ranges. Where the ranges left would take two rounds, pairs of
-    /// neighbours are fetched with one GET each ([`super::one_round`]), their checksums
-    /// still kept (and journalled) per range.
+    /// fits, is used for the first [`FIRST_RANGE_PARTS`] ranges. Where the ranges left would
+    /// take two rounds, pairs of neighbours are fetched with one GET each
+    /// ([`super::one_round`]), their checksums still kept (and journalled) per range.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_ranges(
         &self,
