@@ -1,5 +1,6 @@
 //! The engine under a low limit on open files. One test per process (this binary), because
-//! it lowers the process's soft limit.
+//! it lowers the process's soft limit. Linux only (the limits differ elsewhere).
+#![cfg(target_os = "linux")]
 
 use ferry::Client;
 use ferry::credentials::Credentials;
@@ -20,7 +21,6 @@ async fn default_client(concurrency: Option<usize>) -> Client {
     builder.build().await.expect("a client")
 }
 
-#[cfg(unix)]
 #[tokio::test]
 #[allow(clippy::useless_conversion)] // `rlim_t` is narrower than u64 on some 32-bit targets
 async fn a_client_built_under_a_low_open_file_limit_keeps_its_requests_in_flight_within_it() {
@@ -34,11 +34,13 @@ async fn a_client_built_under_a_low_open_file_limit_keeps_its_requests_in_flight
         0
     );
     let original = limit;
-    assert!(
-        u64::from(limit.rlim_max) >= 2_048,
-        "the hard limit ({}) leaves no room to test",
-        limit.rlim_max
-    );
+    if u64::from(limit.rlim_max) < 2_048 {
+        eprintln!(
+            "skipped: the hard limit on open files ({}) is below the 2,048 this test raises to",
+            limit.rlim_max
+        );
+        return;
+    }
     // The 1,024 many Linux systems give a process, and less.
     for (soft, expected) in [(1_024, 307), (600, 137), (300, 17), (100, 16)] {
         limit.rlim_cur = soft;

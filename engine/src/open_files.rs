@@ -20,7 +20,7 @@ const MOST: u64 = 65_536;
 /// and returns the soft limit in force after (`None` where it cannot be read). Failing to
 /// raise it leaves it as it was. A program embedding the engine may call it at start, as
 /// the `ferry` command does.
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 #[allow(clippy::useless_conversion)] // `rlim_t` is narrower than u64 on some 32-bit targets
 pub fn raise_limit() -> Option<u64> {
     let limit = limit()?;
@@ -38,14 +38,14 @@ pub fn raise_limit() -> Option<u64> {
     Some(u64::from(limit.rlim_cur))
 }
 
-/// Raises nothing where there are no such limits.
-#[cfg(not(unix))]
+/// Raises nothing elsewhere (where `rlim_t` may be signed, or there is no such limit).
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub fn raise_limit() -> Option<u64> {
     None
 }
 
 /// The limits on open files in force now, if they can be read.
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 fn limit() -> Option<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -59,13 +59,13 @@ fn limit() -> Option<libc::rlimit> {
 }
 
 /// The soft limit on open files in force now, if it can be read.
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 #[allow(clippy::useless_conversion)] // `rlim_t` is narrower than u64 on some 32-bit targets
 fn soft_limit() -> Option<u64> {
     limit().map(|limit| u64::from(limit.rlim_cur))
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn soft_limit() -> Option<u64> {
     None
 }
@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(room(0, 512, 16), 512, "an unknown limit leaves the default");
     }
 
-    #[cfg(unix)]
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
     #[test]
     #[allow(clippy::useless_conversion)] // as in `soft_limit`
     fn the_soft_limit_is_raised_to_the_hard_one_or_left_as_it_was() {

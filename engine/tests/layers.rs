@@ -4,8 +4,8 @@
 //!
 //! From the bottom, each using only what is below it:
 //!
-//! 0. `time`, `env`, `checksum` and `pattern` use nothing else of the crate; `http` only
-//!    `checksum` (an aws-chunked body carries its checksum as a trailer);
+//! 0. `time`, `env`, `checksum`, `pattern` and `open_files` use nothing else of the crate;
+//!    `http` only `checksum` (an aws-chunked body carries its checksum as a trailer);
 //! 1. `credentials`: the foundation and `http` (IMDS, containers, SSO and STS are asked over
 //!    HTTP);
 //! 2. `sign`: `credentials` and the foundation;
@@ -23,7 +23,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Modules that use nothing else of the crate.
-const FOUNDATION: &[&str] = &["time", "env", "checksum", "pattern", "http", "advice"];
+const FOUNDATION: &[&str] = &[
+    "time",
+    "env",
+    "checksum",
+    "pattern",
+    "http",
+    "advice",
+    "open_files",
+];
 
 /// Each top-level module and the modules it may use besides [`FOUNDATION`] (which the
 /// foundation itself may not).
@@ -34,6 +42,7 @@ const USES: &[(&str, &[&str])] = &[
     ("pattern", &[]),
     ("http", &["checksum"]),
     ("advice", &[]),
+    ("open_files", &[]),
     ("credentials", &[]),
     ("sign", &["credentials"]),
     ("endpoint", &[]),

@@ -10,7 +10,9 @@
 //! file's size and modification time. A file changed since (another size or time) is hashed
 //! again; a change that keeps both (within the file system's clock) goes unseen, as it
 //! does for `rsync`'s quick check. A record written by an upload carries no stamp and is
-//! left alone, as before. The
+//! left alone, as before; one an upload writes while the file is being hashed is seen just
+//! before the record would be written (the record is then not written), which leaves a
+//! window of one rename, since uploads take no lock shared with this. The
 //! requests for one file wait for one hashing. Where no record can be written (a read-only
 //! root), the file is not tried again, and `s3s-fs` hashes it as it did.
 
@@ -54,18 +56,38 @@ impl Hashing {
         let path = object.clone();
         let recorded = tokio::task::spawn_blocking(move || record(&path, &records, &temporary))
             .await
-            .unwrap_or_else(|e| Err(io::Error::other(e)));
-        if let Err(error) = recorded {
-            tracing::debug!(%error, object = %object.display(), "no ETag record written; s3s-fs hashes the file");
-            lock(&self.unwritable).insert(object.clone());
+            .unwrap_or_else(|e| Err(Failed::Reading(io::Error::other(e))));
+        match recorded {
+            Ok(()) => {}
+            // Not remembered: the file may be there again, whole, at the next request.
+            Err(Failed::Reading(error)) => {
+                tracing::debug!(%error, object = %object.display(), "not hashed; s3s-fs hashes the file");
+            }
+            Err(Failed::Writing(error)) => {
+                tracing::debug!(%error, object = %object.display(), "no ETag record written; s3s-fs hashes the file");
+                lock(&self.unwritable).insert(object.clone());
+            }
         }
         drop(held);
+        // Every handle is taken and given back under the map's lock, so the map's own is
+        // the last one exactly when nobody else waits for this file.
         let mut in_flight = lock(&self.in_flight);
-        // Ours and the map's: nobody else waits for this file.
-        if Arc::strong_count(&gate) == 2 {
+        drop(gate);
+        if in_flight
+            .get(&object)
+            .is_some_and(|gate| Arc::strong_count(gate) == 1)
+        {
             in_flight.remove(&object);
         }
     }
+}
+
+/// Why no record was written.
+enum Failed {
+    /// The file or its record could not be read (gone, being replaced): tried again next time.
+    Reading(io::Error),
+    /// The record could not be written (a read-only root): not tried again for this file.
+    Writing(io::Error),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -86,36 +108,43 @@ fn stamp_of(meta: &std::fs::Metadata) -> io::Result<serde_json::Value> {
 
 /// Writes `object`'s ETag into its record (through `temporary`) unless a record already
 /// gives one for the file as it is.
-fn record(object: &Path, records: &Records, temporary: &Path) -> io::Result<()> {
+fn record(object: &Path, records: &Records, temporary: &Path) -> Result<(), Failed> {
     let meta = match std::fs::metadata(object) {
         Ok(meta) if meta.is_file() && meta.len() > SMALL as u64 => meta,
         // Nothing there, a directory, or small enough to be read whole: not ours.
         _ => return Ok(()),
     };
-    let stamp = stamp_of(&meta)?;
+    let stamp = stamp_of(&meta).map_err(Failed::Reading)?;
+    let found = read_if_present(&records.internal).map_err(Failed::Reading)?;
     let mut info = serde_json::Map::new();
-    if let Some(json) = read_if_present(&records.internal)?
-        && let Ok(found) = serde_json::from_slice::<serde_json::Map<_, _>>(&json)
+    if let Some(json) = &found
+        && let Ok(map) = serde_json::from_slice::<serde_json::Map<_, _>>(json)
     {
-        match (found.contains_key("e_tag"), found.get(STAMP)) {
+        match (map.contains_key("e_tag"), map.get(STAMP)) {
             // An upload's record, or ours for the file as it is.
             (true, None) => return Ok(()),
             (true, Some(hashed)) if *hashed == stamp => return Ok(()),
             // Ours for the file as it was: its checksums, if any, went with it.
             (true, Some(_)) => {}
             // No ETag (checksums only): they are kept.
-            (false, _) => info = found,
+            (false, _) => info = map,
         }
     }
-    let md5 = super::store::file_md5_hex(object)?;
-    if stamp_of(&std::fs::metadata(object)?)? != stamp {
-        return Ok(()); // changed while it was read: the next request hashes it again
+    let md5 = super::store::file_md5_hex(object).map_err(Failed::Reading)?;
+    let now = std::fs::metadata(object).and_then(|meta| stamp_of(&meta));
+    // Changed while it was read, or an upload wrote its own record meanwhile: the bytes
+    // hashed may not be the object's any more. Left to the next request.
+    if now.map_err(Failed::Reading)? != stamp
+        || read_if_present(&records.internal).map_err(Failed::Reading)? != found
+    {
+        return Ok(());
     }
     info.insert("e_tag".into(), md5.into());
     info.insert(STAMP.into(), stamp);
-    let written = replace(temporary, &records.internal, &serde_json::to_vec(&info)?);
+    let json = serde_json::to_vec(&info).map_err(|e| Failed::Writing(e.into()))?;
+    let written = replace(temporary, &records.internal, &json);
     if written.is_err() {
         let _ = std::fs::remove_file(temporary);
     }
-    written
+    written.map_err(Failed::Writing)
 }

@@ -44,7 +44,7 @@ impl Transfers {
         if journal.exists() || self.config.part_size == 0 {
             return None;
         }
-        let last = FIRST_RANGE_PARTS * self.config.part_size - 1;
+        let last = FIRST_RANGE_PARTS.saturating_mul(self.config.part_size) - 1;
         let (this, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
         let mut task = JoinSet::new();
         task.spawn(async move {
