@@ -289,29 +289,40 @@ mod tests {
         assert!(samples.iter().any(|ms| *ms < 26.0) && samples.iter().any(|ms| *ms > 34.0));
     }
 
-    #[tokio::test]
-    async fn an_answer_waits_for_its_delay_after_the_request_began_and_then_streams() {
+    /// A client connected through a proxy (answers `delay_ms` late, no jitter, no pacing) to
+    /// an upstream that serves its one connection with `serve`.
+    async fn through_proxy<F>(delay_ms: u64, serve: impl FnOnce(TcpStream) -> F) -> TcpStream
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
         let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let upstream_address = upstream.local_addr().unwrap();
-        tokio::spawn(async move {
-            let (mut socket, _) = upstream.accept().await.unwrap();
-            let mut request = [0u8; 4];
-            for _ in 0..2 {
-                socket.read_exact(&mut request).await.unwrap();
-                socket.write_all(b"pong").await.unwrap();
-            }
-        });
         let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy_address = proxy.local_addr().unwrap();
         let delay = Delay {
-            base: Duration::from_millis(40),
+            base: Duration::from_millis(delay_ms),
             jitter: Duration::ZERO,
         };
         tokio::spawn(async move {
             let (client, _) = proxy.accept().await.unwrap();
             handle(client, upstream_address, delay, 1, 0.0).await;
         });
-        let mut client = TcpStream::connect(proxy_address).await.unwrap();
+        let client = TcpStream::connect(proxy_address).await.unwrap();
+        let (socket, _) = upstream.accept().await.unwrap();
+        tokio::spawn(serve(socket));
+        client
+    }
+
+    #[tokio::test]
+    async fn an_answer_waits_for_its_delay_after_the_request_began_and_then_streams() {
+        let mut client = through_proxy(40, |mut socket| async move {
+            let mut request = [0u8; 4];
+            for _ in 0..2 {
+                socket.read_exact(&mut request).await.unwrap();
+                socket.write_all(b"pong").await.unwrap();
+            }
+        })
+        .await;
         for _ in 0..2 {
             let started = Instant::now();
             client.write_all(b"ping").await.unwrap();
@@ -327,26 +338,13 @@ mod tests {
         // 9 MiB of varied bytes up, the same back: more than the copy buffer holds, so many
         // reads each way, and a request still arriving while the buffer grows.
         let body: Vec<u8> = (0..9 * 1024 * 1024u64).map(|i| splitmix(i) as u8).collect();
-        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let upstream_address = upstream.local_addr().unwrap();
         let len = body.len();
-        tokio::spawn(async move {
-            let (mut socket, _) = upstream.accept().await.unwrap();
+        let client = through_proxy(5, move |mut socket| async move {
             let mut echoed = vec![0u8; len];
             socket.read_exact(&mut echoed).await.unwrap();
             socket.write_all(&echoed).await.unwrap();
-        });
-        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy_address = proxy.local_addr().unwrap();
-        let delay = Delay {
-            base: Duration::from_millis(5),
-            jitter: Duration::ZERO,
-        };
-        tokio::spawn(async move {
-            let (client, _) = proxy.accept().await.unwrap();
-            handle(client, upstream_address, delay, 1, 0.0).await;
-        });
-        let client = TcpStream::connect(proxy_address).await.unwrap();
+        })
+        .await;
         let (mut reader, mut writer) = client.into_split();
         let sent = body.clone();
         let send = tokio::spawn(async move { writer.write_all(&sent).await.unwrap() });
